@@ -1,0 +1,96 @@
+# tscvisor — top-level build.
+#   make          build/tscvisor.efi and the guest-test kernels
+#   make run      boot the default demo under QEMU (installs missing packages)
+#   make test     everything: host unit tests, guest tests bare and under tscvisor
+#   make unit     host unit tests only (ASan + UBSan)
+#   make bench    exit-path costs under QEMU icount (later issue)
+
+BUILD      ?= build
+CC         ?= gcc
+LD         ?= ld
+NASM       ?= nasm
+OBJCOPY    ?= objcopy
+HOSTCC     ?= gcc
+
+EFI_INC    ?= /usr/include/efi
+EFI_LIB    ?= /usr/lib
+EFI_LDS    ?= $(EFI_LIB)/elf_x86_64_efi.lds
+EFI_CRT0   ?= $(EFI_LIB)/crt0-efi-x86_64.o
+
+WARN       := -Wall -Wextra -Werror
+# Hypervisor: freestanding, PIC (gnu-efi relocates us), no red zone (we take
+# interrupts on our own stack), no SSE/x87 in hypervisor code.
+HV_CFLAGS  := $(WARN) -std=gnu11 -O2 -g -I include -I arch/x86 -I $(EFI_INC) -I $(EFI_INC)/x86_64 \
+              -fpic -ffreestanding -fno-stack-protector -fno-stack-check -fshort-wchar \
+              -mno-red-zone -maccumulate-outgoing-args -mgeneral-regs-only \
+              -fno-strict-aliasing -DTSCVISOR_HV=1 -MMD -MP
+HV_LDFLAGS := -shared -Bsymbolic -nostdlib -znocombreloc -z defs --fatal-warnings -T $(EFI_LDS)
+HOST_CFLAGS := $(WARN) -std=gnu11 -O1 -g -I include -fsanitize=address,undefined \
+              -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
+
+# Pure C: no hardware access; linked into the hypervisor and into host tests.
+PURE_SRCS  := $(wildcard vmm/config.c vmm/format.c arch/x86/calib.c arch/x86/acpi.c \
+                         vmm/loader.c vmm/tsc.c vmm/pvclock.c vmm/snapshot.c)
+HV_SRCS    := $(sort $(wildcard boot/*.c vmm/*.c arch/x86/*.c))
+HV_ASMS    := $(sort $(wildcard arch/x86/*.asm))
+HV_OBJS    := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o)
+
+UNIT_SRCS  := $(sort $(wildcard tests/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all hv guests unit test run bench deps clean fuzz
+all: hv guests
+
+hv: $(BUILD)/tscvisor.efi
+
+$(BUILD)/hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv/%.asm.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -I arch/x86/ $< -o $@
+
+$(BUILD)/tscvisor.so: $(HV_OBJS)
+	$(LD) $(HV_LDFLAGS) $(EFI_CRT0) $(HV_OBJS) -o $@ -L $(EFI_LIB) -lefi -lgnuefi \
+	    $(shell $(CC) -print-libgcc-file-name)
+
+$(BUILD)/tscvisor.efi: $(BUILD)/tscvisor.so
+	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
+	    -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+
+# Host unit tests: every test binary links all the pure sources.
+$(BUILD)/tests/%: tests/%.c $(PURE_SRCS) tests/harness.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) $< $(PURE_SRCS) -o $@
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+	  if $$t > $$t.log 2>&1; then echo "unit: $$(basename $$t): $$(tail -n 1 $$t.log)"; \
+	  else echo "unit: $$(basename $$t) FAILED"; grep -E '^(not ok|#)' $$t.log | head -40; fail=1; fi; \
+	done; exit $$fail
+
+-include guest-tests/guest.mk
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/host-tsc-khz: scripts/host-tsc-khz.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(WARN) -O2 $< -o $@
+
+run: deps
+	$(MAKE) all
+	scripts/boot --emulator qemu guest-tests/configs/demo.cfg
+
+# The whole matrix (docs/testing.md). JOBS=N sets the parallel emulator runs.
+test: deps
+	$(MAKE) all unit-bins $(BUILD)/host-tsc-khz
+	scripts/run-tests
+
+unit-bins: $(UNIT_BINS)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,161 @@
+/* The boot CPU's own descriptor tables and page tables (SDM Vol. 3A ch. 3-6).
+ * After this nothing of the firmware's is in use but the memory map. */
+#include <stdbool.h>
+#include <string.h>
+#include <tscvisor/bootinfo.h>
+#include <tscvisor/log.h>
+#include <tscvisor/mem.h>
+#include "cpu_setup.h"
+#include "x86.h"
+
+#define SEL_CODE 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS  0x18
+#define TRAP_STUB_SIZE 16
+#define IST_STACK_BYTES (16 * 1024)
+
+struct __attribute__((packed)) tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+};
+
+struct __attribute__((packed)) idt_gate {
+	uint16_t offset_lo;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type_attr;
+	uint16_t offset_mid;
+	uint32_t offset_hi;
+	uint32_t reserved;
+};
+
+struct __attribute__((packed)) desc_ptr {
+	uint16_t limit;
+	uint64_t base;
+};
+
+extern char trap_stubs[];
+
+static uint64_t gdt[5] __attribute__((aligned(16)));
+static struct tss64 tss __attribute__((aligned(16)));
+static struct idt_gate idt[32] __attribute__((aligned(16)));
+static uint64_t image_base;
+
+uint64_t arch_image_base(void)
+{
+	return image_base;
+}
+
+static void setup_gdt(void)
+{
+	uint64_t tss_base = (uint64_t)(uintptr_t)&tss, tss_limit = sizeof(tss) - 1;
+	struct desc_ptr gdtr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
+	uint8_t *ist1 = mem_alloc_pages(IST_STACK_BYTES / 4096);
+
+	memset(&tss, 0, sizeof(tss));
+	tss.ist[0] = (uint64_t)(uintptr_t)(ist1 + IST_STACK_BYTES);
+	tss.iomap_base = sizeof(tss);
+
+	gdt[0] = 0;
+	gdt[1] = 0x00af9a000000ffffull;   /* 64-bit code, DPL 0 */
+	gdt[2] = 0x00cf92000000ffffull;   /* data, DPL 0 */
+	/* 16-byte available 64-bit TSS descriptor (type 9, present). */
+	gdt[3] = (tss_limit & 0xffff) | ((tss_base & 0xffffff) << 16) | (0x89ull << 40) |
+		 ((tss_limit & 0xf0000) << 32) | ((tss_base & 0xff000000ull) << 32);
+	gdt[4] = tss_base >> 32;
+
+	__asm__ volatile(
+		"lgdt %0\n\t"
+		"pushq %1\n\t"
+		"leaq 1f(%%rip), %%rax\n\t"
+		"pushq %%rax\n\t"
+		"lretq\n"
+		"1:\n\t"
+		"movw %w2, %%ax\n\t"
+		"movw %%ax, %%ds\n\t"
+		"movw %%ax, %%es\n\t"
+		"movw %%ax, %%ss\n\t"
+		"xorl %%eax, %%eax\n\t"
+		"movw %%ax, %%fs\n\t"
+		"movw %%ax, %%gs\n\t"
+		"movw %w3, %%ax\n\t"
+		"ltr %%ax\n\t"
+		:: "m"(gdtr), "i"(SEL_CODE), "i"(SEL_DATA), "i"(SEL_TSS) : "rax", "memory");
+}
+
+static void setup_idt(void)
+{
+	struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+	unsigned v;
+
+	for (v = 0; v < 32; v++) {
+		uint64_t handler = (uint64_t)(uintptr_t)(trap_stubs + v * TRAP_STUB_SIZE);
+		bool critical = v == 2 || v == 8 || v == 18; /* NMI, #DF, #MC: known-good stack */
+
+		idt[v].offset_lo = handler & 0xffff;
+		idt[v].selector = SEL_CODE;
+		idt[v].ist = critical ? 1 : 0;
+		idt[v].type_attr = 0x8e;          /* present, DPL 0, 64-bit interrupt gate */
+		idt[v].offset_mid = (handler >> 16) & 0xffff;
+		idt[v].offset_hi = handler >> 32;
+		idt[v].reserved = 0;
+	}
+	__asm__ volatile("lidt %0" :: "m"(idtr) : "memory");
+}
+
+/* Identity map: 1 GiB pages for the first 512 GiB where the CPU has them,
+ * else 2 MiB pages up to the highest address in the memory map (at least
+ * 4 GiB so the LAPIC and firmware MMIO are reachable). Caching comes from the
+ * MTRRs the firmware programmed (PAT entry 0 = write-back). */
+static void setup_paging(const struct boot_info *bi)
+{
+	uint64_t *pml4 = mem_alloc_pages(1), *pdpt = mem_alloc_pages(1);
+	uint32_t r[4];
+	bool gbpages;
+	uint64_t i, gib;
+
+	cpuid(0x80000000, r);
+	gbpages = false;
+	if (r[0] >= 0x80000001) {
+		cpuid(0x80000001, r);
+		gbpages = r[3] & (1u << 26);
+	}
+	pml4[0] = (uint64_t)(uintptr_t)pdpt | 0x3;
+	if (gbpages) {
+		for (i = 0; i < 512; i++)
+			pdpt[i] = (i << 30) | 0x83;           /* present, writable, 1 GiB page */
+		gib = 512;
+	} else {
+		gib = (bi->max_phys + (1ull << 30) - 1) >> 30;
+		if (gib < 4)
+			gib = 4;
+		if (gib > 64) {
+			log_warn("cpu: memory map reaches %llu GiB; mapping only the first 64 GiB",
+				 (unsigned long long)gib);
+			gib = 64;
+		}
+		for (i = 0; i < gib; i++) {
+			uint64_t *pd = mem_alloc_pages(1), j;
+
+			for (j = 0; j < 512; j++)
+				pd[j] = (i << 30) | (j << 21) | 0x83; /* 2 MiB page */
+			pdpt[i] = (uint64_t)(uintptr_t)pd | 0x3;
+		}
+	}
+	write_cr3((uint64_t)(uintptr_t)pml4);
+	log_info("cpu: own GDT, IDT, TSS and page tables (identity map of %llu GiB, %s pages)",
+		 (unsigned long long)gib, gbpages ? "1 GiB" : "2 MiB");
+}
+
+void arch_cpu_setup_bsp(const struct boot_info *bi)
+{
+	image_base = bi->image_base;
+	setup_gdt();
+	setup_idt();
+	setup_paging(bi);
+}

@@ -1,0 +1,380 @@
+/* UEFI entry: read the config and the kernels from the volume we were loaded
+ * from, reserve the hypervisor's memory, leave boot services and enter the
+ * arch-neutral core on the hypervisor's own stack.
+ *
+ * Only this directory talks to UEFI boot services. */
+#include <efi.h>
+#include <efilib.h>
+#include <string.h>
+#include <tscvisor/bootinfo.h>
+#include <tscvisor/config.h>
+#include <tscvisor/format.h>
+#include <tscvisor/log.h>
+#include "platform.h"
+#include "serial.h"
+
+#define TSCVISOR_VERSION   "0.1"
+#define DEFAULT_CONFIG     "\\tscvisor.cfg"
+#define MAX_CONFIG_BYTES   (64 * 1024)
+#define MAX_KERNEL_BYTES   (64ull << 20)
+#define HV_POOL_BYTES      (32ull << 20)
+#define HV_STACK_BYTES     (64ull << 10)
+#define MAX_OVERRIDES      16
+#define MAX_ARG            256
+
+static struct boot_info boot_info;
+static EFI_HANDLE self_image;
+static char config_path[CFG_PATH_MAX + 2] = DEFAULT_CONFIG;
+static char overrides[MAX_OVERRIDES][MAX_ARG];
+static unsigned n_overrides;
+
+static const char *efi_status_text(EFI_STATUS st)
+{
+	switch (st) {
+	case EFI_NOT_FOUND: return "not found";
+	case EFI_OUT_OF_RESOURCES: return "out of memory";
+	case EFI_VOLUME_CORRUPTED: return "volume corrupted";
+	case EFI_DEVICE_ERROR: return "device error";
+	case EFI_ACCESS_DENIED: return "access denied";
+	case EFI_INVALID_PARAMETER: return "invalid parameter";
+	case EFI_BUFFER_TOO_SMALL: return "buffer too small";
+	case EFI_UNSUPPORTED: return "unsupported";
+	default: return "EFI error";
+	}
+}
+
+/* Firmware's own power-off, the last resort of hv_exit() on real hardware.
+ * Runtime services stay callable after ExitBootServices (we never call
+ * SetVirtualAddressMap, so their physical addresses stay valid). */
+static void fw_shutdown(bool pass)
+{
+	uefi_call_wrapper(RT->ResetSystem, 4, EfiResetShutdown,
+			  pass ? EFI_SUCCESS : EFI_ABORTED, (UINTN)0, NULL);
+}
+
+static bool has_char(const char *s, char c)
+{
+	for (; *s; s++)
+		if (*s == c)
+			return true;
+	return false;
+}
+
+/* UCS-2 load options -> ASCII words. The first word is the image's own name
+ * when started from the UEFI shell; words of the form `config=PATH` choose the
+ * config file, any other word containing '=' is a config override. */
+static void parse_load_options(EFI_LOADED_IMAGE *li)
+{
+	const CHAR16 *opt = li->LoadOptions;
+	UINTN n = li->LoadOptionsSize / sizeof(CHAR16), i = 0;
+
+	while (opt && i < n && opt[i]) {
+		char word[MAX_ARG];
+		unsigned len = 0;
+
+		while (i < n && (opt[i] == L' ' || opt[i] == L'\t'))
+			i++;
+		while (i < n && opt[i] && opt[i] != L' ' && opt[i] != L'\t') {
+			if (len + 1 < sizeof(word))
+				word[len++] = opt[i] < 0x80 ? (char)opt[i] : '?';
+			i++;
+		}
+		word[len] = 0;
+		if (!len)
+			continue;
+		if (!strncmp(word, "config=", 7)) {
+			tv_snprintf(config_path, sizeof(config_path), "%s", word + 7);
+		} else if (has_char(word, '=')) {
+			if (n_overrides < MAX_OVERRIDES)
+				tv_snprintf(overrides[n_overrides++], MAX_ARG, "%s", word);
+			else
+				log_warn("boot: more than %d overrides, ignoring '%s'", MAX_OVERRIDES, word);
+		}
+	}
+}
+
+static void to_efi_path(const char *in, CHAR16 *out, unsigned max)
+{
+	unsigned i;
+
+	for (i = 0; in[i] && i + 1 < max; i++)
+		out[i] = in[i] == '/' ? L'\\' : (CHAR16)(unsigned char)in[i];
+	out[i] = 0;
+}
+
+/* Read a whole file into pool memory. Returns EFI status; *size set. */
+static EFI_STATUS read_file(EFI_FILE_HANDLE root, const char *path, UINT64 max,
+			    void **data, UINT64 *size)
+{
+	CHAR16 wpath[CFG_PATH_MAX * 2];
+	EFI_FILE_HANDLE fh;
+	EFI_FILE_INFO *info;
+	EFI_STATUS st;
+	UINTN n;
+	void *buf;
+
+	to_efi_path(path, wpath, sizeof(wpath) / sizeof(wpath[0]));
+	st = uefi_call_wrapper(root->Open, 5, root, &fh, wpath, EFI_FILE_MODE_READ, 0ull);
+	if (EFI_ERROR(st))
+		return st;
+	info = LibFileInfo(fh);
+	if (!info) {
+		uefi_call_wrapper(fh->Close, 1, fh);
+		return EFI_DEVICE_ERROR;
+	}
+	if (info->Attribute & EFI_FILE_DIRECTORY) {
+		FreePool(info);
+		uefi_call_wrapper(fh->Close, 1, fh);
+		return EFI_ACCESS_DENIED;
+	}
+	*size = info->FileSize;
+	FreePool(info);
+	if (*size > max) {
+		uefi_call_wrapper(fh->Close, 1, fh);
+		return EFI_BUFFER_TOO_SMALL;
+	}
+	buf = AllocatePool(*size + 1);
+	if (!buf) {
+		uefi_call_wrapper(fh->Close, 1, fh);
+		return EFI_OUT_OF_RESOURCES;
+	}
+	n = *size;
+	st = uefi_call_wrapper(fh->Read, 3, fh, &n, buf);
+	uefi_call_wrapper(fh->Close, 1, fh);
+	if (EFI_ERROR(st) || n != *size) {
+		FreePool(buf);
+		return EFI_ERROR(st) ? st : EFI_DEVICE_ERROR;
+	}
+	((char *)buf)[n] = 0;
+	*data = buf;
+	return EFI_SUCCESS;
+}
+
+/* Kernel paths are relative to the config file's folder. */
+static void kernel_path(const char *kernel, char *out, unsigned max)
+{
+	unsigned dir_len = 0, i;
+
+	if (kernel[0] == '/' || kernel[0] == '\\') {
+		tv_snprintf(out, max, "%s", kernel);
+		return;
+	}
+	for (i = 0; config_path[i]; i++)
+		if (config_path[i] == '\\' || config_path[i] == '/')
+			dir_len = i + 1;
+	tv_snprintf(out, max, "%.*s%s", (int)dir_len, config_path, kernel);
+}
+
+static void *alloc_pages(UINT64 bytes, UINT64 align)
+{
+	EFI_PHYSICAL_ADDRESS addr = 0;
+	UINT64 pages = (bytes + align + 4095) / 4096;
+	EFI_STATUS st;
+
+	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,
+			       pages, &addr);
+	if (EFI_ERROR(st))
+		return NULL;
+	addr = (addr + align - 1) & ~(align - 1);
+	return (void *)(UINTN)addr;
+}
+
+static uint64_t find_rsdp(void)
+{
+	EFI_GUID acpi20 = ACPI_20_TABLE_GUID, acpi10 = ACPI_TABLE_GUID;
+	uint64_t rsdp1 = 0;
+	UINTN i;
+
+	for (i = 0; i < ST->NumberOfTableEntries; i++) {
+		EFI_CONFIGURATION_TABLE *t = &ST->ConfigurationTable[i];
+
+		if (!CompareGuid(&t->VendorGuid, &acpi20))
+			return (uint64_t)(UINTN)t->VendorTable;
+		if (!CompareGuid(&t->VendorGuid, &acpi10))
+			rsdp1 = (uint64_t)(UINTN)t->VendorTable;
+	}
+	return rsdp1;
+}
+
+static void config_fail(const struct cfg_error *err)
+{
+	if (err->line && err->key[0])
+		log_err("%s:%u: key '%s': %s", config_path, err->line, err->key, err->msg);
+	else if (err->line)
+		log_err("%s:%u: %s", config_path, err->line, err->msg);
+	else if (err->key[0])
+		log_err("%s: key '%s': %s", config_path, err->key, err->msg);
+	else
+		log_err("%s: %s", config_path, err->msg);
+	log_err("boot: configuration rejected; no VM started");
+	hv_exit(false, "bad configuration");
+}
+
+static void load_config(EFI_FILE_HANDLE root)
+{
+	struct hv_config *cfg = &boot_info.config;
+	struct cfg_error err;
+	void *text = NULL;
+	UINT64 size = 0;
+	EFI_STATUS st;
+	unsigned i;
+
+	st = read_file(root, config_path, MAX_CONFIG_BYTES, &text, &size);
+	if (EFI_ERROR(st)) {
+		log_err("boot: cannot read config %s: %s%s", config_path, efi_status_text(st),
+			st == EFI_BUFFER_TOO_SMALL ? " (file larger than 64 KiB)" : "");
+		hv_exit(false, "no configuration");
+	}
+	config_defaults(cfg);
+	if (config_parse(text, size, cfg, &err))
+		config_fail(&err);
+	for (i = 0; i < n_overrides; i++) {
+		log_info("boot: override %s", overrides[i]);
+		if (config_override(cfg, overrides[i], &err)) {
+			log_err("boot: command-line override '%s': %s", overrides[i], err.msg);
+			hv_exit(false, "bad override");
+		}
+	}
+	if (config_validate(cfg, &err))
+		config_fail(&err);
+	log_set_level(cfg->log_level);
+	boot_info.config_path = config_path;
+	log_info("boot: config %s: %u VM(s)", config_path, cfg->nvms);
+}
+
+static void load_kernels(EFI_FILE_HANDLE root)
+{
+	struct hv_config *cfg = &boot_info.config;
+	bool failed = false;
+	unsigned i;
+
+	for (i = 0; i < cfg->nvms; i++) {
+		struct vm_config *vm = &cfg->vms[i];
+		struct boot_vm *bv = &boot_info.vms[i];
+		char path[CFG_PATH_MAX * 2];
+		void *data = NULL;
+		UINT64 size = 0;
+		EFI_STATUS st;
+
+		kernel_path(vm->kernel, path, sizeof(path));
+		st = read_file(root, path, MAX_KERNEL_BYTES, &data, &size);
+		if (EFI_ERROR(st)) {
+			log_err("%s:%u: key 'kernel': VM '%s': cannot load \"%s\": %s",
+				config_path, vm->kernel_line, vm->name, path, efi_status_text(st));
+			failed = true;
+			continue;
+		}
+		bv->kernel = data;
+		bv->kernel_size = size;
+		bv->ram_size = (uint64_t)vm->memory_mib << 20;
+		bv->ram_base = (uint64_t)(UINTN)alloc_pages(bv->ram_size, 2ull << 20);
+		if (!bv->ram_base) {
+			log_err("%s:%u: key 'memory': VM '%s': cannot reserve %u MiB of guest RAM",
+				config_path, vm->line, vm->name, vm->memory_mib);
+			failed = true;
+			continue;
+		}
+		log_info("boot: VM '%s': kernel %s (%llu bytes), %u MiB RAM reserved at 0x%llx",
+			 vm->name, path, (unsigned long long)size, vm->memory_mib,
+			 (unsigned long long)bv->ram_base);
+	}
+	if (failed) {
+		log_err("boot: kernel loading failed; no VM started");
+		hv_exit(false, "kernel not loaded");
+	}
+}
+
+/* Get the final memory map and leave boot services. The map key changes
+ * whenever firmware allocates; retry with the same (generously sized)
+ * buffer: after a failed ExitBootServices we may not allocate any more. */
+static void exit_boot_services(void)
+{
+	UINTN map_size = 0, key = 0, desc_size = 0, buf_size;
+	UINT32 desc_ver = 0;
+	EFI_MEMORY_DESCRIPTOR *map = NULL;
+	EFI_STATUS st;
+	unsigned tries;
+
+	st = uefi_call_wrapper(BS->GetMemoryMap, 5, &map_size, map, &key, &desc_size, &desc_ver);
+	buf_size = map_size * 2 + 64 * (desc_size ? desc_size : 48);
+	map = AllocatePool(buf_size);
+	if (!map)
+		hv_panic("boot: cannot allocate the memory map buffer");
+	for (tries = 1; tries <= 16; tries++) {
+		map_size = buf_size;
+		st = uefi_call_wrapper(BS->GetMemoryMap, 5, &map_size, map, &key, &desc_size, &desc_ver);
+		if (EFI_ERROR(st))
+			hv_panic("boot: GetMemoryMap failed: %s", efi_status_text(st));
+		st = uefi_call_wrapper(BS->ExitBootServices, 2, self_image, key);
+		if (!EFI_ERROR(st))
+			break;
+	}
+	if (EFI_ERROR(st))
+		hv_panic("boot: ExitBootServices kept failing (%u tries)", tries - 1);
+	boot_info.exit_boot_tries = tries;
+	boot_info.mmap = map;
+	boot_info.mmap_desc_size = desc_size;
+	boot_info.mmap_entries = map_size / desc_size;
+	for (UINTN i = 0; i < boot_info.mmap_entries; i++) {
+		const EFI_MEMORY_DESCRIPTOR *d = (const void *)((const char *)map + i * desc_size);
+		uint64_t end = d->PhysicalStart + d->NumberOfPages * 4096;
+
+		if (end > boot_info.max_phys)
+			boot_info.max_phys = end;
+	}
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	EFI_GUID fs_guid = SIMPLE_FILE_SYSTEM_PROTOCOL;
+	EFI_GUID li_guid = LOADED_IMAGE_PROTOCOL;
+	EFI_SIMPLE_FILE_SYSTEM_PROTOCOL *fs;
+	EFI_LOADED_IMAGE *li;
+	EFI_FILE_HANDLE root;
+	EFI_STATUS st;
+	void *stack, *pool;
+
+	InitializeLib(image, systab);
+	self_image = image;
+	serial_init();
+	platform_set_fw_shutdown(fw_shutdown);
+	/* Keep the watchdog from resetting us while we load kernels. */
+	uefi_call_wrapper(BS->SetWatchdogTimer, 4, 0, 0, 0, NULL);
+
+	log_raw("\ntscvisor " TSCVISOR_VERSION " - a hypervisor for getting guest time right\n");
+	st = uefi_call_wrapper(BS->HandleProtocol, 3, image, &li_guid, (void **)&li);
+	if (EFI_ERROR(st))
+		hv_panic("boot: no LoadedImage protocol: %s", efi_status_text(st));
+	boot_info.image_base = (uint64_t)(UINTN)li->ImageBase;
+	boot_info.image_size = li->ImageSize;
+	log_info("boot: image base 0x%llx size 0x%llx", (unsigned long long)boot_info.image_base,
+		 (unsigned long long)boot_info.image_size);
+	parse_load_options(li);
+
+	st = uefi_call_wrapper(BS->HandleProtocol, 3, li->DeviceHandle, &fs_guid, (void **)&fs);
+	if (EFI_ERROR(st))
+		hv_panic("boot: the boot volume has no file system: %s", efi_status_text(st));
+	st = uefi_call_wrapper(fs->OpenVolume, 2, fs, &root);
+	if (EFI_ERROR(st))
+		hv_panic("boot: cannot open the boot volume: %s", efi_status_text(st));
+
+	load_config(root);
+	load_kernels(root);
+
+	boot_info.rsdp = find_rsdp();
+	log_info("boot: ACPI RSDP at 0x%llx", (unsigned long long)boot_info.rsdp);
+	pool = alloc_pages(HV_POOL_BYTES, 4096);
+	stack = alloc_pages(HV_STACK_BYTES, 4096);
+	if (!pool || !stack)
+		hv_panic("boot: cannot reserve the hypervisor's memory");
+	boot_info.pool_base = (uint64_t)(UINTN)pool;
+	boot_info.pool_size = HV_POOL_BYTES;
+	boot_info.stack_top = (uint64_t)(UINTN)stack + HV_STACK_BYTES;
+	boot_info.runtime_services = RT;
+	log_info("boot: hypervisor pool %llu MiB at 0x%llx, stack at 0x%llx; leaving boot services",
+		 (unsigned long long)(HV_POOL_BYTES >> 20), (unsigned long long)boot_info.pool_base,
+		 (unsigned long long)(boot_info.stack_top - HV_STACK_BYTES));
+
+	exit_boot_services();
+	arch_switch_stack(boot_info.stack_top, vmm_main, &boot_info);
+}

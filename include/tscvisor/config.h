@@ -1,0 +1,93 @@
+/* Configuration: the parsed form of tscvisor.cfg (pure C, no hardware access).
+ *
+ * Syntax (xl.cfg-like, INI sections): `key = value` lines; `# comment` and blank
+ * lines ignored; a line `[NAME]` opens the section of the VM called NAME. Keys
+ * before the first section are global (hypervisor-wide) options. Values may be
+ * bare words/numbers or "double-quoted strings". See docs/config.md.
+ */
+#ifndef TSCVISOR_CONFIG_H
+#define TSCVISOR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define CFG_MAX_VMS      8
+#define CFG_NAME_MAX     32     /* bytes including NUL */
+#define CFG_PATH_MAX     128
+#define CFG_CMDLINE_MAX  256
+#define CFG_KEY_MAX      32
+#define CFG_MSG_MAX      128
+
+#define CFG_MIN_MEMORY_MIB 2u
+#define CFG_MAX_MEMORY_MIB 65536u
+#define CFG_MAX_VCPUS      64u
+#define CFG_MIN_TSC_KHZ    1000u       /* 1 MHz  */
+#define CFG_MAX_TSC_KHZ    10000000u   /* 10 GHz */
+
+enum tsc_mode {
+	TSC_MODE_AUTO = 0,
+	TSC_MODE_NATIVE,
+	TSC_MODE_EMULATE,
+	TSC_MODE_PVRDTSCP,
+};
+
+enum log_level {
+	LOG_ERROR = 0,
+	LOG_WARN,
+	LOG_INFO,
+	LOG_DEBUG,
+};
+
+struct vm_config {
+	char name[CFG_NAME_MAX];
+	char kernel[CFG_PATH_MAX];     /* path on the ESP, relative to the config's folder */
+	char cmdline[CFG_CMDLINE_MAX]; /* given to the guest after the program name */
+	uint32_t memory_mib;           /* default 64 */
+	uint32_t vcpus;                /* default 1 */
+	enum tsc_mode tsc_mode;        /* default auto */
+	uint32_t tsc_khz;              /* 0 = the host's TSC kHz when the VM is created */
+	unsigned line;                 /* line of the [NAME] header */
+	unsigned kernel_line;          /* line of the kernel key (0 if absent) */
+};
+
+struct hv_config {
+	enum log_level log_level;      /* key log_level: error|warn|info|debug, default info */
+	bool tsc_reliable;             /* key tsc_reliable: operator vouches for the host TSC */
+	unsigned nvms;
+	struct vm_config vms[CFG_MAX_VMS];
+};
+
+struct cfg_error {
+	unsigned line;                 /* 1-based; 0 when the error is not about one line */
+	char key[CFG_KEY_MAX];         /* key concerned, "" when none */
+	char msg[CFG_MSG_MAX];
+};
+
+/* Fill *cfg with defaults (no VMs). */
+void config_defaults(struct hv_config *cfg);
+
+/* Parse a whole config text (need not be NUL-terminated). On success returns 0
+ * and *cfg holds the result. On failure returns -1, *err names the line and the
+ * key, and *cfg is left as it was before the call (nothing half-applied). */
+int config_parse(const char *text, size_t len, struct hv_config *cfg,
+		 struct cfg_error *err);
+
+/* Apply one override `key=value` (global) or `VM.key=value` (one VM) given on
+ * the UEFI command line; same validation as the file. On error returns -1,
+ * err->line = 0, and *cfg is unchanged. */
+int config_override(struct hv_config *cfg, const char *assignment,
+		    struct cfg_error *err);
+
+/* Check what only makes sense for the whole file: at least one VM, every VM
+ * has a kernel. Returns 0 or -1 with *err set (line of the VM's header). */
+int config_validate(const struct hv_config *cfg, struct cfg_error *err);
+
+/* "auto", "native", "emulate", "pvrdtscp". */
+const char *tsc_mode_name(enum tsc_mode mode);
+/* Accepts the names above and Xen's aliases default, always_emulate,
+ * native_paravirt. Returns 0 or -1. */
+int tsc_mode_parse(const char *s, enum tsc_mode *out);
+const char *log_level_name(enum log_level lvl);
+
+#endif
