@@ -18,6 +18,8 @@ EFI_LDS    ?= $(EFI_LIB)/elf_x86_64_efi.lds
 EFI_CRT0   ?= $(EFI_LIB)/crt0-efi-x86_64.o
 
 WARN       := -Wall -Wextra -Werror
+# `make V=1` shows the full commands.
+Q          := $(if $(V),,@)
 # Hypervisor: freestanding, PIC (gnu-efi relocates us), no red zone (we take
 # interrupts on our own stack), no SSE/x87 in hypervisor code.
 HV_CFLAGS  := $(WARN) -std=gnu11 -O2 -g -I include -I arch/x86 -I $(EFI_INC) -I $(EFI_INC)/x86_64 \
@@ -45,11 +47,13 @@ hv: $(BUILD)/tscvisor.efi
 
 $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
 
 $(BUILD)/hv/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -I arch/x86/ $< -o $@
+	@$(if $(Q),echo "  NASM    $<")
+	$(Q)$(NASM) -f elf64 -g -I arch/x86/ $< -o $@
 
 $(BUILD)/tscvisor.so: $(HV_OBJS)
 	$(LD) $(HV_LDFLAGS) $(EFI_CRT0) $(HV_OBJS) -o $@ -L $(EFI_LIB) -lefi -lgnuefi \
@@ -62,7 +66,8 @@ $(BUILD)/tscvisor.efi: $(BUILD)/tscvisor.so
 # Host unit tests: every test binary links all the pure sources.
 $(BUILD)/tests/%: tests/%.c $(PURE_SRCS) tests/harness.h
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) $< $(PURE_SRCS) -o $@
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) $< $(PURE_SRCS) -o $@
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \

@@ -6,6 +6,8 @@
 #include "calib_hw.h"
 #include "cpu.h"
 #include "cpu_setup.h"
+#include "vendor.h"
+#include <tscvisor/vmrun.h>
 
 static struct cpu_info boot_cpu;
 static struct host_tsc host_tsc;
@@ -32,6 +34,67 @@ static void print_calibration(const struct host_tsc *t)
 	}
 }
 
+static const struct vendor_ops *choose_backend(const struct cpu_info *ci)
+{
+	if (ci->svm && !ci->svm_disabled && ci->svm_npt)
+		return &svm_ops;
+	if (ci->vmx)
+		log_err("vmm: this CPU has VMX; the VMX backend is not written yet");
+	else if (ci->svm)
+		log_err("vmm: SVM %s", ci->svm_disabled ? "is disabled by the firmware (VM_CR.SVMDIS)"
+						       : "has no nested paging (NPT)");
+	return NULL;
+}
+
+static struct vm vms[CFG_MAX_VMS];
+
+/* Run the config's VMs one after the other, then end the run with a status
+ * that says whether every VM passed. */
+__attribute__((noreturn)) static void run_all(const struct boot_info *bi)
+{
+	const struct hv_config *cfg = &bi->config;
+	struct platform_info pf = { 0 };
+	unsigned i, passed = 0, skipped = 0, failed = 0;
+
+	pf.ops = choose_backend(&boot_cpu);
+	if (!pf.ops)
+		hv_exit(false, "no usable virtualisation backend");
+	if (pf.ops->cpu_enable())
+		hv_exit(false, "cannot enable the virtualisation extension");
+	log_info("vmm: %s backend enabled", pf.ops->name);
+	pf.pm_timer_port = host_tsc.source == CALIB_PM_TIMER ? host_tsc.ref_port : 0;
+	pf.pm_timer_32bit = host_tsc.ref_32bit;
+	pf.tsc.tsc_khz = host_tsc.khz;
+	pf.tsc.invariant = boot_cpu.invariant_tsc;
+	pf.tsc.synchronised = true;     /* one pCPU runs guests so far */
+	pf.tsc.vouched = cfg->tsc_reliable;
+	if (pf.ops == &svm_ops) {
+		pf.tsc.hw_scaling = boot_cpu.svm_tsc_ratio;
+		pf.tsc.scale_frac = TSC_SVM_FRAC;
+		pf.tsc.max_ratio = TSC_SVM_MAX_RATIO;
+	}
+	for (i = 0; i < cfg->nvms; i++) {
+		struct vm *vm = &vms[i];
+		enum vm_verdict verdict = VERDICT_FAIL;
+
+		log_info("vm %s: starting (%u of %u)", cfg->vms[i].name, i + 1, cfg->nvms);
+		if (vm_create(vm, i, bi, &pf)) {
+			vm_run(vm);
+			verdict = vm_report(vm);
+		} else {
+			log_err("vm %s: not started", cfg->vms[i].name);
+		}
+		if (verdict == VERDICT_PASS)
+			passed++;
+		else if (verdict == VERDICT_SKIP)
+			skipped++;
+		else
+			failed++;
+	}
+	log_info("vmm: %u VM(s): %u passed, %u skipped, %u failed", cfg->nvms, passed, skipped, failed);
+	hv_exit(failed == 0, failed ? "a VM failed" : 0);
+}
+
 void vmm_main(struct boot_info *bi)
 {
 	const struct hv_config *cfg = &bi->config;
@@ -49,8 +112,9 @@ void vmm_main(struct boot_info *bi)
 		hv_panic("calib: no way to measure the host TSC (no PM timer, no PIT, no CPUID 0x15/0x16)");
 	print_calibration(&host_tsc);
 
-	log_info("config: %s: log_level %s, tsc_reliable %s", bi->config_path,
-		 log_level_name(cfg->log_level), cfg->tsc_reliable ? "yes" : "no");
+	log_info("config: %s: log_level %s, tsc_reliable %s%s", bi->config_path,
+		 log_level_name(cfg->log_level), cfg->tsc_reliable ? "yes" : "no",
+		 cfg->dry_run ? ", dry_run (no VM will run)" : "");
 	for (i = 0; i < cfg->nvms; i++) {
 		const struct vm_config *vm = &cfg->vms[i];
 
@@ -58,6 +122,17 @@ void vmm_main(struct boot_info *bi)
 			 vm->name, vm->kernel, vm->memory_mib, vm->vcpus, tsc_mode_name(vm->tsc_mode),
 			 vm->tsc_khz ? vm->tsc_khz : (unsigned)host_tsc.khz, vm->tsc_khz ? "" : " (host)");
 	}
-	log_warn("vmm: no VM backend yet: %u VM(s) loaded but not started", cfg->nvms);
-	hv_exit(true, 0);
+	if (cfg->selftest == SELFTEST_FAULT) {
+		log_info("selftest: executing UD2 in the hypervisor; a register dump must follow");
+		__asm__ volatile("ud2");
+	}
+	if (!vms_check_kernels(bi)) {
+		log_err("vmm: kernel refused; no VM started");
+		hv_exit(false, "kernel refused");
+	}
+	if (cfg->dry_run) {
+		log_info("vmm: dry run: %u VM(s) checked, none started", cfg->nvms);
+		hv_exit(true, 0);
+	}
+	run_all(bi);
 }

@@ -119,6 +119,7 @@ int calib_host_tsc(const struct cpu_info *ci, uint64_t rsdp, struct host_tsc *ou
 	}
 	if (pm.port) {
 		out->ref_port = pm.port;
+		out->ref_32bit = pm.is_32bit;
 		if (measure(out, read_pmtmr_cb, (void *)(uintptr_t)pm.port,
 			    pm.is_32bit ? 32 : 24, ACPI_PM_TIMER_HZ) == 0) {
 			out->source = CALIB_PM_TIMER;

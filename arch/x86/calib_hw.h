@@ -12,6 +12,7 @@ struct host_tsc {
 	uint64_t khz;                /* the host TSC rate everything else uses */
 	enum calib_source source;
 	uint16_t ref_port;           /* PM timer port when measured against it */
+	bool ref_32bit;              /* that PM timer is 32 bits wide */
 	const char *ref_found_by;    /* "FADT", "PCI PIIX4", "PCI ICH9", ... */
 	struct calib_result measured;/* when measured */
 	uint64_t cpuid16_khz;        /* CPUID 0x16 claim, for a sanity warning */

@@ -18,6 +18,7 @@
 #define CFG_CMDLINE_MAX  256
 #define CFG_KEY_MAX      32
 #define CFG_MSG_MAX      128
+#define CFG_LINE_MAX     1024   /* longest line / override, without its line end */
 
 #define CFG_MIN_MEMORY_MIB 2u
 #define CFG_MAX_MEMORY_MIB 65536u
@@ -48,12 +49,20 @@ struct vm_config {
 	enum tsc_mode tsc_mode;        /* default auto */
 	uint32_t tsc_khz;              /* 0 = the host's TSC kHz when the VM is created */
 	unsigned line;                 /* line of the [NAME] header */
-	unsigned kernel_line;          /* line of the kernel key (0 if absent) */
+	unsigned kernel_line;          /* line of the kernel key (0 if absent or set by an override) */
+};
+
+/* Hypervisor self-tests an operator or the test suite can ask for. */
+enum selftest {
+	SELFTEST_NONE = 0,
+	SELFTEST_FAULT,      /* execute UD2 in the core: proves the exception path */
 };
 
 struct hv_config {
 	enum log_level log_level;      /* key log_level: error|warn|info|debug, default info */
 	bool tsc_reliable;             /* key tsc_reliable: operator vouches for the host TSC */
+	bool dry_run;                  /* key dry_run: load and check everything, run no VM */
+	enum selftest selftest;        /* key selftest: none|fault */
 	unsigned nvms;
 	struct vm_config vms[CFG_MAX_VMS];
 };
@@ -68,14 +77,18 @@ struct cfg_error {
 void config_defaults(struct hv_config *cfg);
 
 /* Parse a whole config text (need not be NUL-terminated). On success returns 0
- * and *cfg holds the result. On failure returns -1, *err names the line and the
- * key, and *cfg is left as it was before the call (nothing half-applied). */
+ * and *cfg holds the result (built from config_defaults(); what *cfg held
+ * before is replaced). On failure returns -1, *err names the line and the key,
+ * and *cfg is left as it was before the call (nothing half-applied). err->msg
+ * does not repeat the key: print it as `FILE:LINE: key 'KEY': MSG`. */
 int config_parse(const char *text, size_t len, struct hv_config *cfg,
 		 struct cfg_error *err);
 
 /* Apply one override `key=value` (global) or `VM.key=value` (one VM) given on
  * the UEFI command line; same validation as the file. On error returns -1,
- * err->line = 0, and *cfg is unchanged. */
+ * err->line = 0, err->key is the key without the VM name, and *cfg is
+ * unchanged. Overrides may repeat a key and replace what the file set; they
+ * cannot create a VM. */
 int config_override(struct hv_config *cfg, const char *assignment,
 		    struct cfg_error *err);
 
@@ -89,5 +102,8 @@ const char *tsc_mode_name(enum tsc_mode mode);
  * native_paravirt. Returns 0 or -1. */
 int tsc_mode_parse(const char *s, enum tsc_mode *out);
 const char *log_level_name(enum log_level lvl);
+/* Accepts error, warn, info, debug. Returns 0 or -1. Like every keyword in the
+ * config, matched case-insensitively. */
+int log_level_parse(const char *s, enum log_level *out);
 
 #endif

@@ -1,0 +1,385 @@
+/* AMD SVM backend (APM Vol. 2, chapter 15). Implements struct vendor_ops;
+ * reads like vmx.c: per CPU enable, per VM nested page tables and
+ * permission maps, per vCPU a VMCB, run, translate the exit. */
+#include <string.h>
+#include <tscvisor/log.h>
+#include <tscvisor/mem.h>
+#include <tscvisor/vm.h>
+#include "cpu.h"
+#include "svm.h"
+#include "vendor.h"
+#include "x86.h"
+
+void svm_run(struct gprs *g, uint64_t vmcb_pa, uint64_t host_vmcb_pa);
+void svm_save_host(uint64_t host_vmcb_pa);
+
+/* Per-VM backend state. */
+struct svm_vm {
+	uint64_t *npt_pml4;
+	uint8_t *iopm;      /* 12 KiB: one bit per port, set = intercept */
+	uint8_t *msrpm;     /* 8 KiB: two bits (read, write) per MSR */
+};
+
+/* Per-vCPU backend state. */
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	bool flush_tlb;
+	uint64_t tsc_ratio;  /* TSC ratio MSR value when scaling, 0 = none */
+};
+
+static struct cpu_info svm_cpu;
+static uint64_t host_vmcb_pa;
+static uint64_t cur_tsc_ratio = 1ull << 32;
+
+#define PA(p) ((uint64_t)(uintptr_t)(p))
+
+static int svm_cpu_enable(void)
+{
+	void *hsave, *host_vmcb;
+
+	cpu_discover(&svm_cpu);
+	if (!svm_cpu.svm || svm_cpu.svm_disabled || !svm_cpu.svm_npt)
+		return -1;
+	hsave = mem_alloc_pages(1);
+	host_vmcb = mem_alloc_pages(1);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, PA(hsave));
+	host_vmcb_pa = PA(host_vmcb);
+	svm_save_host(host_vmcb_pa);
+	return 0;
+}
+
+/* Nested page tables: guest-physical [0, ram_size) -> host ram, 2 MiB pages
+ * (guest RAM is 2 MiB aligned and sized). NPT walks are user accesses, so
+ * every level has U set (APM 15.25.5). Nothing else of the host is mapped:
+ * every other GPA takes a nested page fault. */
+static int svm_vm_init(struct vm *vm)
+{
+	struct svm_vm *s = mem_alloc_pages(1);
+	uint64_t gpa, *pdpt = NULL, *pd = NULL;
+
+	s->npt_pml4 = mem_alloc_pages(1);
+	for (gpa = 0; gpa < vm->ram_size; gpa += 2ull << 20) {
+		unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
+
+		if (!(s->npt_pml4[i4] & 1)) {
+			pdpt = mem_alloc_pages(1);
+			s->npt_pml4[i4] = PA(pdpt) | 0x7;
+		}
+		pdpt = (uint64_t *)(uintptr_t)(s->npt_pml4[i4] & ~0xfffull);
+		if (!(pdpt[i3] & 1)) {
+			pd = mem_alloc_pages(1);
+			pdpt[i3] = PA(pd) | 0x7;
+		}
+		pd = (uint64_t *)(uintptr_t)(pdpt[i3] & ~0xfffull);
+		pd[i2] = (PA(vm->ram) + gpa) | 0x87;   /* P, RW, U, 2 MiB */
+	}
+	s->iopm = mem_alloc_pages(3);
+	memset(s->iopm, 0xff, 3 * 4096);
+	if (vm->pm_timer_port) {
+		/* The PM timer is the guest's independent reference clock: reads go
+		 * straight to the hardware (the register is read-only). */
+		unsigned p;
+
+		for (p = vm->pm_timer_port; p < vm->pm_timer_port + 4u; p++)
+			s->iopm[p / 8] &= ~(1u << (p % 8));
+	}
+	s->msrpm = mem_alloc_pages(2);
+	memset(s->msrpm, 0xff, 2 * 4096);
+	/* MSRs that VMLOAD/VMSAVE switch belong to the guest outright. */
+	{
+		static const uint32_t passthrough[] = {
+			0xc0000100, 0xc0000101, 0xc0000102,  /* FS, GS, KERNEL_GS base */
+			0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
+			0x174, 0x175, 0x176,                  /* SYSENTER CS/ESP/EIP */
+		};
+		unsigned i;
+
+		for (i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++) {
+			uint32_t m = passthrough[i], base;
+			uint64_t bit;
+
+			if (m < 0x2000)
+				base = 0;
+			else if (m >= 0xc0000000 && m < 0xc0002000)
+				base = 0x800 * 8, m -= 0xc0000000;
+			else
+				continue;
+			bit = base + (uint64_t)m * 2;
+			s->msrpm[bit / 8] &= ~(3u << (bit % 8));
+		}
+	}
+	vm->arch = s;
+	return 0;
+}
+
+static void set_seg(struct vmcb_seg *s, uint16_t sel, uint16_t attr, uint32_t limit, uint64_t base)
+{
+	s->sel = sel;
+	s->attr = attr;
+	s->limit = limit;
+	s->base = base;
+}
+
+/* Multiboot entry state (Multiboot 0.6.96, 3.2): 32-bit protected mode,
+ * paging off, flat 4 GiB code and data segments; EAX/EBX set by the core. */
+static int svm_vcpu_init(struct vcpu *v)
+{
+	struct svm_vm *sv = v->vm->arch;
+	struct svm_vcpu *s = mem_alloc_pages(1);
+	struct vmcb *vmcb = mem_alloc_pages(1);
+	struct vmcb_control *c = &vmcb->ctl;
+	struct vmcb_save *g = &vmcb->save;
+
+	s->vmcb = vmcb;
+	s->flush_tlb = true;
+	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_IOIO |
+			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVD |
+			     SVM_INTERCEPT_INIT;
+	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV | SVM_INTERCEPT_MONITOR |
+			     SVM_INTERCEPT_MWAIT;
+	/* Every exception except #DB, NMI, #BP, #OF and #MC exits to be counted
+	 * and reflected back (docs/svm.md): a guest that faults shows in the log. */
+	c->intercept_exc = 0xffffffffu & ~((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 18));
+	c->iopm_base_pa = PA(sv->iopm);
+	c->msrpm_base_pa = PA(sv->msrpm);
+	c->asid = 1;
+	c->np_enable = 1;
+	c->n_cr3 = PA(sv->npt_pml4);
+	c->vintr = 1ull << 24;   /* V_INTR_MASKING: guest IF does not mask host interrupts */
+
+	set_seg(&g->cs, 0x08, 0xc9b, 0xffffffff, 0);   /* 32-bit code, read/exec, accessed */
+	set_seg(&g->ds, 0x10, 0xc93, 0xffffffff, 0);   /* data, read/write, accessed */
+	set_seg(&g->es, 0x10, 0xc93, 0xffffffff, 0);
+	set_seg(&g->ss, 0x10, 0xc93, 0xffffffff, 0);
+	set_seg(&g->fs, 0x10, 0xc93, 0xffffffff, 0);
+	set_seg(&g->gs, 0x10, 0xc93, 0xffffffff, 0);
+	set_seg(&g->tr, 0, 0x08b, 0xffff, 0);          /* busy 32-bit TSS */
+	set_seg(&g->ldtr, 0, 0x082, 0xffff, 0);
+	set_seg(&g->gdtr, 0, 0, 0xffff, 0);
+	set_seg(&g->idtr, 0, 0, 0xffff, 0);
+	g->cpl = 0;
+	g->efer = EFER_SVME;            /* required while in guest mode; hidden from the guest */
+	g->cr0 = 0x11;                  /* PE | ET */
+	g->cr4 = 0;
+	g->cr3 = 0;
+	g->dr6 = 0xffff0ff0;
+	g->dr7 = 0x400;
+	g->g_pat = 0x0007040600070406ull;
+	v->regs.rflags = 0x2;
+	v->arch = s;
+	return 0;
+}
+
+static void svm_set_tsc(struct vcpu *v, uint64_t offset, uint64_t ratio, bool trap_rdtsc)
+{
+	struct svm_vcpu *s = v->arch;
+	struct vmcb_control *c = &s->vmcb->ctl;
+
+	c->tsc_offset = offset;
+	s->tsc_ratio = ratio;
+	if (trap_rdtsc) {
+		c->intercept_misc1 |= SVM_INTERCEPT_RDTSC;
+		c->intercept_misc2 |= SVM_INTERCEPT_RDTSCP;
+	} else {
+		c->intercept_misc1 &= ~SVM_INTERCEPT_RDTSC;
+		c->intercept_misc2 &= ~SVM_INTERCEPT_RDTSCP;
+	}
+}
+
+static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
+{
+	struct svm_vcpu *s = v->arch;
+
+	/* EVENTINJ (APM 15.20): vector, type 3 = exception, EV, V. */
+	s->vmcb->ctl.event_inj = vector | (3u << 8) | (has_error ? 1u << 11 : 0) | (1u << 31) |
+				 ((uint64_t)error << 32);
+}
+
+static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_exit *e)
+{
+	const struct vmcb_control *c = &vmcb->ctl;
+	uint64_t code = c->exit_code;
+
+	memset(e, 0, sizeof(*e));
+	e->code = code;
+	e->info1 = c->exit_info1;
+	e->info2 = c->exit_info2;
+	if (svm_cpu.svm_nrips && c->next_rip > v->regs.rip && c->next_rip - v->regs.rip <= 15)
+		e->insn_len = (unsigned)(c->next_rip - v->regs.rip);
+
+	switch (code) {
+	case SVM_EXIT_CPUID:    e->reason = EXIT_CPUID; break;
+	case SVM_EXIT_RDTSC:    e->reason = EXIT_RDTSC; break;   /* QEMU: also RDTSCP */
+	case SVM_EXIT_RDTSCP:   e->reason = EXIT_RDTSCP; break;
+	case SVM_EXIT_HLT:      e->reason = EXIT_HLT; break;
+	case SVM_EXIT_VMMCALL:  e->reason = EXIT_HYPERCALL; break;
+	case SVM_EXIT_SHUTDOWN: e->reason = EXIT_SHUTDOWN; break;
+	case SVM_EXIT_INTR:     e->reason = EXIT_INTR; break;
+	case SVM_EXIT_INVALID:  e->reason = EXIT_INVALID; break;
+	case SVM_EXIT_MSR:
+		e->reason = c->exit_info1 ? EXIT_WRMSR : EXIT_RDMSR;
+		break;
+	case SVM_EXIT_IOIO:
+		/* EXITINFO1 (APM 15.10.2): type, STR, REP, size, port;
+		 * EXITINFO2 = the next RIP, even without NRIPS. */
+		e->reason = EXIT_IO;
+		e->u.io.in = c->exit_info1 & 1;
+		e->u.io.string = c->exit_info1 & (1u << 2);
+		e->u.io.rep = c->exit_info1 & (1u << 3);
+		e->u.io.size = (c->exit_info1 & (1u << 4)) ? 1 : (c->exit_info1 & (1u << 5)) ? 2 : 4;
+		e->u.io.port = (uint16_t)(c->exit_info1 >> 16);
+		e->insn_len = (unsigned)(c->exit_info2 - v->regs.rip);
+		break;
+	case SVM_EXIT_NPF:
+		e->reason = EXIT_NPF;
+		e->u.npf.gpa = c->exit_info2;
+		e->u.npf.write = c->exit_info1 & (1u << 1);
+		e->u.npf.fetch = c->exit_info1 & (1u << 4);
+		break;
+	default:
+		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+			uint8_t vec = (uint8_t)(code - SVM_EXIT_EXCP_BASE);
+
+			e->reason = EXIT_EXCEPTION;
+			e->u.exc.vector = vec;
+			e->u.exc.has_error = vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 ||
+					     vec == 21 || vec == 29 || vec == 30;
+			e->u.exc.error = (uint32_t)c->exit_info1;
+			e->u.exc.cr2 = c->exit_info2;
+			if (vec == 14)   /* a reflected #PF must find its address in CR2 */
+				((struct vmcb *)vmcb)->save.cr2 = c->exit_info2;
+		} else {
+			e->reason = EXIT_UNHANDLED;
+		}
+		break;
+	}
+}
+
+static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+	struct svm_vcpu *s = v->arch;
+	struct vmcb *vmcb = s->vmcb;
+
+	vmcb->save.rax = v->regs.rax;
+	vmcb->save.rsp = v->regs.rsp;
+	vmcb->save.rip = v->regs.rip;
+	vmcb->save.rflags = v->regs.rflags;
+	vmcb->ctl.tlb_control = s->flush_tlb ? 1 : 0;
+	s->flush_tlb = false;
+	if (svm_cpu.svm_tsc_ratio) {
+		uint64_t want = s->tsc_ratio ? s->tsc_ratio : 1ull << 32;
+
+		if (want != cur_tsc_ratio) {
+			wrmsr(MSR_AMD_TSC_RATIO, want);
+			cur_tsc_ratio = want;
+		}
+	}
+	__asm__ volatile("clgi" ::: "memory");
+	svm_run(&v->regs, PA(vmcb), host_vmcb_pa);
+	__asm__ volatile("stgi" ::: "memory");
+	v->regs.rax = vmcb->save.rax;
+	v->regs.rsp = vmcb->save.rsp;
+	v->regs.rip = vmcb->save.rip;
+	v->regs.rflags = vmcb->save.rflags;
+	/* An event we injected that did not get delivered is re-injected
+	 * (EXITINTINFO, APM 15.7.2; bit 31 = valid, older contents are stale). */
+	vmcb->ctl.event_inj = 0;
+	if (vmcb->ctl.exit_int_info & (1u << 31))
+		vmcb->ctl.event_inj = vmcb->ctl.exit_int_info;
+	translate_exit(v, vmcb, e);
+}
+
+static void seg_out(struct segment *d, const struct vmcb_seg *s)
+{
+	d->sel = s->sel;
+	d->attr = s->attr;
+	d->limit = s->limit;
+	d->base = s->base;
+}
+
+static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
+{
+	const struct vmcb_save *g = &((struct svm_vcpu *)v->arch)->vmcb->save;
+
+	seg_out(&r->seg[SEG_ES], &g->es);
+	seg_out(&r->seg[SEG_CS], &g->cs);
+	seg_out(&r->seg[SEG_SS], &g->ss);
+	seg_out(&r->seg[SEG_DS], &g->ds);
+	seg_out(&r->seg[SEG_FS], &g->fs);
+	seg_out(&r->seg[SEG_GS], &g->gs);
+	seg_out(&r->seg[SEG_LDTR], &g->ldtr);
+	seg_out(&r->seg[SEG_TR], &g->tr);
+	seg_out(&r->seg[SEG_GDTR], &g->gdtr);
+	seg_out(&r->seg[SEG_IDTR], &g->idtr);
+	r->cr0 = g->cr0;
+	r->cr2 = g->cr2;
+	r->cr3 = g->cr3;
+	r->cr4 = g->cr4;
+	r->efer = g->efer & ~EFER_SVME;
+	r->pat = g->g_pat;
+}
+
+static bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	const struct vmcb_save *g = &((struct svm_vcpu *)v->arch)->vmcb->save;
+
+	switch (msr) {
+	case MSR_EFER: *val = g->efer & ~EFER_SVME; return true;
+	case 0x277:    *val = g->g_pat; return true;
+	default:       return false;
+	}
+}
+
+static bool svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	struct vmcb_save *g = &((struct svm_vcpu *)v->arch)->vmcb->save;
+
+	switch (msr) {
+	case MSR_EFER:
+		/* SCE, LME, LMA (read-only, kept), NXE; the rest is refused by
+		 * the caller's #GP. SVME stays set underneath. */
+		if (val & ~0xd01ull)
+			return false;
+		g->efer = (val & ~0x400ull) | (g->efer & 0x400) | EFER_SVME;
+		return true;
+	case 0x277:
+		g->g_pat = val;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void svm_dump(struct vcpu *v)
+{
+	const struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
+	const struct vmcb_save *g = &vmcb->save;
+
+	log_raw("  SVM exit 0x%llx info1 0x%llx info2 0x%llx exitintinfo 0x%llx\n",
+		(unsigned long long)vmcb->ctl.exit_code, (unsigned long long)vmcb->ctl.exit_info1,
+		(unsigned long long)vmcb->ctl.exit_info2, (unsigned long long)vmcb->ctl.exit_int_info);
+	log_raw("  CS %04x/%03x base 0x%llx limit 0x%x  SS %04x/%03x  CPL %u  EFER 0x%llx\n",
+		g->cs.sel, g->cs.attr, (unsigned long long)g->cs.base, g->cs.limit,
+		g->ss.sel, g->ss.attr, g->cpl, (unsigned long long)(g->efer & ~EFER_SVME));
+	log_raw("  CR0 0x%llx CR2 0x%llx CR3 0x%llx CR4 0x%llx  GDTR 0x%llx/0x%x IDTR 0x%llx/0x%x\n",
+		(unsigned long long)g->cr0, (unsigned long long)g->cr2, (unsigned long long)g->cr3,
+		(unsigned long long)g->cr4, (unsigned long long)g->gdtr.base, g->gdtr.limit,
+		(unsigned long long)g->idtr.base, g->idtr.limit);
+}
+
+const struct vendor_ops svm_ops = {
+	.name = "SVM",
+	.cpu_enable = svm_cpu_enable,
+	.vm_init = svm_vm_init,
+	.vcpu_init = svm_vcpu_init,
+	.vcpu_run = svm_vcpu_run,
+	.inject_exception = svm_inject_exception,
+	.get_sregs = svm_get_sregs,
+	.msr_read = svm_msr_read,
+	.msr_write = svm_msr_write,
+	.set_tsc = svm_set_tsc,
+	.dump = svm_dump,
+};

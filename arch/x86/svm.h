@@ -1,0 +1,141 @@
+/* AMD SVM definitions (APM Vol. 2, chapter 15 and appendix B). */
+#ifndef ARCH_X86_SVM_H
+#define ARCH_X86_SVM_H
+
+#include <stdint.h>
+
+/* VMCB control area (APM Vol. 2, Table B-1). */
+struct __attribute__((packed)) vmcb_control {
+	uint32_t intercept_cr;        /* 0x000: reads 15:0, writes 31:16 */
+	uint32_t intercept_dr;        /* 0x004 */
+	uint32_t intercept_exc;       /* 0x008: one bit per vector */
+	uint32_t intercept_misc1;     /* 0x00c */
+	uint32_t intercept_misc2;     /* 0x010 */
+	uint32_t intercept_misc3;     /* 0x014 */
+	uint8_t  reserved1[0x3c - 0x18];
+	uint16_t pause_filter_thresh; /* 0x03c */
+	uint16_t pause_filter_count;  /* 0x03e */
+	uint64_t iopm_base_pa;        /* 0x040 */
+	uint64_t msrpm_base_pa;       /* 0x048 */
+	uint64_t tsc_offset;          /* 0x050 */
+	uint32_t asid;                /* 0x058 */
+	uint8_t  tlb_control;         /* 0x05c */
+	uint8_t  reserved2[3];
+	uint64_t vintr;               /* 0x060: V_TPR, V_IRQ (8), V_INTR_MASKING (24), V_INTR_VECTOR (39:32) */
+	uint64_t interrupt_shadow;    /* 0x068 */
+	uint64_t exit_code;           /* 0x070 */
+	uint64_t exit_info1;          /* 0x078 */
+	uint64_t exit_info2;          /* 0x080 */
+	uint64_t exit_int_info;       /* 0x088 */
+	uint64_t np_enable;           /* 0x090 */
+	uint8_t  reserved3[0xa8 - 0x98];
+	uint64_t event_inj;           /* 0x0a8 */
+	uint64_t n_cr3;               /* 0x0b0 */
+	uint64_t lbr_virt;            /* 0x0b8 */
+	uint32_t clean_bits;          /* 0x0c0 */
+	uint32_t reserved4;
+	uint64_t next_rip;            /* 0x0c8 (NRIPS) */
+	uint8_t  insn_bytes_fetched;  /* 0x0d0 (decode assists) */
+	uint8_t  insn_bytes[15];
+	uint8_t  reserved5[0x400 - 0xe0];
+};
+
+struct __attribute__((packed)) vmcb_seg {
+	uint16_t sel;
+	uint16_t attr;
+	uint32_t limit;
+	uint64_t base;
+};
+
+/* VMCB state save area (APM Vol. 2, Table B-2), at offset 0x400. */
+struct __attribute__((packed)) vmcb_save {
+	struct vmcb_seg es, cs, ss, ds, fs, gs, gdtr, ldtr, idtr, tr; /* 0x400-0x49f */
+	uint8_t  reserved1[0x4cb - 0x4a0];
+	uint8_t  cpl;                 /* 0x4cb */
+	uint32_t reserved2;
+	uint64_t efer;                /* 0x4d0 */
+	uint8_t  reserved3[0x548 - 0x4d8];
+	uint64_t cr4;                 /* 0x548 */
+	uint64_t cr3;                 /* 0x550 */
+	uint64_t cr0;                 /* 0x558 */
+	uint64_t dr7;                 /* 0x560 */
+	uint64_t dr6;                 /* 0x568 */
+	uint64_t rflags;              /* 0x570 */
+	uint64_t rip;                 /* 0x578 */
+	uint8_t  reserved4[0x5d8 - 0x580];
+	uint64_t rsp;                 /* 0x5d8 */
+	uint8_t  reserved5[0x5f8 - 0x5e0];
+	uint64_t rax;                 /* 0x5f8 */
+	uint64_t star;                /* 0x600 */
+	uint64_t lstar;               /* 0x608 */
+	uint64_t cstar;               /* 0x610 */
+	uint64_t sfmask;              /* 0x618 */
+	uint64_t kernel_gs_base;      /* 0x620 */
+	uint64_t sysenter_cs;         /* 0x628 */
+	uint64_t sysenter_esp;        /* 0x630 */
+	uint64_t sysenter_eip;        /* 0x638 */
+	uint64_t cr2;                 /* 0x640 */
+	uint8_t  reserved6[0x668 - 0x648];
+	uint64_t g_pat;               /* 0x668 */
+	uint64_t dbgctl;              /* 0x670 */
+	uint8_t  reserved7[0x1000 - 0x678];
+};
+
+struct __attribute__((packed)) vmcb {
+	struct vmcb_control ctl;
+	struct vmcb_save save;
+};
+
+_Static_assert(sizeof(struct vmcb_control) == 0x400, "VMCB control area layout");
+_Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB layout");
+_Static_assert(__builtin_offsetof(struct vmcb, save.efer) == 0x4d0, "VMCB EFER offset");
+_Static_assert(__builtin_offsetof(struct vmcb, save.rax) == 0x5f8, "VMCB RAX offset");
+_Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT offset");
+
+/* intercept_misc1 */
+#define SVM_INTERCEPT_INTR      (1u << 0)
+#define SVM_INTERCEPT_NMI       (1u << 1)
+#define SVM_INTERCEPT_SMI       (1u << 2)
+#define SVM_INTERCEPT_INIT      (1u << 3)
+#define SVM_INTERCEPT_RDTSC     (1u << 14)
+#define SVM_INTERCEPT_CPUID     (1u << 18)
+#define SVM_INTERCEPT_INVD      (1u << 22)
+#define SVM_INTERCEPT_HLT       (1u << 24)
+#define SVM_INTERCEPT_IOIO      (1u << 27)
+#define SVM_INTERCEPT_MSR       (1u << 28)
+#define SVM_INTERCEPT_SHUTDOWN  (1u << 31)
+/* intercept_misc2 */
+#define SVM_INTERCEPT_VMRUN     (1u << 0)
+#define SVM_INTERCEPT_VMMCALL   (1u << 1)
+#define SVM_INTERCEPT_VMLOAD    (1u << 2)
+#define SVM_INTERCEPT_VMSAVE    (1u << 3)
+#define SVM_INTERCEPT_STGI      (1u << 4)
+#define SVM_INTERCEPT_CLGI      (1u << 5)
+#define SVM_INTERCEPT_SKINIT    (1u << 6)
+#define SVM_INTERCEPT_RDTSCP    (1u << 7)
+#define SVM_INTERCEPT_WBINVD    (1u << 9)
+#define SVM_INTERCEPT_MONITOR   (1u << 10)
+#define SVM_INTERCEPT_MWAIT     (1u << 11)
+#define SVM_INTERCEPT_XSETBV    (1u << 13)
+
+/* Exit codes (APM Vol. 2, appendix C). */
+#define SVM_EXIT_EXCP_BASE  0x040
+#define SVM_EXIT_INTR       0x060
+#define SVM_EXIT_NMI        0x061
+#define SVM_EXIT_RDTSC      0x06e
+#define SVM_EXIT_CPUID      0x072
+#define SVM_EXIT_HLT        0x078
+#define SVM_EXIT_IOIO       0x07b
+#define SVM_EXIT_MSR        0x07c
+#define SVM_EXIT_SHUTDOWN   0x07f
+#define SVM_EXIT_VMRUN      0x080
+#define SVM_EXIT_VMMCALL    0x081
+#define SVM_EXIT_RDTSCP     0x087
+#define SVM_EXIT_NPF        0x400
+#define SVM_EXIT_INVALID    ((uint64_t)-1)
+
+#define MSR_EFER            0xc0000080
+#define MSR_VM_HSAVE_PA     0xc0010117
+#define EFER_SVME           (1ull << 12)
+
+#endif

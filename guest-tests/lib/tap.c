@@ -1,0 +1,309 @@
+/* tap.c — start-up in C, TAP reporting, exceptions and the way out.
+ *
+ * Output contract (the runners parse it):
+ *   1..N                 the plan (first line of TAP, or last if no plan())
+ *   ok K - what          one line per check
+ *   not ok K - what
+ *   ok K # SKIP why
+ *   # anything           diagnostics
+ *   RESULT: PASS|FAIL|SKIP   the last line, then the status on port 0xf4:
+ *                        0 pass, 77 skip, 1 fail. */
+#include "guest.h"
+
+void mb_report(void);
+
+static int planned = -1;	/* -1: no plan printed yet */
+static int checks;		/* checks reported so far */
+static int failures;
+static bool magic_checked;
+static bool finished;
+
+int tap_failures(void)
+{
+	return failures;
+}
+
+void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static void report(bool cond, const char *fmt, va_list ap)
+{
+	checks++;
+	if (!cond)
+		failures++;
+	printf("%s %d", cond ? "ok" : "not ok", checks);
+	if (fmt && *fmt) {
+		printf(" - ");
+		vprintf(fmt, ap);
+	}
+	printf("\n");
+	if (planned >= 0 && checks > planned)
+		diag("check %d is beyond the plan of %d", checks, planned);
+}
+
+static void report_fmt(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(cond, fmt, ap);
+	va_end(ap);
+}
+
+/* The library's own first check: did we enter from a multiboot loader? */
+static void check_magic(void)
+{
+	if (magic_checked)
+		return;
+	magic_checked = true;
+	report_fmt(mb_magic == MB_BOOTLOADER_MAGIC,
+		   "multiboot magic in EAX is 0x%08x (want 0x%08x)", mb_magic,
+		   MB_BOOTLOADER_MAGIC);
+}
+
+void plan(int nchecks)
+{
+	if (planned >= 0) {
+		ok(false, "plan() called only once");
+		return;
+	}
+	/* Checks reported before the plan (a malformed option, say) count
+	 * on top of it, so that they do not also break the plan. */
+	planned = nchecks + checks + (magic_checked ? 0 : 1);
+	printf("1..%d\n", planned);
+	check_magic();
+}
+
+bool ok(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	check_magic();
+	va_start(ap, fmt);
+	report(cond, fmt, ap);
+	va_end(ap);
+	return cond;
+}
+
+void skip(const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+
+	check_magic();
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	checks++;
+	printf("ok %d # SKIP %s\n", checks, why);
+}
+
+NORETURN void guest_exit(u32 code)
+{
+	static const char shutdown[] = "Shutdown";
+
+	/* QEMU isa-debug-exit (iobase 0xf4, iosize 4), tscvisor: status
+	 * (code << 1) | 1. */
+	outl(0xf4, code);
+	/* Bochs and other platforms without it: the shutdown port. */
+	for (const char *p = shutdown; *p; p++)
+		outb(0x8900, (u8)*p);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+static NORETURN void finish(bool skipped)
+{
+	const char *result;
+	u32 code;
+
+	finished = true;
+	check_magic();
+	if (planned < 0) {
+		planned = checks;
+		printf("1..%d\n", planned);
+	}
+	if (checks != planned && !skipped) {
+		diag("planned %d checks, ran %d", planned, checks);
+		failures++;
+	}
+	if (failures) {
+		diag("%d check(s) failed", failures);
+		result = "FAIL";
+		code = EXIT_FAIL;
+	} else if (skipped) {
+		result = "SKIP";
+		code = EXIT_SKIP;
+	} else {
+		result = "PASS";
+		code = EXIT_PASS;
+	}
+	printf("RESULT: %s\n", result);
+	guest_exit(code);
+}
+
+NORETURN void done(void)
+{
+	finish(false);
+}
+
+NORETURN void skip_rest(const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+
+	check_magic();
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	diag("skipping the rest: %s", why);
+	if (planned < 0) {
+		/* No plan: the checks run so far are the plan. */
+		finish(true);
+	}
+	while (checks < planned) {
+		checks++;
+		printf("ok %d # SKIP %s\n", checks, why);
+	}
+	finish(true);
+}
+
+/* ---- exceptions ---- */
+
+struct exc_frame {
+	u64 r15, r14, r13, r12, r11, r10, r9, r8;
+	u64 rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	u64 vector, error;
+	u64 rip, cs, rflags, rsp, ss;	/* pushed by the CPU */
+};
+
+struct extable_entry {
+	u64 fault_rip;
+	u64 fixup_rip;
+};
+
+struct idt_gate {
+	u16 offset_lo;
+	u16 selector;
+	u8 ist;
+	u8 type_attr;
+	u16 offset_mid;
+	u32 offset_hi;
+	u32 reserved;
+} __attribute__((packed));
+
+extern const u64 isr_table[256];
+extern const struct extable_entry __extable_start[], __extable_end[];
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+static volatile int fault_vector = -1;
+
+static const char *const exc_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
+	"#NP segment not present", "#SS stack fault", "#GP general protection",
+	"#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
+	"#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
+};
+
+static void idt_init(void)
+{
+	struct {
+		u16 limit;
+		u64 base;
+	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+
+	for (int v = 0; v < 256; v++) {
+		u64 a = isr_table[v];
+
+		idt[v] = (struct idt_gate){
+			.offset_lo = (u16)a,
+			.selector = 0x08,
+			.type_attr = 0x8E,	/* present, DPL 0, 64-bit interrupt gate */
+			.offset_mid = (u16)(a >> 16),
+			.offset_hi = (u32)(a >> 32),
+		};
+	}
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+/* Called from isr_common. Returns only to resume at a fixup. */
+void lib_exception(struct exc_frame *f)
+{
+	static bool nested;
+
+	for (const struct extable_entry *e = __extable_start; e < __extable_end; e++) {
+		if (e->fault_rip == f->rip) {
+			fault_vector = (int)f->vector;
+			f->rip = e->fixup_rip;
+			return;
+		}
+	}
+	if (nested || finished)
+		guest_exit(EXIT_FAIL);		/* faulted while reporting a fault */
+	nested = true;
+	printf("\n");
+	diag("unexpected %s %llu (%s), error code 0x%llx",
+	     f->vector < 32 ? "exception" : "interrupt", (unsigned long long)f->vector,
+	     f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "external",
+	     (unsigned long long)f->error);
+	diag("RIP 0x%016llx CS 0x%llx RFLAGS 0x%llx RSP 0x%016llx CR2 0x%016llx",
+	     (unsigned long long)f->rip, (unsigned long long)f->cs,
+	     (unsigned long long)f->rflags, (unsigned long long)f->rsp,
+	     (unsigned long long)read_cr2());
+	diag("RAX 0x%016llx RBX 0x%016llx RCX 0x%016llx RDX 0x%016llx",
+	     (unsigned long long)f->rax, (unsigned long long)f->rbx,
+	     (unsigned long long)f->rcx, (unsigned long long)f->rdx);
+	diag("RSI 0x%016llx RDI 0x%016llx RBP 0x%016llx",
+	     (unsigned long long)f->rsi, (unsigned long long)f->rdi,
+	     (unsigned long long)f->rbp);
+	ok(false, "no unexpected exception (vector %llu at RIP 0x%llx)",
+	   (unsigned long long)f->vector, (unsigned long long)f->rip);
+	finish(false);
+}
+
+/* An instruction at label 1 that may fault resumes at label 2; the
+ * exception table entry pairs them. */
+#define EXTABLE(from, to) \
+	".pushsection .extable, \"a\"\n\t.balign 8\n\t.quad " from ", " to "\n\t.popsection\n\t"
+
+int rdmsr_safe(u32 msr, u64 *v)
+{
+	u32 lo = 0, hi = 0;
+
+	fault_vector = -1;
+	__asm__ volatile("1: rdmsr\n2:\n\t" EXTABLE("1b", "2b")
+			 : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+	*v = ((u64)hi << 32) | lo;
+	return fault_vector;
+}
+
+int wrmsr_safe(u32 msr, u64 v)
+{
+	fault_vector = -1;
+	__asm__ volatile("1: wrmsr\n2:\n\t" EXTABLE("1b", "2b")
+			 : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+	return fault_vector;
+}
+
+/* ---- start ---- */
+
+NORETURN void lib_start(u32 magic, u32 mbi_addr)
+{
+	serial_init();
+	idt_init();
+	printf("\n");
+	if (magic == MB_BOOTLOADER_MAGIC && mbi_addr)
+		mb_info = (const struct mb_info *)(uintptr_t)mbi_addr;
+	mb_report();
+	test_main(mb_info);
+	done();
+}

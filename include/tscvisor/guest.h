@@ -1,0 +1,38 @@
+/* What the core emulates for a guest beyond port I/O: CPUID, MSRs, MMIO
+ * (the local APIC page and unbacked addresses), and access to the guest's
+ * instruction stream. */
+#ifndef TSCVISOR_GUEST_H
+#define TSCVISOR_GUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <tscvisor/vcpu.h>
+#include <tscvisor/x86_decode.h>
+
+#define LAPIC_DEFAULT_BASE 0xfee00000ull
+#define APIC_BASE_BSP      (1ull << 8)
+#define APIC_BASE_ENABLE   (1ull << 11)
+
+/* Long mode with a 64-bit code segment (EFER.LMA and CS.L). */
+bool guest_long_mode(struct vcpu *v);
+/* Decode the instruction at the guest's RIP (CS base + RIP through the
+ * guest's own page tables). Returns 0 or -1. */
+int guest_decode_at_rip(struct vcpu *v, struct x86_insn *insn);
+
+/* vmm/cpuid.c */
+void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+/* vmm/msr.c: 0 on success, -1 when the guest must get #GP. */
+int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);
+int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
+
+/* vmm/mmio.c: emulate the access that caused a nested page fault. Returns
+ * false when it cannot (the caller stops the VM). */
+bool guest_mmio(struct vcpu *v, struct vm_exit *e);
+
+/* vmm/lapic.c: the minimal xAPIC of one vCPU. */
+void lapic_reset(struct vcpu *v);
+uint32_t lapic_read(struct vcpu *v, uint32_t offset);
+void lapic_write(struct vcpu *v, uint32_t offset, uint32_t val);
+
+#endif

@@ -1,0 +1,83 @@
+/* Guest linear -> guest-physical translation by walking the guest's own page
+ * tables (pure C, no hardware access; host-tested).
+ *
+ * Used to fetch the instruction bytes at a guest RIP when the hardware does
+ * not supply them. The walk is read-only: it never sets accessed/dirty bits
+ * (the instruction being fetched has already been fetched once by the CPU, so
+ * its translation's A bits are set). PAE PDPTEs are read from memory at CR3,
+ * not from PDPTE registers. No permission checks are made; the combined
+ * rights are reported for a caller that wants them. */
+#ifndef TSCVISOR_GUEST_WALK_H
+#define TSCVISOR_GUEST_WALK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Reads guest-physical memory: 0, or -1 when [gpa, gpa+len) is not RAM. */
+typedef int (*guest_read_fn)(void *ctx, uint64_t gpa, void *buf, unsigned len);
+
+struct guest_mmu {
+	uint64_t cr0, cr3, cr4, efer;
+	unsigned maxphyaddr;    /* guest MAXPHYADDR for reserved-bit checks;
+				 * 0 means 52 (the architectural maximum) */
+	guest_read_fn read_gpa;
+	void *ctx;
+};
+
+enum guest_paging_mode {
+	GUEST_PAGING_OFF,       /* CR0.PG=0: linear = physical (32 bits) */
+	GUEST_PAGING_32,        /* 32-bit paging (4 KiB, 4 MiB with CR4.PSE) */
+	GUEST_PAGING_PAE,       /* PAE paging (4 KiB, 2 MiB) */
+	GUEST_PAGING_4LEVEL,    /* IA-32e 4-level (4 KiB, 2 MiB, 1 GiB) */
+	GUEST_PAGING_5LEVEL,    /* IA-32e with CR4.LA57 */
+};
+
+enum guest_paging_mode guest_paging_mode(const struct guest_mmu *mmu);
+
+/* Results of guest_walk() and guest_fetch() (0 or negative). */
+#define GW_OK            0
+#define GW_NOT_PRESENT   (-1)   /* #PF: an entry with P=0 */
+#define GW_RESERVED      (-2)   /* #PF: a reserved bit set in a present entry */
+#define GW_NONCANONICAL  (-3)   /* #GP: non-canonical address (long mode) */
+#define GW_BAD_TABLE     (-4)   /* a paging-structure entry is not in RAM */
+#define GW_BAD_DATA      (-5)   /* guest_fetch: the translated GPA is not RAM */
+#define GW_EINVAL        (-6)   /* bad arguments */
+
+/* #PF error code bits. */
+#define GW_PFEC_P    (1u << 0)  /* the fault was a protection/reserved fault */
+#define GW_PFEC_RSVD (1u << 3)
+
+struct guest_xlat {
+	uint64_t gpa;           /* on success: the guest-physical address */
+	uint64_t page_size;     /* 4 KiB, 2 MiB, 4 MiB or 1 GiB (or 4 KiB with
+				 * paging off) */
+	uint64_t leaf;          /* the entry that mapped it (0 with paging off) */
+	bool writable;          /* R/W=1 at every level */
+	bool user;              /* U/S=1 at every level */
+	bool nx;                /* XD=1 at some level (with EFER.NXE) */
+
+	/* On failure: */
+	int level;              /* level of the faulting entry: 1 = PTE, 2 =
+				 * PDE, 3 = PDPTE, 4 = PML4E, 5 = PML5E */
+	uint64_t fault_gpa;     /* GPA of the faulting (or unreadable) entry, or
+				 * of the data for GW_BAD_DATA */
+	uint32_t pfec;          /* #PF error code (P, RSVD) for GW_NOT_PRESENT
+				 * and GW_RESERVED; the caller adds W/U/I/D */
+};
+
+/* Translate linear address la. Returns GW_OK with out->gpa set, or a
+ * negative GW_* with the fault described in *out. Outside IA-32e mode linear
+ * addresses are 32 bits: la is truncated to 32 bits first. */
+int guest_walk(const struct guest_mmu *mmu, uint64_t la, struct guest_xlat *out);
+
+/* Read len bytes at linear address la (which may cross pages; each page is
+ * walked separately) into buf. Returns GW_OK with *got = number of bytes
+ * read: len, or fewer when a later page failed (then *fault describes that
+ * page's failure and fault_rc is set to its code) — an instruction that fits
+ * before the bad page is still decodable. When not even the first byte can
+ * be read, returns the error (and *got = 0). fault and fault_rc may be
+ * NULL. */
+int guest_fetch(const struct guest_mmu *mmu, uint64_t la, void *buf, unsigned len,
+		unsigned *got, struct guest_xlat *fault, int *fault_rc);
+
+#endif

@@ -1,0 +1,75 @@
+/* A virtual machine: its RAM, vCPUs, devices and time. */
+#ifndef TSCVISOR_VM_H
+#define TSCVISOR_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <tscvisor/config.h>
+#include <tscvisor/tsc.h>
+#include <tscvisor/vcpu.h>
+
+#define VM_MAX_VCPUS 1          /* SMP arrives with a later issue */
+#define UART_LINE_MAX 160
+#define VM_MMIO_LOG_PAGES 16
+
+enum vm_end {
+	VM_RUNNING = 0,
+	VM_END_EXIT_PORT,   /* wrote port 0xf4: status (c << 1) | 1 */
+	VM_END_SHUTDOWN,    /* wrote "Shutdown" to port 0x8900 */
+	VM_END_TRIPLE_FAULT,
+	VM_END_UNHANDLED,   /* an exit or state the hypervisor cannot handle */
+	VM_END_HALTED,      /* HLT with nothing that could ever wake it */
+};
+
+struct uart_state {
+	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	char line[UART_LINE_MAX];
+	unsigned len;
+};
+
+struct fwcfg_state {
+	uint16_t selector;
+	uint32_t offset;
+};
+
+struct pic_state {
+	uint8_t imr[2];
+	uint8_t icw_step[2];
+};
+
+/* The VM's time (vmm/vmtime.c, vmm/tsc.c, docs/tsc-modes.md). */
+struct vm_time {
+	struct tsc_host_info host;  /* the host it runs on now */
+	struct tsc_decision d;      /* mode in effect, trapping, scaling, why */
+	struct tsc_emul emul;       /* the VM-wide part of a trapped read */
+	uint64_t last_emulated;     /* highest VM-wide value served: never go below */
+};
+
+struct vm {
+	unsigned index;
+	const struct vm_config *cfg;
+	const char *name;
+	uint8_t *ram;               /* host pointer (identity-mapped: == host-physical) */
+	uint64_t ram_size;
+	const struct vendor_ops *ops;
+	void *arch;                 /* nested page tables root etc. */
+	unsigned nvcpus;
+	struct vcpu vcpus[VM_MAX_VCPUS];
+	struct vm_time time;
+	struct uart_state uart;
+	struct fwcfg_state fwcfg;
+	struct pic_state pic;
+	unsigned shutdown_pos;      /* progress through "Shutdown" on 0x8900 */
+	uint16_t pm_timer_port;     /* host PM timer, passed through read-only */
+	enum vm_end end;
+	uint32_t exit_status;       /* (c << 1) | 1 for the exit port */
+	char end_reason[96];
+	uint64_t unknown_port_logged[1024]; /* one bit per port: "logged once" */
+	uint64_t mmio_logged[VM_MMIO_LOG_PAGES]; /* unbacked pages already logged */
+	unsigned mmio_logged_n;
+};
+
+/* End the VM (the run loop stops before the next entry). */
+void vm_end(struct vm *vm, enum vm_end how, uint32_t status, const char *reason);
+
+#endif

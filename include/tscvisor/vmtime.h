@@ -1,0 +1,19 @@
+/* A VM's time on the running host: applies vmm/tsc.c's decision to the
+ * vCPUs and serves trapped reads of the guest TSC. */
+#ifndef TSCVISOR_VMTIME_H
+#define TSCVISOR_VMTIME_H
+
+#include <stdint.h>
+#include <tscvisor/tsc.h>
+#include <tscvisor/vcpu.h>
+
+struct vm;
+
+/* Decide the VM's mode on this host and start its guest TSC at 0. */
+void vmtime_init(struct vm *vm, const struct tsc_host_info *host);
+/* The vCPU's guest TSC now (trapped RDTSC/RDTSCP, RDMSR IA32_TSC). */
+uint64_t vmtime_read_guest_tsc(struct vcpu *v);
+/* WRMSR IA32_TSC (SDM semantics, with IA32_TSC_ADJUST following). */
+void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value);
+
+#endif

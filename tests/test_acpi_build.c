@@ -1,0 +1,469 @@
+/* Host tests of vmm/acpi_build.c: the tables are checked field by field with
+ * readers written here, then walked by the hypervisor's own parser
+ * (arch/x86/acpi.c) with address_base set to the buffer's host address. */
+#include "harness.h"
+#include <tscvisor/acpi_build.h>
+#include <tscvisor/acpi.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+
+#define RAM_SIZE (2u << 20)
+#define FILL     0xAA
+#define PM_PORT  0x1808u
+
+/* ---- independent readers ----------------------------------------------- */
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static unsigned sum(const uint8_t *p, uint64_t len)
+{
+	unsigned s = 0;
+
+	while (len--)
+		s += *p++;
+	return s & 0xff;
+}
+
+static uint8_t *map_ram(bool low)
+{
+	void *m = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | (low ? MAP_32BIT : 0), -1, 0);
+
+	if (m == MAP_FAILED)
+		abort();
+	memset(m, FILL, RAM_SIZE);
+	return m;
+}
+
+static struct acpi_guest_params defaults(unsigned n)
+{
+	struct acpi_guest_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.num_cpus = n;
+	p.lapic_base = ACPI_GUEST_LAPIC_BASE;
+	p.pm_timer_port = PM_PORT;
+	p.pm_timer_32bit = true;
+	p.oem_id = "TSCVSR";
+	p.oem_table_id = "TSCVTEST";
+	p.oem_revision = 7;
+	return p;
+}
+
+/* What a 32-bit address field must hold for address a. */
+static uint32_t want32(uint64_t a)
+{
+	return a <= 0xFFFFFFFFu ? (uint32_t)a : 0;
+}
+
+/* The table at address `a` as written in the tables (address_base added). */
+static const uint8_t *at(const uint8_t *ram, uint64_t base, uint64_t a)
+{
+	if (a < base || a - base >= RAM_SIZE)
+		return NULL;
+	return ram + (a - base);
+}
+
+static void check_header(const uint8_t *t, const char *sig, uint32_t len, uint8_t rev,
+			 const char *oem_id, const char *oem_table_id)
+{
+	CHECK(memcmp(t, sig, 4) == 0);
+	CHECK_EQ_U64(rd32(t + 4), len);
+	CHECK_EQ_U64(t[8], rev);
+	CHECK_EQ_U64(sum(t, len), 0);
+	CHECK(memcmp(t + 10, oem_id, 6) == 0);
+	CHECK(memcmp(t + 16, oem_table_id, 8) == 0);
+	CHECK_EQ_U64(rd32(t + 24), 7);
+	CHECK(memcmp(t + 28, "TSCV", 4) == 0);
+}
+
+/* Verify every table of a build into `ram` with parameters p. */
+static void verify(const uint8_t *ram, const struct acpi_guest_params *p,
+		   const struct acpi_build_result *r)
+{
+	uint64_t b = p->address_base;
+	const uint8_t *rsdp = ram + ACPI_GUEST_RSDP_GPA, *rsdt, *xsdt, *fadt, *madt, *facs, *dsdt;
+	const char *oem = "TSCVSR", *tid = "TSCVTEST";
+	uint64_t facs_addr, dsdt_addr;
+	unsigned i;
+
+	CHECK(r->error == NULL);
+	CHECK_EQ_U64(r->rsdp, ACPI_GUEST_RSDP_GPA);
+	CHECK_EQ_U64(r->area_start, 0xE0000);
+	CHECK_EQ_U64(r->area_end, 0x100000);
+
+	/* RSDP: revision 2, 36 bytes, both checksums, in both scan ranges. */
+	CHECK(r->rsdp >= 0xF0000 && r->rsdp + 36 <= 0x100000 && r->rsdp % 16 == 0);
+	CHECK(memcmp(rsdp, "RSD PTR ", 8) == 0);
+	CHECK_EQ_U64(sum(rsdp, 20), 0);
+	CHECK_EQ_U64(rsdp[15], 2);
+	CHECK_EQ_U64(rd32(rsdp + 20), 36);
+	CHECK_EQ_U64(sum(rsdp, 36), 0);
+	CHECK(memcmp(rsdp + 9, oem, 6) == 0);
+	CHECK_EQ_U64(rd32(rsdp + 16), want32(b + r->rsdt));
+	CHECK_EQ_U64(rd64(rsdp + 24), b + r->xsdt);
+
+	/* Every table inside the area, below 1 MiB. */
+	CHECK(r->facs >= 0xE0000 && r->facs + 64 <= 0x100000 && r->facs % 64 == 0);
+	CHECK(r->dsdt >= 0xE0000 && r->dsdt + 36 <= 0x100000);
+	CHECK(r->fadt >= 0xE0000 && r->fadt + 276 <= 0x100000);
+	CHECK(r->rsdt >= 0xE0000 && r->rsdt + 44 <= 0x100000);
+	CHECK(r->xsdt >= 0xE0000 && r->xsdt + 52 <= 0x100000);
+	CHECK(r->madt >= 0xE0000 && r->madt + 44 + 8 * p->num_cpus <= 0x100000);
+	CHECK(r->madt + 44 + 8 * p->num_cpus <= r->rsdp || r->madt >= r->rsdp + 36);
+
+	/* XSDT: 64-bit entries to FACP and APIC. */
+	xsdt = at(ram, b, rd64(rsdp + 24));
+	CHECK(xsdt != NULL);
+	if (!xsdt)
+		return;
+	check_header(xsdt, "XSDT", 52, 1, oem, tid);
+	CHECK_EQ_U64(rd64(xsdt + 36), b + r->fadt);
+	CHECK_EQ_U64(rd64(xsdt + 44), b + r->madt);
+	fadt = at(ram, b, rd64(xsdt + 36));
+	madt = at(ram, b, rd64(xsdt + 44));
+	CHECK(fadt && madt);
+	if (!fadt || !madt)
+		return;
+
+	/* RSDT: 32-bit entries, the same tables (0 when out of reach). */
+	rsdt = ram + r->rsdt;
+	check_header(rsdt, "RSDT", 44, 1, oem, tid);
+	CHECK_EQ_U64(rd32(rsdt + 36), want32(b + r->fadt));
+	CHECK_EQ_U64(rd32(rsdt + 40), want32(b + r->madt));
+
+	/* FADT, revision 6.0 layout. */
+	check_header(fadt, "FACP", 276, 6, oem, tid);
+	CHECK_EQ_U64(fadt[131], 0);                     /* minor version */
+	facs_addr = rd32(fadt + 36) ? rd32(fadt + 36) : rd64(fadt + 132);
+	CHECK(rd32(fadt + 36) == 0 || rd64(fadt + 132) == 0);   /* at most one */
+	CHECK_EQ_U64(facs_addr, b + r->facs);
+	CHECK_EQ_U64(rd32(fadt + 36), want32(b + r->facs));
+	dsdt_addr = rd64(fadt + 140);
+	CHECK_EQ_U64(dsdt_addr, b + r->dsdt);
+	CHECK_EQ_U64(rd32(fadt + 40), want32(b + r->dsdt));
+	CHECK_EQ_U64(rd16(fadt + 46), 9);               /* SCI_INT */
+	CHECK_EQ_U64(rd32(fadt + 48), 0);               /* SMI_CMD: ACPI already on */
+	CHECK_EQ_U64(fadt[52], 0);
+	CHECK_EQ_U64(fadt[53], 0);
+	CHECK_EQ_U64(rd32(fadt + 56), 0);               /* no PM1 event block */
+	CHECK_EQ_U64(rd32(fadt + 64), 0);               /* no PM1 control block */
+	CHECK_EQ_U64(rd32(fadt + 76), p->pm_timer_port);
+	CHECK_EQ_U64(fadt[91], p->pm_timer_port ? 4 : 0);
+	if (p->pm_timer_port) {
+		CHECK_EQ_U64(fadt[208], 1);             /* System I/O */
+		CHECK_EQ_U64(fadt[209], 32);
+		CHECK_EQ_U64(fadt[210], 0);
+		CHECK_EQ_U64(fadt[211], 3);             /* dword access */
+		CHECK_EQ_U64(rd64(fadt + 212), p->pm_timer_port);
+	} else {
+		static const uint8_t zero[12];
+
+		CHECK(memcmp(fadt + 208, zero, 12) == 0);
+	}
+	CHECK_EQ_U64((rd32(fadt + 112) >> 8) & 1, p->pm_timer_port && p->pm_timer_32bit);
+	CHECK_EQ_U64((rd32(fadt + 112) >> 20) & 1, 0); /* not HW-reduced */
+	CHECK_EQ_U64(rd32(fadt + 112) & 1, 1);          /* WBINVD */
+	CHECK_EQ_U64(rd16(fadt + 109) & 1, 1);          /* legacy devices */
+	CHECK_EQ_U64(rd16(fadt + 109) & 2, 0);          /* no 8042 */
+	CHECK(memcmp(fadt + 268, "TSCVISOR", 8) == 0);
+
+	/* FACS and DSDT. */
+	facs = at(ram, b, facs_addr);
+	dsdt = at(ram, b, dsdt_addr);
+	CHECK(facs && dsdt);
+	if (facs) {
+		CHECK(memcmp(facs, "FACS", 4) == 0);
+		CHECK_EQ_U64(rd32(facs + 4), 64);
+		CHECK_EQ_U64(facs[32], 2);
+		CHECK_EQ_U64(rd32(facs + 16), 0);       /* global lock free */
+	}
+	if (dsdt)
+		check_header(dsdt, "DSDT", 36, 2, oem, tid);
+
+	/* MADT: one enabled Processor Local APIC per vCPU. */
+	check_header(madt, "APIC", 44 + 8 * p->num_cpus, 4, oem, tid);
+	CHECK_EQ_U64(rd32(madt + 36), p->lapic_base);
+	CHECK_EQ_U64(rd32(madt + 40), 1);               /* PCAT_COMPAT */
+	for (i = 0; i < p->num_cpus; i++) {
+		const uint8_t *e = madt + 44 + 8 * i;
+		unsigned id = p->apic_ids ? p->apic_ids[i] : i;
+
+		if (e[0] != 0 || e[1] != 8 || e[2] != i || e[3] != id || rd32(e + 4) != 1) {
+			CHECK(!"MADT entry as expected");
+			printf("#   entry %u: %u %u %u %u %u\n", i, e[0], e[1], e[2], e[3], rd32(e + 4));
+			break;
+		}
+	}
+	CHECK_EQ_U64(i, p->num_cpus);
+}
+
+/* Bytes of the area that belong to no table are zero; RAM outside it is as
+ * it was filled. */
+static void check_area(const uint8_t *ram, const struct acpi_guest_params *p,
+		       const struct acpi_build_result *r)
+{
+	struct { uint64_t a, len; } t[] = {
+		{ r->rsdp, 36 }, { r->rsdt, 44 }, { r->xsdt, 52 }, { r->fadt, 276 },
+		{ r->facs, 64 }, { r->dsdt, 36 }, { r->madt, 44 + 8 * p->num_cpus },
+	};
+	uint64_t x, stray = 0, outside = 0;
+	unsigned i;
+
+	for (x = 0xE0000; x < 0x100000; x++) {
+		bool in = false;
+
+		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+			in |= x >= t[i].a && x < t[i].a + t[i].len;
+		if (!in && ram[x] != 0)
+			stray++;
+	}
+	for (x = 0; x < RAM_SIZE; x++)
+		if ((x < 0xE0000 || x >= 0x100000) && ram[x] != FILL)
+			outside++;
+	CHECK_EQ_U64(stray, 0);
+	CHECK_EQ_U64(outside, 0);
+}
+
+/* Walk the tables with arch/x86/acpi.c (address_base = host address of ram). */
+static void round_trip(uint8_t *ram, const struct acpi_guest_params *p,
+		       const struct acpi_build_result *r)
+{
+	uint64_t h = (uint64_t)(uintptr_t)ram;
+	uint64_t rsdp = h + ACPI_GUEST_RSDP_GPA;
+	struct acpi_pm_timer tmr;
+	uint32_t ids[ACPI_GUEST_MAX_CPUS + 1];
+	unsigned count = 0, i;
+	uint64_t lapic = 0;
+	int rc;
+
+	CHECK_EQ_U64(p->address_base, h);
+	CHECK(acpi_rsdp_valid(rsdp));
+	/* Found by a Linux-style scan of 0xE0000-0xFFFFF and by a
+	 * kvm-unit-tests/SeaBIOS-style scan of 0xF0000-0xFFFFF. */
+	CHECK_EQ_U64(acpi_scan_rsdp(h + 0xE0000, 0x20000), rsdp);
+	CHECK_EQ_U64(acpi_scan_rsdp(h + 0xF0000, 0x10000), rsdp);
+	CHECK_EQ_U64(acpi_find_table(rsdp, "FACP"), h + r->fadt);
+	CHECK_EQ_U64(acpi_find_table(rsdp, "APIC"), h + r->madt);
+	CHECK(acpi_find_table(rsdp, "HPET") == 0);
+	rc = acpi_pm_timer(rsdp, &tmr);
+	if (p->pm_timer_port) {
+		CHECK_EQ_U64(rc, 0);
+		CHECK_EQ_U64(tmr.port, p->pm_timer_port);
+		CHECK_EQ_U64(tmr.is_32bit, p->pm_timer_32bit);
+	} else {
+		CHECK_EQ_U64(rc, -1);
+	}
+	rc = acpi_madt_cpus(rsdp, ids, ACPI_GUEST_MAX_CPUS + 1, &count, &lapic);
+	CHECK_EQ_U64(rc, 0);
+	CHECK_EQ_U64(count, p->num_cpus);
+	CHECK_EQ_U64(lapic, p->lapic_base);
+	for (i = 0; i < count && i < p->num_cpus; i++)
+		if (ids[i] != (p->apic_ids ? p->apic_ids[i] : i))
+			break;
+	CHECK_EQ_U64(i, p->num_cpus);
+}
+
+/* Point the RSDP's XSDT address at nothing (fixing the extended checksum) so
+ * that acpi.c has to go through the RSDT. */
+static void drop_xsdt(uint8_t *ram)
+{
+	uint8_t *rsdp = ram + ACPI_GUEST_RSDP_GPA;
+
+	memset(rsdp + 24, 0, 8);
+	rsdp[32] = 0;
+	rsdp[32] = (uint8_t)(0x100 - sum(rsdp, 36));
+}
+
+static bool untouched(const uint8_t *ram)
+{
+	uint64_t x;
+
+	for (x = 0; x < RAM_SIZE; x++)
+		if (ram[x] != FILL)
+			return false;
+	return true;
+}
+
+static void refused(uint8_t *ram, uint64_t size, const struct acpi_guest_params *p,
+		    const char *why)
+{
+	struct acpi_build_result r;
+
+	memset(ram, FILL, RAM_SIZE);
+	memset(&r, 0x5A, sizeof(r));
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, size, p, &r), -1);
+	CHECK(r.error != NULL);
+	if (r.error)
+		printf("# %s: %s\n", why, r.error);
+	CHECK_EQ_U64(r.rsdp, 0);
+	CHECK(untouched(ram));
+}
+
+int main(void)
+{
+	uint8_t *ram = map_ram(false), *low = map_ram(true);
+	struct acpi_guest_params p;
+	struct acpi_build_result r, r2;
+	static uint8_t ids[ACPI_GUEST_MAX_CPUS];
+	unsigned i;
+
+	/* Guest view: 4 vCPUs, 32-bit timer, address_base 0. */
+	p = defaults(4);
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+	verify(ram, &p, &r);
+	check_area(ram, &p, &r);
+	CHECK_EQ_U64(rd32(ram + r.rsdt + 36), r.fadt);  /* below 4 GiB: both forms */
+
+	/* Exactly 1 MiB of RAM is enough; a 24-bit timer; one vCPU. */
+	p = defaults(1);
+	p.pm_timer_32bit = false;
+	memset(ram, FILL, RAM_SIZE);
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, 0x100000, &p, &r), 0);
+	verify(ram, &p, &r);
+	CHECK_EQ_U64(rd32(ram + r.fadt + 112) & 0x100, 0);
+
+	/* The area is zeroed first: a previous build with more vCPUs leaves
+	 * nothing behind. */
+	p = defaults(ACPI_GUEST_MAX_CPUS);
+	memset(ram, FILL, RAM_SIZE);
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+	verify(ram, &p, &r);
+	check_area(ram, &p, &r);
+	p = defaults(2);
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+	check_area(ram, &p, &r);
+
+	/* Same parameters, same bytes; defaults for NULL OEM strings. */
+	memcpy(low, ram, RAM_SIZE);
+	CHECK_EQ_U64(acpi_build_guest_tables(low, RAM_SIZE, &p, &r2), 0);
+	CHECK(memcmp(low, ram, RAM_SIZE) == 0);
+	CHECK(memcmp(&r, &r2, sizeof(r)) == 0);
+	p.oem_id = NULL;
+	p.oem_table_id = "X";
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, NULL), 0);
+	CHECK(memcmp(ram + r.fadt + 10, "TSCVSRX       ", 14) == 0);
+	CHECK(memcmp(ram + ACPI_GUEST_RSDP_GPA + 9, "TSCVSR", 6) == 0);
+	CHECK_EQ_U64(sum(ram + r.madt, rd32(ram + r.madt + 4)), 0);
+	p.oem_table_id = NULL;
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, NULL), 0);
+	CHECK(memcmp(ram + r.xsdt + 16, "TSCVISOR", 8) == 0);
+
+	/* No PM timer on the host: the FADT names none. */
+	p = defaults(3);
+	p.pm_timer_port = 0;
+	memset(ram, FILL, RAM_SIZE);
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+	verify(ram, &p, &r);
+
+	/* Explicit APIC IDs, in order. */
+	p = defaults(4);
+	ids[0] = 0; ids[1] = 2; ids[2] = 4; ids[3] = 254;
+	p.apic_ids = ids;
+	memset(ram, FILL, RAM_SIZE);
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+	verify(ram, &p, &r);
+
+	/* Round trip through arch/x86/acpi.c, tables below 4 GiB: through the
+	 * XSDT, then through the RSDT alone. */
+	p = defaults(8);
+	p.address_base = (uint64_t)(uintptr_t)low;
+	memset(low, FILL, RAM_SIZE);
+	CHECK_EQ_U64(acpi_build_guest_tables(low, RAM_SIZE, &p, &r), 0);
+	verify(low, &p, &r);
+	check_area(low, &p, &r);
+	round_trip(low, &p, &r);
+	drop_xsdt(low);
+	round_trip(low, &p, &r);
+	p = defaults(ACPI_GUEST_MAX_CPUS);
+	p.address_base = (uint64_t)(uintptr_t)low;
+	p.pm_timer_32bit = false;
+	CHECK_EQ_U64(acpi_build_guest_tables(low, RAM_SIZE, &p, &r), 0);
+	round_trip(low, &p, &r);
+	p = defaults(2);
+	p.address_base = (uint64_t)(uintptr_t)low;
+	p.pm_timer_port = 0;
+	CHECK_EQ_U64(acpi_build_guest_tables(low, RAM_SIZE, &p, &r), 0);
+	round_trip(low, &p, &r);
+
+	/* Round trip with the buffer above 4 GiB (usual for mmap): 32-bit
+	 * address fields are 0, the 64-bit ones carry the addresses. */
+	if ((uintptr_t)ram > 0xFFFFFFFFu) {
+		p = defaults(16);
+		p.address_base = (uint64_t)(uintptr_t)ram;
+		memset(ram, FILL, RAM_SIZE);
+		CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+		verify(ram, &p, &r);
+		CHECK_EQ_U64(rd32(ram + ACPI_GUEST_RSDP_GPA + 16), 0);
+		CHECK_EQ_U64(rd32(ram + r.fadt + 36), 0);
+		CHECK_EQ_U64(rd64(ram + r.fadt + 132), p.address_base + r.facs);
+		round_trip(ram, &p, &r);
+	} else {
+		printf("# buffer below 4 GiB: high-address round trip skipped\n");
+	}
+
+	/* Refusals leave RAM untouched. */
+	p = defaults(4);
+	refused(ram, 0xFFFFF, &p, "RAM below 1 MiB");
+	refused(ram, 0, &p, "no RAM");
+	CHECK_EQ_U64(acpi_build_guest_tables(NULL, RAM_SIZE, &p, &r), -1);
+	CHECK(r.error != NULL);
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, NULL, &r), -1);
+	CHECK(r.error != NULL);
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, NULL, NULL), -1);
+	p = defaults(0);
+	refused(ram, RAM_SIZE, &p, "no vCPUs");
+	p = defaults(ACPI_GUEST_MAX_CPUS + 1);
+	refused(ram, RAM_SIZE, &p, "256 vCPUs");
+	p = defaults(100000);
+	refused(ram, RAM_SIZE, &p, "100000 vCPUs");
+	p = defaults(3);
+	ids[0] = 0; ids[1] = 0xFF; ids[2] = 1;
+	p.apic_ids = ids;
+	refused(ram, RAM_SIZE, &p, "APIC ID 0xFF");
+	ids[1] = 2; ids[2] = 0;
+	refused(ram, RAM_SIZE, &p, "duplicate APIC ID");
+	p = defaults(2);
+	p.lapic_base = 0;
+	refused(ram, RAM_SIZE, &p, "LAPIC base 0");
+	p = defaults(2);
+	p.oem_id = "TSCVSR7";
+	refused(ram, RAM_SIZE, &p, "long OEM ID");
+	p = defaults(2);
+	p.oem_table_id = "TSCVISOR9";
+	refused(ram, RAM_SIZE, &p, "long OEM table ID");
+	p = defaults(2);
+	p.address_base = UINT64_MAX - 0xFFFFF;
+	refused(ram, RAM_SIZE, &p, "address base wraps");
+	p.address_base = UINT64_MAX - 0x100000;      /* the last base that fits */
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+
+	/* All 255 one-byte IDs but 0xFF, in reverse: the BSP need not be 0. */
+	for (i = 0; i < ACPI_GUEST_MAX_CPUS; i++)
+		ids[i] = (uint8_t)(254 - i);
+	p = defaults(ACPI_GUEST_MAX_CPUS);
+	p.apic_ids = ids;
+	p.address_base = (uint64_t)(uintptr_t)low;
+	memset(low, FILL, RAM_SIZE);
+	CHECK_EQ_U64(acpi_build_guest_tables(low, RAM_SIZE, &p, &r), 0);
+	verify(low, &p, &r);
+	round_trip(low, &p, &r);
+
+	munmap(ram, RAM_SIZE);
+	munmap(low, RAM_SIZE);
+	return th_done();
+}

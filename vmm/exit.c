@@ -1,0 +1,257 @@
+/* Exit dispatch: one exit reason, one handler, one table. Handlers see
+ * vendor-neutral exits (struct vm_exit) and registers (struct gprs). */
+#include <stddef.h>
+#include <tscvisor/exit.h>
+#include <tscvisor/format.h>
+#include <tscvisor/guest.h>
+#include <tscvisor/log.h>
+#include <tscvisor/pio.h>
+#include <tscvisor/vm.h>
+#include <tscvisor/vmtime.h>
+#include "x86.h"
+
+typedef void exit_handler_fn(struct vcpu *v, struct vm_exit *e);
+
+static const char *const reason_names[EXIT_NR] = {
+	[EXIT_NONE] = "none",           [EXIT_CPUID] = "CPUID",
+	[EXIT_RDTSC] = "RDTSC",         [EXIT_RDTSCP] = "RDTSCP",
+	[EXIT_RDMSR] = "RDMSR",         [EXIT_WRMSR] = "WRMSR",
+	[EXIT_IO] = "I/O",              [EXIT_HLT] = "HLT",
+	[EXIT_HYPERCALL] = "hypercall", [EXIT_NPF] = "nested page fault",
+	[EXIT_EXCEPTION] = "exception", [EXIT_SHUTDOWN] = "triple fault",
+	[EXIT_INTR] = "interrupt",      [EXIT_INVALID] = "invalid state",
+	[EXIT_UNHANDLED] = "unhandled",
+};
+
+const char *exit_reason_name(enum exit_reason r)
+{
+	return r < EXIT_NR && reason_names[r] ? reason_names[r] : "?";
+}
+
+void vcpu_dump(struct vcpu *v, const char *why)
+{
+	const struct gprs *g = &v->regs;
+
+	log_raw("*** VM '%s' vCPU %u: %s\n", v->vm->name, v->id, why);
+	log_raw("  RIP 0x%016llx RFLAGS 0x%llx RSP 0x%016llx\n", (unsigned long long)g->rip,
+		(unsigned long long)g->rflags, (unsigned long long)g->rsp);
+	log_raw("  RAX 0x%016llx RBX 0x%016llx RCX 0x%016llx RDX 0x%016llx\n",
+		(unsigned long long)g->rax, (unsigned long long)g->rbx,
+		(unsigned long long)g->rcx, (unsigned long long)g->rdx);
+	log_raw("  RSI 0x%016llx RDI 0x%016llx RBP 0x%016llx R8  0x%016llx\n",
+		(unsigned long long)g->rsi, (unsigned long long)g->rdi,
+		(unsigned long long)g->rbp, (unsigned long long)g->r8);
+	log_raw("  R9  0x%016llx R10 0x%016llx R11 0x%016llx R12 0x%016llx\n",
+		(unsigned long long)g->r9, (unsigned long long)g->r10,
+		(unsigned long long)g->r11, (unsigned long long)g->r12);
+	log_raw("  R13 0x%016llx R14 0x%016llx R15 0x%016llx\n",
+		(unsigned long long)g->r13, (unsigned long long)g->r14, (unsigned long long)g->r15);
+	v->vm->ops->dump(v);
+}
+
+/* The guest did something the hypervisor cannot give meaning to: stop its
+ * VM (never the hypervisor) with a register dump. */
+static void stop_vm(struct vcpu *v, enum vm_end how, const char *why)
+{
+	vcpu_dump(v, why);
+	vm_end(v->vm, how, 0, why);
+}
+
+/* Length of the exiting instruction: the hardware's word when it gave one,
+ * else decoded from guest memory (QEMU's SVM has no NRIPS). */
+static bool insn_length(struct vcpu *v, struct vm_exit *e, enum x86_insn_kind want)
+{
+	struct x86_insn insn;
+
+	if (e->insn_len)
+		return true;
+	if (guest_decode_at_rip(v, &insn) || insn.kind != want) {
+		stop_vm(v, VM_END_UNHANDLED, "cannot decode the exiting instruction");
+		return false;
+	}
+	e->insn_len = insn.len;
+	return true;
+}
+
+static void skip(struct vcpu *v, const struct vm_exit *e)
+{
+	v->regs.rip += e->insn_len;
+	if (!(v->regs.rip >> 32) && !guest_long_mode(v))
+		v->regs.rip &= 0xffffffffu;
+}
+
+static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+{
+	uint32_t r[4];
+
+	if (!insn_length(v, e, X86_INSN_CPUID))
+		return;
+	guest_cpuid(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, r);
+	v->regs.rax = r[0];
+	v->regs.rbx = r[1];
+	v->regs.rcx = r[2];
+	v->regs.rdx = r[3];
+	skip(v, e);
+}
+
+/* RDTSC and RDTSCP: the VM's guest TSC (vmm/vmtime.c). Under QEMU a trapped
+ * RDTSCP arrives as an RDTSC exit, so the instruction decides, not the exit. */
+static void handle_rdtsc(struct vcpu *v, struct vm_exit *e)
+{
+	struct x86_insn insn;
+	bool is_rdtscp = e->reason == EXIT_RDTSCP;
+	uint64_t tsc;
+
+	if (!e->insn_len || !is_rdtscp) {
+		if (guest_decode_at_rip(v, &insn) ||
+		    (insn.kind != X86_INSN_RDTSC && insn.kind != X86_INSN_RDTSCP)) {
+			stop_vm(v, VM_END_UNHANDLED, "RDTSC exit at an instruction that is neither RDTSC nor RDTSCP");
+			return;
+		}
+		is_rdtscp = insn.kind == X86_INSN_RDTSCP;
+		e->insn_len = insn.len;
+		if (is_rdtscp)
+			e->reason = EXIT_RDTSCP;   /* count it as what it is */
+	}
+	tsc = vmtime_read_guest_tsc(v);
+	v->regs.rax = (uint32_t)tsc;
+	v->regs.rdx = tsc >> 32;
+	if (is_rdtscp)
+		v->regs.rcx = (uint32_t)v->tsc_aux;
+	skip(v, e);
+}
+
+static void handle_msr(struct vcpu *v, struct vm_exit *e)
+{
+	uint32_t msr = (uint32_t)v->regs.rcx;
+	bool write = e->reason == EXIT_WRMSR;
+	uint64_t val = 0;
+
+	if (!insn_length(v, e, write ? X86_INSN_WRMSR : X86_INSN_RDMSR))
+		return;
+	if (write) {
+		val = (uint32_t)v->regs.rax | (v->regs.rdx << 32);
+		if (guest_wrmsr(v, msr, val)) {
+			v->vm->ops->inject_exception(v, 13, true, 0);
+			return;
+		}
+	} else {
+		if (guest_rdmsr(v, msr, &val)) {
+			v->vm->ops->inject_exception(v, 13, true, 0);
+			return;
+		}
+		v->regs.rax = (uint32_t)val;
+		v->regs.rdx = val >> 32;
+	}
+	skip(v, e);
+}
+
+static void handle_io(struct vcpu *v, struct vm_exit *e)
+{
+	uint32_t val;
+
+	if (e->u.io.string) {
+		/* INS/OUTS: no device of ours needs them; refuse like hardware
+		 * refuses the impossible. */
+		v->vm->ops->inject_exception(v, 13, true, 0);
+		return;
+	}
+	val = (uint32_t)v->regs.rax;
+	pio_access(v->vm, e->u.io.port, e->u.io.size, e->u.io.in, &val);
+	if (e->u.io.in) {
+		if (e->u.io.size == 4)
+			v->regs.rax = val;   /* 32-bit writes zero-extend */
+		else if (e->u.io.size == 2)
+			v->regs.rax = (v->regs.rax & ~0xffffull) | (val & 0xffff);
+		else
+			v->regs.rax = (v->regs.rax & ~0xffull) | (val & 0xff);
+	}
+	skip(v, e);
+}
+
+static void handle_hlt(struct vcpu *v, struct vm_exit *e)
+{
+	if (!insn_length(v, e, X86_INSN_HLT))
+		return;
+	skip(v, e);
+	/* No interrupt source can wake a vCPU yet (the LAPIC timer and IPIs
+	 * come with SMP): a HLT would sleep forever, so the VM ends. */
+	uart_flush(v->vm);
+	stop_vm(v, VM_END_HALTED, "HLT with no interrupt source that could wake it");
+}
+
+static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
+{
+	if (!insn_length(v, e, X86_INSN_VMMCALL))
+		return;
+	/* No hypercalls are defined yet (docs/abi.md): -ENOSYS like KVM. */
+	v->regs.rax = (uint64_t)-1000;
+	skip(v, e);
+}
+
+static void handle_npf(struct vcpu *v, struct vm_exit *e)
+{
+	if (guest_mmio(v, e))
+		return;
+	stop_vm(v, VM_END_UNHANDLED, "nested page fault the hypervisor cannot emulate");
+}
+
+static void handle_exception(struct vcpu *v, struct vm_exit *e)
+{
+	/* Intercepted only to be seen: reflect it into the guest unchanged. */
+	log_dbg("vm %s: guest exception %u (error 0x%x) at rip 0x%llx, reflected", v->vm->name,
+		e->u.exc.vector, e->u.exc.error, (unsigned long long)v->regs.rip);
+	v->vm->ops->inject_exception(v, e->u.exc.vector, e->u.exc.has_error, e->u.exc.error);
+}
+
+static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
+{
+	(void)e;
+	uart_flush(v->vm);
+	stop_vm(v, VM_END_TRIPLE_FAULT, "triple fault");
+}
+
+static void handle_nothing(struct vcpu *v, struct vm_exit *e)
+{
+	(void)v;
+	(void)e;
+}
+
+static void handle_fatal(struct vcpu *v, struct vm_exit *e)
+{
+	char why[80];
+
+	tv_snprintf(why, sizeof(why), "%s exit (code 0x%llx)", exit_reason_name(e->reason),
+		    (unsigned long long)e->code);
+	uart_flush(v->vm);
+	stop_vm(v, VM_END_UNHANDLED, why);
+}
+
+static exit_handler_fn *const handlers[EXIT_NR] = {
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_RDTSC] = handle_rdtsc,
+	[EXIT_RDTSCP] = handle_rdtsc,
+	[EXIT_RDMSR] = handle_msr,
+	[EXIT_WRMSR] = handle_msr,
+	[EXIT_IO] = handle_io,
+	[EXIT_HLT] = handle_hlt,
+	[EXIT_HYPERCALL] = handle_hypercall,
+	[EXIT_NPF] = handle_npf,
+	[EXIT_EXCEPTION] = handle_exception,
+	[EXIT_SHUTDOWN] = handle_shutdown,
+	[EXIT_INTR] = handle_nothing,
+	[EXIT_INVALID] = handle_fatal,
+	[EXIT_UNHANDLED] = handle_fatal,
+};
+
+void exit_handle(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t t0 = rdtsc();
+	enum exit_reason r = e->reason < EXIT_NR ? e->reason : EXIT_UNHANDLED;
+	exit_handler_fn *fn = handlers[r] ? handlers[r] : handle_fatal;
+
+	fn(v, e);
+	r = e->reason < EXIT_NR ? e->reason : EXIT_UNHANDLED;   /* RDTSC may become RDTSCP */
+	v->stats[r].count++;
+	v->stats[r].cycles += rdtsc() - t0;
+}

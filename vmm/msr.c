@@ -1,0 +1,66 @@
+/* MSRs as a guest sees them. Everything not listed here gets #GP, as on a
+ * CPU without that MSR (docs/abi.md lists what exists). */
+#include <tscvisor/guest.h>
+#include <tscvisor/log.h>
+#include <tscvisor/vm.h>
+#include <tscvisor/vmtime.h>
+
+#define MSR_IA32_TSC          0x10
+#define MSR_IA32_APIC_BASE    0x1b
+#define MSR_IA32_UCODE_REV    0x8b
+#define MSR_IA32_TSC_AUX      0xc0000103
+
+int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	if (v->vm->ops->msr_read(v, msr, val))
+		return 0;
+	switch (msr) {
+	case MSR_IA32_TSC:
+		*val = vmtime_read_guest_tsc(v);
+		return 0;
+	case MSR_IA32_APIC_BASE:
+		*val = v->apic_base;
+		return 0;
+	case MSR_IA32_TSC_AUX:
+		*val = v->tsc_aux;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		*val = 0;
+		return 0;
+	default:
+		log_dbg("vm %s: RDMSR 0x%x: no such MSR, #GP", v->vm->name, msr);
+		return -1;
+	}
+}
+
+int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	switch (msr) {
+	case MSR_IA32_TSC:
+		vmtime_write_guest_tsc(v, val);
+		return 0;
+	case MSR_IA32_APIC_BASE:
+		/* Base must stay 4 KiB aligned below 2^36 here; BSP is read-only;
+		 * x2APIC mode (bit 10) is not offered. Clearing EN disables the
+		 * APIC; setting it again starts from the reset state (SDM Vol. 3A
+		 * 11.4.3). */
+		if ((val & ~(0xffffff000ull | APIC_BASE_ENABLE | APIC_BASE_BSP)) ||
+		    (val & APIC_BASE_BSP) != (v->apic_base & APIC_BASE_BSP))
+			return -1;
+		if ((val & APIC_BASE_ENABLE) && !(v->apic_base & APIC_BASE_ENABLE))
+			lapic_reset(v);
+		v->apic_base = val;
+		return 0;
+	case MSR_IA32_TSC_AUX:
+		if (val >> 32)
+			return -1;
+		v->tsc_aux = val;
+		return 0;
+	default:
+		if (v->vm->ops->msr_write(v, msr, val))
+			return 0;
+		log_dbg("vm %s: WRMSR 0x%x = 0x%llx: refused, #GP", v->vm->name, msr,
+			(unsigned long long)val);
+		return -1;
+	}
+}

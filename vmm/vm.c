@@ -1,0 +1,178 @@
+/* VM lifecycle: build a VM from its config, run its vCPU until the VM ends,
+ * report what happened. */
+#include <string.h>
+#include <tscvisor/acpi_build.h>
+#include <tscvisor/exit.h>
+#include <tscvisor/format.h>
+#include <tscvisor/guest.h>
+#include <tscvisor/loader.h>
+#include <tscvisor/log.h>
+#include <tscvisor/pio.h>
+#include <tscvisor/vmrun.h>
+#include <tscvisor/vmtime.h>
+
+void vm_end(struct vm *vm, enum vm_end how, uint32_t status, const char *reason)
+{
+	if (vm->end != VM_RUNNING)
+		return;
+	vm->end = how;
+	vm->exit_status = status;
+	tv_snprintf(vm->end_reason, sizeof(vm->end_reason), "%s", reason);
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *b = path, *p;
+
+	for (p = path; *p; p++)
+		if (*p == '/' || *p == '\\')
+			b = p + 1;
+	return b;
+}
+
+bool vms_check_kernels(const struct boot_info *bi)
+{
+	const struct hv_config *cfg = &bi->config;
+	bool ok = true;
+	unsigned i;
+
+	for (i = 0; i < cfg->nvms; i++) {
+		const struct vm_config *vc = &cfg->vms[i];
+		struct mb_load_result res;
+		struct mb_load_error err;
+
+		if (mb_check(bi->vms[i].kernel, bi->vms[i].kernel_size, bi->vms[i].ram_size,
+			     basename_of(vc->kernel), vc->cmdline, NULL, 0, &res, &err)) {
+			log_err("%s:%u: key 'kernel': VM '%s': kernel %s refused: %s (%s)",
+				bi->config_path, vc->kernel_line, vc->name, vc->kernel, err.msg,
+				mb_err_name(err.code));
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* Guest RAM starts zeroed (UEFI does not zero what it allocates). */
+static void zero_ram(uint8_t *p, uint64_t bytes)
+{
+	uint64_t n = bytes / 8;
+
+	__asm__ volatile("rep stosq" : "+D"(p), "+c"(n) : "a"(0ull) : "memory");
+}
+
+bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
+	       const struct platform_info *pf)
+{
+	const struct vm_config *vc = &bi->config.vms[index];
+	struct acpi_guest_params ap;
+	struct acpi_build_result ar;
+	struct mb_load_result res;
+	struct mb_load_error err;
+	static const uint8_t apic_ids[VM_MAX_VCPUS] = { 0 };
+	struct vcpu *v;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->index = index;
+	vm->cfg = vc;
+	vm->name = vc->name;
+	vm->ram = (uint8_t *)(uintptr_t)bi->vms[index].ram_base;
+	vm->ram_size = bi->vms[index].ram_size;
+	vm->ops = pf->ops;
+	vm->nvcpus = 1;
+	vm->pm_timer_port = pf->pm_timer_port;
+	zero_ram(vm->ram, vm->ram_size);
+
+	if (mb_load(bi->vms[index].kernel, bi->vms[index].kernel_size, vm->ram, vm->ram_size,
+		    basename_of(vc->kernel), vc->cmdline, NULL, 0, &res, &err)) {
+		log_err("vm %s: kernel refused: %s", vm->name, err.msg);
+		return false;
+	}
+	memset(&ap, 0, sizeof(ap));
+	ap.num_cpus = vm->nvcpus;
+	ap.apic_ids = apic_ids;
+	ap.lapic_base = LAPIC_DEFAULT_BASE;
+	ap.pm_timer_port = pf->pm_timer_port;
+	ap.pm_timer_32bit = pf->pm_timer_32bit;
+	if (acpi_build_guest_tables(vm->ram, vm->ram_size, &ap, &ar)) {
+		log_err("vm %s: cannot build its ACPI tables: %s", vm->name,
+			ar.error ? ar.error : "?");
+		return false;
+	}
+	if (vm->ops->vm_init(vm)) {
+		log_err("vm %s: %s backend cannot set up the VM", vm->name, vm->ops->name);
+		return false;
+	}
+	v = &vm->vcpus[0];
+	v->vm = vm;
+	v->id = 0;
+	v->apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_BSP | APIC_BASE_ENABLE;
+	lapic_reset(v);
+	if (vm->ops->vcpu_init(v)) {
+		log_err("vm %s: %s backend cannot set up vCPU 0", vm->name, vm->ops->name);
+		return false;
+	}
+	v->regs.rip = res.entry;
+	v->regs.rax = MB_BOOT_MAGIC;
+	v->regs.rbx = res.mbi_gpa;
+	vmtime_init(vm, &pf->tsc);
+	log_info("vm %s: %s %s kernel, entry 0x%x, %llu MiB RAM, %u vCPU, %s",
+		 vm->name, basename_of(vc->kernel),
+		 res.aout_kludge ? "a.out-kludge" : res.elf_class == 64 ? "ELF64" : "ELF32",
+		 res.entry, (unsigned long long)(vm->ram_size >> 20), vm->nvcpus, vm->ops->name);
+	return true;
+}
+
+void vm_run(struct vm *vm)
+{
+	struct vcpu *v = &vm->vcpus[0];
+	struct vm_exit e;
+
+	while (vm->end == VM_RUNNING) {
+		vm->ops->vcpu_run(v, &e);
+		exit_handle(v, &e);
+	}
+	uart_flush(vm);
+}
+
+static const char *const end_names[] = {
+	[VM_RUNNING] = "running",
+	[VM_END_EXIT_PORT] = "exit port",
+	[VM_END_SHUTDOWN] = "shutdown port",
+	[VM_END_TRIPLE_FAULT] = "triple fault",
+	[VM_END_UNHANDLED] = "stopped by the hypervisor",
+	[VM_END_HALTED] = "halted forever",
+};
+
+enum vm_verdict vm_report(struct vm *vm)
+{
+	const struct vcpu *v = &vm->vcpus[0];
+	uint64_t total = 0;
+	enum vm_verdict verdict;
+	unsigned r;
+
+	log_info("vm %s: exits by reason (count, hypervisor cycles, cycles/exit):", vm->name);
+	for (r = 0; r < EXIT_NR; r++) {
+		const struct exit_stat *s = &v->stats[r];
+
+		if (!s->count)
+			continue;
+		total += s->count;
+		log_info("vm %s: exit %-18s %10llu %14llu %8llu", vm->name,
+			 exit_reason_name((enum exit_reason)r), (unsigned long long)s->count,
+			 (unsigned long long)s->cycles, (unsigned long long)(s->cycles / s->count));
+	}
+	log_info("vm %s: exit total %10llu", vm->name, (unsigned long long)total);
+
+	if (vm->end == VM_END_SHUTDOWN) {
+		verdict = VERDICT_PASS;
+	} else if (vm->end == VM_END_EXIT_PORT) {
+		verdict = vm->exit_status == 1 ? VERDICT_PASS :
+			  vm->exit_status == (77u << 1 | 1) ? VERDICT_SKIP : VERDICT_FAIL;
+	} else {
+		verdict = VERDICT_FAIL;
+	}
+	log_info("vm %s: ended by %s (%s), status %u: %s", vm->name,
+		 end_names[vm->end], vm->end_reason, vm->exit_status,
+		 verdict == VERDICT_PASS ? "PASS" : verdict == VERDICT_SKIP ? "SKIP" : "FAIL");
+	return verdict;
+}

@@ -1,0 +1,441 @@
+/* x86 instruction decoder for exit handling and MMIO emulation (see
+ * include/tscvisor/x86_decode.h). Pure C: no hardware access. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <string.h>
+#include <tscvisor/x86_decode.h>
+
+#define CR0_PE    (1ull << 0)
+#define EFER_LMA  (1ull << 10)
+#define RFLAGS_VM (1ull << 17)
+
+#define REX_W 0x8
+#define REX_R 0x4
+#define REX_X 0x2
+#define REX_B 0x1
+
+enum cpu_mode x86_cpu_mode(uint64_t cr0, uint64_t efer, uint64_t rflags,
+			   bool cs_l, bool cs_d)
+{
+	if (!(cr0 & CR0_PE))
+		return CPU_MODE_16;              /* real mode */
+	if (efer & EFER_LMA) {
+		if (cs_l)
+			return CPU_MODE_64;
+		return cs_d ? CPU_MODE_32 : CPU_MODE_16; /* compatibility mode */
+	}
+	if (rflags & RFLAGS_VM)
+		return CPU_MODE_16;              /* virtual-8086 mode */
+	return cs_d ? CPU_MODE_32 : CPU_MODE_16;
+}
+
+const char *x86_insn_kind_name(enum x86_insn_kind kind)
+{
+	static const char *const names[X86_INSN_KIND_NR] = {
+		[X86_INSN_NONE] = "none",
+		[X86_INSN_CPUID] = "cpuid",
+		[X86_INSN_RDTSC] = "rdtsc",
+		[X86_INSN_RDTSCP] = "rdtscp",
+		[X86_INSN_RDPID] = "rdpid",
+		[X86_INSN_RDMSR] = "rdmsr",
+		[X86_INSN_WRMSR] = "wrmsr",
+		[X86_INSN_HLT] = "hlt",
+		[X86_INSN_VMMCALL] = "vmmcall",
+		[X86_INSN_VMCALL] = "vmcall",
+		[X86_INSN_IN] = "in",
+		[X86_INSN_OUT] = "out",
+		[X86_INSN_INS] = "ins",
+		[X86_INSN_OUTS] = "outs",
+		[X86_INSN_MOV] = "mov",
+		[X86_INSN_MOVZX] = "movzx",
+		[X86_INSN_MOVSX] = "movsx",
+	};
+
+	if ((unsigned)kind >= X86_INSN_KIND_NR || !names[kind])
+		return "?";
+	return names[kind];
+}
+
+/* Cursor over the instruction bytes. */
+struct dec {
+	const uint8_t *b;
+	unsigned avail;
+	unsigned pos;
+};
+
+/* Take the next n (1..8) bytes as a little-endian value. The 15-byte limit
+ * is checked first: once the length is known to exceed it, more bytes cannot
+ * change the answer. */
+static int take(struct dec *d, unsigned n, uint64_t *val)
+{
+	uint64_t v = 0;
+	unsigned i;
+
+	if (d->pos + n > X86_MAX_INSN_LEN)
+		return X86_DECODE_ETOOLONG;
+	if (d->pos + n > d->avail)
+		return X86_DECODE_ETRUNC;
+	for (i = 0; i < n; i++)
+		v |= (uint64_t)d->b[d->pos + i] << (8 * i);
+	d->pos += n;
+	*val = v;
+	return 0;
+}
+
+static int take_u8(struct dec *d, uint8_t *val)
+{
+	uint64_t v;
+	int rc = take(d, 1, &v);
+
+	if (rc == 0)
+		*val = (uint8_t)v;
+	return rc;
+}
+
+static uint64_t sign_extend(uint64_t v, unsigned bytes)
+{
+	switch (bytes) {
+	case 1: return (uint64_t)(int64_t)(int8_t)(uint8_t)v;
+	case 2: return (uint64_t)(int64_t)(int16_t)(uint16_t)v;
+	case 4: return (uint64_t)(int64_t)(int32_t)(uint32_t)v;
+	default: return v;
+	}
+}
+
+/* ModRM, then SIB and displacement as the addressing form requires. */
+static int decode_modrm(struct dec *d, enum cpu_mode mode, struct x86_insn *out)
+{
+	uint8_t modrm, mod, rm;
+	unsigned disp_len = 0;
+	uint64_t disp;
+	int rc;
+
+	rc = take_u8(d, &modrm);
+	if (rc)
+		return rc;
+	out->has_modrm = true;
+	out->modrm = modrm;
+	mod = modrm >> 6;
+	rm = modrm & 7;
+	out->reg = (uint8_t)(((modrm >> 3) & 7) | ((out->rex & REX_R) ? 8 : 0));
+	if (mod == 3) {
+		out->rm = (uint8_t)(rm | ((out->rex & REX_B) ? 8 : 0));
+		return 0;
+	}
+	out->has_mem = true;
+	if (out->addrsize == 2) {
+		/* 16-bit addressing: no SIB; [disp16] replaces [bp]. */
+		if (mod == 0 && rm == 6)
+			disp_len = 2;
+		else if (mod == 1)
+			disp_len = 1;
+		else if (mod == 2)
+			disp_len = 2;
+	} else {
+		/* 32/64-bit addressing. REX.B does not affect these special
+		 * cases: rm=4 always means a SIB byte, rm=5/base=5 with mod=0
+		 * always means disp32 (r12/r13 included). */
+		if (rm == 4) {
+			rc = take_u8(d, &out->sib);
+			if (rc)
+				return rc;
+			out->has_sib = true;
+			if (mod == 0 && (out->sib & 7) == 5)
+				disp_len = 4;
+		} else if (mod == 0 && rm == 5) {
+			disp_len = 4;
+			out->rip_relative = mode == CPU_MODE_64;
+		}
+		if (mod == 1)
+			disp_len = 1;
+		else if (mod == 2)
+			disp_len = 4;
+	}
+	if (disp_len) {
+		rc = take(d, disp_len, &disp);
+		if (rc)
+			return rc;
+		out->disp_len = (uint8_t)disp_len;
+		out->disp = sign_extend(disp, disp_len);
+	}
+	return 0;
+}
+
+/* A byte register operand without REX: 4..7 are AH CH DH BH. */
+static bool high8(const struct x86_insn *in, uint8_t reg)
+{
+	return !in->rex && reg >= 4 && reg <= 7;
+}
+
+/* I/O element size: 1 for the byte forms, else 2 or 4 (REX.W is ignored). */
+static uint8_t io_size(uint8_t opcode, unsigned osz)
+{
+	if (!(opcode & 1))
+		return 1;
+	return osz == 2 ? 2 : 4;
+}
+
+static int decode_0f(struct dec *d, enum cpu_mode mode, unsigned osz,
+		     struct x86_insn *out)
+{
+	uint8_t op, modrm;
+	int rc;
+
+	rc = take_u8(d, &op);
+	if (rc)
+		return rc;
+	out->two_byte = true;
+	out->opcode = op;
+	switch (op) {
+	case 0xa2:
+		out->kind = X86_INSN_CPUID;
+		return 0;
+	case 0x31:
+		out->kind = X86_INSN_RDTSC;
+		return 0;
+	case 0x32:
+		out->kind = X86_INSN_RDMSR;
+		return 0;
+	case 0x30:
+		out->kind = X86_INSN_WRMSR;
+		return 0;
+	case 0x01:
+		/* Group 7: only three register forms, each a fixed ModRM byte.
+		 * F2/F3 select other instructions (F3/F2 0F 01 D9 is VMGEXIT). */
+		rc = take_u8(d, &modrm);
+		if (rc)
+			return rc;
+		out->has_modrm = true;
+		out->modrm = modrm;
+		if (out->last_rep)
+			return X86_DECODE_EUNSUP;
+		if (modrm == 0xf9)
+			out->kind = X86_INSN_RDTSCP;
+		else if (modrm == 0xd9)
+			out->kind = X86_INSN_VMMCALL;
+		else if (modrm == 0xc1)
+			out->kind = X86_INSN_VMCALL;
+		else
+			return X86_DECODE_EUNSUP;
+		return 0;
+	case 0xc7:
+		/* Group 9: F3 0F C7 /7 with a register operand is RDPID (without
+		 * F3 it is RDSEED; memory forms are VMPTRST and friends). */
+		rc = take_u8(d, &modrm);
+		if (rc)
+			return rc;
+		out->has_modrm = true;
+		out->modrm = modrm;
+		if ((modrm >> 6) != 3 || ((modrm >> 3) & 7) != 7 || out->last_rep != 0xf3)
+			return X86_DECODE_EUNSUP;
+		out->kind = X86_INSN_RDPID;
+		out->reg = (uint8_t)((modrm & 7) | ((out->rex & REX_B) ? 8 : 0));
+		out->rm = out->reg;
+		out->opsize = mode == CPU_MODE_64 ? 8 : 4;
+		return 0;
+	case 0xb6: case 0xb7: case 0xbe: case 0xbf:
+		rc = decode_modrm(d, mode, out);
+		if (rc)
+			return rc;
+		out->kind = (op & 8) ? X86_INSN_MOVSX : X86_INSN_MOVZX;
+		out->opsize = (uint8_t)osz;
+		if (out->has_mem)
+			out->memsize = (op & 1) ? 2 : 1;
+		else if (!(op & 1))
+			out->rm_high8 = high8(out, out->rm);
+		out->write = false;
+		return 0;
+	default:
+		return X86_DECODE_EUNSUP;
+	}
+}
+
+int x86_decode(const uint8_t *bytes, unsigned avail, enum cpu_mode mode,
+	       struct x86_insn *out)
+{
+	struct dec d = { bytes, bytes ? avail : 0, 0 };
+	unsigned osz, asz;
+	uint64_t v;
+	uint8_t op;
+	int rc;
+
+	if (!out || (mode != CPU_MODE_16 && mode != CPU_MODE_32 && mode != CPU_MODE_64))
+		return X86_DECODE_EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->seg = X86_SEG_NONE;
+
+	/* Prefixes. A REX prefix counts only when it immediately precedes the
+	 * opcode; one followed by another prefix is ignored (SDM 2.2.1). */
+	for (;;) {
+		rc = take_u8(&d, &op);
+		if (rc)
+			return rc;
+		switch (op) {
+		case 0x66:
+			out->prefixes |= X86_PFX_OPSIZE;
+			break;
+		case 0x67:
+			out->prefixes |= X86_PFX_ADDRSIZE;
+			break;
+		case 0xf0:
+			out->prefixes |= X86_PFX_LOCK;
+			break;
+		case 0xf2:
+			out->prefixes |= X86_PFX_REPNE;
+			out->last_rep = op;
+			break;
+		case 0xf3:
+			out->prefixes |= X86_PFX_REP;
+			out->last_rep = op;
+			break;
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+			/* ES CS SS DS: null prefixes in 64-bit mode. */
+			if (mode != CPU_MODE_64)
+				out->seg = (uint8_t)((op >> 3) & 3);
+			break;
+		case 0x64:
+			out->seg = X86_SEG_FS;
+			break;
+		case 0x65:
+			out->seg = X86_SEG_GS;
+			break;
+		default:
+			if (mode == CPU_MODE_64 && (op & 0xf0) == 0x40) {
+				out->rex = op;
+				continue;
+			}
+			goto opcode;
+		}
+		out->rex = 0;
+	}
+
+opcode:
+	out->opcode = op;
+	osz = mode == CPU_MODE_16 ? 2 : 4;
+	if (out->prefixes & X86_PFX_OPSIZE)
+		osz = osz == 2 ? 4 : 2;
+	if (out->rex & REX_W)
+		osz = 8;
+	if (mode == CPU_MODE_16)
+		asz = (out->prefixes & X86_PFX_ADDRSIZE) ? 4 : 2;
+	else if (mode == CPU_MODE_32)
+		asz = (out->prefixes & X86_PFX_ADDRSIZE) ? 2 : 4;
+	else
+		asz = (out->prefixes & X86_PFX_ADDRSIZE) ? 4 : 8;
+	out->addrsize = (uint8_t)asz;
+	out->opsize = (uint8_t)osz;
+
+	switch (op) {
+	case 0x0f:
+		rc = decode_0f(&d, mode, osz, out);
+		break;
+	case 0xf4:
+		out->kind = X86_INSN_HLT;
+		rc = 0;
+		break;
+	case 0x88: case 0x89: case 0x8a: case 0x8b:
+		rc = decode_modrm(&d, mode, out);
+		if (rc)
+			break;
+		out->kind = X86_INSN_MOV;
+		out->write = !(op & 2);
+		if (!(op & 1)) {
+			out->opsize = 1;
+			out->reg_high8 = high8(out, out->reg);
+			if (!out->has_mem)
+				out->rm_high8 = high8(out, out->rm);
+		}
+		if (out->has_mem)
+			out->memsize = out->opsize;
+		break;
+	case 0xc6: case 0xc7:
+		rc = decode_modrm(&d, mode, out);
+		if (rc)
+			break;
+		if ((out->modrm >> 3) & 7) {
+			/* C6 F8 / C7 F8 are XABORT / XBEGIN; the rest #UD. */
+			rc = X86_DECODE_EUNSUP;
+			break;
+		}
+		out->kind = X86_INSN_MOV;
+		out->write = true;
+		out->reg = 0;
+		if (op == 0xc6) {
+			out->opsize = 1;
+			if (!out->has_mem)
+				out->rm_high8 = high8(out, out->rm);
+		}
+		rc = take(&d, out->opsize == 8 ? 4 : out->opsize, &v);
+		if (rc)
+			break;
+		out->has_imm = true;
+		out->imm = out->opsize == 8 ? sign_extend(v, 4) : v;
+		if (out->has_mem)
+			out->memsize = out->opsize;
+		break;
+	case 0xa0: case 0xa1: case 0xa2: case 0xa3:
+		rc = take(&d, asz, &v);
+		if (rc)
+			break;
+		out->kind = X86_INSN_MOV;
+		out->has_mem = true;
+		out->write = (op & 2) != 0;
+		out->reg = 0;
+		out->disp_len = (uint8_t)asz;
+		out->disp = v;
+		if (!(op & 1))
+			out->opsize = 1;
+		out->memsize = out->opsize;
+		break;
+	case 0x63:
+		/* MOVSXD in 64-bit mode; ARPL elsewhere. */
+		if (mode != CPU_MODE_64) {
+			rc = X86_DECODE_EUNSUP;
+			break;
+		}
+		rc = decode_modrm(&d, mode, out);
+		if (rc)
+			break;
+		out->kind = X86_INSN_MOVSX;
+		out->write = false;
+		if (out->has_mem)
+			out->memsize = osz == 2 ? 2 : 4;
+		break;
+	case 0xe4: case 0xe5: case 0xe6: case 0xe7:
+		rc = take(&d, 1, &v);
+		if (rc)
+			break;
+		out->kind = (op & 2) ? X86_INSN_OUT : X86_INSN_IN;
+		out->write = (op & 2) != 0;
+		out->opsize = io_size(op, osz);
+		out->has_imm = true;
+		out->imm = v;
+		break;
+	case 0xec: case 0xed: case 0xee: case 0xef:
+		out->kind = (op & 2) ? X86_INSN_OUT : X86_INSN_IN;
+		out->write = (op & 2) != 0;
+		out->opsize = io_size(op, osz);
+		out->port_in_dx = true;
+		rc = 0;
+		break;
+	case 0x6c: case 0x6d: case 0x6e: case 0x6f:
+		out->kind = (op & 2) ? X86_INSN_OUTS : X86_INSN_INS;
+		out->write = (op & 2) != 0;
+		out->opsize = io_size(op, osz);
+		out->port_in_dx = true;
+		out->rep = out->last_rep != 0;
+		rc = 0;
+		break;
+	default:
+		rc = X86_DECODE_EUNSUP;
+		break;
+	}
+	if (rc)
+		return rc;
+	/* None of the recognised instructions accepts LOCK. */
+	if (out->prefixes & X86_PFX_LOCK)
+		return X86_DECODE_EINVAL;
+	out->len = (uint8_t)d.pos;
+	return 0;
+}
