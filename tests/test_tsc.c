@@ -462,6 +462,11 @@ static void test_pvclock(void)
 	}
 	LOOP_DONE("pvclock mul/shift: error < 2 ns + 2^-32 relative, 3000 rates x 200 deltas");
 	CHECK(min_shift >= -44 && max_shift <= 20);
+	/* 1 MHz .. 10 GHz: shifts 10 .. -3. */
+	pvclock_scale_for(1000, &p);
+	CHECK_EQ_U64(p.shift, 10);
+	pvclock_scale_for(10000000, &p);
+	CHECK_EQ_U64(p.shift, (uint64_t)-3);
 	/* One second at tsc_khz comes out as 10^9 ns within the bound (<= 2 + 0.24 ns). */
 	for (i = 0; i < NRATES; i++) {
 		uint64_t ns;
@@ -734,6 +739,11 @@ static void test_policy_reasons(void)
 		  "host TSC failed the cross-pCPU synchronisation check: monotonic only as far "
 		  "as the host TSC is");
 	CHECK(!d.trap_rdtsc && !d.rate_guaranteed && d.warn);
+
+	d = decide(TSC_MODE_NATIVE, 2000000, 2000000, true, false, false, 0, false);
+	CHECK_STR(d.reason, "native: host TSC failed the cross-pCPU synchronisation check: "
+		  "monotonic only as far as the host TSC is");
+	CHECK(!d.trap_rdtsc && d.rate_guaranteed && d.warn && !d.host_reliable);
 
 	d = decide(TSC_MODE_NATIVE, 1000000, 2000000, true, false, false, 0, false);
 	CHECK_STR(d.reason, "native: host TSC failed the cross-pCPU synchronisation check: "

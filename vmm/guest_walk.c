@@ -22,11 +22,14 @@
 
 #define PAGE_4K   0x1000ull
 
-/* Bits hi..lo set (hi >= lo, hi <= 63). */
+/* Bits hi..lo set; none when lo > hi. */
 static uint64_t bits(unsigned hi, unsigned lo)
 {
-	uint64_t upto = hi >= 63 ? ~0ull : ((1ull << (hi + 1)) - 1);
+	uint64_t upto;
 
+	if (lo > hi || lo > 63)
+		return 0;
+	upto = hi >= 63 ? ~0ull : ((1ull << (hi + 1)) - 1);
 	return upto & ~((1ull << lo) - 1);
 }
 
@@ -122,7 +125,7 @@ static int walk_32(const struct guest_mmu *mmu, uint32_t la, struct guest_xlat *
 		/* 4 MiB page; PSE-36: PDE bits 20:13 are PA bits 39:32, those
 		 * at or above MAXPHYADDR (capped at 40) are reserved, and bit 21
 		 * is always reserved. */
-		unsigned hi = (m > 40 ? 40 : m) - 32;
+		unsigned hi = m >= 40 ? 8 : m - 32;
 
 		rc = check_entry(pde, bits(21, 13 + hi), 2, gpa, out);
 		if (rc)

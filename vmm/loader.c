@@ -115,9 +115,9 @@ const char *mb_err_name(enum mb_load_err code)
 __attribute__((format(printf, 3, 4)))
 static int fail(struct mb_load_error *err, enum mb_load_err code, const char *fmt, ...)
 {
-	va_list ap;
-
 	if (err) {
+		va_list ap;
+
 		err->code = code;
 		va_start(ap, fmt);
 		tv_vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
@@ -174,25 +174,34 @@ static uint64_t page_up(uint64_t v)
 
 /* ---- multiboot header -------------------------------------------------- */
 
+/* The header lies wholly within the first MB_SEARCH_BYTES of the file. */
+static uint64_t search_limit(uint64_t file_size)
+{
+	if (file_size < MB_SEARCH_BYTES)
+		return file_size;
+	return MB_SEARCH_BYTES;
+}
+
 /* Find the first 4-aligned offset in the first 8 KiB holding the magic with a
  * valid checksum and the 12 bytes of magic, flags, checksum wholly inside
  * both the file and the 8 KiB. */
 static int find_header(const uint8_t *file, uint64_t file_size, uint32_t *off_out,
 		       uint32_t *flags_out, struct mb_load_error *err)
 {
-	uint64_t limit = file_size < MB_SEARCH_BYTES ? file_size : MB_SEARCH_BYTES;
+	uint64_t limit = search_limit(file_size);
 	bool seen_magic = false;
 	uint32_t bad_off = 0, bad_sum = 0;
 	uint64_t off;
 
 	for (off = 0; off + 12 <= limit; off += 4) {
-		uint32_t magic = rd32(file + off), flags, sum;
+		uint32_t flags, checksum;
 
-		if (magic != MB_HEADER_MAGIC)
+		if (rd32(file + off) != MB_HEADER_MAGIC)
 			continue;
 		flags = rd32(file + off + 4);
-		sum = magic + flags + rd32(file + off + 8);
-		if (sum == 0) {
+		checksum = rd32(file + off + 8);
+		/* magic + flags + checksum == 0 (mod 2^32) */
+		if (checksum == 0u - MB_HEADER_MAGIC - flags) {
 			*off_out = (uint32_t)off;
 			*flags_out = flags;
 			return 0;
@@ -200,7 +209,7 @@ static int find_header(const uint8_t *file, uint64_t file_size, uint32_t *off_ou
 		if (!seen_magic) {
 			seen_magic = true;
 			bad_off = (uint32_t)off;
-			bad_sum = sum;
+			bad_sum = MB_HEADER_MAGIC + flags + checksum;
 		}
 	}
 	if (seen_magic)
@@ -217,7 +226,7 @@ static int find_header(const uint8_t *file, uint64_t file_size, uint32_t *off_ou
 static int parse_aout(struct image *img, uint32_t hoff, struct mb_load_error *err)
 {
 	const uint8_t *h = img->file + hoff;
-	uint64_t limit = img->file_size < MB_SEARCH_BYTES ? img->file_size : MB_SEARCH_BYTES;
+	uint64_t limit = search_limit(img->file_size);
 	uint32_t header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr;
 	uint64_t load_off, load_size, mem_size;
 
@@ -490,7 +499,7 @@ static int check_modules(const struct mb_module *mods, unsigned nmods, uint64_t 
 			 struct mb_load_result *res, struct mb_load_error *err)
 {
 	uint64_t limit = ram_size < FOUR_GIB ? ram_size : FOUR_GIB - 1;
-	uint64_t cursor = res->kernel_hi, start;
+	uint64_t cursor = res->kernel_hi;
 	unsigned i;
 
 	if (nmods > MB_MAX_MODULES)
@@ -498,6 +507,8 @@ static int check_modules(const struct mb_module *mods, unsigned nmods, uint64_t 
 	if (nmods && !mods)
 		return fail(err, MB_ERR_ARG, "%u modules but no module array", nmods);
 	for (i = 0; i < nmods; i++) {
+		uint64_t start;
+
 		if (mods[i].size && !mods[i].data)
 			return fail(err, MB_ERR_ARG, "module %u: no data for %llu bytes",
 				    i, (unsigned long long)mods[i].size);
@@ -599,9 +610,9 @@ int mb_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 	    struct mb_load_result *res, struct mb_load_error *err)
 {
 	struct image img;
-	struct mb_load_result local, *r = res ? res : &local;
+	struct mb_load_result local = { 0 }, *r = res ? res : &local;
 	struct seg s;
-	uint64_t cursor, start, name_len, gpa;
+	uint64_t cursor, name_len, gpa;
 	uint32_t mbi_flags;
 	unsigned i;
 
@@ -627,7 +638,8 @@ int mb_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 	memset(ram + MB_AREA_BASE, 0, MB_AREA_END - MB_AREA_BASE);
 	cursor = r->kernel_hi;
 	for (i = 0; i < nmods; i++) {
-		start = place_module(cursor, mods[i].size);
+		uint64_t start = place_module(cursor, mods[i].size);
+
 		if (mods[i].size)
 			memcpy(ram + start, mods[i].data, mods[i].size);
 		gpa = MB_MODLIST_GPA + (uint64_t)i * MOD_ENTRY_SIZE;

@@ -133,9 +133,9 @@ int mb_check(const uint8_t *file, uint64_t file_size, uint64_t ram_size,
 /* mb_check(), then copy the segments (zeroing bss), the modules (each
  * page-aligned above the kernel) and build the info structure in the
  * loader's area. The command line given to the guest is "PROGNAME ARGS"
- * ("PROGNAME" when args is NULL or empty; NULL progname = ""). `file`, the
- * module data and `ram` must not overlap. Returns 0, or -1 with guest RAM
- * untouched. */
+ * ("PROGNAME" when args is NULL or empty, "ARGS" when progname is). `file`,
+ * the module data and `ram` (ram_size bytes) must not overlap. Returns 0, or
+ * -1 with guest RAM untouched (*res is then unspecified). */
 int mb_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_size,
 	    const char *progname, const char *cmdline,
 	    const struct mb_module *mods, unsigned nmods,
