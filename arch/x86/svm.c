@@ -30,6 +30,7 @@ struct svm_vcpu {
 static struct cpu_info svm_cpu;
 static uint64_t host_vmcb_pa;
 static uint64_t cur_tsc_ratio = 1ull << 32;
+static uint64_t cur_tsc_aux;     /* what this CPU's IA32_TSC_AUX holds */
 
 #define PA(p) ((uint64_t)(uintptr_t)(p))
 
@@ -138,7 +139,7 @@ static int svm_vcpu_init(struct vcpu *v)
 			     SVM_INTERCEPT_INIT;
 	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
-			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV | SVM_INTERCEPT_MONITOR |
+			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR |
 			     SVM_INTERCEPT_MWAIT;
 	/* Every exception except #DB, NMI, #BP, #OF and #MC exits to be counted
 	 * and reflected back (docs/svm.md): a guest that faults shows in the log. */
@@ -276,6 +277,12 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			wrmsr(MSR_AMD_TSC_RATIO, want);
 			cur_tsc_ratio = want;
 		}
+	}
+	/* A native RDTSCP reads the real IA32_TSC_AUX: give it the guest's. The
+	 * hypervisor itself never uses TSC_AUX. */
+	if (v->tsc_aux != cur_tsc_aux && svm_cpu.rdtscp) {
+		wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
+		cur_tsc_aux = v->tsc_aux;
 	}
 	__asm__ volatile("clgi" ::: "memory");
 	svm_run(&v->regs, PA(vmcb), host_vmcb_pa);

@@ -62,5 +62,6 @@ static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 #define MSR_IA32_VMX_TRUE_PROC   0x48e
 #define MSR_AMD_VM_CR            0xc0010114
 #define MSR_AMD_TSC_RATIO        0xc0000104
+#define MSR_IA32_TSC_AUX         0xc0000103
 
 #endif
