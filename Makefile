@@ -76,6 +76,19 @@ unit: $(UNIT_BINS)
 	  else echo "unit: $$(basename $$t) FAILED"; grep -E '^(not ok|#)' $$t.log | head -40; fail=1; fi; \
 	done; exit $$fail
 
+# libFuzzer targets of the pure parsers (not part of `make test`).
+FUZZ_SECONDS ?= 30
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz_*.c))
+FUZZ_BINS  := $(FUZZ_SRCS:tests/%.c=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: tests/%.c $(PURE_SRCS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -I include -fsanitize=fuzzer,address,undefined $< $(PURE_SRCS) -o $@
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do mkdir -p $$f.corpus; echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$f.corpus 2>&1 | tail -n 3 || exit 1; done
+
 -include guest-tests/guest.mk
 
 deps:
