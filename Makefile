@@ -57,11 +57,13 @@ $(BUILD)/hv/%.asm.o: %.asm
 	$(Q)$(NASM) -f elf64 -g -I arch/x86/ $< -o $@
 
 $(BUILD)/tscvisor.so: $(HV_OBJS)
-	$(LD) $(HV_LDFLAGS) $(EFI_CRT0) $(HV_OBJS) -o $@ -L $(EFI_LIB) -lefi -lgnuefi \
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(HV_LDFLAGS) $(EFI_CRT0) $(HV_OBJS) -o $@ -L $(EFI_LIB) -lefi -lgnuefi \
 	    $(shell $(CC) -print-libgcc-file-name)
 
 $(BUILD)/tscvisor.efi: $(BUILD)/tscvisor.so
-	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
+	@$(if $(Q),echo "  OBJCOPY $@")
+	$(Q)$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
 	    -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
 
 # Host unit tests: every test binary links all the pure sources.

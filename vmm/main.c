@@ -48,6 +48,34 @@ static const struct vendor_ops *choose_backend(const struct cpu_info *ci)
 
 static struct vm vms[CFG_MAX_VMS];
 
+/* One line per VM, side by side: how its TSC ran, what the guest measured
+ * (a guest test's "# tsc_khz=" line), how many exits it took. */
+static void print_summary(unsigned n, const enum vm_verdict *verdicts)
+{
+	static const char *const names[] = { "PASS", "SKIP", "FAIL" };
+	unsigned i;
+
+	log_raw("\n%-16s %-9s %-7s %12s %12s %10s %10s %10s  %s\n", "VM", "mode", "trapped",
+		"tsc_khz", "guest saw", "exits", "RDTSC", "RDTSCP", "result");
+	for (i = 0; i < n; i++) {
+		const struct vm *vm = &vms[i];
+		const struct vcpu *v = &vm->vcpus[0];
+		uint64_t total = 0;
+		unsigned r;
+
+		for (r = 0; r < EXIT_NR; r++)
+			total += v->stats[r].count;
+		log_raw("%-16s %-9s %-7s %12llu %12llu %10llu %10llu %10llu  %s\n", vm->name,
+			vm->time.d.reason[0] ? tsc_mode_name(vm->time.d.mode) : "-",
+			vm->time.d.trap_rdtsc ? "yes" : "no",
+			(unsigned long long)vm->time.emul.guest_khz,
+			(unsigned long long)vm->guest_reported_khz, (unsigned long long)total,
+			(unsigned long long)v->stats[EXIT_RDTSC].count,
+			(unsigned long long)v->stats[EXIT_RDTSCP].count, names[verdicts[i]]);
+	}
+	log_raw("\n");
+}
+
 /* Run the config's VMs one after the other, then end the run with a status
  * that says whether every VM passed. */
 __attribute__((noreturn)) static void run_all(const struct boot_info *bi)
@@ -55,6 +83,7 @@ __attribute__((noreturn)) static void run_all(const struct boot_info *bi)
 	const struct hv_config *cfg = &bi->config;
 	struct platform_info pf = { 0 };
 	unsigned i, passed = 0, skipped = 0, failed = 0;
+	enum vm_verdict verdicts[CFG_MAX_VMS];
 
 	pf.ops = choose_backend(&boot_cpu);
 	if (!pf.ops)
@@ -84,6 +113,7 @@ __attribute__((noreturn)) static void run_all(const struct boot_info *bi)
 		} else {
 			log_err("vm %s: not started", cfg->vms[i].name);
 		}
+		verdicts[i] = verdict;
 		if (verdict == VERDICT_PASS)
 			passed++;
 		else if (verdict == VERDICT_SKIP)
@@ -91,6 +121,7 @@ __attribute__((noreturn)) static void run_all(const struct boot_info *bi)
 		else
 			failed++;
 	}
+	print_summary(cfg->nvms, verdicts);
 	log_info("vmm: %u VM(s): %u passed, %u skipped, %u failed", cfg->nvms, passed, skipped, failed);
 	hv_exit(failed == 0, failed ? "a VM failed" : 0);
 }

@@ -14,6 +14,15 @@ void uart_flush(struct vm *vm)
 	u->line[u->len] = 0;
 	log_raw("[%s] %s\n", vm->name, u->line);
 	u->len = 0;
+	/* A guest test's machine-readable rate line, kept for the summary. */
+	if (!strncmp(u->line, "# tsc_khz=", 10)) {
+		uint64_t khz = 0;
+		const char *p = u->line + 10;
+
+		while (*p >= '0' && *p <= '9' && khz < (1ull << 40))
+			khz = khz * 10 + (uint64_t)(*p++ - '0');
+		vm->guest_reported_khz = khz;
+	}
 }
 
 static void uart_tx(struct vm *vm, uint8_t c)

@@ -5,8 +5,8 @@
 #include <tscvisor/calib.h>
 #include "cpu.h"
 
-#define CALIB_WINDOWS 5
-#define CALIB_WINDOW_MS 20
+#define CALIB_WINDOWS 7
+#define CALIB_WINDOW_MS 40
 
 struct host_tsc {
 	uint64_t khz;                /* the host TSC rate everything else uses */

@@ -61,6 +61,7 @@ struct vm {
 	struct pic_state pic;
 	unsigned shutdown_pos;      /* progress through "Shutdown" on 0x8900 */
 	uint16_t pm_timer_port;     /* host PM timer, passed through read-only */
+	uint64_t guest_reported_khz; /* last "# tsc_khz=N" console line, 0 if none */
 	enum vm_end end;
 	uint32_t exit_status;       /* (c << 1) | 1 for the exit port */
 	char end_reason[96];
