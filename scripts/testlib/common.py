@@ -1,0 +1,104 @@
+"""Shared pieces of the test matrix: the Case record, paths, and checks that
+read the hypervisor's and guests' output. Case files in scripts/cases/ use
+them; scripts/run-tests runs what they return."""
+
+import os
+import re
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BUILD", os.path.join(ROOT, "build"))
+BOOT = os.path.join(ROOT, "scripts", "boot")
+BARE = os.path.join(ROOT, "scripts", "bare-test")
+CFG = os.path.join(ROOT, "guest-tests", "configs")
+BOCHS_IPS = 50_000_000
+
+
+class Case:
+    def __init__(self, name, argv, timeout=300, ok_status=(0,), skip_status=(),
+                 must=(), must_not=(), check=None, weight=1):
+        self.name, self.argv, self.timeout = name, argv, timeout
+        self.ok_status, self.skip_status = ok_status, skip_status
+        self.must, self.must_not, self.check = must, must_not, check
+        self.weight = weight  # rough cost, to start slow cases first
+
+
+_host_khz = None
+
+
+def host_tsc_khz():
+    """This machine's TSC rate (the rate QEMU TCG gives its guests), measured once."""
+    global _host_khz
+    if _host_khz is not None:
+        return _host_khz
+    exe = os.path.join(BUILD, "host-tsc-khz")
+    _host_khz = int(subprocess.run([exe], capture_output=True, text=True, check=True).stdout)
+    return _host_khz
+
+
+def calib_within(expected_khz, tol_pct):
+    """A check: the hypervisor's calibrated host TSC is within tol_pct of expected."""
+    def check(out):
+        m = re.search(r"calib: host TSC (\d+) kHz", out)
+        if not m:
+            return "no calibration line in the log"
+        got = int(m.group(1))
+        err = abs(got - expected_khz) * 100.0 / expected_khz
+        if err > tol_pct:
+            return f"calibrated {got} kHz, expected {expected_khz} kHz within {tol_pct}% (off {err:.3f}%)"
+        return None
+    return check
+
+
+def exit_count(out, vm, reason):
+    """How many exits of `reason` the hypervisor counted for VM `vm` (0 if none)."""
+    m = re.search(rf"vm {re.escape(vm)}: exit {re.escape(reason)}\s+(\d+)\s", out)
+    return int(m.group(1)) if m else 0
+
+
+def guest_khz(out, vm):
+    m = re.search(rf"^\[{re.escape(vm)}\] # tsc_khz=(\d+)", out, re.M)
+    return int(m.group(1)) if m else None
+
+
+def all_checks(*checks):
+    def check(out):
+        for c in checks:
+            msg = c(out)
+            if msg:
+                return msg
+        return None
+    return check
+
+
+def exits_at_least(vm, reason, n):
+    def check(out):
+        got = exit_count(out, vm, reason)
+        return None if got >= n else f"VM {vm}: {got} {reason} exits, expected at least {n}"
+    return check
+
+
+def exits_none(vm, *reasons):
+    def check(out):
+        for r in reasons:
+            got = exit_count(out, vm, r)
+            if got:
+                return f"VM {vm}: {got} {r} exits, expected none (native mode must not trap)"
+        return None
+    return check
+
+
+def guest_rate_near(vm, khz, ppm):
+    def check(out):
+        got = guest_khz(out, vm)
+        if got is None:
+            return f"VM {vm}: no '# tsc_khz=' line"
+        err = abs(got - khz) * 1e6 / khz
+        return None if err <= ppm else f"VM {vm}: guest measured {got} kHz, expected {khz} within {ppm} ppm (off {err:.0f})"
+    return check
+
+
+def vm_passed(*names):
+    return [rf"vm {re.escape(n)}: ended by exit port \(exit port 0xf4\), status 1: PASS" for n in names]
+
+
