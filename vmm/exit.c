@@ -19,7 +19,8 @@ static const char *const reason_names[EXIT_NR] = {
 	[EXIT_IO] = "I/O",              [EXIT_HLT] = "HLT",
 	[EXIT_HYPERCALL] = "hypercall", [EXIT_NPF] = "nested page fault",
 	[EXIT_EXCEPTION] = "exception", [EXIT_SHUTDOWN] = "triple fault",
-	[EXIT_INTR] = "interrupt",      [EXIT_INVALID] = "invalid state",
+	[EXIT_INTR] = "interrupt",      [EXIT_IRQ_WINDOW] = "interrupt window",
+	[EXIT_INVALID] = "invalid state",
 	[EXIT_UNHANDLED] = "unhandled",
 };
 
@@ -240,6 +241,7 @@ static exit_handler_fn *const handlers[EXIT_NR] = {
 	[EXIT_EXCEPTION] = handle_exception,
 	[EXIT_SHUTDOWN] = handle_shutdown,
 	[EXIT_INTR] = handle_nothing,
+	[EXIT_IRQ_WINDOW] = handle_nothing,
 	[EXIT_INVALID] = handle_fatal,
 	[EXIT_UNHANDLED] = handle_fatal,
 };

@@ -136,7 +136,7 @@ static int svm_vcpu_init(struct vcpu *v)
 	s->flush_tlb = true;
 	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_IOIO |
 			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVD |
-			     SVM_INTERCEPT_INIT;
+			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_INTR;
 	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR |
@@ -149,7 +149,7 @@ static int svm_vcpu_init(struct vcpu *v)
 	c->asid = 1;
 	c->np_enable = 1;
 	c->n_cr3 = PA(sv->npt_pml4);
-	c->vintr = 1ull << 24;   /* V_INTR_MASKING: guest IF does not mask host interrupts */
+	c->vintr = SVM_VINTR_MASKING;   /* guest IF does not mask host interrupts */
 
 	set_seg(&g->cs, 0x08, 0xc9b, 0xffffffff, 0);   /* 32-bit code, read/exec, accessed */
 	set_seg(&g->ds, 0x10, 0xc93, 0xffffffff, 0);   /* data, read/write, accessed */
@@ -195,8 +195,49 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 	struct svm_vcpu *s = v->arch;
 
 	/* EVENTINJ (APM 15.20): vector, type 3 = exception, EV, V. */
-	s->vmcb->ctl.event_inj = vector | (3u << 8) | (has_error ? 1u << 11 : 0) | (1u << 31) |
-				 ((uint64_t)error << 32);
+	s->vmcb->ctl.event_inj = vector | SVM_EVT_TYPE_EXC | (has_error ? SVM_EVT_ERR_VALID : 0) |
+				 SVM_EVT_VALID | ((uint64_t)error << 32);
+}
+
+static bool svm_irq_window_open(struct vcpu *v)
+{
+	const struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
+
+	return (v->regs.rflags & (1u << 9)) && !(vmcb->ctl.interrupt_shadow & 1) &&
+	       !(vmcb->ctl.event_inj & SVM_EVT_VALID);
+}
+
+static void svm_inject_irq(struct vcpu *v, uint8_t vector)
+{
+	struct svm_vcpu *s = v->arch;
+
+	s->vmcb->ctl.event_inj = vector | SVM_EVT_TYPE_INTR | SVM_EVT_VALID;
+}
+
+/* A virtual interrupt that the guest "takes" as soon as it can take one,
+ * intercepted (VINTR): the exit says the window is open (APM 15.21.4). */
+static void svm_request_irq_window(struct vcpu *v, bool on)
+{
+	struct vmcb_control *c = &((struct svm_vcpu *)v->arch)->vmcb->ctl;
+
+	if (on) {
+		c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT);
+		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+	} else {
+		c->vintr &= ~(SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT));
+		c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+	}
+}
+
+/* Nothing is tied to a physical CPU in SVM's VMCB. */
+static void svm_vcpu_put(struct vcpu *v)
+{
+	(void)v;
+}
+
+static void svm_vcpu_load(struct vcpu *v)
+{
+	((struct svm_vcpu *)v->arch)->flush_tlb = true;
 }
 
 static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_exit *e)
@@ -219,6 +260,7 @@ static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_ex
 	case SVM_EXIT_VMMCALL:  e->reason = EXIT_HYPERCALL; break;
 	case SVM_EXIT_SHUTDOWN: e->reason = EXIT_SHUTDOWN; break;
 	case SVM_EXIT_INTR:     e->reason = EXIT_INTR; break;
+	case SVM_EXIT_VINTR:    e->reason = EXIT_IRQ_WINDOW; break;
 	case SVM_EXIT_INVALID:  e->reason = EXIT_INVALID; break;
 	case SVM_EXIT_MSR:
 		e->reason = c->exit_info1 ? EXIT_WRMSR : EXIT_RDMSR;
@@ -309,7 +351,8 @@ static void seg_out(struct segment *d, const struct vmcb_seg *s)
 
 static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 {
-	const struct vmcb_save *g = &((struct svm_vcpu *)v->arch)->vmcb->save;
+	const struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
+	const struct vmcb_save *g = &vmcb->save;
 
 	seg_out(&r->seg[SEG_ES], &g->es);
 	seg_out(&r->seg[SEG_CS], &g->cs);
@@ -327,6 +370,95 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->cr4 = g->cr4;
 	r->efer = g->efer & ~EFER_SVME;
 	r->pat = g->g_pat;
+	r->dr6 = g->dr6;
+	r->dr7 = g->dr7;
+	r->kernel_gs_base = g->kernel_gs_base;
+	r->star = g->star;
+	r->lstar = g->lstar;
+	r->cstar = g->cstar;
+	r->sfmask = g->sfmask;
+	r->sysenter_cs = g->sysenter_cs;
+	r->sysenter_esp = g->sysenter_esp;
+	r->sysenter_eip = g->sysenter_eip;
+	r->interrupt_shadow = vmcb->ctl.interrupt_shadow & 1;
+	r->pending_event = vmcb->ctl.event_inj & SVM_EVT_VALID ? vmcb->ctl.event_inj : 0;
+}
+
+static void seg_in(struct vmcb_seg *d, const struct segment *s)
+{
+	d->sel = s->sel;
+	d->attr = s->attr;
+	d->limit = s->limit;
+	d->base = s->base;
+}
+
+static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
+{
+	struct svm_vcpu *sv = v->arch;
+	struct vmcb *vmcb = sv->vmcb;
+	struct vmcb_save *g = &vmcb->save;
+
+	seg_in(&g->es, &r->seg[SEG_ES]);
+	seg_in(&g->cs, &r->seg[SEG_CS]);
+	seg_in(&g->ss, &r->seg[SEG_SS]);
+	seg_in(&g->ds, &r->seg[SEG_DS]);
+	seg_in(&g->fs, &r->seg[SEG_FS]);
+	seg_in(&g->gs, &r->seg[SEG_GS]);
+	seg_in(&g->ldtr, &r->seg[SEG_LDTR]);
+	seg_in(&g->tr, &r->seg[SEG_TR]);
+	seg_in(&g->gdtr, &r->seg[SEG_GDTR]);
+	seg_in(&g->idtr, &r->seg[SEG_IDTR]);
+	g->cpl = (r->seg[SEG_SS].attr >> 5) & 3;   /* CPL is SS.DPL (APM 15.5.1) */
+	g->cr0 = r->cr0;
+	g->cr2 = r->cr2;
+	g->cr3 = r->cr3;
+	g->cr4 = r->cr4;
+	g->efer = r->efer | EFER_SVME;
+	g->g_pat = r->pat;
+	g->dr6 = r->dr6;
+	g->dr7 = r->dr7;
+	g->kernel_gs_base = r->kernel_gs_base;
+	g->star = r->star;
+	g->lstar = r->lstar;
+	g->cstar = r->cstar;
+	g->sfmask = r->sfmask;
+	g->sysenter_cs = r->sysenter_cs;
+	g->sysenter_esp = r->sysenter_esp;
+	g->sysenter_eip = r->sysenter_eip;
+	vmcb->ctl.interrupt_shadow = r->interrupt_shadow & 1;
+	vmcb->ctl.event_inj = r->pending_event & SVM_EVT_VALID ? r->pending_event : 0;
+	sv->flush_tlb = true;
+}
+
+/* The state of an AP after INIT and a SIPI with `vector` (SDM Vol. 3A 8.4,
+ * Table 9-1 "IA-32 Processor States Following Power-up, Reset, or INIT"). */
+static void svm_vcpu_sipi(struct vcpu *v, uint8_t vector)
+{
+	struct svm_vcpu *sv = v->arch;
+	struct vmcb_save *g = &sv->vmcb->save;
+
+	set_seg(&g->cs, (uint16_t)(vector << 8), 0x09b, 0xffff, (uint64_t)vector << 12);
+	set_seg(&g->ds, 0, 0x093, 0xffff, 0);
+	set_seg(&g->es, 0, 0x093, 0xffff, 0);
+	set_seg(&g->ss, 0, 0x093, 0xffff, 0);
+	set_seg(&g->fs, 0, 0x093, 0xffff, 0);
+	set_seg(&g->gs, 0, 0x093, 0xffff, 0);
+	set_seg(&g->tr, 0, 0x08b, 0xffff, 0);
+	set_seg(&g->ldtr, 0, 0x082, 0xffff, 0);
+	set_seg(&g->gdtr, 0, 0, 0xffff, 0);
+	set_seg(&g->idtr, 0, 0, 0xffff, 0);
+	g->cpl = 0;
+	g->cr0 = 0x60000010;   /* CD, NW, ET */
+	g->cr2 = g->cr3 = g->cr4 = 0;
+	g->efer = EFER_SVME;
+	g->dr6 = 0xffff0ff0;
+	g->dr7 = 0x400;
+	sv->vmcb->ctl.event_inj = 0;
+	sv->vmcb->ctl.interrupt_shadow = 0;
+	memset(&v->regs, 0, sizeof(v->regs));
+	v->regs.rdx = 0x600;   /* processor signature, as after reset: family 6 */
+	v->regs.rflags = 0x2;
+	sv->flush_tlb = true;
 }
 
 static bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
@@ -385,6 +517,13 @@ const struct vendor_ops svm_ops = {
 	.vcpu_run = svm_vcpu_run,
 	.inject_exception = svm_inject_exception,
 	.get_sregs = svm_get_sregs,
+	.set_sregs = svm_set_sregs,
+	.vcpu_sipi = svm_vcpu_sipi,
+	.irq_window_open = svm_irq_window_open,
+	.inject_irq = svm_inject_irq,
+	.request_irq_window = svm_request_irq_window,
+	.vcpu_put = svm_vcpu_put,
+	.vcpu_load = svm_vcpu_load,
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,
 	.set_tsc = svm_set_tsc,

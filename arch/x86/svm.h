@@ -97,6 +97,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_INTERCEPT_NMI       (1u << 1)
 #define SVM_INTERCEPT_SMI       (1u << 2)
 #define SVM_INTERCEPT_INIT      (1u << 3)
+#define SVM_INTERCEPT_VINTR     (1u << 4)
 #define SVM_INTERCEPT_RDTSC     (1u << 14)
 #define SVM_INTERCEPT_CPUID     (1u << 18)
 #define SVM_INTERCEPT_INVD      (1u << 22)
@@ -122,6 +123,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_EXIT_EXCP_BASE  0x040
 #define SVM_EXIT_INTR       0x060
 #define SVM_EXIT_NMI        0x061
+#define SVM_EXIT_VINTR      0x064
 #define SVM_EXIT_RDTSC      0x06e
 #define SVM_EXIT_CPUID      0x072
 #define SVM_EXIT_HLT        0x078
@@ -137,5 +139,17 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define MSR_EFER            0xc0000080
 #define MSR_VM_HSAVE_PA     0xc0010117
 #define EFER_SVME           (1ull << 12)
+
+/* VMCB vintr field (offset 0x60) */
+#define SVM_VINTR_V_IRQ        (1ull << 8)
+#define SVM_VINTR_PRIO_SHIFT   16
+#define SVM_VINTR_IGN_TPR      (1ull << 20)
+#define SVM_VINTR_MASKING      (1ull << 24)
+
+/* EVENTINJ / EXITINTINFO (APM 15.20) */
+#define SVM_EVT_VALID          (1u << 31)
+#define SVM_EVT_ERR_VALID      (1u << 11)
+#define SVM_EVT_TYPE_INTR      (0u << 8)
+#define SVM_EVT_TYPE_EXC       (3u << 8)
 
 #endif

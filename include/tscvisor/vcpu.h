@@ -39,7 +39,8 @@ enum exit_reason {
 	EXIT_NPF,           /* nested page fault / EPT violation */
 	EXIT_EXCEPTION,     /* an intercepted guest exception */
 	EXIT_SHUTDOWN,      /* triple fault */
-	EXIT_INTR,          /* a host interrupt arrived */
+	EXIT_INTR,          /* a host interrupt arrived (timer, IPI, kick) */
+	EXIT_IRQ_WINDOW,    /* the guest can take an interrupt now (requested) */
 	EXIT_INVALID,       /* VM entry failed: bad guest state */
 	EXIT_UNHANDLED,     /* an exit code the backend does not translate */
 	EXIT_NR
@@ -68,11 +69,20 @@ struct segment {
 enum seg_reg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
 	       SEG_GDTR, SEG_IDTR, SEG_NR };
 
-/* The architectural state a backend exposes to the core (and later the
- * snapshot code), vendor-neutral. */
+/* The architectural state beyond struct gprs that a backend exposes to the
+ * core and to the snapshot code, vendor-neutral: a snapshot taken on SVM
+ * restores on VMX and back. Segment attributes use SVM's 12-bit packing
+ * (VMX converts); an unusable VMX segment is attr 0. */
 struct vcpu_sregs {
 	struct segment seg[SEG_NR];
 	uint64_t cr0, cr2, cr3, cr4, efer, pat;
+	uint64_t dr6, dr7;
+	uint64_t kernel_gs_base, star, lstar, cstar, sfmask;
+	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+	uint32_t interrupt_shadow;   /* 1: the next instruction is in an STI/MOV SS shadow */
+	uint64_t pending_event;      /* an event being delivered at the exit: SVM
+				      * EXITINTINFO layout (vector, type, EV, V, error << 32);
+				      * 0 when none */
 };
 
 struct exit_stat {
@@ -96,7 +106,8 @@ struct vcpu {
 
 struct vendor_ops {
 	const char *name;                         /* "SVM" or "VMX" */
-	/* Enable the extension on the current CPU (VMXON / EFER.SVME). */
+	/* Enable the extension on the current CPU (VMXON / EFER.SVME); called
+	 * once on every pCPU that will run guests, with its own per-CPU state. */
 	int (*cpu_enable)(void);
 	/* Per-VM: build the nested page tables mapping guest RAM. */
 	int (*vm_init)(struct vm *vm);
@@ -107,6 +118,30 @@ struct vendor_ops {
 	/* Inject an exception at the next entry. */
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 	void (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
+	/* Load the whole state (restore). EFER/CR0/CR4 values the hardware
+	 * refuses make the next entry fail (EXIT_INVALID): the snapshot code
+	 * validates first. */
+	void (*set_sregs)(struct vcpu *v, const struct vcpu_sregs *s);
+	/* INIT then SIPI (SDM Vol. 3A 8.4.4): real mode at CS = vector << 8,
+	 * base vector << 12, IP 0, as a started AP. */
+	void (*vcpu_sipi)(struct vcpu *v, uint8_t vector);
+	/* Interrupt delivery. The core (virtual LAPIC) decides; the backend
+	 * delivers: irq_window_open says whether an external interrupt can be
+	 * injected at the next entry (RFLAGS.IF, no STI/MOV SS shadow, no event
+	 * already pending); inject_irq queues one; request_irq_window asks for
+	 * an EXIT_IRQ_WINDOW as soon as the window opens (SVM: V_IRQ + VINTR
+	 * intercept; VMX: interrupt-window exiting). Host interrupts always
+	 * exit (EXIT_INTR) and stay pending for the host (VMX: acknowledge on
+	 * exit off; SVM: INTR intercept). */
+	bool (*irq_window_open)(struct vcpu *v);
+	void (*inject_irq)(struct vcpu *v, uint8_t vector);
+	void (*request_irq_window)(struct vcpu *v, bool on);
+	/* A vCPU moves between pCPUs: put on the one it leaves, load on the one
+	 * it goes to, both with interrupts off (VMX: VMCLEAR / VMPTRLD and the
+	 * host-state fields of the new CPU; SVM: nothing). vcpu_run loads on
+	 * first use. */
+	void (*vcpu_put)(struct vcpu *v);
+	void (*vcpu_load)(struct vcpu *v);
 	/* MSRs the backend keeps in its control block (EFER, PAT, ...):
 	 * returns true when handled. */
 	bool (*msr_read)(struct vcpu *v, uint32_t msr, uint64_t *val);
