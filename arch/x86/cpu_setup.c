@@ -6,6 +6,7 @@
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
 #include "cpu_setup.h"
+#include "percpu.h"
 #include "x86.h"
 
 #define SEL_CODE 0x08
@@ -154,7 +155,11 @@ static void setup_paging(const struct boot_info *bi)
 
 void arch_cpu_setup_bsp(const struct boot_info *bi)
 {
+	uint32_t r[4];
+
 	image_base = bi->image_base;
+	cpuid(1, r);
+	percpu_init(0, r[1] >> 24, bi->stack_top);
 	setup_gdt();
 	setup_idt();
 	setup_paging(bi);

@@ -6,6 +6,7 @@
 #include <tscvisor/mem.h>
 #include <tscvisor/vm.h>
 #include "cpu.h"
+#include "percpu.h"
 #include "svm.h"
 #include "vendor.h"
 #include "x86.h"
@@ -27,26 +28,30 @@ struct svm_vcpu {
 	uint64_t tsc_ratio;  /* TSC ratio MSR value when scaling, 0 = none */
 };
 
+/* Per physical CPU (struct pcpu.vendor). */
+struct svm_pcpu {
+	uint64_t hsave_pa;       /* VM_HSAVE_PA */
+	uint64_t host_vmcb_pa;   /* the hypervisor's own VMLOAD/VMSAVE state */
+};
+
 static struct cpu_info svm_cpu;
-static uint64_t host_vmcb_pa;
-static uint64_t cur_tsc_ratio = 1ull << 32;
-static uint64_t cur_tsc_aux;     /* what this CPU's IA32_TSC_AUX holds */
 
 #define PA(p) ((uint64_t)(uintptr_t)(p))
 
 static int svm_cpu_enable(void)
 {
-	void *hsave, *host_vmcb;
+	struct svm_pcpu *p;
 
 	cpu_discover(&svm_cpu);
 	if (!svm_cpu.svm || svm_cpu.svm_disabled || !svm_cpu.svm_npt)
 		return -1;
-	hsave = mem_alloc_pages(1);
-	host_vmcb = mem_alloc_pages(1);
+	p = mem_alloc_pages(1);
+	p->hsave_pa = PA(mem_alloc_pages(1));
+	p->host_vmcb_pa = PA(mem_alloc_pages(1));
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_VM_HSAVE_PA, PA(hsave));
-	host_vmcb_pa = PA(host_vmcb);
-	svm_save_host(host_vmcb_pa);
+	wrmsr(MSR_VM_HSAVE_PA, p->hsave_pa);
+	svm_save_host(p->host_vmcb_pa);
+	this_cpu()->vendor = p;
 	return 0;
 }
 
@@ -305,6 +310,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct svm_vcpu *s = v->arch;
 	struct vmcb *vmcb = s->vmcb;
+	struct pcpu *cpu = this_cpu();
+	const struct svm_pcpu *p = cpu->vendor;
 
 	vmcb->save.rax = v->regs.rax;
 	vmcb->save.rsp = v->regs.rsp;
@@ -315,19 +322,19 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	if (svm_cpu.svm_tsc_ratio) {
 		uint64_t want = s->tsc_ratio ? s->tsc_ratio : 1ull << 32;
 
-		if (want != cur_tsc_ratio) {
+		if (want != cpu->cur_tsc_ratio) {
 			wrmsr(MSR_AMD_TSC_RATIO, want);
-			cur_tsc_ratio = want;
+			cpu->cur_tsc_ratio = want;
 		}
 	}
 	/* A native RDTSCP reads the real IA32_TSC_AUX: give it the guest's. The
 	 * hypervisor itself never uses TSC_AUX. */
-	if (v->tsc_aux != cur_tsc_aux && svm_cpu.rdtscp) {
+	if (v->tsc_aux != cpu->cur_tsc_aux && svm_cpu.rdtscp) {
 		wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
-		cur_tsc_aux = v->tsc_aux;
+		cpu->cur_tsc_aux = v->tsc_aux;
 	}
 	__asm__ volatile("clgi" ::: "memory");
-	svm_run(&v->regs, PA(vmcb), host_vmcb_pa);
+	svm_run(&v->regs, PA(vmcb), p->host_vmcb_pa);
 	__asm__ volatile("stgi" ::: "memory");
 	v->regs.rax = vmcb->save.rax;
 	v->regs.rsp = vmcb->save.rsp;

@@ -1,0 +1,37 @@
+/* Per-physical-CPU data of the hypervisor, reached through the GS base
+ * (IA32_GS_BASE points at the CPU's struct pcpu, whose first field points at
+ * itself). Set up by arch_cpu_setup_bsp / the AP bring-up. */
+#ifndef ARCH_X86_PERCPU_H
+#define ARCH_X86_PERCPU_H
+
+#include <stdint.h>
+
+#define MAX_CPUS 16
+
+struct vcpu;
+
+struct pcpu {
+	struct pcpu *self;           /* gs:0 */
+	unsigned index;              /* 0 = boot CPU */
+	uint32_t apic_id;
+	uint64_t stack_top;
+	void *vendor;                /* the backend's per-CPU state (VMXON region, host save area...) */
+	struct vcpu *current;        /* the vCPU running here, if any */
+	uint64_t cur_tsc_aux;        /* what this CPU's IA32_TSC_AUX holds */
+	uint64_t cur_tsc_ratio;      /* what this CPU's TSC ratio MSR holds (SVM) */
+};
+
+extern struct pcpu pcpus[MAX_CPUS];
+
+static inline struct pcpu *this_cpu(void)
+{
+	struct pcpu *p;
+
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+/* Point GS at pcpus[index] on the calling CPU. */
+void percpu_init(unsigned index, uint32_t apic_id, uint64_t stack_top);
+
+#endif
