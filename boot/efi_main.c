@@ -179,6 +179,17 @@ static void *alloc_pages(UINT64 bytes, UINT64 align)
 	return (void *)(UINTN)addr;
 }
 
+/* Pages that end below `max` (for what 32-bit or real-mode code must reach). */
+static void *alloc_pages_below(UINT64 bytes, UINT64 max)
+{
+	EFI_PHYSICAL_ADDRESS addr = max;
+	EFI_STATUS st;
+
+	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress, EfiLoaderData,
+			       (bytes + 4095) / 4096, &addr);
+	return EFI_ERROR(st) ? NULL : (void *)(UINTN)addr;
+}
+
 static uint64_t find_rsdp(void)
 {
 	EFI_GUID acpi20 = ACPI_20_TABLE_GUID, acpi10 = ACPI_TABLE_GUID;
@@ -363,7 +374,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	boot_info.rsdp = find_rsdp();
 	log_info("boot: ACPI RSDP at 0x%llx", (unsigned long long)boot_info.rsdp);
-	pool = alloc_pages(HV_POOL_BYTES, 4096);
+	pool = alloc_pages_below(HV_POOL_BYTES, 0xffffffffull);  /* the AP trampoline loads CR3 in 32-bit mode */
+	boot_info.trampoline = (uint64_t)(UINTN)alloc_pages_below(4096, 0x9ffff);
 	stack = alloc_pages(HV_STACK_BYTES, 4096);
 	if (!pool || !stack)
 		hv_panic("boot: cannot reserve the hypervisor's memory");

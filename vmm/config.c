@@ -41,6 +41,9 @@ enum key_id {
 	K_VCPUS,
 	K_TSC_MODE,
 	K_TSC_KHZ,
+	K_TICK_POLICY,
+	K_MIGRATE_MS,
+	K_TEST_TSC_SKEW,
 	K_COUNT
 };
 
@@ -63,6 +66,11 @@ static const struct key_info keys[K_COUNT] = {
 	[K_TSC_MODE]     = { "tsc_mode", false,
 			     "one of auto, native, emulate, pvrdtscp "
 			     "(or Xen's default, always_emulate, native_paravirt)" },
+	[K_TICK_POLICY]  = { "tick_policy", false, "one of delay, catchup, merge, discard" },
+	[K_MIGRATE_MS]   = { "migrate_ms", false,
+			     "a whole number of ms 0..60000 (0 = vCPUs stay on their pCPU)" },
+	[K_TEST_TSC_SKEW] = { "test_tsc_skew", true,
+			      "CPU:CYCLES, e.g. 1:5000000 (pretend pCPU 1's TSC is 5000000 cycles ahead)" },
 	[K_TSC_KHZ]      = { "tsc_khz", false,
 			     "a frequency: whole kHz (2500000) or MHz/GHz (2500MHz, 2.5GHz)" },
 };
@@ -84,6 +92,11 @@ static const struct word bool_words[] = {
 
 static const struct word selftest_words[] = {
 	{ "none", SELFTEST_NONE }, { "fault", SELFTEST_FAULT }, { NULL, 0 },
+};
+
+static const struct word tick_words[] = {
+	{ "delay", TICK_DELAY }, { "catchup", TICK_CATCHUP }, { "merge", TICK_MERGE },
+	{ "discard", TICK_DISCARD }, { NULL, 0 },
 };
 
 static const struct word tsc_words[] = {
@@ -400,6 +413,49 @@ static int apply(struct hv_config *cfg, struct vm_config *vm, int k, const char 
 		if (r == NUM_OK)
 			vm->tsc_khz = u;
 		break;
+	case K_TICK_POLICY:
+		if (find_word(tick_words, v, n, &w))
+			goto not_valid;
+		vm->tick_policy = (enum tick_policy)w;
+		return 0;
+	case K_MIGRATE_MS:
+		r = parse_count(v, n, 0, 60000, &u);
+		if (r == NUM_OK)
+			vm->migrate_ms = u;
+		break;
+	case K_TEST_TSC_SKEW: {
+		/* CPU:CYCLES, both decimal; CYCLES may be negative. */
+		size_t colon = 0;
+		uint32_t cpu = 0;
+		uint64_t cyc = 0;
+		bool neg = false;
+		size_t i;
+
+		while (colon < n && v[colon] != ':')
+			colon++;
+		if (colon == 0 || colon >= n - 1)
+			goto not_valid;
+		for (i = 0; i < colon; i++) {
+			if (v[i] < '0' || v[i] > '9' || cpu > 1000)
+				goto not_valid;
+			cpu = cpu * 10 + (uint32_t)(v[i] - '0');
+		}
+		i = colon + 1;
+		if (v[i] == '-') {
+			neg = true;
+			i++;
+		}
+		if (i >= n)
+			goto not_valid;
+		for (; i < n; i++) {
+			if (v[i] < '0' || v[i] > '9' || cyc > (1ull << 50))
+				goto not_valid;
+			cyc = cyc * 10 + (uint64_t)(v[i] - '0');
+		}
+		cfg->test_skew_cpu = cpu;
+		cfg->test_skew_cycles = neg ? -(int64_t)cyc : (int64_t)cyc;
+		return 0;
+	}
 	default:
 		tv_snprintf(msg, CFG_MSG_MAX, "internal error: key %d", k);
 		return -1;
@@ -622,10 +678,10 @@ static int key_line(struct parse_state *st, const char *p, size_t n, unsigned li
 	k = find_key(a.key, a.keylen);
 	if (k < 0 && st->vm)
 		return fail(err, line, a.key, a.keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz");
+			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms");
 	if (k < 0)
 		return fail(err, line, a.key, a.keylen,
-			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest (VM keys go in a [NAME] section)");
+			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew (VM keys go in a [NAME] section)");
 	if (keys[k].global && st->vm)
 		return fail(err, line, a.key, a.keylen,
 			    "global key inside section [%s]; move it above the first section",
@@ -781,10 +837,10 @@ int config_override(struct hv_config *cfg, const char *assignment, struct cfg_er
 	k = find_key(key, keylen);
 	if (k < 0 && vm)
 		return fail(err, 0, key, keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz");
+			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms");
 	if (k < 0)
 		return fail(err, 0, key, keylen,
-			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest; VM keys take a VM name: VM.key=value");
+			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew; VM keys take a VM name: VM.key=value");
 	if (keys[k].global && vm)
 		return fail(err, 0, key, keylen,
 			    "'%s' is a global key; write it without a VM name: %s=value",

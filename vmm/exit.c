@@ -6,6 +6,7 @@
 #include <tscvisor/guest.h>
 #include <tscvisor/log.h>
 #include <tscvisor/pio.h>
+#include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 #include "x86.h"
@@ -158,7 +159,9 @@ static void handle_io(struct vcpu *v, struct vm_exit *e)
 		return;
 	}
 	val = (uint32_t)v->regs.rax;
+	spin_lock(&v->vm->dev_lock);
 	pio_access(v->vm, e->u.io.port, e->u.io.size, e->u.io.in, &val);
+	spin_unlock(&v->vm->dev_lock);
 	if (e->u.io.in) {
 		if (e->u.io.size == 4)
 			v->regs.rax = val;   /* 32-bit writes zero-extend */
@@ -175,10 +178,9 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 	if (!insn_length(v, e, X86_INSN_HLT))
 		return;
 	skip(v, e);
-	/* No interrupt source can wake a vCPU yet (the LAPIC timer and IPIs
-	 * come with SMP): a HLT would sleep forever, so the VM ends. */
-	uart_flush(v->vm);
-	stop_vm(v, VM_END_HALTED, "HLT with no interrupt source that could wake it");
+	/* Sleep until an interrupt it can take (vmm/sched.c); a VM whose every
+	 * vCPU sleeps with nothing to wake it ends there. */
+	sched_halt(v);
 }
 
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)

@@ -2,9 +2,12 @@
 #include <stdarg.h>
 #include <tscvisor/format.h>
 #include <tscvisor/log.h>
+#include <tscvisor/spinlock.h>
 #include "serial.h"
 
 static enum log_level current_level = LOG_INFO;
+/* One line at a time from any CPU. */
+static struct spinlock log_lock;
 
 static const char *const level_tag[] = {
 	[LOG_ERROR] = "ERROR",
@@ -45,19 +48,23 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	if (lvl > current_level)
 		return;
 	tv_snprintf(prefix, sizeof(prefix), "[%s] ", level_tag[lvl]);
+	spin_lock(&log_lock);
 	va_start(ap, fmt);
 	vlog(prefix, fmt, ap);
 	va_end(ap);
 	serial_putc('\n');
+	spin_unlock(&log_lock);
 }
 
 void log_raw(const char *fmt, ...)
 {
 	va_list ap;
 
+	spin_lock(&log_lock);
 	va_start(ap, fmt);
 	tv_vformat(serial_out, 0, fmt, ap);
 	va_end(ap);
+	spin_unlock(&log_lock);
 }
 
 void hv_panic(const char *fmt, ...)

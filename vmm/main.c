@@ -7,10 +7,15 @@
 #include "cpu.h"
 #include "cpu_setup.h"
 #include "vendor.h"
+#include "apic.h"
+#include "percpu.h"
+#include "smp.h"
 #include <tscvisor/vmrun.h>
 
 static struct cpu_info boot_cpu;
 static struct host_tsc host_tsc;
+static struct tsc_sync_result tsc_sync;
+static unsigned npcpus = 1;
 
 static void print_calibration(const struct host_tsc *t)
 {
@@ -95,7 +100,7 @@ __attribute__((noreturn)) static void run_all(const struct boot_info *bi)
 	pf.pm_timer_32bit = host_tsc.ref_32bit;
 	pf.tsc.tsc_khz = host_tsc.khz;
 	pf.tsc.invariant = boot_cpu.invariant_tsc;
-	pf.tsc.synchronised = true;     /* one pCPU runs guests so far */
+	pf.tsc.synchronised = tsc_sync.reliable;
 	pf.tsc.vouched = cfg->tsc_reliable;
 	if (pf.ops == &svm_ops) {
 		pf.tsc.hw_scaling = boot_cpu.svm_tsc_ratio;
@@ -108,7 +113,7 @@ __attribute__((noreturn)) static void run_all(const struct boot_info *bi)
 
 		log_info("vm %s: starting (%u of %u)", cfg->vms[i].name, i + 1, cfg->nvms);
 		if (vm_create(vm, i, bi, &pf)) {
-			vm_run(vm);
+			vm_run(vm, npcpus);
 			verdict = vm_report(vm);
 		} else {
 			log_err("vm %s: not started", cfg->vms[i].name);
@@ -142,6 +147,24 @@ void vmm_main(struct boot_info *bi)
 	if (calib_host_tsc(&boot_cpu, bi->rsdp, &host_tsc))
 		hv_panic("calib: no way to measure the host TSC (no PM timer, no PIT, no CPUID 0x15/0x16)");
 	print_calibration(&host_tsc);
+
+	apic_init_cpu();
+	apic_timer_calibrate(host_tsc.khz);
+	if (cfg->test_skew_cycles) {
+		if (cfg->test_skew_cpu >= MAX_CPUS)
+			hv_panic("config: test_tsc_skew names CPU %u; at most %u CPUs", cfg->test_skew_cpu,
+				 MAX_CPUS);
+		pcpus[cfg->test_skew_cpu].tsc_skew = cfg->test_skew_cycles;
+		log_warn("smp: TEST OPTION test_tsc_skew: pCPU %u pretends its TSC is %lld cycles off; "
+			 "only for testing the unsynchronised path", cfg->test_skew_cpu,
+			 (long long)cfg->test_skew_cycles);
+	}
+	npcpus = smp_start_aps(bi, host_tsc.khz);
+	smp_tsc_sync_check(&tsc_sync);
+	log_info("smp: TSC sync check over %u CPU(s): %llu reads, %llu warps, largest %llu cycles: "
+		 "host TSC %s", tsc_sync.cpus, (unsigned long long)tsc_sync.checks,
+		 (unsigned long long)tsc_sync.warps, (unsigned long long)tsc_sync.max_warp,
+		 tsc_sync.reliable ? "synchronised" : "NOT synchronised");
 
 	log_info("config: %s: log_level %s, tsc_reliable %s%s", bi->config_path,
 		 log_level_name(cfg->log_level), cfg->tsc_reliable ? "yes" : "no",

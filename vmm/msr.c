@@ -9,6 +9,9 @@
 #define MSR_IA32_APIC_BASE    0x1b
 #define MSR_IA32_UCODE_REV    0x8b
 #define MSR_IA32_TSC_AUX      0xc0000103
+#define MSR_IA32_TSC_DEADLINE 0x6e0
+#define MSR_X2APIC_FIRST      0x800
+#define MSR_X2APIC_LAST       0x8ff
 
 int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
@@ -27,7 +30,12 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_IA32_UCODE_REV:
 		*val = 0;
 		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+		*val = lapic_read_tsc_deadline(v);
+		return 0;
 	default:
+		if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
+			return lapic_msr_read(v, msr, val);
 		log_dbg("vm %s: RDMSR 0x%x: no such MSR, #GP", v->vm->name, msr);
 		return -1;
 	}
@@ -44,8 +52,13 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 		 * x2APIC mode (bit 10) is not offered. Clearing EN disables the
 		 * APIC; setting it again starts from the reset state (SDM Vol. 3A
 		 * 11.4.3). */
-		if ((val & ~(0xffffff000ull | APIC_BASE_ENABLE | APIC_BASE_BSP)) ||
+		if ((val & ~(0xffffff000ull | APIC_BASE_ENABLE | APIC_BASE_EXTD | APIC_BASE_BSP)) ||
 		    (val & APIC_BASE_BSP) != (v->apic_base & APIC_BASE_BSP))
+			return -1;
+		/* x2APIC needs EN; leaving x2APIC goes through disabled (SDM 11.12.5). */
+		if ((val & APIC_BASE_EXTD) && !(val & APIC_BASE_ENABLE))
+			return -1;
+		if ((v->apic_base & APIC_BASE_EXTD) && !(val & APIC_BASE_EXTD) && (val & APIC_BASE_ENABLE))
 			return -1;
 		if ((val & APIC_BASE_ENABLE) && !(v->apic_base & APIC_BASE_ENABLE))
 			lapic_reset(v);
@@ -56,7 +69,12 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 			return -1;
 		v->tsc_aux = val;
 		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+		lapic_write_tsc_deadline(v, val);
+		return 0;
 	default:
+		if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
+			return lapic_msr_write(v, msr, val);
 		if (v->vm->ops->msr_write(v, msr, val))
 			return 0;
 		log_dbg("vm %s: WRMSR 0x%x = 0x%llx: refused, #GP", v->vm->name, msr,

@@ -9,15 +9,20 @@
 #include <tscvisor/log.h>
 #include <tscvisor/pio.h>
 #include <tscvisor/vmrun.h>
+#include <tscvisor/sched.h>
 #include <tscvisor/vmtime.h>
 
 void vm_end(struct vm *vm, enum vm_end how, uint32_t status, const char *reason)
 {
-	if (vm->end != VM_RUNNING)
+	enum vm_end running = VM_RUNNING;
+
+	/* The first reason wins, whichever vCPU gives it. */
+	if (!__atomic_compare_exchange_n(&vm->end, &running, how, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
 		return;
-	vm->end = how;
 	vm->exit_status = status;
 	tv_snprintf(vm->end_reason, sizeof(vm->end_reason), "%s", reason);
+	sched_kick_all();
 }
 
 static const char *basename_of(const char *path)
@@ -68,8 +73,8 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	struct acpi_build_result ar;
 	struct mb_load_result res;
 	struct mb_load_error err;
-	static const uint8_t apic_ids[VM_MAX_VCPUS] = { 0 };
-	struct vcpu *v;
+	uint8_t apic_ids[VM_MAX_VCPUS];
+	unsigned i;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->index = index;
@@ -78,7 +83,12 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	vm->ram = (uint8_t *)(uintptr_t)bi->vms[index].ram_base;
 	vm->ram_size = bi->vms[index].ram_size;
 	vm->ops = pf->ops;
-	vm->nvcpus = 1;
+	if (vc->vcpus > VM_MAX_VCPUS) {
+		log_err("vm %s: vcpus = %u, but this build runs at most %u vCPUs per VM", vc->name,
+			vc->vcpus, VM_MAX_VCPUS);
+		return false;
+	}
+	vm->nvcpus = vc->vcpus;
 	vm->pm_timer_port = pf->pm_timer_port;
 	zero_ram(vm->ram, vm->ram_size);
 
@@ -88,6 +98,8 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 		return false;
 	}
 	memset(&ap, 0, sizeof(ap));
+	for (i = 0; i < vm->nvcpus; i++)
+		apic_ids[i] = (uint8_t)i;
 	ap.num_cpus = vm->nvcpus;
 	ap.apic_ids = apic_ids;
 	ap.lapic_base = LAPIC_DEFAULT_BASE;
@@ -102,18 +114,23 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 		log_err("vm %s: %s backend cannot set up the VM", vm->name, vm->ops->name);
 		return false;
 	}
-	v = &vm->vcpus[0];
-	v->vm = vm;
-	v->id = 0;
-	v->apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_BSP | APIC_BASE_ENABLE;
-	lapic_reset(v);
-	if (vm->ops->vcpu_init(v)) {
-		log_err("vm %s: %s backend cannot set up vCPU 0", vm->name, vm->ops->name);
-		return false;
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		v->vm = vm;
+		v->id = i;
+		v->apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_ENABLE | (i == 0 ? APIC_BASE_BSP : 0);
+		lapic_reset(v);
+		if (vm->ops->vcpu_init(v)) {
+			log_err("vm %s: %s backend cannot set up vCPU %u", vm->name, vm->ops->name, i);
+			return false;
+		}
+		/* The BSP enters the kernel; APs wait for INIT-SIPI-SIPI. */
+		v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
 	}
-	v->regs.rip = res.entry;
-	v->regs.rax = MB_BOOT_MAGIC;
-	v->regs.rbx = res.mbi_gpa;
+	vm->vcpus[0].regs.rip = res.entry;
+	vm->vcpus[0].regs.rax = MB_BOOT_MAGIC;
+	vm->vcpus[0].regs.rbx = res.mbi_gpa;
 	vmtime_init(vm, &pf->tsc);
 	log_info("vm %s: %s %s kernel, entry 0x%x, %llu MiB RAM, %u vCPU, %s",
 		 vm->name, basename_of(vc->kernel),
@@ -122,15 +139,9 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	return true;
 }
 
-void vm_run(struct vm *vm)
+void vm_run(struct vm *vm, unsigned npcpus)
 {
-	struct vcpu *v = &vm->vcpus[0];
-	struct vm_exit e;
-
-	while (vm->end == VM_RUNNING) {
-		vm->ops->vcpu_run(v, &e);
-		exit_handle(v, &e);
-	}
+	sched_run_vm(vm, npcpus);
 	uart_flush(vm);
 }
 
@@ -143,25 +154,46 @@ static const char *const end_names[] = {
 	[VM_END_HALTED] = "halted forever",
 };
 
+uint64_t vm_exit_count(const struct vm *vm, enum exit_reason r)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < vm->nvcpus; i++)
+		n += vm->vcpus[i].stats[r].count;
+	return n;
+}
+
 enum vm_verdict vm_report(struct vm *vm)
 {
-	const struct vcpu *v = &vm->vcpus[0];
 	uint64_t total = 0;
 	enum vm_verdict verdict;
-	unsigned r;
+	unsigned r, i;
 
-	log_info("vm %s: exits by reason (count, hypervisor cycles, cycles/exit):", vm->name);
+	log_info("vm %s: exits by reason (count, hypervisor cycles, cycles/exit), all vCPUs:", vm->name);
 	for (r = 0; r < EXIT_NR; r++) {
-		const struct exit_stat *s = &v->stats[r];
+		uint64_t count = 0, cycles = 0;
 
-		if (!s->count)
+		for (i = 0; i < vm->nvcpus; i++) {
+			count += vm->vcpus[i].stats[r].count;
+			cycles += vm->vcpus[i].stats[r].cycles;
+		}
+		if (!count)
 			continue;
-		total += s->count;
+		total += count;
 		log_info("vm %s: exit %-18s %10llu %14llu %8llu", vm->name,
-			 exit_reason_name((enum exit_reason)r), (unsigned long long)s->count,
-			 (unsigned long long)s->cycles, (unsigned long long)(s->cycles / s->count));
+			 exit_reason_name((enum exit_reason)r), (unsigned long long)count,
+			 (unsigned long long)cycles, (unsigned long long)(cycles / count));
 	}
 	log_info("vm %s: exit total %10llu", vm->name, (unsigned long long)total);
+	for (i = 0; i < vm->nvcpus; i++) {
+		const struct vcpu *v = &vm->vcpus[i];
+
+		log_info("vm %s: vCPU %u: %llu interrupts injected, %llu IPIs sent, %llu timer firings, "
+			 "%llu moves between pCPUs", vm->name, i, (unsigned long long)v->irqs_injected,
+			 (unsigned long long)v->ipis_sent, (unsigned long long)v->timer.fired,
+			 (unsigned long long)v->moves);
+	}
 
 	if (vm->end == VM_END_SHUTDOWN) {
 		verdict = VERDICT_PASS;

@@ -3,14 +3,40 @@
 #include <tscvisor/log.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
+#include <tscvisor/sched.h>
+#include "percpu.h"
 #include "x86.h"
 
+/* Program the vCPU's TSC on the pCPU it is loaded on. Natively the guest
+ * sees this pCPU's own TSC through G; with the test skew the hardware offset
+ * carries the pretended difference too. */
 static void apply(struct vcpu *v)
 {
 	const struct tsc_decision *d = &v->vm->time.d;
+	uint64_t skew = (uint64_t)this_cpu()->tsc_skew;
+	uint64_t offset = v->tsc_offset + (skew ? tsc_guest(skew, d->scale, 0) : 0);
 
-	v->vm->ops->set_tsc(v, v->tsc_offset, d->use_hw_scaling ? d->scale.ratio : 0,
-			    d->trap_rdtsc);
+	v->vm->ops->set_tsc(v, offset, d->use_hw_scaling ? d->scale.ratio : 0, d->trap_rdtsc);
+}
+
+void vmtime_vcpu_loaded(struct vcpu *v)
+{
+	apply(v);
+}
+
+uint64_t vmtime_guest_to_host(struct vcpu *v, uint64_t guest_tsc)
+{
+	struct vm_time *t = &v->vm->time;
+	uint64_t now_guest = vmtime_read_guest_tsc(v), now = vm_host_tsc(), delta;
+	bool ovf;
+
+	if ((int64_t)(guest_tsc - now_guest) <= 0)
+		return 0;
+	delta = guest_tsc - now_guest;
+	/* Guest cycles to host cycles at the VM's real guest rate, rounded up. */
+	delta = mul_div_u64(delta, t->host.tsc_khz, t->d.guest_rate_khz ? t->d.guest_rate_khz :
+			    t->emul.guest_khz, &ovf) + 1;
+	return ovf ? UINT64_MAX : now + delta;
 }
 
 void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
@@ -25,7 +51,7 @@ void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
 		log_warn("vm %s: tsc: %s", vm->name, t->d.reason);
 	else
 		log_info("vm %s: tsc: %s", vm->name, t->d.reason);
-	now = rdtsc();
+	now = vm_host_tsc();
 	t->emul.host_base = now;
 	t->emul.guest_khz = vm->cfg->tsc_khz ? vm->cfg->tsc_khz : host->tsc_khz;
 	t->emul.host_khz = host->tsc_khz;
@@ -36,23 +62,30 @@ void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
 		/* The guest TSC starts at 0 when the VM is created. */
 		v->tsc_offset = t->d.trap_rdtsc ? 0 : tsc_offset_for(now, t->d.scale, 0);
 		v->tsc_adjust = 0;
-		apply(v);
 	}
 }
 
 uint64_t vmtime_read_guest_tsc(struct vcpu *v)
 {
 	struct vm_time *t = &v->vm->time;
-	uint64_t h = rdtsc(), base;
+	uint64_t h = vm_host_tsc(), base;
 
 	if (!t->d.trap_rdtsc)
 		return tsc_guest(h, t->d.scale, v->tsc_offset);
 	/* One VM-wide sequence that never goes back, whatever pCPU reads it
 	 * (the host TSCs may disagree); each vCPU's own offset on top. */
 	base = tsc_emul_guest(&t->emul, h, 0);
-	if (base < t->last_emulated)
-		base = t->last_emulated;
-	t->last_emulated = base;
+	for (;;) {
+		uint64_t last = __atomic_load_n(&t->last_emulated, __ATOMIC_ACQUIRE);
+
+		if (base <= last) {
+			base = last;
+			break;
+		}
+		if (__atomic_compare_exchange_n(&t->last_emulated, &last, base, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			break;
+	}
 	return base + v->tsc_offset;
 }
 

@@ -44,23 +44,45 @@ extern char trap_stubs[];
 
 static uint64_t gdt[5] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
-static struct idt_gate idt[32] __attribute__((aligned(16)));
+static struct idt_gate idt[256] __attribute__((aligned(16)));
 static uint64_t image_base;
+static uint64_t bsp_cr0, bsp_cr4, bsp_efer;
+
+static void setup_gdt(uint64_t *gdt, struct tss64 *tss);
+static void load_idt(void);
+
+/* An AP, fresh from the trampoline: the BSP's control registers and IDT,
+ * its own GDT and TSS. */
+void arch_cpu_setup_ap(const struct pcpu *bsp)
+{
+	uint64_t *ap_gdt = mem_alloc_pages(1);
+	struct tss64 *ap_tss = (struct tss64 *)(ap_gdt + 8);
+
+	(void)bsp;
+	write_cr0(bsp_cr0);
+	write_cr4(bsp_cr4);
+	wrmsr(0xc0000080, (rdmsr(0xc0000080) & ~0x800ull) | (bsp_efer & 0x800));  /* NXE as on the BSP */
+	setup_gdt(ap_gdt, ap_tss);
+	load_idt();
+}
 
 uint64_t arch_image_base(void)
 {
 	return image_base;
 }
 
-static void setup_gdt(void)
+/* A CPU's GDT (code, data, its own TSS) and TSS (IST1 stack). */
+static void setup_gdt(uint64_t *gdt, struct tss64 *tss)
 {
-	uint64_t tss_base = (uint64_t)(uintptr_t)&tss, tss_limit = sizeof(tss) - 1;
-	struct desc_ptr gdtr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
+	uint64_t tss_base = (uint64_t)(uintptr_t)tss, tss_limit = sizeof(*tss) - 1;
+	struct desc_ptr gdtr = { 5 * 8 - 1, (uint64_t)(uintptr_t)gdt };
 	uint8_t *ist1 = mem_alloc_pages(IST_STACK_BYTES / 4096);
 
-	memset(&tss, 0, sizeof(tss));
-	tss.ist[0] = (uint64_t)(uintptr_t)(ist1 + IST_STACK_BYTES);
-	tss.iomap_base = sizeof(tss);
+	memset(tss, 0, sizeof(*tss));
+	tss->ist[0] = (uint64_t)(uintptr_t)(ist1 + IST_STACK_BYTES);
+	tss->iomap_base = sizeof(*tss);
+	this_cpu()->gdt = gdt;
+	this_cpu()->tss = tss;
 
 	gdt[0] = 0;
 	gdt[1] = 0x00af9a000000ffffull;   /* 64-bit code, DPL 0 */
@@ -89,12 +111,18 @@ static void setup_gdt(void)
 		:: "m"(gdtr), "i"(SEL_CODE), "i"(SEL_DATA), "i"(SEL_TSS) : "rax", "memory");
 }
 
-static void setup_idt(void)
+static void load_idt(void)
 {
 	struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+
+	__asm__ volatile("lidt %0" :: "m"(idtr) : "memory");
+}
+
+static void setup_idt(void)
+{
 	unsigned v;
 
-	for (v = 0; v < 32; v++) {
+	for (v = 0; v < 256; v++) {
 		uint64_t handler = (uint64_t)(uintptr_t)(trap_stubs + v * TRAP_STUB_SIZE);
 		bool critical = v == 2 || v == 8 || v == 18; /* NMI, #DF, #MC: known-good stack */
 
@@ -106,7 +134,7 @@ static void setup_idt(void)
 		idt[v].offset_hi = handler >> 32;
 		idt[v].reserved = 0;
 	}
-	__asm__ volatile("lidt %0" :: "m"(idtr) : "memory");
+	load_idt();
 }
 
 /* Identity map: 1 GiB pages for the first 512 GiB where the CPU has them,
@@ -160,7 +188,10 @@ void arch_cpu_setup_bsp(const struct boot_info *bi)
 	image_base = bi->image_base;
 	cpuid(1, r);
 	percpu_init(0, r[1] >> 24, bi->stack_top);
-	setup_gdt();
+	setup_gdt(gdt, &tss);
 	setup_idt();
 	setup_paging(bi);
+	bsp_cr0 = read_cr0();
+	bsp_cr4 = read_cr4();
+	bsp_efer = rdmsr(0xc0000080);
 }

@@ -9,5 +9,7 @@ struct boot_info;
  * takes #DF/NMI/#MC), IDT and identity-mapping page tables. */
 void arch_cpu_setup_bsp(const struct boot_info *bi);
 uint64_t arch_image_base(void);
+struct pcpu;
+void arch_cpu_setup_ap(const struct pcpu *bsp);
 
 #endif

@@ -16,7 +16,7 @@ arch_switch_stack:
 	hlt
 	jmp .hang
 
-; Exception stubs for vectors 0-31, each TRAP_STUB_SIZE bytes apart so C can
+; Stubs for all 256 vectors (exceptions 0-31, host interrupts above), each TRAP_STUB_SIZE bytes apart so C can
 ; compute their addresses without relocations. Each pushes a dummy error code
 ; when the CPU does not push one (SDM Vol. 3A 6.13), then the vector number.
 TRAP_STUB_SIZE equ 16
@@ -26,7 +26,7 @@ global trap_stubs
 align 16
 trap_stubs:
 %assign v 0
-%rep 32
+%rep 256
 	align TRAP_STUB_SIZE
 %if v == 8 || v == 10 || v == 11 || v == 12 || v == 13 || v == 14 || v == 17 || v == 21 || v == 29 || v == 30
 	push qword v

@@ -19,6 +19,9 @@ struct pcpu {
 	struct vcpu *current;        /* the vCPU running here, if any */
 	uint64_t cur_tsc_aux;        /* what this CPU's IA32_TSC_AUX holds */
 	uint64_t cur_tsc_ratio;      /* what this CPU's TSC ratio MSR holds (SVM) */
+	int64_t tsc_skew;            /* test option: pretend this CPU's TSC is off by this much */
+	volatile uint64_t timer_irqs, kick_irqs;
+	void *gdt, *tss;             /* this CPU's descriptor tables */
 };
 
 extern struct pcpu pcpus[MAX_CPUS];

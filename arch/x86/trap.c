@@ -4,6 +4,8 @@
 #include "trap.h"
 #include "x86.h"
 #include "cpu_setup.h"
+#include "apic.h"
+#include "percpu.h"
 
 static const char *const vector_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -19,10 +21,29 @@ static const char *const vector_names[32] = {
 
 static volatile int in_trap;
 
+/* Host interrupts (vectors >= 32) are expected: the host timer and kicks
+ * that bring a CPU out of a guest or out of HLT. */
+static void irq_dispatch(unsigned vector)
+{
+	struct pcpu *cpu = this_cpu();
+
+	if (vector == VEC_SPURIOUS)
+		return;                      /* no EOI for a spurious interrupt */
+	if (vector == VEC_HOST_TIMER)
+		cpu->timer_irqs++;
+	else if (vector == VEC_KICK)
+		cpu->kick_irqs++;
+	apic_eoi();
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	uint64_t base = arch_image_base();
 
+	if (f->vector >= 32) {
+		irq_dispatch((unsigned)f->vector);
+		return;
+	}
 	if (in_trap++) {
 		/* A fault while dumping: say the least that helps and stop. */
 		log_raw("\n*** nested exception %llu at rip 0x%llx while handling an exception\n",

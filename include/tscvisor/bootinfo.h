@@ -26,6 +26,7 @@ struct boot_info {
 	uint64_t pool_base;          /* the hypervisor's own memory pool */
 	uint64_t pool_size;
 	uint64_t stack_top;          /* the BSP's hypervisor stack */
+	uint64_t trampoline;         /* a page below 1 MiB for AP start-up, 0 if none */
 	uint64_t max_phys;           /* highest physical address in the memory map */
 	uint64_t mmap_entries;
 	uint64_t mmap_desc_size;

@@ -33,6 +33,14 @@ enum tsc_mode {
 	TSC_MODE_PVRDTSCP,
 };
 
+/* Missed periodic LAPIC timer ticks (libvirt's names). */
+enum tick_policy {
+	TICK_DELAY = 0,     /* deliver every tick, late: the schedule shifts */
+	TICK_CATCHUP,       /* deliver the missed ticks faster, then resume */
+	TICK_MERGE,         /* one tick for all the missed ones */
+	TICK_DISCARD,       /* drop the missed ticks, keep the schedule */
+};
+
 enum log_level {
 	LOG_ERROR = 0,
 	LOG_WARN,
@@ -48,6 +56,8 @@ struct vm_config {
 	uint32_t vcpus;                /* default 1 */
 	enum tsc_mode tsc_mode;        /* default auto */
 	uint32_t tsc_khz;              /* 0 = the host's TSC kHz when the VM is created */
+	enum tick_policy tick_policy;  /* default delay */
+	uint32_t migrate_ms;           /* test option: move every vCPU to the next pCPU this often */
 	unsigned line;                 /* line of the [NAME] header */
 	unsigned kernel_line;          /* line of the kernel key (0 if absent or set by an override) */
 };
@@ -63,6 +73,8 @@ struct hv_config {
 	bool tsc_reliable;             /* key tsc_reliable: operator vouches for the host TSC */
 	bool dry_run;                  /* key dry_run: load and check everything, run no VM */
 	enum selftest selftest;        /* key selftest: none|fault */
+	uint32_t test_skew_cpu;        /* key test_tsc_skew = CPU:CYCLES (testing only) */
+	int64_t test_skew_cycles;      /* 0 = no pretended skew */
 	unsigned nvms;
 	struct vm_config vms[CFG_MAX_VMS];
 };

@@ -11,7 +11,10 @@
 
 #define LAPIC_DEFAULT_BASE 0xfee00000ull
 #define APIC_BASE_BSP      (1ull << 8)
+#define APIC_BASE_EXTD     (1ull << 10)
 #define APIC_BASE_ENABLE   (1ull << 11)
+/* The virtual LAPIC timer's bus clock (CPUID 0x40000010 EBX). */
+#define LAPIC_TIMER_KHZ    1000000ull
 
 /* Long mode with a 64-bit code segment (EFER.LMA and CS.L). */
 bool guest_long_mode(struct vcpu *v);
@@ -30,9 +33,18 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
  * false when it cannot (the caller stops the VM). */
 bool guest_mmio(struct vcpu *v, struct vm_exit *e);
 
-/* vmm/lapic.c: the minimal xAPIC of one vCPU. */
+/* vmm/lapic.c: the virtual local APIC. */
 void lapic_reset(struct vcpu *v);
 uint32_t lapic_read(struct vcpu *v, uint32_t offset);
 void lapic_write(struct vcpu *v, uint32_t offset, uint32_t val);
+int lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
+int lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+void lapic_accept(struct vcpu *v, uint8_t vector);
+int lapic_pending(struct vcpu *v);
+void lapic_ack(struct vcpu *v, uint8_t vector);
+void lapic_timer_check(struct vcpu *v, uint64_t now);
+uint64_t lapic_next_deadline(struct vcpu *v);
+uint64_t lapic_read_tsc_deadline(struct vcpu *v);
+void lapic_write_tsc_deadline(struct vcpu *v, uint64_t guest_tsc);
 
 #endif

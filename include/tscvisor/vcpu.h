@@ -90,9 +90,34 @@ struct exit_stat {
 	uint64_t cycles;   /* host TSC cycles spent in the hypervisor for this reason */
 };
 
+enum vcpu_state {
+	VCPU_RUNNABLE = 0,
+	VCPU_HALTED,        /* HLT: until an interrupt it can take */
+	VCPU_WAIT_SIPI,     /* an AP before (or after) INIT, until a SIPI */
+};
+
+struct lapic_timer {
+	uint64_t host_deadline;     /* host TSC at which it fires, 0 = disarmed */
+	uint64_t period;            /* host TSC cycles, periodic mode */
+	uint64_t guest_deadline;    /* IA32_TSC_DEADLINE as written */
+	uint64_t fired;             /* times it fired */
+	uint64_t catchup;           /* missed periodic ticks still to deliver */
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
+	volatile enum vcpu_state state;
+	volatile unsigned cpu;       /* the pCPU this vCPU runs on */
+	int loaded_on;               /* the pCPU its control block is loaded on, -1 none */
+	volatile uint32_t wake;      /* set by whoever makes an interrupt pending */
+	volatile uint32_t pending_init, pending_sipi; /* from another vCPU's ICR */
+	bool irq_window_requested;
+	uint64_t irqs_injected;
+	uint64_t next_move;          /* host TSC of the next forced move (test option) */
+	uint64_t moves;              /* pCPU changes */
+	uint64_t ipis_sent;
+	struct lapic_timer timer;
 	struct gprs regs;
 	void *arch;                  /* the backend's per-vCPU state (VMCB, VMCS...) */
 	uint64_t tsc_aux;            /* IA32_TSC_AUX as the guest wrote it */

@@ -5,10 +5,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <tscvisor/config.h>
+#include <tscvisor/spinlock.h>
 #include <tscvisor/tsc.h>
 #include <tscvisor/vcpu.h>
 
-#define VM_MAX_VCPUS 1          /* SMP arrives with a later issue */
+#define VM_MAX_VCPUS 16
 #define UART_LINE_MAX 160
 #define VM_MMIO_LOG_PAGES 16
 
@@ -56,6 +57,7 @@ struct vm {
 	unsigned nvcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	struct vm_time time;
+	struct spinlock dev_lock;   /* port and MMIO devices, shared by the vCPUs */
 	struct uart_state uart;
 	struct fwcfg_state fwcfg;
 	struct pic_state pic;

@@ -21,8 +21,9 @@ bool vms_check_kernels(const struct boot_info *bi);
 /* Build the VM (RAM, kernel, ACPI tables, vCPU, time). false on failure. */
 bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	       const struct platform_info *pf);
-/* Run until the VM ends. */
-void vm_run(struct vm *vm);
+/* Run until the VM ends, on `npcpus` physical CPUs. */
+void vm_run(struct vm *vm, unsigned npcpus);
+uint64_t vm_exit_count(const struct vm *vm, enum exit_reason r);
 /* Print the exit statistics and the verdict. */
 enum vm_verdict vm_report(struct vm *vm);
 

@@ -1,0 +1,129 @@
+/* Host local APIC driver. */
+#include <tscvisor/log.h>
+#include "apic.h"
+#include "x86.h"
+
+#define MSR_APIC_BASE      0x1b
+#define MSR_TSC_DEADLINE   0x6e0
+#define APIC_BASE_EXTD     (1ull << 10)
+
+#define REG_ID     0x020
+#define REG_EOI    0x0b0
+#define REG_SVR    0x0f0
+#define REG_ICR_LO 0x300
+#define REG_ICR_HI 0x310
+#define REG_LVT_TIMER 0x320
+#define REG_TMICT  0x380
+#define REG_TMCCT  0x390
+#define REG_TDCR   0x3e0
+
+static bool x2apic;
+static volatile uint32_t *mmio;
+static uint64_t timer_khz;        /* LAPIC timer ticks per ms at divide-by-1 */
+static uint64_t host_tsc_khz;
+static bool use_tsc_deadline;
+
+static uint32_t rd(uint32_t reg)
+{
+	if (x2apic)
+		return (uint32_t)rdmsr(0x800 + (reg >> 4));
+	return mmio[reg / 4];
+}
+
+static void wr(uint32_t reg, uint32_t val)
+{
+	if (x2apic)
+		wrmsr(0x800 + (reg >> 4), val);
+	else
+		mmio[reg / 4] = val;
+}
+
+void apic_init_cpu(void)
+{
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+	uint32_t r[4];
+
+	x2apic = base & APIC_BASE_EXTD;
+	mmio = (volatile uint32_t *)(uintptr_t)(base & ~0xfffull);
+	wr(REG_SVR, 0x100 | VEC_SPURIOUS);          /* software-enabled */
+	wr(REG_LVT_TIMER, 1u << 16);                /* masked until used */
+	wr(REG_TDCR, 0xb);                          /* divide by 1 */
+	cpuid(1, r);
+	use_tsc_deadline = r[2] & (1u << 24);
+}
+
+uint32_t apic_id(void)
+{
+	return x2apic ? rd(REG_ID) : rd(REG_ID) >> 24;
+}
+
+void apic_eoi(void)
+{
+	wr(REG_EOI, 0);
+}
+
+void apic_send_ipi(uint32_t dest, uint32_t icr_lo)
+{
+	unsigned spins = 0;
+
+	if (x2apic) {
+		wrmsr(0x830, ((uint64_t)dest << 32) | icr_lo);
+		return;
+	}
+	wr(REG_ICR_HI, dest << 24);
+	wr(REG_ICR_LO, icr_lo);
+	while ((rd(REG_ICR_LO) & (1u << 12)) && ++spins < 1000000)   /* delivery status */
+		cpu_relax();
+}
+
+void apic_timer_calibrate(uint64_t tsc_khz)
+{
+	uint64_t t0, ticks;
+	uint32_t start = 0xffffffffu;
+
+	host_tsc_khz = tsc_khz;
+	wr(REG_LVT_TIMER, 1u << 16);                /* one-shot, masked */
+	wr(REG_TDCR, 0xb);
+	wr(REG_TMICT, start);
+	t0 = rdtsc();
+	while (rdtsc() - t0 < tsc_khz * 10)          /* 10 ms */
+		cpu_relax();
+	ticks = start - rd(REG_TMCCT);
+	wr(REG_TMICT, 0);
+	timer_khz = ticks / 10;
+	if (!timer_khz)
+		timer_khz = 1;
+	log_info("apic: host %s, timer %llu kHz%s", x2apic ? "x2APIC" : "xAPIC",
+		 (unsigned long long)timer_khz, use_tsc_deadline ? ", TSC-deadline mode" : "");
+}
+
+uint64_t apic_timer_khz(void)
+{
+	return timer_khz;
+}
+
+void apic_timer_at(uint64_t deadline)
+{
+	uint64_t now, ticks;
+
+	if (!deadline) {
+		if (use_tsc_deadline)
+			wrmsr(MSR_TSC_DEADLINE, 0);
+		wr(REG_TMICT, 0);
+		return;
+	}
+	if (use_tsc_deadline) {
+		wr(REG_LVT_TIMER, (2u << 17) | VEC_HOST_TIMER);
+		wrmsr(MSR_TSC_DEADLINE, deadline);
+		return;
+	}
+	now = rdtsc();
+	ticks = deadline > now ?
+		(uint64_t)((unsigned __int128)(deadline - now) * timer_khz / host_tsc_khz) : 1;
+	if (!ticks)
+		ticks = 1;
+	if (ticks > 0xffffffffu)
+		ticks = 0xffffffffu;
+	wr(REG_LVT_TIMER, VEC_HOST_TIMER);          /* one-shot */
+	wr(REG_TMICT, (uint32_t)ticks);
+}

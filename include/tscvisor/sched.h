@@ -1,0 +1,27 @@
+/* Running VMs on the physical CPUs (vmm/sched.c): vCPUs pinned to pCPUs
+ * while there are enough, time-sliced when there are more, moved between
+ * pCPUs on request (test option), put to sleep by HLT and woken by
+ * interrupts. */
+#ifndef TSCVISOR_SCHED_H
+#define TSCVISOR_SCHED_H
+
+#include <stdint.h>
+#include <tscvisor/vcpu.h>
+
+struct vm;
+
+/* The host TSC as this pCPU sees it (with the test skew, if any). */
+uint64_t vm_host_tsc(void);
+/* An interrupt became pending for v: wake it, kick its pCPU if needed. */
+void sched_wake(struct vcpu *v);
+/* INIT / SIPI delivered to v (from another vCPU's ICR write). */
+void sched_init_vcpu(struct vcpu *v);
+void sched_sipi_vcpu(struct vcpu *v, uint8_t vector);
+/* Run `vm` on every online pCPU until it ends (called on the BSP). */
+void sched_run_vm(struct vm *vm, unsigned npcpus);
+/* Make every pCPU leave its guest (the VM ended). */
+void sched_kick_all(void);
+/* HLT from the guest. */
+void sched_halt(struct vcpu *v);
+
+#endif

@@ -1,0 +1,251 @@
+/* VM snapshots: the codec (pure C, no hardware access, no allocation).
+ *
+ * A snapshot holds everything a paused VM needs to resume on another host
+ * (SPEC section 5): its identity, the architectural state of every vCPU in a
+ * vendor-neutral form, device state, time state and guest RAM with the zero
+ * pages left out. The byte layout is in docs/snapshot-format.md; the structs
+ * below are this codec's in-memory form of it, independent of struct vm and
+ * struct vcpu, so that the format does not change when they do.
+ *
+ * Saving: fill a struct snap_vm from the paused VM, then snap_encode() streams
+ * the snapshot through an emit callback (a serial port, a buffer), computing
+ * the checksum on the way. Nothing is allocated; the codec's own stack use is
+ * about 1 KiB. A struct snap_vm is about 50 KiB: keep it static, not on the
+ * hypervisor's 64 KiB stack.
+ *
+ * Restoring: snap_check() validates a whole snapshot held in memory and fills
+ * *out (never RAM), so the hypervisor can refuse it before anything runs and
+ * size the VM from out->id; then snap_decode() checks everything again and
+ * writes guest RAM. On failure both return -1 with a message naming the
+ * failed check, and neither has written anything: not *out, not one byte of
+ * RAM.
+ */
+#ifndef TSCVISOR_SNAPSHOT_H
+#define TSCVISOR_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <tscvisor/config.h>
+
+#define SNAP_FORMAT_VERSION 1u
+#define SNAP_MAGIC          "TSCVSNAP"      /* 8 bytes, no NUL */
+#define SNAP_HEADER_LEN     32u
+#define SNAP_TRAILER_LEN    8u              /* CRC-64/XZ of everything before it */
+#define SNAP_SECTION_HDR_LEN 16u
+#define SNAP_PAGE_SIZE      4096u
+
+#define SNAP_NAME_MAX       32              /* bytes including the NUL */
+#define SNAP_MAX_VCPUS      64u
+#define SNAP_MIN_MEMORY_MIB 2u
+#define SNAP_MAX_MEMORY_MIB 65536u
+#define SNAP_MIN_TSC_KHZ    1000u           /* 1 MHz */
+#define SNAP_MAX_TSC_KHZ    10000000u       /* 10 GHz */
+
+/* Section types (u32). Bit 31 set: optional, a reader that does not know the
+ * type skips it; clear: mandatory, an unknown one is refused. */
+#define SNAP_SEC_OPTIONAL   0x80000000u
+enum snap_section {
+	SNAP_SEC_IDENTITY = 1,
+	SNAP_SEC_TIME     = 2,
+	SNAP_SEC_VCPU     = 3,   /* one per vCPU */
+	SNAP_SEC_UART     = 4,
+	SNAP_SEC_FWCFG    = 5,
+	SNAP_SEC_PIC      = 6,
+	SNAP_SEC_RAM      = 7,
+};
+
+/* Payload lengths of the fixed-size sections (format version 1). */
+#define SNAP_IDENTITY_LEN 52u
+#define SNAP_TIME_LEN     40u
+#define SNAP_VCPU_LEN     768u
+#define SNAP_UART_LEN     6u
+#define SNAP_FWCFG_LEN    6u
+#define SNAP_PIC_LEN      4u
+#define SNAP_RAM_HDR_LEN  16u    /* ram_size, page_size, run_count */
+#define SNAP_RAM_RUN_LEN  16u    /* first_page, page_count (then the pages) */
+
+/* The vendor that saved the snapshot: informative only (never checked; a
+ * snapshot taken on SVM restores on VMX and back). */
+enum snap_vendor {
+	SNAP_VENDOR_UNKNOWN = 0,
+	SNAP_VENDOR_SVM     = 1,
+	SNAP_VENDOR_VMX     = 2,
+};
+
+struct snap_identity {
+	char name[SNAP_NAME_MAX];   /* 1..31 of [A-Za-z0-9_-], NUL-padded */
+	uint32_t vcpus;             /* 1..64 */
+	uint32_t memory_mib;        /* 2..65536: guest RAM is memory_mib << 20 bytes */
+	enum tsc_mode tsc_mode;     /* as configured (auto is re-decided on restore) */
+	uint32_t tsc_khz;           /* the VM's guest TSC rate, 1 MHz..10 GHz */
+	uint32_t vendor;            /* enum snap_vendor */
+};
+
+/* VM-wide time state at the save instant (the instant every vCPU's tsc
+ * below was taken). */
+struct snap_time {
+	uint64_t system_time_ns;    /* pvclock system_time: ns since VM creation */
+	uint64_t wall_clock_msr;    /* MSR 0x4b564d00 as last written (a GPA) */
+	uint64_t pvclock_window_gpa;/* the per-vCPU pvclock window (SPEC 3), 0: none */
+	uint64_t emul_last;         /* emulate mode: highest guest TSC value served
+				     * to any vCPU (the VM-wide monotonic floor) */
+	uint32_t incarnation;       /* as it was: the restorer adds 1 */
+	bool pv_fast_path;          /* the guest asked for untrapped RDTSC (SPEC 3) */
+};
+
+struct snap_uart {
+	uint8_t ier, lcr, mcr, scr, dll, dlm;   /* 16550 registers; ier <= 0x0f */
+};
+
+struct snap_fwcfg {
+	uint16_t selector;
+	uint32_t offset;
+};
+
+struct snap_pic {
+	uint8_t imr[2];             /* master, slave */
+	uint8_t icw_step[2];        /* initialisation words still expected, 0..3 */
+};
+
+/* General-purpose registers by hardware number (ModRM order). */
+enum snap_gpr {
+	SNAP_RAX, SNAP_RCX, SNAP_RDX, SNAP_RBX, SNAP_RSP, SNAP_RBP, SNAP_RSI, SNAP_RDI,
+	SNAP_R8, SNAP_R9, SNAP_R10, SNAP_R11, SNAP_R12, SNAP_R13, SNAP_R14, SNAP_R15,
+	SNAP_NR_GPRS
+};
+
+/* Same order as enum seg_reg in vcpu.h. */
+enum snap_seg {
+	SNAP_ES, SNAP_CS, SNAP_SS, SNAP_DS, SNAP_FS, SNAP_GS,
+	SNAP_LDTR, SNAP_TR, SNAP_GDTR, SNAP_IDTR, SNAP_NR_SEGS
+};
+
+struct snap_segment {
+	uint16_t sel;
+	uint16_t attr;   /* SVM 12-bit packing: type:4 s:1 dpl:2 p:1 avl:1 l:1 db:1 g:1;
+			  * 0 = unusable */
+	uint32_t limit;  /* byte granular (as expanded by G) */
+	uint64_t base;
+};
+
+enum snap_run_state {
+	SNAP_RUN_RUNNING   = 0,
+	SNAP_RUN_WAIT_SIPI = 1,    /* an AP after INIT, waiting for its SIPI */
+};
+
+/* LAPIC timer at the save instant. */
+enum snap_timer_mode {
+	SNAP_TIMER_IDLE     = 0,   /* not armed */
+	SNAP_TIMER_ONESHOT  = 1,   /* armed: fires once after timer_remaining */
+	SNAP_TIMER_PERIODIC = 2,   /* armed: next tick after timer_remaining */
+	SNAP_TIMER_DEADLINE = 3,   /* armed: fires when the guest TSC reaches timer_deadline */
+};
+
+/* One vCPU (its id is its index in snap_vm.vcpu[]). */
+struct snap_vcpu {
+	uint64_t gpr[SNAP_NR_GPRS];
+	uint64_t rip, rflags;
+	struct snap_segment seg[SNAP_NR_SEGS];
+	uint64_t cr0, cr2, cr3, cr4, efer, pat, dr6, dr7;
+	uint64_t kernel_gs_base, star, lstar, cstar, sfmask;
+	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+	uint64_t pending_event;     /* SVM EXITINTINFO layout; 0 when none */
+	uint64_t tsc_aux;           /* IA32_TSC_AUX (32 bits) */
+	uint64_t apic_base;         /* IA32_APIC_BASE */
+	uint32_t lapic[64];         /* xAPIC registers, lapic[i] at offset i * 16 */
+	uint32_t timer_mode;        /* enum snap_timer_mode */
+	uint64_t timer_remaining;   /* one-shot/periodic: guest TSC cycles to the
+				     * next expiry; 0 otherwise */
+	uint64_t timer_deadline;    /* IA32_TSC_DEADLINE (guest TSC), 0: disarmed */
+	/* time */
+	uint64_t tsc;               /* the guest TSC at the save instant */
+	uint64_t tsc_adjust;        /* IA32_TSC_ADJUST */
+	uint64_t pvclock_msr;       /* MSR 0x4b564d01: system-time area GPA | enable */
+	uint32_t run_state;         /* enum snap_run_state */
+	bool halted;                /* in HLT, waiting for an interrupt */
+	bool interrupt_shadow;      /* the next instruction is in an STI/MOV SS shadow */
+};
+
+struct snap_vm {
+	struct snap_identity id;
+	struct snap_time time;
+	struct snap_uart uart;
+	struct snap_fwcfg fwcfg;
+	struct snap_pic pic;
+	struct snap_vcpu vcpu[SNAP_MAX_VCPUS];   /* [0, id.vcpus) are used */
+};
+
+enum snap_err {
+	SNAP_OK = 0,
+	SNAP_ERR_ARGS,              /* bad call: NULL buffer, RAM size != identity */
+	SNAP_ERR_TRUNCATED,         /* the buffer ends before the snapshot does */
+	SNAP_ERR_MAGIC,             /* not a tscvisor snapshot */
+	SNAP_ERR_VERSION,           /* format or section version not supported */
+	SNAP_ERR_HEADER,            /* header length, flags, total length */
+	SNAP_ERR_CHECKSUM,          /* CRC-64 mismatch */
+	SNAP_ERR_OVERSIZED,         /* beyond a limit: section length, vCPUs, RAM cap */
+	SNAP_ERR_LAYOUT,            /* sections do not tile the body */
+	SNAP_ERR_SECTION_SIZE,      /* a section's length is wrong for its type */
+	SNAP_ERR_MISSING,           /* a mandatory section is absent */
+	SNAP_ERR_DUPLICATE,         /* a section (or a vCPU id) appears twice */
+	SNAP_ERR_UNKNOWN_SECTION,   /* a mandatory section type this build does not know */
+	SNAP_ERR_INCONSISTENT,      /* sections contradict each other */
+	SNAP_ERR_VALUE,             /* a field holds a value that cannot be restored */
+	SNAP_ERR_NR
+};
+
+#define SNAP_MSG_MAX 160
+
+struct snap_error {
+	enum snap_err code;
+	uint64_t offset;            /* snapshot byte offset of the failed check, 0 when
+				     * not about one place (or when encoding) */
+	char msg[SNAP_MSG_MAX];     /* one line naming the check and the values */
+};
+
+/* CRC-64/XZ (ECMA-182 polynomial, reflected, init and xorout all ones):
+ * crc = snap_crc64(0, a, n) then crc = snap_crc64(crc, b, m) chains;
+ * snap_crc64(0, "123456789", 9) == 0x995dc9bbdf1939fa. */
+uint64_t snap_crc64(uint64_t crc, const void *buf, size_t len);
+
+/* Every check snap_decode() makes of the state, applied to *vm with guest RAM
+ * of ram_size bytes (which must be id.memory_mib << 20). Returns 0, or -1 with
+ * *err (may be NULL) set. */
+int snap_validate(const struct snap_vm *vm, uint64_t ram_size, struct snap_error *err);
+
+/* The exact number of bytes snap_encode() will emit for this state and RAM,
+ * or 0 when snap_validate() refuses them. Scans RAM for zero pages. */
+size_t snap_encoded_size(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size);
+
+/* Stream the snapshot: emit(ctx, buf, len) is called with consecutive pieces
+ * (at most one page each) whose concatenation is the snapshot. RAM must hold
+ * ram_size bytes and must not change during the call (the VM is paused).
+ * Returns 0; or -1 without emitting anything when snap_validate() refuses the
+ * state (call it for the reason); or -1 after a partial stream when RAM changed
+ * under it (the partial stream is refused by the decoder as truncated). */
+int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
+		void (*emit)(void *ctx, const void *buf, size_t len), void *ctx);
+
+/* Validate the whole snapshot buf[0..len) (the buffer must hold exactly the
+ * snapshot: trailing bytes are refused) and fill *out (may be NULL) with all
+ * but RAM. Never writes RAM. Returns 0, or -1 with *err (may be NULL) set and
+ * *out untouched. */
+int snap_check(const uint8_t *buf, size_t len, struct snap_vm *out, struct snap_error *err);
+
+/* snap_check(), plus: guest RAM (id.memory_mib << 20 bytes) must fit in
+ * ram_cap; then fill *out and write ram[0, ram_size): zero pages zeroed,
+ * others copied; ram[ram_size, ram_cap) is not touched. Returns 0, or -1 with
+ * *err set and neither *out nor one byte of ram written. buf and ram must not
+ * overlap. */
+int snap_decode(const uint8_t *buf, size_t len, struct snap_vm *out,
+		uint8_t *ram, uint64_t ram_cap, struct snap_error *err);
+
+/* "SNAP_ERR_CHECKSUM" etc.; "SNAP_ERR_?" for an unknown code. */
+const char *snap_err_name(enum snap_err code);
+/* "IDENTITY", "VCPU", ...; "?" for an unknown type. */
+const char *snap_section_name(uint32_t type);
+/* "SVM", "VMX", "unknown". */
+const char *snap_vendor_name(uint32_t vendor);
+
+#endif

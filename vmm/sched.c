@@ -1,0 +1,306 @@
+/* Running a VM on the physical CPUs.
+ *
+ * vCPU i runs on pCPU (i mod n): pinned while there are at least as many
+ * pCPUs as vCPUs, time-sliced (round robin, SLICE_US) when there are more
+ * vCPUs. Only the pCPU a vCPU is assigned to ever touches it (v->cpu); other
+ * pCPUs only make interrupts pending in its LAPIC and kick that pCPU with an
+ * IPI. The VM config's `migrate_ms` moves every vCPU to the next pCPU that
+ * often (a test option): the guest TSC must stay continuous and monotonic. */
+#include <tscvisor/exit.h>
+#include <tscvisor/guest.h>
+#include <tscvisor/log.h>
+#include <tscvisor/sched.h>
+#include <tscvisor/vm.h>
+#include <tscvisor/vmtime.h>
+#include "apic.h"
+#include "percpu.h"
+#include "smp.h"
+#include "x86.h"
+
+#define SLICE_US          2000
+#define HALT_GRACE_MS     50
+
+static struct vm *volatile active_vm;
+static volatile unsigned active_gen, cpus_done;
+static unsigned pcpus_used;
+
+uint64_t vm_host_tsc(void)
+{
+	return rdtsc() + (uint64_t)this_cpu()->tsc_skew;
+}
+
+static void kick(unsigned cpu)
+{
+	if (cpu != this_cpu()->index)
+		apic_send_ipi(pcpus[cpu].apic_id, VEC_KICK);
+}
+
+void sched_wake(struct vcpu *v)
+{
+	__atomic_store_n(&v->wake, 1, __ATOMIC_RELEASE);
+	kick(v->cpu);
+}
+
+void sched_init_vcpu(struct vcpu *v)
+{
+	__atomic_store_n(&v->pending_init, 1, __ATOMIC_RELEASE);
+	kick(v->cpu);
+}
+
+void sched_sipi_vcpu(struct vcpu *v, uint8_t vector)
+{
+	__atomic_store_n(&v->pending_sipi, 0x100u | vector, __ATOMIC_RELEASE);
+	kick(v->cpu);
+}
+
+void sched_halt(struct vcpu *v)
+{
+	v->state = VCPU_HALTED;
+}
+
+/* INIT and SIPI requests, applied by the vCPU's own pCPU. */
+static void apply_init_sipi(struct vcpu *v)
+{
+	uint32_t sipi;
+
+	if (__atomic_exchange_n(&v->pending_init, 0, __ATOMIC_ACQ_REL)) {
+		v->state = VCPU_WAIT_SIPI;
+		lapic_reset(v);
+		v->apic_base &= ~APIC_BASE_EXTD;
+	}
+	sipi = __atomic_exchange_n(&v->pending_sipi, 0, __ATOMIC_ACQ_REL);
+	if (sipi && v->state == VCPU_WAIT_SIPI) {
+		v->vm->ops->vcpu_sipi(v, (uint8_t)sipi);
+		v->state = VCPU_RUNNABLE;
+		log_dbg("vm %s: vCPU %u started at 0x%x by SIPI", v->vm->name, v->id, (sipi & 0xff) << 12);
+	}
+}
+
+/* A halted vCPU wakes when it can take a pending interrupt (IF set). */
+static void check_wake(struct vcpu *v)
+{
+	if (v->state != VCPU_HALTED)
+		return;
+	__atomic_store_n(&v->wake, 0, __ATOMIC_RELEASE);
+	if ((v->regs.rflags & (1u << 9)) && lapic_pending(v) >= 0)
+		v->state = VCPU_RUNNABLE;
+}
+
+static void inject_pending(struct vcpu *v)
+{
+	const struct vendor_ops *ops = v->vm->ops;
+	int vec = lapic_pending(v);
+
+	if (vec < 0) {
+		if (v->irq_window_requested) {
+			ops->request_irq_window(v, false);
+			v->irq_window_requested = false;
+		}
+		return;
+	}
+	if (ops->irq_window_open(v)) {
+		lapic_ack(v, (uint8_t)vec);
+		ops->inject_irq(v, (uint8_t)vec);
+		v->irqs_injected++;
+		if (v->irq_window_requested) {
+			ops->request_irq_window(v, false);
+			v->irq_window_requested = false;
+		}
+	} else if (!v->irq_window_requested) {
+		ops->request_irq_window(v, true);
+		v->irq_window_requested = true;
+	}
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
+static void move_vcpu(struct vcpu *v, uint64_t now)
+{
+	unsigned next = (v->cpu + 1) % pcpus_used;
+
+	v->vm->ops->vcpu_put(v);
+	v->loaded_on = -1;
+	v->moves++;
+	v->next_move = now + (uint64_t)v->vm->cfg->migrate_ms * v->vm->time.host.tsc_khz;
+	__atomic_store_n(&v->cpu, next, __ATOMIC_RELEASE);
+	kick(next);
+}
+
+/* Run v until its slice ends, it halts or moves, or the VM ends. */
+static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others_deadline)
+{
+	struct pcpu *cpu = this_cpu();
+	uint64_t slice_end = share ? vm_host_tsc() + vm->time.host.tsc_khz * SLICE_US / 1000 : 0;
+	struct vm_exit e;
+
+	if (v->loaded_on != (int)cpu->index) {
+		vm->ops->vcpu_load(v);
+		v->loaded_on = (int)cpu->index;
+		vmtime_vcpu_loaded(v);
+	}
+	for (;;) {
+		uint64_t now = vm_host_tsc();
+
+		apply_init_sipi(v);
+		if (v->state != VCPU_RUNNABLE)
+			break;
+		lapic_timer_check(v, now);
+		inject_pending(v);
+		apic_timer_at(earliest(earliest(lapic_next_deadline(v), slice_end),
+				       earliest(others_deadline, v->next_move)));
+		cpu->current = v;
+		vm->ops->vcpu_run(v, &e);
+		cpu->current = NULL;
+		if (e.reason == EXIT_INTR)
+			__asm__ volatile("sti; nop; cli" ::: "memory");   /* take it on the host */
+		exit_handle(v, &e);
+		if (vm->end != VM_RUNNING || v->state != VCPU_RUNNABLE)
+			break;
+		now = vm_host_tsc();
+		if (v->next_move && now >= v->next_move) {
+			move_vcpu(v, now);
+			break;
+		}
+		if (slice_end && now >= slice_end)
+			break;
+		if (others_deadline && now >= others_deadline)
+			break;
+	}
+}
+
+/* Every vCPU of the VM halted or waiting for a SIPI with no timer armed and
+ * nothing pending: nothing can ever wake it. */
+static bool vm_stuck(struct vm *vm)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *t = &vm->vcpus[i];
+
+		if (t->state == VCPU_RUNNABLE || t->timer.host_deadline || t->wake ||
+		    t->pending_init || t->pending_sipi)
+			return false;
+		if (t->state == VCPU_HALTED && (t->regs.rflags & (1u << 9)))
+			return false;   /* IF set: an IPI from another vCPU could still come */
+	}
+	return true;
+}
+
+static void run_on_this_cpu(struct vm *vm)
+{
+	struct pcpu *cpu = this_cpu();
+	unsigned me = cpu->index, rr = 0, i;
+	uint64_t stuck_since = 0;
+
+	if (!cpu->vendor && vm->ops->cpu_enable()) {
+		log_err("smp: pCPU %u cannot enable %s; its vCPUs cannot run", me, vm->ops->name);
+		vm_end(vm, VM_END_UNHANDLED, 0, "a pCPU could not enable virtualisation");
+		return;
+	}
+
+	while (vm->end == VM_RUNNING) {
+		struct vcpu *pick = NULL;
+		uint64_t now = vm_host_tsc(), wake_at = 0;
+		unsigned mine = 0;
+
+		for (i = 0; i < vm->nvcpus; i++) {
+			struct vcpu *t = &vm->vcpus[(rr + i) % vm->nvcpus];
+
+			if (__atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE) != me)
+				continue;
+			mine++;
+			apply_init_sipi(t);
+			lapic_timer_check(t, now);
+			check_wake(t);
+			if (t->state == VCPU_RUNNABLE && !pick) {
+				pick = t;
+				rr = (rr + i + 1) % vm->nvcpus;
+			} else {
+				wake_at = earliest(wake_at, lapic_next_deadline(t));
+			}
+		}
+		if (pick) {
+			stuck_since = 0;
+			run_slice(vm, pick, mine > 1, wake_at);
+			continue;
+		}
+		if (me == 0 && vm_stuck(vm)) {
+			if (!stuck_since)
+				stuck_since = now;
+			else if (now - stuck_since > vm->time.host.tsc_khz * HALT_GRACE_MS) {
+				vm_end(vm, VM_END_HALTED, 0, "every vCPU halted with nothing that could wake it");
+				break;
+			}
+			wake_at = earliest(wake_at, now + vm->time.host.tsc_khz * HALT_GRACE_MS);
+		} else {
+			stuck_since = 0;
+		}
+		/* Nothing to run here: sleep until a timer or a kick. */
+		apic_timer_at(wake_at);
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	}
+	apic_timer_at(0);
+}
+
+void sched_kick_all(void)
+{
+	unsigned i;
+
+	for (i = 0; i < pcpus_used; i++)
+		kick(i);
+}
+
+void sched_run_vm(struct vm *vm, unsigned npcpus)
+{
+	unsigned i;
+	uint64_t now = vm_host_tsc();
+
+	pcpus_used = npcpus;
+	if (!vm->cfg->migrate_ms && vm->nvcpus < npcpus)
+		pcpus_used = vm->nvcpus;
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		v->cpu = i % pcpus_used;
+		v->loaded_on = -1;
+		if (vm->cfg->migrate_ms)
+			v->next_move = now + (uint64_t)vm->cfg->migrate_ms * vm->time.host.tsc_khz;
+	}
+	log_info("vm %s: %u vCPU(s) on %u pCPU(s)%s", vm->name, vm->nvcpus, pcpus_used,
+		 vm->nvcpus > pcpus_used ? ", time-sliced" : ", pinned");
+	cpus_done = 0;
+	active_vm = vm;
+	__atomic_add_fetch(&active_gen, 1, __ATOMIC_ACQ_REL);
+	for (i = 1; i < pcpus_used; i++)
+		kick(i);
+	run_on_this_cpu(vm);
+	sched_kick_all();
+	while (__atomic_load_n(&cpus_done, __ATOMIC_ACQUIRE) < pcpus_used - 1)
+		cpu_relax();
+	active_vm = NULL;
+}
+
+void ap_idle_loop(void)
+{
+	unsigned seen = 0;
+
+	for (;;) {
+		struct vm *vm;
+
+		while (__atomic_load_n(&active_gen, __ATOMIC_ACQUIRE) == seen)
+			__asm__ volatile("sti; hlt; cli" ::: "memory");
+		seen = active_gen;
+		vm = active_vm;
+		if (vm && this_cpu()->index < pcpus_used) {
+			run_on_this_cpu(vm);
+			__atomic_add_fetch(&cpus_done, 1, __ATOMIC_ACQ_REL);
+		}
+	}
+}
