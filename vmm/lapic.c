@@ -164,8 +164,15 @@ static void timer_start_count(struct vcpu *v)
 void lapic_timer_check(struct vcpu *v, uint64_t now)
 {
 	uint32_t lvt = *reg(v, APIC_LVT_TIMER);
+	uint8_t vec = lvt & 0xff;
 	uint64_t missed;
 
+	/* catchup: one owed tick each time the last one has been taken. */
+	if (v->timer.catchup && !(lvt & LVT_MASKED) &&
+	    !(*reg(v, APIC_IRR + (vec / 32u) * 16) & (1u << (vec % 32)))) {
+		v->timer.catchup--;
+		lapic_accept(v, vec);
+	}
 	if (!v->timer.host_deadline || now < v->timer.host_deadline)
 		return;
 	if (!(lvt & LVT_MASKED))
