@@ -75,7 +75,7 @@ static uint64_t exact_ns(uint64_t delta, uint64_t khz)
 static void test_layout(void)
 {
 	struct pvclock_vcpu_time_info f;
-	unsigned char *b = (unsigned char *)&f;
+	unsigned char b[32];
 
 	CHECK_EQ_U64(sizeof(struct pvclock_vcpu_time_info), 32);
 	CHECK_EQ_U64(sizeof(struct pvclock_wall_clock), 12);
@@ -88,6 +88,7 @@ static void test_layout(void)
 	f.tsc_timestamp = 0x0807060504030201ull;
 	f.tsc_shift = -2;
 	f.flags = PVCLOCK_TSC_STABLE_BIT | PVCLOCK_GUEST_STOPPED;
+	memcpy(b, &f, sizeof(b));
 	CHECK(b[8] == 1 && b[15] == 8 && b[28] == 0xfe && b[29] == 3);
 	CHECK_EQ_U64(KVM_SIGNATURE_EBX, 'K' | 'V' << 8 | 'M' << 16 | (uint32_t)'K' << 24);
 	CHECK_EQ_U64(KVM_SIGNATURE_ECX, 'V' | 'M' << 8 | 'K' << 16 | (uint32_t)'V' << 24);

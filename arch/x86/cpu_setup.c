@@ -103,9 +103,8 @@ static void setup_gdt(uint64_t *gdt, struct tss64 *tss)
 		"movw %%ax, %%ds\n\t"
 		"movw %%ax, %%es\n\t"
 		"movw %%ax, %%ss\n\t"
-		"xorl %%eax, %%eax\n\t"
-		"movw %%ax, %%fs\n\t"
-		"movw %%ax, %%gs\n\t"
+		/* FS and GS are left alone: GS base holds the per-CPU pointer,
+		 * and loading a selector may clear it. */
 		"movw %w3, %%ax\n\t"
 		"ltr %%ax\n\t"
 		:: "m"(gdtr), "i"(SEL_CODE), "i"(SEL_DATA), "i"(SEL_TSS) : "rax", "memory");

@@ -125,3 +125,49 @@ bool pm_delay(const struct pmtimer *pm, u64 pm_ticks)
 	}
 	return true;
 }
+
+/* ---- the TSC as a time base for delays and timeouts ---- */
+
+static u64 tsc_rate;
+
+u64 tsc_hz(void)
+{
+	const struct pmtimer *pm;
+	struct tsc_window w;
+
+	if (tsc_rate)
+		return tsc_rate;
+	pm = pmtimer_init();
+	if (pm && tsc_measure_window(pm, PMTMR_HZ / 50, &w) && w.tsc_hz) {
+		tsc_rate = w.tsc_hz;
+		diag("tsc: %llu Hz against the PM timer (one 20 ms window)",
+		     (unsigned long long)tsc_rate);
+		return tsc_rate;
+	}
+	if (cpuid(0x40000000u).eax >= 0x40000010u && cpuid(0x40000010u).eax) {
+		tsc_rate = (u64)cpuid(0x40000010u).eax * 1000;
+		diag("tsc: %llu Hz from CPUID 0x40000010 EAX", (unsigned long long)tsc_rate);
+		return tsc_rate;
+	}
+	tsc_rate = 3000000000ull;
+	diag("tsc: rate unknown, delays and timeouts assume 3 GHz");
+	return tsc_rate;
+}
+
+u64 us_to_tsc(u64 us)
+{
+	return muldiv64(us, tsc_hz(), 1000000);
+}
+
+u64 tsc_to_us(u64 ticks)
+{
+	return muldiv64(ticks, 1000000, tsc_hz());
+}
+
+void udelay(u64 us)
+{
+	u64 end = rdtsc() + us_to_tsc(us);
+
+	while (!timed_out(end))
+		cpu_relax();
+}

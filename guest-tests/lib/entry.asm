@@ -1,5 +1,6 @@
 ; entry.asm — multiboot v1 entry of a guest test, 32-bit protected mode to
-; long mode, and the exception stubs.
+; long mode, the application processors' way from real mode to the same
+; place, and the exception stubs.
 ;
 ; Multiboot v1 hand-off (Multiboot Specification 0.6.96, section 3.2):
 ; EAX = 0x2BADB002, EBX = physical address of the multiboot info, CS/DS/ES/SS
@@ -148,6 +149,95 @@ long_entry:
 	cli
 	hlt
 	jmp	.hang
+
+; ---- application processors ----
+; smp.c copies ap_trampoline..ap_trampoline_end to AP_TRAMPOLINE (below
+; 1 MiB, page aligned) and sends each AP INIT, SIPI, SIPI with vector
+; AP_TRAMPOLINE >> 12. The AP starts in real mode at CS = vector << 8,
+; IP = 0 (SDM vol. 3A 9.4.4.2, 11.6.1), so the trampoline refers to its own
+; bytes relative to CS and to its copy's linear address once in protected
+; mode. It counts its entry, loads our GDT, enters protected mode, then long
+; mode with the BSP's page tables exactly as mb_entry32 does, and jumps to
+; ap_long_entry in the kernel image above 1 MiB.
+
+AP_TRAMPOLINE	equ 0x7000		; = AP_TRAMPOLINE_BASE in guest.h
+%define TRAMP(x) (AP_TRAMPOLINE + ((x) - ap_trampoline))
+
+global ap_trampoline, ap_trampoline_end, ap_trampoline_entries
+extern ap_start, apic_to_cpu, ap_stack_tops, lapic_mmio
+
+bits 16
+ap_trampoline:
+	cli
+	cld
+	mov	ax, cs
+	mov	ds, ax
+	lock inc dword [ap_trampoline_entries - ap_trampoline]
+	o32 lgdt [ap_gdt_desc - ap_trampoline]
+	mov	eax, cr0
+	or	eax, 1				; PE
+	mov	cr0, eax
+	jmp	dword SEL_CODE32:TRAMP(ap_prot32)
+
+bits 32
+ap_prot32:
+	mov	ax, SEL_DATA
+	mov	ds, ax
+	mov	es, ax
+	mov	ss, ax
+	mov	fs, ax
+	mov	gs, ax
+	mov	eax, cr4
+	or	eax, 1 << 5			; CR4.PAE
+	mov	cr4, eax
+	mov	eax, pml4			; the BSP's identity map
+	mov	cr3, eax
+	mov	ecx, 0xC0000080			; IA32_EFER
+	rdmsr
+	or	eax, 1 << 8			; LME
+	wrmsr
+	; PG | ET | PE. INIT leaves CD and NW set (caches off): clear them.
+	mov	eax, 0x80000011
+	mov	cr0, eax
+	jmp	SEL_CODE64:ap_long_entry
+
+align 4
+ap_trampoline_entries:
+	dd	0
+ap_gdt_desc:
+	dw	gdt_end - gdt - 1
+	dd	gdt
+ap_trampoline_end:
+
+bits 64
+; The AP finds who it is from its LAPIC ID (apic_to_cpu, filled by the BSP
+; from the MADT) and takes that CPU's stack; an ID the BSP does not know
+; halts for good.
+ap_long_entry:
+	mov	ax, SEL_DATA
+	mov	ds, ax
+	mov	es, ax
+	mov	ss, ax
+	xor	eax, eax
+	mov	fs, ax
+	mov	gs, ax
+	mov	rax, [rel lapic_mmio]
+	mov	eax, [rax + 0x20]		; LAPIC ID register
+	shr	eax, 24
+	lea	rdx, [rel apic_to_cpu]
+	movzx	edi, byte [rdx + rax]
+	cmp	edi, 0xff
+	je	.dead
+	lea	rdx, [rel ap_stack_tops]
+	mov	rsp, [rdx + rdi * 8]
+	test	rsp, rsp
+	jz	.dead
+	xor	ebp, ebp
+	call	ap_start			; ap_start(cpu), never returns
+.dead:
+	cli
+	hlt
+	jmp	.dead
 
 ; ---- exceptions and interrupts ----
 ; One stub per vector pushes a dummy error code where the CPU pushes none,

@@ -241,4 +241,246 @@ bool tsc_measure_window(const struct pmtimer *pm, u32 pm_ticks, struct tsc_windo
 /* Busy-waits for pm_ticks ticks of the PM timer; false if it is stuck. */
 bool pm_delay(const struct pmtimer *pm, u64 pm_ticks);
 
+/* ---- interrupts (tap.c) ----
+ * Every CPU uses the same IDT. Vectors 0-31 and any vector without a
+ * handler fail the test with a register dump. A handler registered for a
+ * vector >= 32 runs with interrupts off on the CPU that took it; the
+ * library then sends the LAPIC EOI (not for LAPIC_SPURIOUS_VECTOR, which
+ * sets no ISR bit). Vectors 0x20-0xEF are the tests'; the library uses
+ * LAPIC_WAKE_VECTOR and LAPIC_SPURIOUS_VECTOR. */
+typedef void (*irq_handler_t)(u8 vector);
+void irq_set_handler(u8 vector, irq_handler_t fn);	/* NULL: unregister */
+void idt_load(void);				/* LIDT of the shared IDT */
+
+static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void irq_disable(void) { __asm__ volatile("cli" ::: "memory"); }
+
+/* Disables interrupts; returns RFLAGS for irq_restore. */
+static inline u64 irq_save(void)
+{
+	u64 f;
+
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(f) : : "memory");
+	return f;
+}
+
+static inline void irq_restore(u64 flags)
+{
+	if (flags & (1u << 9))
+		irq_enable();
+}
+
+/* STI;HLT: the STI shadow keeps an interrupt that is already pending from
+ * being taken before the HLT, so HLT wakes on it instead of sleeping. Call
+ * with interrupts off after checking the condition being waited for;
+ * returns with interrupts on, after one interrupt (or another wake-up). */
+static inline void sti_hlt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
+
+/* ---- atomics and locks (x86 TSO: plain aligned loads and stores are
+ * atomic; read-modify-write is LOCKed; xchg is implicitly LOCKed) ---- */
+static inline u32 atomic_read(const volatile u32 *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void atomic_set(volatile u32 *p, u32 v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/* Returns the new value. */
+static inline u32 atomic_inc(volatile u32 *p) { return __atomic_add_fetch(p, 1, __ATOMIC_SEQ_CST); }
+static inline u32 atomic_add(volatile u32 *p, u32 v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
+static inline u64 atomic_add64(volatile u64 *p, u64 v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
+static inline u64 atomic_read64(const volatile u64 *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline u32 atomic_xchg(volatile u32 *p, u32 v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+/* true when *p was old and is now new. */
+static inline bool atomic_cmpxchg(volatile u32 *p, u32 old, u32 new)
+{
+	return __atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+static inline void mfence(void) { __asm__ volatile("mfence" ::: "memory"); }
+
+struct spinlock {
+	volatile u32 locked;
+};
+
+static inline void spin_lock(struct spinlock *l)
+{
+	while (atomic_xchg(&l->locked, 1))
+		while (l->locked)
+			cpu_relax();
+}
+
+static inline void spin_unlock(struct spinlock *l) { atomic_set(&l->locked, 0); }
+
+/* RDTSC that is not executed ahead of earlier loads and stores (MFENCE
+ * orders it on AMD, LFENCE on Intel): for comparing TSC values across
+ * CPUs through memory. */
+static inline u64 rdtsc_ordered(void)
+{
+	__asm__ volatile("mfence; lfence" ::: "memory");
+	return rdtsc();
+}
+
+/* ---- TSC time base (clock.c) ----
+ * tsc_hz() measures the TSC against the PM timer once (one 20 ms window),
+ * else takes CPUID 0x40000010 EAX (a hypervisor's TSC kHz), else assumes
+ * 3 GHz (timeouts then stretch or shrink, nothing else). The first call
+ * must be on the BSP (smp_init() and lapic_init() make it). */
+u64 tsc_hz(void);
+u64 us_to_tsc(u64 us);
+u64 tsc_to_us(u64 ticks);
+void udelay(u64 us);				/* busy wait on the TSC */
+/* A TSC value ms from now, and whether it has passed (same CPU). */
+static inline u64 tsc_after_ms(u64 ms) { return rdtsc() + us_to_tsc(ms * 1000); }
+static inline bool timed_out(u64 end) { return (s64)(rdtsc() - end) >= 0; }
+
+/* ---- local APIC, xAPIC MMIO (lapic.c; SDM vol. 3A ch. 11) ----
+ * Register accesses are 32-bit MOVs between a register and [reg + disp]
+ * (opcodes 8B and 89) and nothing else, so that an emulator's MMIO
+ * decoder has an easy time. The page is in the uncached 3-4 GiB range. */
+#define LAPIC_ID	0x020
+#define LAPIC_VERSION	0x030
+#define LAPIC_TPR	0x080
+#define LAPIC_EOI	0x0b0
+#define LAPIC_SVR	0x0f0
+#define LAPIC_ISR	0x100
+#define LAPIC_IRR	0x200
+#define LAPIC_ESR	0x280
+#define LAPIC_ICR_LO	0x300
+#define LAPIC_ICR_HI	0x310
+#define LAPIC_LVT_TIMER	0x320
+#define LAPIC_LVT_LINT0	0x350
+#define LAPIC_LVT_LINT1	0x360
+#define LAPIC_LVT_ERROR	0x370
+#define LAPIC_TMICT	0x380		/* timer initial count */
+#define LAPIC_TMCCT	0x390		/* timer current count */
+#define LAPIC_TDCR	0x3e0		/* timer divide configuration */
+
+#define LAPIC_SVR_ENABLE	(1u << 8)
+#define LVT_MASKED		(1u << 16)
+#define LVT_TIMER_ONESHOT	(0u << 17)
+#define LVT_TIMER_PERIODIC	(1u << 17)
+#define LVT_TIMER_TSC_DEADLINE	(2u << 17)
+
+#define ICR_FIXED		(0u << 8)
+#define ICR_INIT		(5u << 8)
+#define ICR_STARTUP		(6u << 8)
+#define ICR_BUSY		(1u << 12)	/* delivery status: send pending */
+#define ICR_ASSERT		(1u << 14)
+#define ICR_DEST_SELF		(1u << 18)
+#define ICR_DEST_ALL		(2u << 18)
+#define ICR_DEST_ALL_BUT_SELF	(3u << 18)
+
+#define LAPIC_SPURIOUS_VECTOR	0xff
+#define LAPIC_WAKE_VECTOR	0xfe	/* the library's AP wake-up IPI */
+
+#define MSR_APIC_BASE		0x1bu
+#define APIC_BASE_BSP		(1u << 8)
+#define APIC_BASE_X2APIC	(1u << 10)
+#define APIC_BASE_ENABLE	(1u << 11)
+#define MSR_TSC_DEADLINE	0x6e0u
+
+extern volatile u32 lapic_spurious_count;	/* spurious-vector interrupts taken */
+
+/* On the calling CPU: checks that there is an xAPIC (CPUID.1:EDX[9],
+ * IA32_APIC_BASE enabled, not in x2APIC mode, below 4 GiB), masks the
+ * 8259 PICs and LINT0 (the BIOS's virtual-wire ExtINT), masks the timer,
+ * sets TPR 0 and enables the APIC (SVR bit 8, spurious vector 0xff).
+ * Prints why and returns false when it cannot. */
+bool lapic_init(void);
+u32 lapic_read(u32 reg);
+void lapic_write(u32 reg, u32 v);
+static inline u32 lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
+static inline void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
+/* Writes ICR high (destination APIC ID) then low, with interrupts off,
+ * after waiting for a previous send to finish. False when the delivery
+ * status stayed busy for 100 ms. */
+bool lapic_icr(u32 apic_id, u32 low);
+static inline bool lapic_ipi(u32 apic_id, u8 vec) { return lapic_icr(apic_id, ICR_FIXED | ICR_ASSERT | vec); }
+static inline bool lapic_ipi_self(u8 vec) { return lapic_icr(0, ICR_DEST_SELF | ICR_FIXED | ICR_ASSERT | vec); }
+static inline bool lapic_ipi_all_but_self(u8 vec)
+{
+	return lapic_icr(0, ICR_DEST_ALL_BUT_SELF | ICR_FIXED | ICR_ASSERT | vec);
+}
+/* Timer. divide: 1, 2, 4, ... 128 (false for anything else). Starting a
+ * one-shot or periodic timer writes the LVT, then the initial count. */
+bool lapic_timer_divide(unsigned divide);
+void lapic_timer_oneshot(u8 vec, u32 count);
+void lapic_timer_periodic(u8 vec, u32 count);
+void lapic_timer_stop(void);			/* count 0, LVT masked, deadline 0 */
+static inline u32 lapic_timer_count(void) { return lapic_read(LAPIC_TMCCT); }
+/* TSC-deadline mode (CPUID.1:ECX[24]): LVT in deadline mode, MFENCE (SDM
+ * 11.5.4.1: orders the MMIO write before the WRMSR), IA32_TSC_DEADLINE. */
+static inline bool cpu_has_tsc_deadline(void) { return cpuid(1).ecx & (1u << 24); }
+void lapic_timer_tsc_deadline(u8 vec, u64 deadline);
+
+/* ---- SMP (smp.c, AP start-up code in entry.asm) ---- */
+#define MAX_CPUS 16
+#define AP_TRAMPOLINE_BASE 0x7000	/* below the multiboot info at 0x9000 */
+
+enum cpu_state { CPU_ABSENT, CPU_BOOTING, CPU_ONLINE, CPU_FAILED };
+
+struct cpu_info {
+	u32 apic_id;			/* from the MADT (or assumed) */
+	u32 acpi_uid;
+	volatile u32 state;		/* enum cpu_state */
+	/* Filled in by the CPU itself at check-in: */
+	u32 lapic_id;			/* its LAPIC ID register >> 24 */
+	u32 cpuid_apic_id;		/* CPUID.1:EBX[31:24] */
+	u64 apic_base;			/* IA32_APIC_BASE */
+	volatile u32 starts;		/* times it entered the C code */
+	bool lapic_ok;			/* lapic_init() succeeded */
+	/* Measured by the BSP: */
+	u64 boot_us;			/* first SIPI to check-in */
+};
+
+struct smp_info {
+	unsigned ncpus;			/* CPUs listed (BSP first) */
+	unsigned online;		/* checked in, BSP included */
+	int madt_cpus;			/* enabled Local APIC entries; -1: no MADT */
+	int madt_disabled;		/* entries not enabled */
+	int fwcfg_cpus;			/* fw_cfg NB_CPUS; -1: no fw_cfg */
+	u32 madt_lapic_addr;
+	const char *source;		/* where ncpus came from */
+	u32 trampoline_entries;		/* real-mode entries counted by the trampoline */
+	bool idle_spin;			/* APs poll instead of HLT (ap_idle=spin) */
+	struct cpu_info cpu[MAX_CPUS];
+};
+extern struct smp_info smp;
+
+/* fw_cfg (ports 0x510/0x511): NB_CPUS, or -1 without the "QEMU" signature. */
+int fwcfg_nb_cpus(void);
+/* Finds the CPUs (ACPI MADT, else fw_cfg NB_CPUS with APIC IDs 0..N-1),
+ * calibrates tsc_hz(), enables the BSP's LAPIC, and starts every AP in
+ * turn: INIT, 10 ms, SIPI, 200 us, SIPI (vector AP_TRAMPOLINE_BASE >> 12),
+ * then waits up to ap_timeout_ms (option, default 2000) for it to check
+ * in. An AP runs the real-mode trampoline to long mode on its own stack,
+ * loads the IDT, enables its LAPIC, checks in and idles (HLT, woken by
+ * LAPIC_WAKE_VECTOR; option ap_idle=spin polls instead). Returns the number
+ * of CPUs online. Prints diagnostics only; the tests check smp. */
+unsigned smp_init(void);
+/* This CPU's index (0 = BSP), from its LAPIC ID. 0 before smp_init(). */
+unsigned smp_cpu(void);
+static inline unsigned smp_online(void) { return smp.online ? smp.online : 1; }
+
+/* Work for the APs: fn(cpu, arg) runs once on every online AP. */
+typedef void (*smp_fn)(unsigned cpu, void *arg);
+void smp_start_aps(smp_fn fn, void *arg);
+unsigned smp_aps_done(void);			/* APs that finished fn */
+bool smp_wait_aps(u64 timeout_ms);		/* all done within timeout */
+/* fn on every online CPU, the BSP's share on the BSP after starting the
+ * APs; then waits for the APs. */
+bool smp_call_all(smp_fn fn, void *arg, u64 timeout_ms);
+
+/* Sense-counting barrier for n CPUs. False on timeout (the barrier is
+ * then unusable). */
+struct barrier {
+	volatile u32 count;
+	volatile u32 gen;
+	u32 n;
+};
+void barrier_init(struct barrier *b, u32 n);
+bool barrier_wait(struct barrier *b, u64 timeout_ms);
+
+/* Waits with interrupts enabled until *counter >= want or timeout_ms has
+ * passed. use_hlt: STI;HLT between checks, so the timeout is only noticed
+ * when some interrupt wakes the CPU; else PAUSE. *wakes (optional) counts
+ * the HLT returns. Returns with interrupts as they were. */
+bool wait_count(const volatile u32 *counter, u32 want, u64 timeout_ms, bool use_hlt,
+		u32 *wakes);
+
 #endif

@@ -203,7 +203,8 @@ struct idt_gate {
 extern const u64 isr_table[256];
 extern const struct extable_entry __extable_start[], __extable_end[];
 static struct idt_gate idt[256] __attribute__((aligned(16)));
-static volatile int fault_vector = -1;
+static volatile int fault_vector[MAX_CPUS];	/* per CPU, for rdmsr_safe & co. */
+static irq_handler_t irq_handlers[256];
 
 static const char *const exc_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -214,13 +215,27 @@ static const char *const exc_names[32] = {
 	"#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
 };
 
-static void idt_init(void)
+void idt_load(void)
 {
 	struct {
 		u16 limit;
 		u64 base;
 	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
 
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void irq_set_handler(u8 vector, irq_handler_t fn)
+{
+	if (vector < 32) {
+		ok(false, "irq_set_handler: vector %u is an exception", vector);
+		return;
+	}
+	__atomic_store_n(&irq_handlers[vector], fn, __ATOMIC_RELEASE);
+}
+
+static void idt_init(void)
+{
 	for (int v = 0; v < 256; v++) {
 		u64 a = isr_table[v];
 
@@ -232,29 +247,40 @@ static void idt_init(void)
 			.offset_hi = (u32)(a >> 32),
 		};
 	}
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+	idt_load();
 }
 
 /* Called from isr_common. Returns only to resume at a fixup. */
 void lib_exception(struct exc_frame *f)
 {
+	static struct spinlock report_lock;
 	static bool nested;
+	irq_handler_t h = f->vector < 256 ? irq_handlers[f->vector] : NULL;
 
+	if (f->vector >= 32 && h) {
+		h((u8)f->vector);
+		if (f->vector != LAPIC_SPURIOUS_VECTOR)
+			lapic_eoi();
+		return;
+	}
 	for (const struct extable_entry *e = __extable_start; e < __extable_end; e++) {
 		if (e->fault_rip == f->rip) {
-			fault_vector = (int)f->vector;
+			fault_vector[smp_cpu()] = (int)f->vector;
 			f->rip = e->fixup_rip;
 			return;
 		}
 	}
+	/* One CPU reports; a second one faulting meanwhile waits here, and
+	 * the first one's report ends the test. */
+	spin_lock(&report_lock);
 	if (nested || finished)
 		guest_exit(EXIT_FAIL);		/* faulted while reporting a fault */
 	nested = true;
 	printf("\n");
-	diag("unexpected %s %llu (%s), error code 0x%llx",
+	diag("unexpected %s %llu (%s) on CPU %u, error code 0x%llx",
 	     f->vector < 32 ? "exception" : "interrupt", (unsigned long long)f->vector,
 	     f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "external",
-	     (unsigned long long)f->error);
+	     smp_cpu(), (unsigned long long)f->error);
 	diag("RIP 0x%016llx CS 0x%llx RFLAGS 0x%llx RSP 0x%016llx CR2 0x%016llx",
 	     (unsigned long long)f->rip, (unsigned long long)f->cs,
 	     (unsigned long long)f->rflags, (unsigned long long)f->rsp,
@@ -277,21 +303,24 @@ void lib_exception(struct exc_frame *f)
 
 int rdmsr_safe(u32 msr, u64 *v)
 {
+	unsigned cpu = smp_cpu();
 	u32 lo = 0, hi = 0;
 
-	fault_vector = -1;
+	fault_vector[cpu] = -1;
 	__asm__ volatile("1: rdmsr\n2:\n\t" EXTABLE("1b", "2b")
 			 : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
 	*v = ((u64)hi << 32) | lo;
-	return fault_vector;
+	return fault_vector[cpu];
 }
 
 int wrmsr_safe(u32 msr, u64 v)
 {
-	fault_vector = -1;
+	unsigned cpu = smp_cpu();
+
+	fault_vector[cpu] = -1;
 	__asm__ volatile("1: wrmsr\n2:\n\t" EXTABLE("1b", "2b")
 			 : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
-	return fault_vector;
+	return fault_vector[cpu];
 }
 
 /* ---- start ---- */
