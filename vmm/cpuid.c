@@ -42,8 +42,8 @@ void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 		break;
 	case 7:
 		if (subleaf == 0) {
-			r[1] &= ~(1u << 1);     /* TSC_ADJUST: with the TSC MSR work */
-			r[2] &= ~(1u << 22);    /* RDPID: not emulated yet */
+			r[1] |= 1u << 1;        /* IA32_TSC_ADJUST */
+			r[2] |= 1u << 22;       /* RDPID: native, or emulated on #UD */
 		}
 		break;
 	case 0xa:               /* architectural perfmon: none */

@@ -199,8 +199,26 @@ static void handle_npf(struct vcpu *v, struct vm_exit *e)
 	stop_vm(v, VM_END_UNHANDLED, "nested page fault the hypervisor cannot emulate");
 }
 
+/* RDPID where the CPU has none (QEMU TCG): the guest was told it exists
+ * (CPUID.7.0:ECX[22]), so its #UD is ours to turn into the instruction. */
+static bool emulate_rdpid(struct vcpu *v)
+{
+	struct x86_insn insn;
+
+	if (guest_decode_at_rip(v, &insn) || insn.kind != X86_INSN_RDPID)
+		return false;
+	/* 64-bit destination in 64-bit mode, 32-bit otherwise: either way the
+	 * value is TSC_AUX zero-extended. */
+	*gpr_by_index(&v->regs, insn.reg) = (uint32_t)v->tsc_aux;
+	v->regs.rip += insn.len;
+	v->rdpid_emulated++;
+	return true;
+}
+
 static void handle_exception(struct vcpu *v, struct vm_exit *e)
 {
+	if (e->u.exc.vector == 6 && emulate_rdpid(v))
+		return;
 	/* Intercepted only to be seen: reflect it into the guest unchanged. */
 	log_dbg("vm %s: guest exception %u (error 0x%x) at rip 0x%llx, reflected", v->vm->name,
 		e->u.exc.vector, e->u.exc.error, (unsigned long long)v->regs.rip);

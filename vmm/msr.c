@@ -7,6 +7,7 @@
 
 #define MSR_IA32_TSC          0x10
 #define MSR_IA32_APIC_BASE    0x1b
+#define MSR_IA32_TSC_ADJUST   0x3b
 #define MSR_IA32_UCODE_REV    0x8b
 #define MSR_IA32_TSC_AUX      0xc0000103
 #define MSR_IA32_TSC_DEADLINE 0x6e0
@@ -23,6 +24,9 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 		return 0;
 	case MSR_IA32_APIC_BASE:
 		*val = v->apic_base;
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		*val = v->tsc_adjust;
 		return 0;
 	case MSR_IA32_TSC_AUX:
 		*val = v->tsc_aux;
@@ -47,6 +51,9 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_IA32_TSC:
 		vmtime_write_guest_tsc(v, val);
 		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		vmtime_write_tsc_adjust(v, val);
+		return 0;
 	case MSR_IA32_APIC_BASE:
 		/* Base must stay 4 KiB aligned below 2^36 here; BSP is read-only;
 		 * x2APIC mode (bit 10) is not offered. Clearing EN disables the
@@ -67,6 +74,10 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_IA32_TSC_AUX:
 		if (val >> 32)
 			return -1;
+		/* pvrdtscp: TSC_AUX is the VM's incarnation, the hypervisor's to
+		 * set (as Xen's native_paravirt): the write is ignored. */
+		if (v->vm->time.d.mode == TSC_MODE_PVRDTSCP)
+			return 0;
 		v->tsc_aux = val;
 		return 0;
 	case MSR_IA32_TSC_DEADLINE:

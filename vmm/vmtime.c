@@ -62,6 +62,8 @@ void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
 		/* The guest TSC starts at 0 when the VM is created. */
 		v->tsc_offset = t->d.trap_rdtsc ? 0 : tsc_offset_for(now, t->d.scale, 0);
 		v->tsc_adjust = 0;
+		if (t->d.mode == TSC_MODE_PVRDTSCP)
+			v->tsc_aux = t->incarnation;
 	}
 }
 
@@ -89,10 +91,30 @@ uint64_t vmtime_read_guest_tsc(struct vcpu *v)
 	return base + v->tsc_offset;
 }
 
+/* Once one vCPU's TSC is written apart from the others, the VM's vCPUs no
+ * longer share one guest TSC: pvclock's master clock (and its stable bit)
+ * no longer holds (SPEC section 3). */
+static void note_offsets(struct vm *vm)
+{
+	unsigned i;
+
+	for (i = 1; i < vm->nvcpus; i++)
+		if (vm->vcpus[i].tsc_offset != vm->vcpus[0].tsc_offset)
+			vm->time.written_apart = true;
+}
+
 void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value)
 {
 	uint64_t now = vmtime_read_guest_tsc(v);
 
 	tsc_msr_write_tsc(&v->tsc_offset, &v->tsc_adjust, now, value);
+	note_offsets(v->vm);
+	apply(v);
+}
+
+void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value)
+{
+	tsc_msr_write_tsc_adjust(&v->tsc_offset, &v->tsc_adjust, value);
+	note_offsets(v->vm);
 	apply(v);
 }

@@ -114,6 +114,7 @@ struct vcpu {
 	volatile uint32_t pending_init, pending_sipi; /* from another vCPU's ICR */
 	bool irq_window_requested;
 	uint64_t irqs_injected;
+	uint64_t rdpid_emulated;
 	uint64_t next_move;          /* host TSC of the next forced move (test option) */
 	uint64_t moves;              /* pCPU changes */
 	uint64_t ipis_sent;

@@ -44,6 +44,8 @@ struct vm_time {
 	struct tsc_decision d;      /* mode in effect, trapping, scaling, why */
 	struct tsc_emul emul;       /* the VM-wide part of a trapped read */
 	uint64_t last_emulated;     /* highest VM-wide value served: never go below */
+	bool written_apart;         /* a vCPU's TSC was written apart from the others */
+	uint32_t incarnation;       /* +1 at every restore; TSC_AUX in pvrdtscp mode */
 };
 
 struct vm {

@@ -15,6 +15,8 @@ void vmtime_init(struct vm *vm, const struct tsc_host_info *host);
 uint64_t vmtime_read_guest_tsc(struct vcpu *v);
 /* WRMSR IA32_TSC (SDM semantics, with IA32_TSC_ADJUST following). */
 void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value);
+/* WRMSR IA32_TSC_ADJUST: the TSC moves by the difference. */
+void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value);
 /* The host TSC at which this vCPU's guest TSC reaches `guest_tsc` (rounded
  * up: a deadline never fires early); 0 when that is already past. */
 uint64_t vmtime_guest_to_host(struct vcpu *v, uint64_t guest_tsc);
