@@ -268,12 +268,11 @@ static exit_handler_fn *const handlers[EXIT_NR] = {
 
 void exit_handle(struct vcpu *v, struct vm_exit *e)
 {
-	uint64_t t0 = rdtsc();
 	enum exit_reason r = e->reason < EXIT_NR ? e->reason : EXIT_UNHANDLED;
 	exit_handler_fn *fn = handlers[r] ? handlers[r] : handle_fatal;
 
 	fn(v, e);
 	r = e->reason < EXIT_NR ? e->reason : EXIT_UNHANDLED;   /* RDTSC may become RDTSCP */
+	e->reason = r;
 	v->stats[r].count++;
-	v->stats[r].cycles += rdtsc() - t0;
 }

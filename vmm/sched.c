@@ -138,6 +138,7 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 {
 	struct pcpu *cpu = this_cpu();
 	uint64_t slice_end = share ? vm_host_tsc() + vm->time.host.tsc_khz * SLICE_US / 1000 : 0;
+	uint64_t t_exit = 0;
 	struct vm_exit e;
 
 	if (v->loaded_on != (int)cpu->index) {
@@ -145,6 +146,7 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		v->loaded_on = (int)cpu->index;
 		vmtime_vcpu_loaded(v);
 	}
+	e.reason = EXIT_NONE;
 	for (;;) {
 		uint64_t now = vm_host_tsc();
 
@@ -156,7 +158,12 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		apic_timer_at(earliest(earliest(lapic_next_deadline(v), slice_end),
 				       earliest(others_deadline, v->next_move)));
 		cpu->current = v;
+		/* Host cycles from the last exit to this entry: the hypervisor's
+		 * share of that exit (kvm_stat-like table at VM end). */
+		if (e.reason != EXIT_NONE)
+			v->stats[e.reason].cycles += rdtsc() - t_exit;
 		vm->ops->vcpu_run(v, &e);
+		t_exit = rdtsc();
 		cpu->current = NULL;
 		if (e.reason == EXIT_INTR)
 			__asm__ volatile("sti; nop; cli" ::: "memory");   /* take it on the host */

@@ -5,7 +5,8 @@
 #include <tscvisor/vcpu.h>
 
 /* Handle one exit; on return the vCPU can be entered again unless its VM
- * ended. Counts the exit and the hypervisor cycles it took. */
+ * ended. Counts the exit; the scheduler adds the host cycles from the exit
+ * to the next entry (vmm/sched.c). */
 void exit_handle(struct vcpu *v, struct vm_exit *e);
 const char *exit_reason_name(enum exit_reason r);
 /* Print a register dump of the vCPU (ends of VMs that crashed). */
