@@ -23,6 +23,14 @@
 #define MAX_ARG            256
 
 static struct boot_info boot_info;
+
+static uint64_t rdtsc_boot(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
 static EFI_HANDLE self_image;
 static char config_path[CFG_PATH_MAX + 2] = DEFAULT_CONFIG;
 static char overrides[MAX_OVERRIDES][MAX_ARG];
@@ -188,6 +196,35 @@ static void *alloc_pages_below(UINT64 bytes, UINT64 max)
 	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress, EfiLoaderData,
 			       (bytes + 4095) / 4096, &addr);
 	return EFI_ERROR(st) ? NULL : (void *)(UINTN)addr;
+}
+
+/* Days from 1970-01-01 to a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The wall clock for kvmclock's wall-clock area: UEFI's time, in UTC when
+ * the firmware knows its time zone. */
+static void read_wall_clock(void)
+{
+	EFI_TIME t;
+	int64_t secs;
+
+	if (EFI_ERROR(uefi_call_wrapper(RT->GetTime, 2, &t, NULL)) || t.Year < 1970)
+		return;
+	secs = days_from_civil(t.Year, t.Month, t.Day) * 86400 + t.Hour * 3600 + t.Minute * 60 + t.Second;
+	if (t.TimeZone != EFI_UNSPECIFIED_TIMEZONE)
+		secs += (int64_t)t.TimeZone * 60;
+	boot_info.wall_tsc = rdtsc_boot();
+	boot_info.wall_ns = (uint64_t)secs * 1000000000ull + t.Nanosecond;
 }
 
 static uint64_t find_rsdp(void)
@@ -373,6 +410,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	load_kernels(root);
 
 	boot_info.rsdp = find_rsdp();
+	read_wall_clock();
 	log_info("boot: ACPI RSDP at 0x%llx", (unsigned long long)boot_info.rsdp);
 	pool = alloc_pages_below(HV_POOL_BYTES, 0xffffffffull);  /* the AP trampoline loads CR3 in 32-bit mode */
 	boot_info.trampoline = (uint64_t)(UINTN)alloc_pages_below(4096, 0x9ffff);

@@ -1,17 +1,72 @@
 /* CPUID as a guest sees it: the host's, minus what the VM does not offer,
  * plus what the hypervisor says about itself (docs/abi.md). */
+#include <string.h>
 #include <tscvisor/guest.h>
+#include <tscvisor/pvclock.h>
 #include <tscvisor/vm.h>
 #include "x86.h"
+
+/* The hypervisor's leaves (docs/abi.md): KVM's at 0x40000000 so stock
+ * guests find kvmclock, tscvisor's time leaf at 0x40000100. */
+static void hypervisor_leaf(struct vcpu *v, uint32_t leaf, uint32_t r[4])
+{
+	const struct vm_time *t = &v->vm->time;
+	uint64_t rate = t->d.guest_rate_khz ? t->d.guest_rate_khz : t->emul.guest_khz;
+
+	r[0] = r[1] = r[2] = r[3] = 0;
+	switch (leaf) {
+	case KVM_CPUID_SIGNATURE:
+		r[0] = KVM_CPUID_TIMING;
+		r[1] = KVM_SIGNATURE_EBX;
+		r[2] = KVM_SIGNATURE_ECX;
+		r[3] = KVM_SIGNATURE_EDX;
+		break;
+	case KVM_CPUID_FEATURES:
+		r[0] = KVM_FEATURE_CLOCKSOURCE | KVM_FEATURE_CLOCKSOURCE2 |
+		       KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
+		break;
+	case KVM_CPUID_TIMING:
+		r[0] = (uint32_t)rate;                 /* the rate the guest TSC runs at */
+		r[1] = (uint32_t)LAPIC_TIMER_KHZ;
+		break;
+	case TIMELEAF_BASE:
+		r[0] = TIMELEAF_MAX;
+		memcpy(&r[1], "TSCV", 4);
+		memcpy(&r[2], "isor", 4);
+		memcpy(&r[3], "TSCV", 4);
+		break;
+	case TIMELEAF_STATE:
+		r[0] = (t->d.trap_rdtsc ? TIMELEAF_TRAPPED : 0) |
+		       (t->d.host_reliable ? TIMELEAF_HOST_RELIABLE : 0) |
+		       (t->d.use_hw_scaling ? TIMELEAF_HW_SCALING : 0) |
+		       (t->d.pv_fast_path ? TIMELEAF_PV_FAST_PATH : 0) |
+		       (t->d.rate_guaranteed ? TIMELEAF_RATE_GUARANTEED : 0);
+		r[1] = (uint32_t)t->d.mode | ((uint32_t)v->vm->cfg->tsc_mode << 8);
+		r[2] = (uint32_t)t->emul.guest_khz;
+		r[3] = t->incarnation;
+		break;
+	case TIMELEAF_SCALE: {
+		struct pvclock_scale sc;
+
+		if (pvclock_scale_for(rate, &sc) == 0) {
+			r[0] = sc.mul;
+			r[1] = (uint32_t)(int32_t)sc.shift;
+		}
+		r[2] = (uint32_t)rate;
+		r[3] = (uint32_t)(rate >> 32);
+		break;
+	}
+	default:
+		break;
+	}
+}
 
 void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
 	struct vcpu_sregs s;
 
 	if (leaf >= 0x40000000 && leaf <= 0x4fffffff) {
-		/* Hypervisor leaves: none defined yet (kvmclock and the time
-		 * leaf come with the guest-time work). */
-		r[0] = r[1] = r[2] = r[3] = 0;
+		hypervisor_leaf(v, leaf, r);
 		return;
 	}
 	cpuid_count(leaf, subleaf, r);

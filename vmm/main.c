@@ -11,6 +11,7 @@
 #include "percpu.h"
 #include "smp.h"
 #include <tscvisor/vmrun.h>
+#include <tscvisor/kvmclock.h>
 
 static struct cpu_info boot_cpu;
 static struct host_tsc host_tsc;
@@ -150,6 +151,7 @@ void vmm_main(struct boot_info *bi)
 
 	apic_init_cpu();
 	apic_timer_calibrate(host_tsc.khz);
+	kvmclock_set_boot_wall(bi->wall_ns, bi->wall_tsc, host_tsc.khz);
 	if (cfg->test_skew_cycles) {
 		if (cfg->test_skew_cpu >= MAX_CPUS)
 			hv_panic("config: test_tsc_skew names CPU %u; at most %u CPUs", cfg->test_skew_cpu,

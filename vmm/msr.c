@@ -1,6 +1,7 @@
 /* MSRs as a guest sees them. Everything not listed here gets #GP, as on a
  * CPU without that MSR (docs/abi.md lists what exists). */
 #include <tscvisor/guest.h>
+#include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
@@ -40,6 +41,8 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 	default:
 		if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
 			return lapic_msr_read(v, msr, val);
+		if (kvmclock_is_msr(msr))
+			return kvmclock_rdmsr(v, msr, val);
 		log_dbg("vm %s: RDMSR 0x%x: no such MSR, #GP", v->vm->name, msr);
 		return -1;
 	}
@@ -86,6 +89,8 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 	default:
 		if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
 			return lapic_msr_write(v, msr, val);
+		if (kvmclock_is_msr(msr))
+			return kvmclock_wrmsr(v, msr, val);
 		if (v->vm->ops->msr_write(v, msr, val))
 			return 0;
 		log_dbg("vm %s: WRMSR 0x%x = 0x%llx: refused, #GP", v->vm->name, msr,

@@ -1,5 +1,6 @@
 /* A VM's guest TSC on the running host (SPEC section 2): the decision of
  * tsc_decide() applied to every vCPU, and the value of a trapped read. */
+#include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
@@ -22,6 +23,9 @@ static void apply(struct vcpu *v)
 void vmtime_vcpu_loaded(struct vcpu *v)
 {
 	apply(v);
+	/* On a host whose TSCs disagree, the vCPU's pair follows it. */
+	if (!kvmclock_stable(v->vm))
+		kvmclock_update(v);
 }
 
 uint64_t vmtime_guest_to_host(struct vcpu *v, uint64_t guest_tsc)
@@ -56,6 +60,7 @@ void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
 	t->emul.guest_khz = vm->cfg->tsc_khz ? vm->cfg->tsc_khz : host->tsc_khz;
 	t->emul.host_khz = host->tsc_khz;
 	t->last_emulated = 0;
+	kvmclock_init(vm);
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -103,6 +108,15 @@ static void note_offsets(struct vm *vm)
 			vm->time.written_apart = true;
 }
 
+/* A TSC write changes this vCPU's pair and maybe the stable bit of all. */
+static void update_all_areas(struct vm *vm)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->nvcpus; i++)
+		kvmclock_update(&vm->vcpus[i]);
+}
+
 void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value)
 {
 	uint64_t now = vmtime_read_guest_tsc(v);
@@ -110,6 +124,7 @@ void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value)
 	tsc_msr_write_tsc(&v->tsc_offset, &v->tsc_adjust, now, value);
 	note_offsets(v->vm);
 	apply(v);
+	update_all_areas(v->vm);
 }
 
 void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value)
@@ -117,4 +132,5 @@ void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value)
 	tsc_msr_write_tsc_adjust(&v->tsc_offset, &v->tsc_adjust, value);
 	note_offsets(v->vm);
 	apply(v);
+	update_all_areas(v->vm);
 }

@@ -144,7 +144,8 @@ u64 tsc_hz(void)
 		     (unsigned long long)tsc_rate);
 		return tsc_rate;
 	}
-	if (cpuid(0x40000000u).eax >= 0x40000010u && cpuid(0x40000010u).eax) {
+	if (cpuid(0x40000000u).eax >= 0x40000010u && cpuid(0x40000000u).eax < 0x40010000u &&
+	    cpuid(0x40000010u).eax) {
 		tsc_rate = (u64)cpuid(0x40000010u).eax * 1000;
 		diag("tsc: %llu Hz from CPUID 0x40000010 EAX", (unsigned long long)tsc_rate);
 		return tsc_rate;

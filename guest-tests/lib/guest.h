@@ -435,6 +435,7 @@ struct smp_info {
 	int madt_disabled;		/* entries not enabled */
 	int fwcfg_cpus;			/* fw_cfg NB_CPUS; -1: no fw_cfg */
 	u32 madt_lapic_addr;
+	bool bsp_listed;		/* the MADT lists the BSP's APIC ID */
 	const char *source;		/* where ncpus came from */
 	u32 trampoline_entries;		/* real-mode entries counted by the trampoline */
 	bool idle_spin;			/* APs poll instead of HLT (ap_idle=spin) */

@@ -86,7 +86,7 @@ static void add_cpu(u32 apic_id, u32 uid)
 }
 
 /* Adds the MADT's enabled processors; false when there is no MADT. */
-static bool from_madt(u32 bsp_id, bool *bsp_listed)
+static bool from_madt(u32 bsp_id)
 {
 	const u8 *t = acpi_find_table("APIC");
 	u32 len;
@@ -124,7 +124,7 @@ static bool from_madt(u32 bsp_id, bool *bsp_listed)
 		}
 		smp.madt_cpus++;
 		if (id == bsp_id)
-			*bsp_listed = true;
+			smp.bsp_listed = true;
 		add_cpu(id, uid);
 	}
 	return true;
@@ -246,7 +246,6 @@ unsigned smp_init(void)
 	size_t tsize = (size_t)(ap_trampoline_end - ap_trampoline);
 	const volatile u32 *entries;
 	struct cpu_info *bsp = &smp.cpu[0];
-	bool bsp_listed = false;
 	int fw;
 
 	if (initialised)
@@ -270,9 +269,9 @@ unsigned smp_init(void)
 	apic_to_cpu[bsp->apic_id] = 0;
 
 	fw = smp.fwcfg_cpus = fwcfg_nb_cpus();
-	if (from_madt(bsp->apic_id, &bsp_listed)) {
+	if (from_madt(bsp->apic_id)) {
 		smp.source = "ACPI MADT";
-		if (!bsp_listed)
+		if (!smp.bsp_listed)
 			diag("smp: the MADT does not list the BSP's APIC ID %u", bsp->apic_id);
 	} else if (fw > 0) {
 		smp.source = "fw_cfg NB_CPUS (APIC IDs assumed 0..N-1)";

@@ -31,6 +31,8 @@ struct boot_info {
 	uint64_t mmap_entries;
 	uint64_t mmap_desc_size;
 	const void *mmap;            /* EFI_MEMORY_DESCRIPTOR array */
+	uint64_t wall_ns;            /* UEFI GetTime as ns since 1970 (0 if unavailable) */
+	uint64_t wall_tsc;           /* the host TSC when it was read */
 	uint32_t exit_boot_tries;    /* how many ExitBootServices calls it took */
 	void *runtime_services;      /* EFI_RUNTIME_SERVICES *, for ResetSystem */
 };

@@ -22,7 +22,16 @@ bool guest_long_mode(struct vcpu *v);
  * guest's own page tables). Returns 0 or -1. */
 int guest_decode_at_rip(struct vcpu *v, struct x86_insn *insn);
 
-/* vmm/cpuid.c */
+/* vmm/cpuid.c. The time leaf (docs/abi.md). */
+#define TIMELEAF_BASE   0x40000100u  /* EAX max leaf, "TSCVisorTSCV" */
+#define TIMELEAF_STATE  0x40000101u  /* EAX flags, EBX mode, ECX tsc_khz, EDX incarnation */
+#define TIMELEAF_SCALE  0x40000102u  /* EAX mul, EBX shift, ECX:EDX guest rate kHz */
+#define TIMELEAF_MAX    TIMELEAF_SCALE
+#define TIMELEAF_TRAPPED         (1u << 0)
+#define TIMELEAF_HOST_RELIABLE   (1u << 1)
+#define TIMELEAF_HW_SCALING      (1u << 2)
+#define TIMELEAF_PV_FAST_PATH    (1u << 3)
+#define TIMELEAF_RATE_GUARANTEED (1u << 4)
 void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* vmm/msr.c: 0 on success, -1 when the guest must get #GP. */

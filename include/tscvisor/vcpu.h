@@ -115,6 +115,8 @@ struct vcpu {
 	bool irq_window_requested;
 	uint64_t irqs_injected;
 	uint64_t rdpid_emulated;
+	uint64_t pv_system_time;     /* kvmclock system-time MSR: GPA | enable */
+	uint64_t pv_updates;         /* times its area was written */
 	uint64_t next_move;          /* host TSC of the next forced move (test option) */
 	uint64_t moves;              /* pCPU changes */
 	uint64_t ipis_sent;

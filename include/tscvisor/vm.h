@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <tscvisor/config.h>
 #include <tscvisor/spinlock.h>
+#include <tscvisor/pvclock.h>
 #include <tscvisor/tsc.h>
 #include <tscvisor/vcpu.h>
 
@@ -46,6 +47,9 @@ struct vm_time {
 	uint64_t last_emulated;     /* highest VM-wide value served: never go below */
 	bool written_apart;         /* a vCPU's TSC was written apart from the others */
 	uint32_t incarnation;       /* +1 at every restore; TSC_AUX in pvrdtscp mode */
+	struct pvclock_clock master;/* kvmclock's master pair (vmm/kvmclock.c) */
+	bool guest_stopped;         /* set PVCLOCK_GUEST_STOPPED (after a restore) */
+	uint64_t pv_wall;           /* the wall-clock MSR as written */
 };
 
 struct vm {

@@ -1,0 +1,103 @@
+/* kvmclock (SPEC section 3): one master (guest TSC, ns) pair per VM feeds
+ * every vCPU's pvclock area, with PVCLOCK_TSC_STABLE_BIT, while the host TSC
+ * is synchronised and no vCPU's TSC was written apart; otherwise each vCPU
+ * gets its own pair and the bit is clear. */
+#include <tscvisor/format.h>
+#include <tscvisor/kvmclock.h>
+#include <tscvisor/log.h>
+#include <tscvisor/pvclock.h>
+#include <tscvisor/sched.h>
+#include <tscvisor/vm.h>
+#include <tscvisor/vmtime.h>
+
+static uint64_t boot_wall_ns, boot_wall_tsc, boot_wall_khz;
+
+void kvmclock_set_boot_wall(uint64_t unix_ns, uint64_t host_tsc, uint64_t host_khz)
+{
+	boot_wall_ns = unix_ns;
+	boot_wall_tsc = host_tsc;
+	boot_wall_khz = host_khz;
+}
+
+static uint64_t wall_now_ns(void)
+{
+	if (!boot_wall_ns || !boot_wall_khz)
+		return 0;
+	return boot_wall_ns + tsc_to_ns(vm_host_tsc() - boot_wall_tsc, boot_wall_khz);
+}
+
+void kvmclock_init(struct vm *vm)
+{
+	uint64_t khz = vm->time.d.guest_rate_khz ? vm->time.d.guest_rate_khz : vm->time.emul.guest_khz;
+
+	pvclock_clock_init(&vm->time.master, 0, 0, khz);
+}
+
+bool kvmclock_stable(const struct vm *vm)
+{
+	return vm->time.d.host_reliable && !vm->time.written_apart;
+}
+
+/* The VM-wide guest TSC: the vCPU's minus what was written into its
+ * TSC apart from the VM (its TSC_ADJUST relative to vCPU 0's). */
+static uint64_t vm_guest_tsc(struct vcpu *v)
+{
+	return vmtime_read_guest_tsc(v) - (v->tsc_offset - v->vm->vcpus[0].tsc_offset);
+}
+
+void kvmclock_update(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct pvclock_vcpu_time_info f;
+	uint8_t flags = vm->time.guest_stopped ? PVCLOCK_GUEST_STOPPED : 0;
+
+	if (!(v->pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE))
+		return;
+	if (kvmclock_stable(vm)) {
+		pvclock_fields_master(&vm->time.master, flags | PVCLOCK_TSC_STABLE_BIT, &f);
+	} else {
+		uint64_t vcpu_tsc = vmtime_read_guest_tsc(v), vm_tsc = vm_guest_tsc(v);
+
+		pvclock_fields_vcpu(&vm->time.master, vcpu_tsc, vm_tsc, flags, &f);
+	}
+	pvclock_publish(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE), &f);
+	v->pv_updates++;
+}
+
+bool kvmclock_is_msr(uint32_t msr)
+{
+	return pvclock_is_msr(msr);
+}
+
+int kvmclock_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	*val = (msr == MSR_KVM_WALL_CLOCK || msr == MSR_KVM_WALL_CLOCK_NEW) ? v->vm->time.pv_wall
+									   : v->pv_system_time;
+	return 0;
+}
+
+int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	struct vm *vm = v->vm;
+	struct pvclock_msr_req req;
+	enum pvclock_gpa_result r;
+
+	r = pvclock_msr_decode(msr, val, vm->ram_size, NULL, 0, &req);
+	if (r != PVCLOCK_GPA_OK) {
+		log_warn("vm %s: vCPU %u: WRMSR 0x%x = 0x%llx refused (%s): #GP", vm->name, v->id,
+			 msr, (unsigned long long)val, pvclock_gpa_result_name(r));
+		return -1;
+	}
+	if (req.wall) {
+		struct pvclock_wall_clock wc;
+		uint64_t ns = pvclock_clock_ns(&vm->time.master, vm_guest_tsc(v));
+
+		vm->time.pv_wall = val;
+		pvclock_wall_fields(wall_now_ns(), ns, &wc);
+		pvclock_publish_wall(vm->ram + req.gpa, &wc);
+		return 0;
+	}
+	v->pv_system_time = req.enable ? (req.gpa | PVCLOCK_SYSTEM_TIME_ENABLE) : 0;
+	kvmclock_update(v);
+	return 0;
+}
