@@ -257,6 +257,13 @@ static void long_mode_vcpu(struct snap_vcpu *v)
 	v->timer_remaining = 1000;
 	v->timer_deadline = 0;
 	v->pvclock_msr = 0x1000 | 1;
+	for (unsigned s = SNAP_FS; s <= SNAP_IDTR; s++)    /* 48-bit canonical: no LA57 */
+		v->seg[s].base = rnd_canonical(48);
+	v->kernel_gs_base = rnd_canonical(48);
+	v->lstar = rnd_canonical(48);
+	v->cstar = rnd_canonical(48);
+	v->sysenter_esp = rnd_canonical(48);
+	v->sysenter_eip = rnd_canonical(48);
 }
 
 static struct snap_vm *random_vm(unsigned vcpus, uint32_t mib)
@@ -308,4 +315,1118 @@ static uint8_t *random_ram(uint64_t size, unsigned nz)
 		}
 	}
 	return ram;
+}
+
+static uint64_t ram_size_of(const struct snap_vm *vm)
+{
+	return (uint64_t)vm->id.memory_mib * MIB;
+}
+
+static int encode(const struct snap_vm *vm, const uint8_t *ram, struct sink *s)
+{
+	memset(s, 0, sizeof(*s));
+	return snap_encode(vm, ram, ram_size_of(vm), sink_emit, s);
+}
+
+/* ---- refusal checking ------------------------------------------------- */
+
+#define CANARY_RAM (4 * MIB)
+static uint8_t *g_ram, *g_ram_pattern;
+static struct snap_vm *g_out, *g_out_pattern;
+
+static void canaries_init(void)
+{
+	g_ram = malloc(CANARY_RAM);
+	g_ram_pattern = malloc(CANARY_RAM);
+	memset(g_ram_pattern, 0x5a, CANARY_RAM);
+	memcpy(g_ram, g_ram_pattern, CANARY_RAM);
+	g_out = malloc(sizeof(*g_out));
+	g_out_pattern = malloc(sizeof(*g_out));
+	memset(g_out_pattern, 0xcd, sizeof(*g_out));
+	memcpy(g_out, g_out_pattern, sizeof(*g_out));
+}
+
+static bool canaries_intact(void)
+{
+	return memcmp(g_ram, g_ram_pattern, CANARY_RAM) == 0 &&
+	       memcmp(g_out, g_out_pattern, sizeof(*g_out)) == 0;
+}
+
+static void canaries_reset(void)
+{
+	memcpy(g_ram, g_ram_pattern, CANARY_RAM);
+	memcpy(g_out, g_out_pattern, sizeof(*g_out));
+}
+
+/* Both snap_check and snap_decode refuse buf[0..len) (copied into a buffer of
+ * exactly len bytes, so ASan sees any read past it) with `code` and a message
+ * containing `substr`, writing neither *out nor RAM. */
+static void expect_refused_cap(const char *what, const uint8_t *buf, size_t len,
+			       enum snap_err code, const char *substr, uint64_t ram_cap)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	struct snap_error e1, e2;
+	int r1, r2;
+	bool ok;
+
+	memcpy(copy, buf, len);
+	r1 = snap_check(copy, len, g_out, &e1);
+	r2 = snap_decode(copy, len, g_out, g_ram, ram_cap, &e2);
+	ok = r1 == -1 && r2 == -1 && e1.code == code && e2.code == code &&
+	     strstr(e1.msg, substr) && strstr(e2.msg, substr) && canaries_intact();
+	if (!th_check(ok, what, __FILE__, __LINE__))
+		printf("#   check: %d %s \"%s\"; decode: %d %s \"%s\"; want %s \"%s\"; canaries %s\n",
+		       r1, snap_err_name(e1.code), r1 ? e1.msg : "", r2, snap_err_name(e2.code),
+		       r2 ? e2.msg : "", snap_err_name(code), substr,
+		       canaries_intact() ? "intact" : "WRITTEN");
+	canaries_reset();
+	free(copy);
+}
+
+static void expect_refused(const char *what, const uint8_t *buf, size_t len,
+			   enum snap_err code, const char *substr)
+{
+	expect_refused_cap(what, buf, len, code, substr, CANARY_RAM);
+}
+
+/* Accepted by both; returns the decoded state in g_out (RAM in g_ram). */
+static bool accepted(const uint8_t *buf, size_t len)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	struct snap_error e;
+	bool ok;
+
+	memcpy(copy, buf, len);
+	ok = snap_check(copy, len, g_out, &e) == 0 &&
+	     snap_decode(copy, len, g_out, g_ram, CANARY_RAM, &e) == 0;
+	if (!ok)
+		printf("#   refused: %s: %s\n", snap_err_name(e.code), e.msg);
+	free(copy);
+	return ok;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_crc(void)
+{
+	static const char check[] = "123456789";
+	uint8_t buf[1000];
+	uint64_t whole, crc = 0;
+	size_t pos = 0, step = 1;
+
+	CHECK_EQ_U64(snap_crc64(0, check, 9), 0x995dc9bbdf1939faull);
+	CHECK_EQ_U64(snap_crc64(0, NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rnd();
+	whole = snap_crc64(0, buf, sizeof(buf));
+	while (pos < sizeof(buf)) {       /* chunks of 1, 3, 5, 7, ... bytes */
+		size_t n = pos + step > sizeof(buf) ? sizeof(buf) - pos : step;
+
+		crc = snap_crc64(crc, buf + pos, n);
+		pos += n;
+		step += 2;
+	}
+	CHECK_EQ_U64(crc, whole);
+}
+
+static bool same_vm(const struct snap_vm *a, const struct snap_vm *b)
+{
+	return memcmp(&a->id, &b->id, sizeof(a->id)) == 0 &&
+	       memcmp(&a->time, &b->time, sizeof(a->time)) == 0 &&
+	       memcmp(&a->uart, &b->uart, sizeof(a->uart)) == 0 &&
+	       memcmp(&a->fwcfg, &b->fwcfg, sizeof(a->fwcfg)) == 0 &&
+	       memcmp(&a->pic, &b->pic, sizeof(a->pic)) == 0 &&
+	       memcmp(a->vcpu, b->vcpu, sizeof(a->vcpu[0]) * a->id.vcpus) == 0;
+}
+
+static void test_roundtrip(unsigned vcpus, uint32_t mib, unsigned nz)
+{
+	struct snap_vm *vm = random_vm(vcpus, mib), *out = malloc(sizeof(*out));
+	uint64_t size = ram_size_of(vm);
+	uint8_t *ram = random_ram(size, nz), *ram2 = malloc(size);
+	struct snap_error err;
+	struct sink s;
+
+	printf("# round trip: %u vCPUs, %u MiB, %u non-zero page writes\n", vcpus, mib, nz);
+	CHECK(snap_validate(vm, size, &err) == 0);
+	CHECK(encode(vm, ram, &s) == 0);
+	CHECK_EQ_U64(s.len, snap_encoded_size(vm, ram, size));
+	CHECK(s.max_chunk <= PG);
+	CHECK_EQ_U64(ld64(s.buf + 24), s.len);
+	CHECK_EQ_U64(ld32(s.buf + 20), 6 + vcpus);
+
+	memset(out, 0xee, sizeof(*out));
+	CHECK(snap_check(s.buf, s.len, out, &err) == 0);
+	CHECK(err.code == SNAP_OK);
+	CHECK(same_vm(vm, out));
+	/* vCPUs beyond the count are zeroed */
+	if (vcpus < SNAP_MAX_VCPUS)
+		CHECK(out->vcpu[vcpus].rip == 0 && out->vcpu[SNAP_MAX_VCPUS - 1].cr0 == 0);
+
+	memset(out, 0xee, sizeof(*out));
+	memset(ram2, 0xaa, size);       /* zero pages must come back zero */
+	CHECK(snap_decode(s.buf, s.len, out, ram2, size, &err) == 0);
+	CHECK(same_vm(vm, out));
+	CHECK(memcmp(ram, ram2, size) == 0);
+	CHECK(snap_check(s.buf, s.len, NULL, NULL) == 0);
+	sink_free(&s);
+	free(vm);
+	free(out);
+	free(ram);
+	free(ram2);
+}
+
+/* The byte positions of docs/snapshot-format.md. */
+static void test_layout(void)
+{
+	struct snap_vm *vm = random_vm(2, 2);
+	uint8_t *ram = calloc(1, 2 * MIB);
+	struct sink s;
+	size_t v0 = 32 + 16 + 52 + 16 + 40, v1 = v0 + 16 + 768, ramsec;
+	const uint8_t *p;
+
+	memset(ram + 5 * PG, 0x11, 2 * PG);
+	ram[9 * PG + 7] = 1;
+	vm->id.tsc_khz = 2500000;
+	CHECK(encode(vm, ram, &s) == 0);
+	p = s.buf;
+	CHECK(memcmp(p, "TSCVSNAP", 8) == 0);
+	CHECK_EQ_U64(ld32(p + 8), 1);
+	CHECK_EQ_U64(ld32(p + 12), 32);
+	CHECK_EQ_U64(ld32(p + 16), 0);
+	CHECK_EQ_U64(ld32(p + 20), 8);
+	CHECK_EQ_U64(ld64(p + 24), s.len);
+	CHECK_EQ_U64(ld64(p + s.len - 8), snap_crc64(0, p, s.len - 8));
+	/* IDENTITY at 32 */
+	CHECK_EQ_U64(ld32(p + 32), SNAP_SEC_IDENTITY);
+	CHECK_EQ_U64(ld32(p + 36), 1);
+	CHECK_EQ_U64(ld64(p + 40), 52);
+	CHECK(memcmp(p + 48, "vm-Test_1\0\0\0", 12) == 0);
+	CHECK_EQ_U64(ld32(p + 48 + 32), 2);
+	CHECK_EQ_U64(ld32(p + 48 + 36), 2);
+	CHECK_EQ_U64(ld32(p + 48 + 40), vm->id.tsc_mode);
+	CHECK_EQ_U64(ld32(p + 48 + 44), 2500000);
+	CHECK_EQ_U64(ld32(p + 48 + 48), vm->id.vendor);
+	/* TIME at 100 */
+	CHECK_EQ_U64(ld32(p + 100), SNAP_SEC_TIME);
+	CHECK_EQ_U64(ld64(p + 108), 40);
+	CHECK_EQ_U64(ld64(p + 116), vm->time.system_time_ns);
+	CHECK_EQ_U64(ld64(p + 124), vm->time.wall_clock_msr);
+	CHECK_EQ_U64(ld64(p + 132), vm->time.pvclock_window_gpa);
+	CHECK_EQ_U64(ld64(p + 140), vm->time.emul_last);
+	CHECK_EQ_U64(ld32(p + 148), vm->time.incarnation);
+	CHECK_EQ_U64(ld32(p + 152), vm->time.pv_fast_path);
+	/* VCPU 0 and 1 */
+	CHECK_EQ_U64(ld32(p + v0), SNAP_SEC_VCPU);
+	CHECK_EQ_U64(ld64(p + v0 + 8), 768);
+	CHECK_EQ_U64(ld32(p + v1 + 16), 1);              /* id */
+	p = s.buf + v1 + 16;
+	CHECK_EQ_U64(ld32(p + 4), vm->vcpu[1].run_state);
+	CHECK_EQ_U64(ld32(p + 8), vm->vcpu[1].halted | vm->vcpu[1].interrupt_shadow << 1);
+	CHECK_EQ_U64(ld32(p + 12), vm->vcpu[1].timer_mode);
+	CHECK_EQ_U64(ld64(p + 16 + 8 * SNAP_RBX), vm->vcpu[1].gpr[SNAP_RBX]);
+	CHECK_EQ_U64(ld64(p + 16 + 8 * SNAP_R15), vm->vcpu[1].gpr[SNAP_R15]);
+	CHECK_EQ_U64(ld64(p + 144), vm->vcpu[1].rip);
+	CHECK_EQ_U64(ld64(p + 152), vm->vcpu[1].rflags);
+	CHECK_EQ_U64(p[160 + 16 * SNAP_TR] | p[161 + 16 * SNAP_TR] << 8, vm->vcpu[1].seg[SNAP_TR].sel);
+	CHECK_EQ_U64(p[162 + 16 * SNAP_CS] | p[163 + 16 * SNAP_CS] << 8, vm->vcpu[1].seg[SNAP_CS].attr);
+	CHECK_EQ_U64(ld32(p + 164 + 16 * SNAP_GDTR), vm->vcpu[1].seg[SNAP_GDTR].limit);
+	CHECK_EQ_U64(ld64(p + 168 + 16 * SNAP_IDTR), vm->vcpu[1].seg[SNAP_IDTR].base);
+	CHECK_EQ_U64(ld64(p + 320), vm->vcpu[1].cr0);
+	CHECK_EQ_U64(ld64(p + 344), vm->vcpu[1].cr4);
+	CHECK_EQ_U64(ld64(p + 352), vm->vcpu[1].efer);
+	CHECK_EQ_U64(ld64(p + 376), vm->vcpu[1].dr7);
+	CHECK_EQ_U64(ld64(p + 384), vm->vcpu[1].kernel_gs_base);
+	CHECK_EQ_U64(ld64(p + 440), vm->vcpu[1].sysenter_eip);
+	CHECK_EQ_U64(ld64(p + 448), vm->vcpu[1].pending_event);
+	CHECK_EQ_U64(ld64(p + 456), vm->vcpu[1].tsc_aux);
+	CHECK_EQ_U64(ld64(p + 464), vm->vcpu[1].apic_base);
+	CHECK_EQ_U64(ld64(p + 472), vm->vcpu[1].tsc);
+	CHECK_EQ_U64(ld64(p + 480), vm->vcpu[1].tsc_adjust);
+	CHECK_EQ_U64(ld64(p + 488), vm->vcpu[1].pvclock_msr);
+	CHECK_EQ_U64(ld64(p + 496), vm->vcpu[1].timer_remaining);
+	CHECK_EQ_U64(ld64(p + 504), vm->vcpu[1].timer_deadline);
+	CHECK_EQ_U64(ld32(p + 512), vm->vcpu[1].lapic[0]);
+	CHECK_EQ_U64(ld32(p + 764), vm->vcpu[1].lapic[63]);
+	/* UART, FWCFG, PIC */
+	p = s.buf + v1 + 16 + 768;
+	CHECK_EQ_U64(ld32(p), SNAP_SEC_UART);
+	CHECK(p[16] == vm->uart.ier && p[21] == vm->uart.dlm);
+	p += 16 + 6;
+	CHECK_EQ_U64(ld32(p), SNAP_SEC_FWCFG);
+	CHECK_EQ_U64(p[16] | p[17] << 8, vm->fwcfg.selector);
+	CHECK_EQ_U64(ld32(p + 18), vm->fwcfg.offset);
+	p += 16 + 6;
+	CHECK_EQ_U64(ld32(p), SNAP_SEC_PIC);
+	CHECK(p[16] == vm->pic.imr[0] && p[19] == vm->pic.icw_step[1]);
+	p += 16 + 4;
+	/* RAM: runs [5, 7) and [9, 10) */
+	ramsec = (size_t)(p - s.buf);
+	CHECK_EQ_U64(ramsec, find_section(s.buf, s.len, SNAP_SEC_RAM, 0));
+	CHECK_EQ_U64(ld32(p), SNAP_SEC_RAM);
+	CHECK_EQ_U64(ld64(p + 8), 16 + 2 * 16 + 3 * PG);
+	CHECK_EQ_U64(ld64(p + 16), 2 * MIB);
+	CHECK_EQ_U64(ld32(p + 24), PG);
+	CHECK_EQ_U64(ld32(p + 28), 2);
+	CHECK_EQ_U64(ld64(p + 32), 5);
+	CHECK_EQ_U64(ld64(p + 40), 2);
+	CHECK(p[48] == 0x11 && p[48 + 2 * PG - 1] == 0x11);
+	CHECK_EQ_U64(ld64(p + 48 + 2 * PG), 9);
+	CHECK_EQ_U64(ld64(p + 56 + 2 * PG), 1);
+	CHECK(p[64 + 2 * PG + 7] == 1);
+	CHECK_EQ_U64((size_t)(p - s.buf) + 16 + 16 + 32 + 3 * PG + 8, s.len);
+	sink_free(&s);
+	free(vm);
+	free(ram);
+}
+
+struct bytewise { struct sink *s; };
+
+static void emit_bytewise(void *ctx, const void *buf, size_t len)
+{
+	struct bytewise *b = ctx;
+	const uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++)     /* as a serial port would take it */
+		sink_emit(b->s, p + i, 1);
+}
+
+static void test_emit_chunks(void)
+{
+	struct snap_vm *vm = random_vm(3, 2);
+	uint8_t *ram = random_ram(2 * MIB, 6), *odd;
+	struct sink a, b = { 0 };
+	struct bytewise bw = { &b };
+	struct snap_error err;
+
+	CHECK(encode(vm, ram, &a) == 0);
+	CHECK(snap_encode(vm, ram, 2 * MIB, emit_bytewise, &bw) == 0);
+	CHECK_EQ_U64(a.len, b.len);
+	CHECK(a.len == b.len && memcmp(a.buf, b.buf, a.len) == 0);
+	CHECK(a.calls > 10);
+	/* decode from an odd address: every field is read unaligned */
+	odd = malloc(a.len + 1);
+	memcpy(odd + 1, a.buf, a.len);
+	CHECK(snap_check(odd + 1, a.len, g_out, &err) == 0);
+	CHECK(same_vm(vm, g_out));
+	canaries_reset();
+	free(odd);
+	/* the CRC taken in odd-sized chunks as the bytes arrive */
+	{
+		uint64_t crc = 0;
+		size_t pos = 0, step = 1;
+
+		while (pos < a.len - 8) {
+			size_t n = pos + step > a.len - 8 ? a.len - 8 - pos : step;
+
+			crc = snap_crc64(crc, a.buf + pos, n);
+			pos += n;
+			step = step * 3 % 1031 + 1;
+		}
+		CHECK_EQ_U64(crc, ld64(a.buf + a.len - 8));
+	}
+	sink_free(&a);
+	sink_free(&b);
+	free(vm);
+	free(ram);
+}
+
+static void test_zero_pages(void)
+{
+	struct snap_vm *vm = random_vm(1, 2);
+	uint8_t *ram = calloc(1, 2 * MIB);
+	size_t base = snap_encoded_size(vm, ram, 2 * MIB);
+
+	CHECK_EQ_U64(base, 32 + 68 + 56 + 784 + 22 + 22 + 20 + 32 + 8);
+	ram[5 * PG + 100] = 1;
+	CHECK_EQ_U64(snap_encoded_size(vm, ram, 2 * MIB), base + 16 + PG);
+	ram[6 * PG] = 1;            /* adjacent: same run */
+	CHECK_EQ_U64(snap_encoded_size(vm, ram, 2 * MIB), base + 16 + 2 * PG);
+	ram[2 * MIB - 1] = 1;       /* last page: a new run */
+	CHECK_EQ_U64(snap_encoded_size(vm, ram, 2 * MIB), base + 32 + 3 * PG);
+	ram[0] = 1;
+	CHECK_EQ_U64(snap_encoded_size(vm, ram, 2 * MIB), base + 48 + 4 * PG);
+	memset(ram, 0xff, 2 * MIB);   /* all pages: one run */
+	CHECK_EQ_U64(snap_encoded_size(vm, ram, 2 * MIB), base + 16 + 2 * MIB);
+	/* 64 MiB, 3 non-zero pages: ~13 KiB, not 64 MiB */
+	{
+		struct snap_vm *big = random_vm(1, 64);
+		uint8_t *bram = calloc(1, 64 * MIB);
+		struct sink s;
+
+		bram[0] = bram[32 * MIB] = bram[64 * MIB - 1] = 0x42;
+		CHECK(encode(big, bram, &s) == 0);
+		CHECK_EQ_U64(s.len, base + 48 + 3 * PG);
+		memset(bram, 0x77, 64 * MIB);
+		CHECK(snap_decode(s.buf, s.len, g_out, bram, 64 * MIB, NULL) == 0);
+		CHECK(bram[0] == 0x42 && bram[1] == 0 && bram[32 * MIB] == 0x42 &&
+		      bram[64 * MIB - 1] == 0x42 && bram[64 * MIB - 2] == 0 && bram[PG] == 0);
+		canaries_reset();
+		sink_free(&s);
+		free(big);
+		free(bram);
+	}
+	free(vm);
+	free(ram);
+}
+
+/* A base snapshot: 2 vCPUs (vCPU 0 the fixed long-mode one), 2 MiB, two
+ * separate runs. */
+static struct snap_vm *base_vm;
+static uint8_t *base_ram;
+static struct sink base;
+
+static void make_base(void)
+{
+	base_vm = random_vm(2, 2);
+	long_mode_vcpu(&base_vm->vcpu[0]);
+	base_vm->time.wall_clock_msr = 0x2000;
+	base_ram = calloc(1, 2 * MIB);
+	memset(base_ram + 3 * PG, 0x33, PG);
+	memset(base_ram + 7 * PG, 0x77, 2 * PG);
+	if (encode(base_vm, base_ram, &base))
+		abort();
+}
+
+/* Patch `size` bytes at `off` of a copy of the base, reseal, expect refusal. */
+static void patched(const char *what, size_t off, uint64_t val, unsigned size,
+		    enum snap_err code, const char *substr)
+{
+	struct sink c;
+
+	copy_sink(&c, &base);
+	st(c.buf + off, val, size);
+	reseal(c.buf, c.len);
+	expect_refused(what, c.buf, c.len, code, substr);
+	sink_free(&c);
+}
+
+static void test_header_refusals(void)
+{
+	struct sink c;
+	size_t id = find_section(base.buf, base.len, SNAP_SEC_IDENTITY, 0);
+
+	CHECK(accepted(base.buf, base.len));
+	CHECK(same_vm(base_vm, g_out));
+	CHECK(memcmp(g_ram, base_ram, 2 * MIB) == 0);
+	CHECK(g_ram[2 * MIB] == 0x5a);       /* beyond the guest's RAM: untouched */
+	canaries_reset();
+
+	expect_refused("empty", base.buf, 0, SNAP_ERR_TRUNCATED, "truncated");
+	expect_refused("one byte short", base.buf, base.len - 1, SNAP_ERR_TRUNCATED, "truncated");
+	expect_refused("header only", base.buf, 32, SNAP_ERR_TRUNCATED, "truncated");
+	copy_sink(&c, &base);
+	c.buf[0] = 'X';
+	expect_refused("bad magic", c.buf, c.len, SNAP_ERR_MAGIC, "bad magic");
+	expect_refused("bad magic, 3 bytes", c.buf, 3, SNAP_ERR_MAGIC, "bad magic");
+	sink_free(&c);
+	expect_refused("ELF file", (const uint8_t *)"\177ELF\2\1\1\0\0\0\0\0", 12, SNAP_ERR_MAGIC,
+		       "bad magic");
+	patched("version 2", 8, 2, 4, SNAP_ERR_VERSION, "foreign version: format version 2");
+	patched("version 0", 8, 0, 4, SNAP_ERR_VERSION, "foreign version: format version 0");
+	patched("header length 48", 12, 48, 4, SNAP_ERR_HEADER, "header length 48");
+	patched("header flags", 16, 1, 4, SNAP_ERR_HEADER, "unknown header flags 0x1");
+	patched("total length 39", 24, 39, 8, SNAP_ERR_HEADER, "below the 40 bytes");
+	patched("total length huge", 24, UINT64_MAX, 8, SNAP_ERR_TRUNCATED, "truncated");
+
+	copy_sink(&c, &base);
+	c.buf[1000] ^= 4;
+	expect_refused("flipped bit", c.buf, c.len, SNAP_ERR_CHECKSUM, "checksum mismatch");
+	c.buf[1000] ^= 4;
+	c.buf[c.len - 1] ^= 0x80;
+	expect_refused("flipped trailer bit", c.buf, c.len, SNAP_ERR_CHECKSUM, "checksum mismatch");
+	sink_free(&c);
+
+	/* trailing bytes after a valid snapshot */
+	c.buf = malloc(base.len + 1);
+	memcpy(c.buf, base.buf, base.len);
+	c.buf[base.len] = 0;
+	expect_refused("trailing byte", c.buf, base.len + 1, SNAP_ERR_HEADER, "trailing data");
+	free(c.buf);
+
+	/* section framing */
+	patched("section length overflows", id + 8, UINT64_MAX - 7, 8, SNAP_ERR_OVERSIZED,
+		"runs past the body's end");
+	patched("section length one too many", id + 8, base.len, 8, SNAP_ERR_OVERSIZED,
+		"runs past");
+	patched("section count + 1", 20, 9, 4, SNAP_ERR_LAYOUT, "runs past the body's end");
+	patched("section count - 1", 20, 7, 4, SNAP_ERR_LAYOUT, "bytes after the last of the 7");
+	patched("section count 0", 20, 0, 4, SNAP_ERR_LAYOUT, "after the last of the 0");
+	patched("section version 2", id + 4, 2, 4, SNAP_ERR_VERSION,
+		"foreign version: section IDENTITY");
+	patched("unknown mandatory type", find_section(base.buf, base.len, SNAP_SEC_PIC, 0),
+		0x63, 4, SNAP_ERR_UNKNOWN_SECTION, "unknown mandatory section type 0x63");
+	patched("type 0", find_section(base.buf, base.len, SNAP_SEC_PIC, 0),
+		0, 4, SNAP_ERR_UNKNOWN_SECTION, "type 0x0");
+}
+
+/* Remove the section at `off`. */
+static void drop_section(struct sink *c, size_t off)
+{
+	remove_bytes(c, off, 16 + (size_t)ld64(c->buf + off + 8));
+	add_sections(c, -1);
+	reseal(c->buf, c->len);
+}
+
+/* Insert a copy of the section at `from` before the section at `at`. */
+static void dup_section(struct sink *c, size_t from, size_t at)
+{
+	size_t n = 16 + (size_t)ld64(c->buf + from + 8);
+	uint8_t *tmp = malloc(n);
+
+	memcpy(tmp, c->buf + from, n);
+	insert_bytes(c, at, tmp, n);
+	add_sections(c, 1);
+	reseal(c->buf, c->len);
+	free(tmp);
+}
+
+static void test_section_refusals(void)
+{
+	static const uint32_t types[] = { SNAP_SEC_IDENTITY, SNAP_SEC_TIME, SNAP_SEC_UART,
+					  SNAP_SEC_FWCFG, SNAP_SEC_PIC, SNAP_SEC_RAM };
+	struct sink c;
+	char what[80], msg[80];
+	size_t ram = find_section(base.buf, base.len, SNAP_SEC_RAM, 0);
+	size_t time = find_section(base.buf, base.len, SNAP_SEC_TIME, 0);
+	size_t pic = find_section(base.buf, base.len, SNAP_SEC_PIC, 0);
+	size_t v0 = find_section(base.buf, base.len, SNAP_SEC_VCPU, 0);
+	size_t v1 = find_section(base.buf, base.len, SNAP_SEC_VCPU, 1);
+
+	for (unsigned i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		copy_sink(&c, &base);
+		drop_section(&c, find_section(c.buf, c.len, types[i], 0));
+		snprintf(what, sizeof(what), "missing %s", snap_section_name(types[i]));
+		snprintf(msg, sizeof(msg), "missing mandatory section %s", snap_section_name(types[i]));
+		expect_refused(what, c.buf, c.len, SNAP_ERR_MISSING, msg);
+		sink_free(&c);
+	}
+	copy_sink(&c, &base);
+	drop_section(&c, v1);
+	drop_section(&c, v0);
+	expect_refused("missing VCPU", c.buf, c.len, SNAP_ERR_MISSING, "missing mandatory section VCPU");
+	sink_free(&c);
+
+	copy_sink(&c, &base);
+	drop_section(&c, v1);
+	expect_refused("one vCPU section of two", c.buf, c.len, SNAP_ERR_INCONSISTENT,
+		       "identity says 2 vCPUs, the snapshot holds 1");
+	sink_free(&c);
+
+	copy_sink(&c, &base);
+	dup_section(&c, time, pic);
+	expect_refused("duplicate TIME", c.buf, c.len, SNAP_ERR_DUPLICATE,
+		       "duplicate section: a second TIME");
+	sink_free(&c);
+	copy_sink(&c, &base);
+	dup_section(&c, ram, ram);
+	expect_refused("duplicate RAM", c.buf, c.len, SNAP_ERR_DUPLICATE, "a second RAM");
+	sink_free(&c);
+	copy_sink(&c, &base);
+	dup_section(&c, v1, pic);
+	expect_refused("three vCPU sections", c.buf, c.len, SNAP_ERR_INCONSISTENT,
+		       "identity says 2 vCPUs, the snapshot holds 3");
+	sink_free(&c);
+	patched("duplicate vCPU id", v1 + 16, 0, 4, SNAP_ERR_DUPLICATE, "duplicate vCPU id 0");
+	patched("vCPU id out of range", v1 + 16, 5, 4, SNAP_ERR_INCONSISTENT,
+		"id 5 out of range 0..1");
+
+	/* unknown sections: mandatory refused, optional skipped */
+	{
+		uint8_t extra[16 + 10] = { 0 };
+
+		st(extra, 0x63, 4);
+		st(extra + 4, 1, 4);
+		st(extra + 8, 10, 8);
+		copy_sink(&c, &base);
+		insert_bytes(&c, pic, extra, sizeof(extra));
+		add_sections(&c, 1);
+		reseal(c.buf, c.len);
+		expect_refused("unknown mandatory section", c.buf, c.len, SNAP_ERR_UNKNOWN_SECTION,
+			       "unknown mandatory section type 0x63");
+		st(c.buf + pic, SNAP_SEC_OPTIONAL | 0x63, 4);
+		st(c.buf + pic + 4, 7, 4);      /* its version is its own business */
+		reseal(c.buf, c.len);
+		CHECK(accepted(c.buf, c.len));
+		CHECK(same_vm(base_vm, g_out) && memcmp(g_ram, base_ram, 2 * MIB) == 0);
+		canaries_reset();
+		sink_free(&c);
+		/* an optional section before IDENTITY, empty */
+		copy_sink(&c, &base);
+		st(extra + 8, 0, 8);
+		st(extra, SNAP_SEC_OPTIONAL | 1, 4);
+		insert_bytes(&c, 32, extra, 16);
+		add_sections(&c, 1);
+		reseal(c.buf, c.len);
+		CHECK(accepted(c.buf, c.len));
+		canaries_reset();
+		sink_free(&c);
+	}
+
+	/* sections in another order are fine */
+	copy_sink(&c, &base);
+	dup_section(&c, ram, 32);
+	drop_section(&c, find_section(c.buf, c.len, SNAP_SEC_RAM, 1));
+	dup_section(&c, find_section(c.buf, c.len, SNAP_SEC_VCPU, 1), 32);
+	drop_section(&c, find_section(c.buf, c.len, SNAP_SEC_VCPU, 2));
+	CHECK_EQ_U64(ld32(c.buf + 32), SNAP_SEC_VCPU);
+	CHECK(accepted(c.buf, c.len));
+	CHECK(same_vm(base_vm, g_out) && memcmp(g_ram, base_ram, 2 * MIB) == 0);
+	canaries_reset();
+	sink_free(&c);
+
+	/* wrong fixed lengths: one byte more in PIC */
+	copy_sink(&c, &base);
+	insert_bytes(&c, pic + 16 + 4, NULL, 1);
+	st(c.buf + pic + 8, 5, 8);
+	reseal(c.buf, c.len);
+	expect_refused("PIC of 5 bytes", c.buf, c.len, SNAP_ERR_SECTION_SIZE,
+		       "section PIC (offset");
+	sink_free(&c);
+	copy_sink(&c, &base);
+	remove_bytes(&c, v0 + 16 + 700, 1);
+	st(c.buf + v0 + 8, 767, 8);
+	reseal(c.buf, c.len);
+	expect_refused("VCPU of 767 bytes", c.buf, c.len, SNAP_ERR_SECTION_SIZE,
+		       "length 767, version 1 has 768");
+	sink_free(&c);
+}
+
+static void test_content_refusals(void)
+{
+	size_t id = find_section(base.buf, base.len, SNAP_SEC_IDENTITY, 0) + 16;
+	size_t time = find_section(base.buf, base.len, SNAP_SEC_TIME, 0) + 16;
+	size_t uart = find_section(base.buf, base.len, SNAP_SEC_UART, 0) + 16;
+	size_t pic = find_section(base.buf, base.len, SNAP_SEC_PIC, 0) + 16;
+	size_t ram = find_section(base.buf, base.len, SNAP_SEC_RAM, 0) + 16;
+	size_t run2 = ram + 16 + 16 + PG;
+	struct sink c;
+
+	/* identity */
+	patched("65 vCPUs", id + 32, 65, 4, SNAP_ERR_OVERSIZED, "65 vCPUs, more than the 64");
+	patched("0 vCPUs", id + 32, 0, 4, SNAP_ERR_VALUE, "0 vCPUs");
+	patched("1 vCPU, 2 sections", id + 32, 1, 4, SNAP_ERR_INCONSISTENT, "identity says 1 vCPUs");
+	patched("memory 4 MiB vs RAM 2 MiB", id + 36, 4, 4, SNAP_ERR_INCONSISTENT,
+		"RAM section holds 2097152 bytes, identity says 4194304");
+	patched("memory 1 MiB", id + 36, 1, 4, SNAP_ERR_VALUE, "memory 1 MiB");
+	patched("memory 128 GiB", id + 36, 131072, 4, SNAP_ERR_OVERSIZED, "memory 131072 MiB");
+	patched("tsc_khz 0", id + 44, 0, 4, SNAP_ERR_VALUE, "tsc_khz 0 outside 1000..10000000");
+	patched("tsc_khz 999", id + 44, 999, 4, SNAP_ERR_VALUE, "tsc_khz 999");
+	patched("tsc_khz 10 GHz + 1 kHz", id + 44, 10000001, 4, SNAP_ERR_VALUE, "tsc_khz 10000001");
+	patched("tsc_mode 4", id + 40, 4, 4, SNAP_ERR_VALUE, "unknown tsc_mode 4");
+	patched("name: bad char", id + 2, '/', 1, SNAP_ERR_VALUE, "byte 0x2f in the VM name");
+	patched("name: empty", id, 0, 1, SNAP_ERR_VALUE, "empty VM name");
+	patched("name: no NUL", id + 9, 0x4141414141414141ull, 8, SNAP_ERR_VALUE,
+		"non-zero byte after");
+	{
+		copy_sink(&c, &base);
+		memset(c.buf + id, 'a', 32);
+		reseal(c.buf, c.len);
+		expect_refused("name: 32 chars", c.buf, c.len, SNAP_ERR_VALUE, "not NUL-terminated");
+		sink_free(&c);
+	}
+	/* the vendor is informative: any value accepted */
+	copy_sink(&c, &base);
+	st(c.buf + id + 48, 0x1234, 4);
+	reseal(c.buf, c.len);
+	CHECK(accepted(c.buf, c.len) && g_out->id.vendor == 0x1234);
+	canaries_reset();
+	sink_free(&c);
+	/* the tsc_khz limits themselves are fine */
+	copy_sink(&c, &base);
+	st(c.buf + id + 44, 1000, 4);
+	reseal(c.buf, c.len);
+	CHECK(accepted(c.buf, c.len) && g_out->id.tsc_khz == 1000);
+	canaries_reset();
+	st(c.buf + id + 44, 10000000, 4);
+	reseal(c.buf, c.len);
+	CHECK(accepted(c.buf, c.len) && g_out->id.tsc_khz == 10000000);
+	canaries_reset();
+	sink_free(&c);
+
+	/* RAM beyond the caller's buffer: snap_check does not know, snap_decode refuses */
+	{
+		struct snap_error e;
+
+		expect_refused_cap("RAM beyond ram_cap", base.buf, base.len, SNAP_ERR_OVERSIZED,
+				   "guest RAM of 2 MiB does not fit the 2097151 bytes", 2 * MIB - 1);
+		CHECK(snap_check(base.buf, base.len, NULL, &e) == 0);
+		CHECK(snap_decode(base.buf, base.len, NULL, g_ram, 2 * MIB, &e) == 0);
+		CHECK(snap_decode(base.buf, base.len, NULL, NULL, 2 * MIB, &e) == -1 &&
+		      e.code == SNAP_ERR_ARGS);
+		canaries_reset();
+	}
+
+	/* time and devices */
+	patched("time flags", time + 36, 2, 4, SNAP_ERR_VALUE, "time: unknown flags 0x2");
+	patched("wall clock beyond RAM", time + 8, 2 * MIB - 8, 8, SNAP_ERR_INCONSISTENT,
+		"wall clock at GPA 0x1ffff8");
+	patched("wall clock across a page", time + 8, 0x1ff8, 8, SNAP_ERR_INCONSISTENT,
+		"across a page");
+	patched("UART IER", uart, 0x10, 1, SNAP_ERR_VALUE, "IER 0x10");
+	patched("PIC icw_step", pic + 3, 4, 1, SNAP_ERR_VALUE, "PIC 1: icw_step 4");
+
+	/* RAM section */
+	patched("RAM page size", ram + 8, 8192, 4, SNAP_ERR_VALUE, "RAM page size 8192");
+	patched("RAM size field", ram, 4 * MIB, 8, SNAP_ERR_INCONSISTENT, "RAM section holds 4194304");
+	patched("RAM run beyond RAM", run2, 511, 8, SNAP_ERR_INCONSISTENT,
+		"pages beyond guest RAM: first 511, count 2");
+	patched("RAM run first page huge", run2, UINT64_MAX, 8, SNAP_ERR_INCONSISTENT,
+		"pages beyond guest RAM");
+	patched("RAM run count huge", run2 + 8, UINT64_MAX, 8, SNAP_ERR_INCONSISTENT,
+		"pages beyond guest RAM");
+	patched("RAM run count 0", run2 + 8, 0, 8, SNAP_ERR_VALUE, "RAM run 1: no pages");
+	patched("RAM runs overlap", run2, 3, 8, SNAP_ERR_VALUE, "overlaps or precedes");
+	patched("RAM run count 3 of 2 pages data", run2 + 8, 3, 8, SNAP_ERR_SECTION_SIZE,
+		"RAM run 1: 3 pages, but only 8192 bytes left");
+	patched("RAM run count 1 of 2", run2 + 8, 1, 8, SNAP_ERR_SECTION_SIZE,
+		"4096 bytes after the last of 2 RAM runs");
+	patched("RAM run_count 3", ram + 12, 3, 4, SNAP_ERR_SECTION_SIZE, "RAM run 2 of 3: record runs past");
+	patched("RAM run_count 1", ram + 12, 1, 4, SNAP_ERR_SECTION_SIZE, "after the last of 1 RAM runs");
+	/* adjacent runs are fine (a writer need not merge them) */
+	{
+		uint8_t *ramx = calloc(1, 2 * MIB);
+		size_t at;
+
+		copy_sink(&c, &base);
+		/* split run 2 ([7, 9)) into [7, 8) and [8, 9) */
+		st(c.buf + run2 + 8, 1, 8);
+		at = run2 + 16 + PG;
+		{
+			uint8_t rec[16];
+
+			st(rec, 8, 8);
+			st(rec + 8, 1, 8);
+			insert_bytes(&c, at, rec, 16);
+		}
+		st(c.buf + ram + 12, 3, 4);
+		st(c.buf + ram - 8, ld64(c.buf + ram - 8) + 16, 8);
+		reseal(c.buf, c.len);
+		CHECK(accepted(c.buf, c.len) && memcmp(g_ram, base_ram, 2 * MIB) == 0);
+		canaries_reset();
+		/* and a run of zero pages is taken as it is */
+		memset(c.buf + at + 16, 0, PG);
+		reseal(c.buf, c.len);
+		memcpy(ramx, base_ram, 2 * MIB);
+		memset(ramx + 8 * PG, 0, PG);
+		CHECK(accepted(c.buf, c.len) && memcmp(g_ram, ramx, 2 * MIB) == 0);
+		canaries_reset();
+		sink_free(&c);
+		free(ramx);
+	}
+}
+
+/* vCPU fields: the decoder refuses the patched snapshot, and snap_validate
+ * and snap_encode refuse the same state given as a struct. */
+struct vcase {
+	const char *what;
+	unsigned off, size;     /* in the VCPU payload */
+	long soff;              /* offsetof in struct snap_vcpu, -1: not a field */
+	uint64_t val;
+	enum snap_err code;
+	const char *msg;
+};
+
+#define F(field) ((long)offsetof(struct snap_vcpu, field))
+
+static const struct vcase vcases[] = {
+	{ "run state 2", 4, 4, F(run_state), 2, SNAP_ERR_VALUE, "unknown run state 2" },
+	{ "vCPU flags 4", 8, 4, -1, 4, SNAP_ERR_VALUE, "unknown flags 0x4" },
+	{ "timer mode 4", 12, 4, F(timer_mode), 4, SNAP_ERR_VALUE, "unknown LAPIC timer mode 4" },
+	{ "timer idle with remaining", 12, 4, F(timer_mode), 0, SNAP_ERR_VALUE,
+	  "LAPIC timer remaining 1000 in timer mode 0" },
+	{ "deadline armed at 0", 12, 4, F(timer_mode), 3, SNAP_ERR_VALUE, "" },
+	{ "CR0 reserved bit 6", 320, 8, F(cr0), 0x80050073, SNAP_ERR_VALUE, "reserved bits" },
+	{ "CR0 bits 63:32", 320, 8, F(cr0), 0x180050033ull, SNAP_ERR_VALUE, "reserved bits" },
+	{ "CR0.PG without PE", 320, 8, F(cr0), 0x80050032, SNAP_ERR_VALUE, "CR0.PG without CR0.PE" },
+	{ "CR0.NW without CD", 320, 8, F(cr0), 0xa0050033, SNAP_ERR_VALUE, "CR0.NW without CR0.CD" },
+	{ "EFER.LMA without CR0.PG", 320, 8, F(cr0), 0x00050033, SNAP_ERR_VALUE,
+	  "EFER.LMA=1 with CR0.PG=0" },
+	{ "CR4 bits 63:32", 344, 8, F(cr4), 0x1000006a0ull, SNAP_ERR_VALUE, "CR4 0x1000006a0" },
+	{ "long mode without PAE", 344, 8, F(cr4), 0x680, SNAP_ERR_VALUE, "without CR4.PAE" },
+	{ "CR3 bit 52", 336, 8, F(cr3), 1ull << 52, SNAP_ERR_VALUE, "CR3" },
+	{ "EFER reserved bit 1", 352, 8, F(efer), 0xd03, SNAP_ERR_VALUE, "EFER 0xd03 has reserved" },
+	{ "EFER.LME+PG without LMA", 352, 8, F(efer), 0x901, SNAP_ERR_VALUE,
+	  "EFER.LMA=0 with CR0.PG=1 and EFER.LME=1" },
+	{ "EFER.LMA without LME", 352, 8, F(efer), 0xc01, SNAP_ERR_VALUE, "EFER.LMA=1" },
+	{ "CS.L and CS.D", 160 + 16 + 2, 2, F(seg[SNAP_CS].attr), 0x69b, SNAP_ERR_VALUE,
+	  "CS.L and CS.D both set" },
+	{ "attr bit 12", 160 + 16 * 3 + 2, 2, F(seg[SNAP_DS].attr), 0x1093, SNAP_ERR_VALUE,
+	  "DS attr 0x1093 beyond the 12-bit packing" },
+	{ "RIP not canonical", 144, 8, F(rip), 0x0000800000000000ull, SNAP_ERR_VALUE,
+	  "RIP 0x800000000000 invalid in 64-bit mode" },
+	{ "RFLAGS bit 1 clear", 152, 8, F(rflags), 0x200, SNAP_ERR_VALUE, "RFLAGS 0x200" },
+	{ "RFLAGS bit 22", 152, 8, F(rflags), 0x400202, SNAP_ERR_VALUE, "RFLAGS 0x400202" },
+	{ "RFLAGS.VM in long mode", 152, 8, F(rflags), 0x20202, SNAP_ERR_VALUE,
+	  "RFLAGS.VM in long mode" },
+	{ "ES base above 4 GiB", 160 + 8, 8, F(seg[SNAP_ES].base), 1ull << 32, SNAP_ERR_VALUE,
+	  "ES base 0x100000000 above 4 GiB" },
+	{ "FS base not canonical", 160 + 16 * 4 + 8, 8, F(seg[SNAP_FS].base), 1ull << 50,
+	  SNAP_ERR_VALUE, "FS base 0x4000000000000 not canonical" },
+	{ "GDTR limit 0x10000", 160 + 16 * 8 + 4, 4, F(seg[SNAP_GDTR].limit), 0x10000,
+	  SNAP_ERR_VALUE, "GDTR/IDTR limit 0x10000" },
+	{ "DR7 bits 63:32", 376, 8, F(dr7), 1ull << 32, SNAP_ERR_VALUE, "DR7 0x100000000" },
+	{ "PAT type 2", 360, 8, F(pat), 0x0007040600070402ull, SNAP_ERR_VALUE, "reserved memory type" },
+	{ "PAT type 8", 360, 8, F(pat), 0x0807040600070406ull, SNAP_ERR_VALUE, "reserved memory type" },
+	{ "LSTAR not canonical", 400, 8, F(lstar), 1ull << 47, SNAP_ERR_VALUE, "LSTAR 0x800000000000" },
+	{ "SYSENTER_EIP not canonical", 440, 8, F(sysenter_eip), 0x8000000000000000ull,
+	  SNAP_ERR_VALUE, "SYSENTER_EIP" },
+	{ "event bits without V", 448, 8, F(pending_event), 5, SNAP_ERR_VALUE, "but not V" },
+	{ "event type 1", 448, 8, F(pending_event), 0x80000120ull, SNAP_ERR_VALUE, "type 1 is reserved" },
+	{ "event NMI vector 3", 448, 8, F(pending_event), 0x80000203ull, SNAP_ERR_VALUE,
+	  "pending NMI with vector 3" },
+	{ "event exception 40", 448, 8, F(pending_event), 0x80000328ull, SNAP_ERR_VALUE,
+	  "vector 40 above 31" },
+	{ "event INTR with EV", 448, 8, F(pending_event), 0x80000820ull, SNAP_ERR_VALUE,
+	  "error code valid on a type 0" },
+	{ "event error code without EV", 448, 8, F(pending_event), 0x50000030dull, SNAP_ERR_VALUE,
+	  "error code without EV" },
+	{ "event reserved bit 12", 448, 8, F(pending_event), 0x8000130dull, SNAP_ERR_VALUE,
+	  "reserved bits 30:12" },
+	{ "TSC_AUX 33 bits", 456, 8, F(tsc_aux), 1ull << 32, SNAP_ERR_VALUE, "TSC_AUX" },
+	{ "APIC_BASE x2APIC without EN", 464, 8, F(apic_base), 0xfee00500ull, SNAP_ERR_VALUE,
+	  "x2APIC without enable" },
+	{ "APIC_BASE reserved bit 0", 464, 8, F(apic_base), 0xfee00901ull, SNAP_ERR_VALUE,
+	  "reserved bits" },
+	{ "pvclock area beyond RAM", 488, 8, F(pvclock_msr), (2 * MIB - 16) | 1,
+	  SNAP_ERR_INCONSISTENT, "pvclock area at GPA 0x1ffff0 outside guest RAM" },
+	{ "pvclock area across a page", 488, 8, F(pvclock_msr), 0x1fe1, SNAP_ERR_INCONSISTENT,
+	  "across a page" },
+};
+
+static void test_vcpu_refusals(void)
+{
+	size_t v0 = find_section(base.buf, base.len, SNAP_SEC_VCPU, 0) + 16;
+	struct snap_vm *vm = malloc(sizeof(*vm));
+
+	for (unsigned i = 0; i < sizeof(vcases) / sizeof(vcases[0]); i++) {
+		const struct vcase *c = &vcases[i];
+		char what[100];
+
+		snprintf(what, sizeof(what), "vCPU: %s (decoder)", c->what);
+		patched(what, v0 + c->off, c->val, c->size, c->code, c->msg);
+		if (c->soff >= 0) {
+			struct snap_error e;
+			struct sink s;
+			bool ok;
+
+			memcpy(vm, base_vm, sizeof(*vm));
+			st((uint8_t *)&vm->vcpu[0] + c->soff, c->val, c->size);
+			memset(&s, 0, sizeof(s));
+			ok = snap_validate(vm, 2 * MIB, &e) == -1 && e.code == c->code &&
+			     strstr(e.msg, c->msg) && e.offset == 0 &&
+			     snap_encode(vm, base_ram, 2 * MIB, sink_emit, &s) == -1 && s.calls == 0 &&
+			     snap_encoded_size(vm, base_ram, 2 * MIB) == 0;
+			snprintf(what, sizeof(what), "vCPU: %s (encoder)", c->what);
+			if (!th_check(ok, what, __FILE__, __LINE__))
+				printf("#   %s \"%s\"\n", snap_err_name(e.code), e.msg);
+			sink_free(&s);
+		}
+	}
+	/* the second vCPU is checked too, and says which */
+	{
+		size_t v1 = find_section(base.buf, base.len, SNAP_SEC_VCPU, 1) + 16;
+
+		patched("vCPU 1 checked", v1 + 152, 0, 8, SNAP_ERR_VALUE, "vCPU 1: RFLAGS 0x0");
+	}
+	/* things that are fine */
+	{
+		struct snap_vcpu *v = &vm->vcpu[0];
+
+		memcpy(vm, base_vm, sizeof(*vm));
+		v->cr0 = 0x60000010;            /* reset: CD NW ET, real mode */
+		v->efer = 0x100;                /* LME set, paging off: not yet long mode */
+		v->cr4 = 0;
+		v->rip = 0xfff0;
+		v->seg[SNAP_CS].attr = 0x69b;   /* L+D outside long mode: ignored by the CPU */
+		v->seg[SNAP_FS].base = 0xffff800000000000ull;
+		v->pending_event = 0;
+		CHECK(snap_validate(vm, 2 * MIB, NULL) == 0);
+		v->rip = 1ull << 32;
+		CHECK(snap_validate(vm, 2 * MIB, NULL) == -1);
+		v->rip = 0;
+		v->seg[SNAP_LDTR].attr = 0;     /* unusable LDTR: base not checked */
+		v->seg[SNAP_LDTR].base = 1ull << 60;
+		CHECK(snap_validate(vm, 2 * MIB, NULL) == 0);
+		v->seg[SNAP_LDTR].attr = 0x82;
+		CHECK(snap_validate(vm, 2 * MIB, NULL) == -1);
+	}
+	free(vm);
+}
+
+static void test_encoder_args(void)
+{
+	struct snap_vm *vm = random_vm(1, 2);
+	uint8_t *ram = calloc(1, 2 * MIB);
+	struct snap_error e;
+	struct sink s = { 0 };
+
+	CHECK(snap_validate(vm, 4 * MIB, &e) == -1 && e.code == SNAP_ERR_ARGS);
+	CHECK(strstr(e.msg, "identity says 2 MiB") != NULL);
+	CHECK(snap_validate(NULL, 2 * MIB, &e) == -1 && e.code == SNAP_ERR_ARGS);
+	CHECK(snap_encode(vm, ram, 4 * MIB, sink_emit, &s) == -1 && s.calls == 0);
+	CHECK(snap_encode(vm, NULL, 2 * MIB, sink_emit, &s) == -1 && s.calls == 0);
+	CHECK(snap_encode(vm, ram, 2 * MIB, NULL, &s) == -1);
+	CHECK(snap_encoded_size(vm, ram, 4 * MIB) == 0);
+	CHECK(snap_encoded_size(vm, NULL, 2 * MIB) == 0);
+	vm->id.vcpus = 65;
+	CHECK(snap_validate(vm, 2 * MIB, &e) == -1 && e.code == SNAP_ERR_OVERSIZED);
+	vm->id.vcpus = 1;
+	/* a name with garbage after its NUL is written canonically */
+	memcpy(vm->id.name, "abc\0garbage", 12);
+	CHECK(snap_validate(vm, 2 * MIB, &e) == 0);
+	CHECK(encode(vm, ram, &s) == 0);
+	CHECK(snap_check(s.buf, s.len, g_out, &e) == 0);
+	CHECK(memcmp(g_out->id.name, "abc\0\0\0\0\0\0\0\0\0", 12) == 0);
+	canaries_reset();
+	sink_free(&s);
+	CHECK_STR(snap_err_name(SNAP_ERR_CHECKSUM), "SNAP_ERR_CHECKSUM");
+	CHECK_STR(snap_err_name((enum snap_err)99), "SNAP_ERR_?");
+	CHECK_STR(snap_section_name(SNAP_SEC_RAM), "RAM");
+	CHECK_STR(snap_vendor_name(SNAP_VENDOR_VMX), "VMX");
+	CHECK_STR(snap_vendor_name(7), "unknown");
+	free(vm);
+	free(ram);
+}
+
+/* RAM that changes under the encoder (it must not: the VM is paused) gives
+ * -1 and a stream the decoder refuses. */
+struct changer { struct sink s; uint8_t *ram; size_t at; };
+
+static void emit_and_change(void *ctx, const void *buf, size_t len)
+{
+	struct changer *c = ctx;
+
+	sink_emit(&c->s, buf, len);
+	if (c->s.calls == 3)
+		c->ram[c->at] = 1;
+}
+
+static void test_ram_changing(void)
+{
+	struct snap_vm *vm = random_vm(1, 2);
+	uint8_t *ram = calloc(1, 2 * MIB);
+	struct changer c = { { 0 }, ram, 100 * PG };
+
+	ram[5] = 1;
+	CHECK(snap_encode(vm, ram, 2 * MIB, emit_and_change, &c) == -1);
+	expect_refused("stream of changed RAM", c.s.buf, c.s.len, SNAP_ERR_TRUNCATED, "truncated");
+	sink_free(&c.s);
+	/* a page that becomes zero */
+	memset(&c, 0, sizeof(c));
+	c.ram = ram;
+	c.at = 100 * PG;
+	ram[100 * PG] = 0;
+	ram[200 * PG] = 1;
+	c.at = 200 * PG;
+	{
+		struct sink s;
+
+		CHECK(encode(vm, ram, &s) == 0);      /* unchanged: fine */
+		CHECK(accepted(s.buf, s.len));
+		canaries_reset();
+		sink_free(&s);
+	}
+	free(vm);
+	free(ram);
+}
+
+/* A small snapshot: 1 vCPU, 2 MiB, one non-zero page (~5 KiB). */
+static void small_snapshot(struct sink *s)
+{
+	struct snap_vm *vm = random_vm(1, 2);
+	uint8_t *ram = calloc(1, 2 * MIB);
+
+	long_mode_vcpu(&vm->vcpu[0]);
+	memset(ram + 17 * PG, 0xa5, PG);
+	if (encode(vm, ram, s))
+		abort();
+	free(vm);
+	free(ram);
+}
+
+static void test_every_truncation(void)
+{
+	struct sink s;
+	unsigned bad = 0;
+
+	small_snapshot(&s);
+	printf("# truncation at every length of a %zu-byte snapshot\n", s.len);
+	for (size_t len = 0; len < s.len; len++) {
+		uint8_t *copy = malloc(len ? len : 1);
+		struct snap_error e1, e2;
+
+		memcpy(copy, s.buf, len);
+		if (snap_check(copy, len, g_out, &e1) != -1 || e1.code != SNAP_ERR_TRUNCATED ||
+		    !strstr(e1.msg, "truncated") ||
+		    snap_decode(copy, len, g_out, g_ram, CANARY_RAM, &e2) != -1 ||
+		    e2.code != SNAP_ERR_TRUNCATED) {
+			if (bad++ < 5)
+				printf("#   length %zu: %s %s\n", len, snap_err_name(e1.code), e1.msg);
+		}
+		free(copy);
+	}
+	CHECK_EQ_U64(bad, 0);
+	CHECK(canaries_intact());
+	CHECK(accepted(s.buf, s.len));
+	canaries_reset();
+	sink_free(&s);
+}
+
+static void test_every_bit_flip(void)
+{
+	struct sink s;
+	unsigned accepted_n = 0, not_checksum = 0, wrong_code = 0;
+
+	small_snapshot(&s);
+	printf("# every single-bit flip of a %zu-byte snapshot (%zu flips)\n", s.len, s.len * 8);
+	for (size_t i = 0; i < s.len; i++) {
+		for (unsigned b = 0; b < 8; b++) {
+			struct snap_error e1, e2;
+
+			s.buf[i] ^= (uint8_t)(1u << b);
+			if (snap_check(s.buf, s.len, g_out, &e1) != -1 ||
+			    snap_decode(s.buf, s.len, g_out, g_ram, CANARY_RAM, &e2) != -1)
+				accepted_n++;
+			else if (e1.code != e2.code)
+				wrong_code++;
+			else if (i >= SNAP_HEADER_LEN && e1.code != SNAP_ERR_CHECKSUM)
+				not_checksum++;
+			s.buf[i] ^= (uint8_t)(1u << b);
+		}
+	}
+	CHECK_EQ_U64(accepted_n, 0);
+	CHECK_EQ_U64(wrong_code, 0);
+	CHECK_EQ_U64(not_checksum, 0);      /* past the header, the CRC catches it */
+	CHECK(canaries_intact());
+	sink_free(&s);
+}
+
+/* Random edits with a fixed seed; half of them resealed so that they reach
+ * the checks behind the CRC. Whatever is accepted must re-encode to a
+ * snapshot that decodes to the same state. */
+static void test_mutations(void)
+{
+	unsigned refused = 0, acc = 0, bad = 0;
+	uint8_t *ram2 = malloc(2 * MIB);
+	struct snap_vm *vm2 = malloc(sizeof(*vm2));
+
+	rng_state = 0x5eed5eed12345678ull;
+	for (unsigned it = 0; it < 4000; it++) {
+		struct sink c;
+		unsigned edits = 1 + (unsigned)rnd_below(6);
+		bool seal = rnd() & 1;
+		struct snap_error e;
+		int r;
+
+		copy_sink(&c, &base);
+		for (unsigned k = 0; k < edits; k++) {
+			/* mostly in the small sections, sometimes anywhere */
+			size_t at = (rnd() & 3) ? (size_t)rnd_below(2000) : (size_t)rnd_below(c.len);
+
+			switch (rnd_below(5)) {
+			case 0: c.buf[at] = (uint8_t)rnd(); break;
+			case 1: c.buf[at] ^= (uint8_t)(1u << rnd_below(8)); break;
+			case 2: c.buf[at]++; break;
+			case 3: c.buf[at] = rnd() & 1 ? 0 : 0xff; break;
+			default:
+				if (rnd() & 1)
+					remove_bytes(&c, at < c.len - 1 ? at : 0, 1);
+				else
+					insert_bytes(&c, at, (const uint8_t *)"\x01", 1);
+				break;
+			}
+		}
+		if (seal && c.len >= 40)
+			reseal(c.buf, c.len);
+		r = snap_decode(c.buf, c.len, g_out, g_ram, CANARY_RAM, &e);
+		if (r) {
+			refused++;
+			if (snap_check(c.buf, c.len, g_out, &e) != -1 || e.code == SNAP_OK ||
+			    !memchr(e.msg, 0, sizeof(e.msg)) || !e.msg[0])
+				bad++;
+		} else {
+			struct sink again;
+
+			acc++;
+			/* the accepted state is valid and round-trips */
+			memcpy(vm2, g_out, sizeof(*vm2));
+			if (snap_validate(vm2, (uint64_t)vm2->id.memory_mib * MIB, &e) ||
+			    encode(vm2, g_ram, &again) ||
+			    snap_decode(again.buf, again.len, g_out, ram2, 2 * MIB, &e) ||
+			    !same_vm(vm2, g_out) || memcmp(ram2, g_ram, 2 * MIB) != 0)
+				bad++;
+			sink_free(&again);
+			canaries_reset();
+		}
+		sink_free(&c);
+		if (it % 500 == 0 && !canaries_intact())
+			bad++;
+	}
+	printf("# mutations: %u refused, %u accepted\n", refused, acc);
+	CHECK_EQ_U64(bad, 0);
+	CHECK(refused > 3000);
+	CHECK(canaries_intact());
+	free(ram2);
+	free(vm2);
+}
+
+static void test_64_vcpus_and_65_sections(void)
+{
+	struct snap_vm *vm = random_vm(64, 2);
+	uint8_t *ram = random_ram(2 * MIB, 3);
+	struct sink s, c;
+	size_t v = 0;
+
+	CHECK(encode(vm, ram, &s) == 0);
+	CHECK(accepted(s.buf, s.len) && same_vm(vm, g_out));
+	canaries_reset();
+	/* a 65th VCPU section */
+	copy_sink(&c, &s);
+	v = find_section(c.buf, c.len, SNAP_SEC_VCPU, 63);
+	dup_section(&c, v, v);
+	expect_refused("65 VCPU sections", c.buf, c.len, SNAP_ERR_OVERSIZED, "more than 64 VCPU sections");
+	sink_free(&c);
+	/* ids are placed by their id, whatever the order */
+	copy_sink(&c, &s);
+	dup_section(&c, find_section(c.buf, c.len, SNAP_SEC_VCPU, 63), 32);
+	drop_section(&c, find_section(c.buf, c.len, SNAP_SEC_VCPU, 64));
+	CHECK(accepted(c.buf, c.len) && same_vm(vm, g_out));
+	canaries_reset();
+	sink_free(&c);
+	sink_free(&s);
+	free(vm);
+	free(ram);
+}
+
+int main(void)
+{
+	canaries_init();
+	test_crc();
+	test_roundtrip(1, 2, 0);
+	test_roundtrip(1, 2, 5);
+	test_roundtrip(4, 8, 40);
+	test_roundtrip(17, 3, 200);
+	test_layout();
+	test_emit_chunks();
+	test_zero_pages();
+	make_base();
+	test_header_refusals();
+	test_section_refusals();
+	test_content_refusals();
+	test_vcpu_refusals();
+	test_encoder_args();
+	test_ram_changing();
+	test_64_vcpus_and_65_sections();
+	test_every_truncation();
+	test_every_bit_flip();
+	test_mutations();
+	sink_free(&base);
+	free(base_vm);
+	free(base_ram);
+	free(g_ram);
+	free(g_ram_pattern);
+	free(g_out);
+	free(g_out_pattern);
+	return th_done();
 }

@@ -4,6 +4,7 @@
 #include <tscvisor/exit.h>
 #include <tscvisor/format.h>
 #include <tscvisor/guest.h>
+#include <tscvisor/hypercall.h>
 #include <tscvisor/log.h>
 #include <tscvisor/pio.h>
 #include <tscvisor/sched.h>
@@ -185,11 +186,19 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
-	if (!insn_length(v, e, X86_INSN_VMMCALL))
-		return;
-	/* No hypercalls are defined yet (docs/abi.md): -ENOSYS like KVM. */
-	v->regs.rax = (uint64_t)-1000;
-	skip(v, e);
+	if (!e->insn_len) {
+		struct x86_insn insn;
+
+		if (guest_decode_at_rip(v, &insn) ||
+		    (insn.kind != X86_INSN_VMMCALL && insn.kind != X86_INSN_VMCALL)) {
+			stop_vm(v, VM_END_UNHANDLED, "cannot decode the hypercall instruction");
+			return;
+		}
+		e->insn_len = insn.len;
+	}
+	skip(v, e);   /* first: a save taken by the call resumes after it */
+	v->regs.rax = (uint64_t)hypercall(v, v->regs.rax, v->regs.rbx, v->regs.rcx, v->regs.rdx,
+					  v->regs.rsi);
 }
 
 static void handle_npf(struct vcpu *v, struct vm_exit *e)

@@ -153,6 +153,7 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		apply_init_sipi(v);
 		if (v->state != VCPU_RUNNABLE)
 			break;
+		vmtime_resync_if_needed(v);
 		lapic_timer_check(v, now);
 		inject_pending(v);
 		apic_timer_at(earliest(earliest(lapic_next_deadline(v), slice_end),

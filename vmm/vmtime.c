@@ -72,6 +72,16 @@ void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
 	}
 }
 
+/* The vCPU's guest TSC at host TSC h, by the formula in force. */
+static uint64_t guest_tsc_at(struct vcpu *v, uint64_t h)
+{
+	struct vm_time *t = &v->vm->time;
+
+	if (!t->d.trap_rdtsc)
+		return tsc_guest(h, t->d.scale, v->tsc_offset);
+	return tsc_emul_guest(&t->emul, h, 0) + v->tsc_offset;
+}
+
 uint64_t vmtime_read_guest_tsc(struct vcpu *v)
 {
 	struct vm_time *t = &v->vm->time;
@@ -133,4 +143,56 @@ void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value)
 	note_offsets(v->vm);
 	apply(v);
 	update_all_areas(v->vm);
+}
+
+/* The opt-in pvclock fast path (SPEC section 3): an emulate-mode VM whose
+ * guest reads time through pvclock asks to stop RDTSC trapping. Every vCPU's
+ * guest TSC continues from the value it has at one host instant h, now as
+ * G(h) = ((h * ratio) >> frac) + offset (native, scaled where the hardware
+ * can, else at the host's rate, which pvclock's scale then says), and the
+ * master pair moves to the new rate at that instant. enable = false goes
+ * back to trapping the same way. Returns 0, or -1 when the VM is not in
+ * emulate mode. */
+int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
+{
+	struct vm *vm = v->vm;
+	struct vm_time *t = &vm->time;
+	struct tsc_decision d2;
+	uint64_t h, g[VM_MAX_VCPUS] = { 0 }, vm_tsc;
+	unsigned i;
+
+	if (t->d.mode != TSC_MODE_EMULATE && !t->d.pv_fast_path)
+		return -1;
+	if (enable == t->d.pv_fast_path)
+		return 0;
+	tsc_decide(vm->cfg->tsc_mode, vm->cfg->tsc_khz, enable, &t->host, &d2);
+	h = vm_host_tsc();
+	for (i = 0; i < vm->nvcpus; i++)
+		g[i] = guest_tsc_at(&vm->vcpus[i], h);
+	vm_tsc = g[0];   /* vCPU 0 defines the VM-wide guest TSC */
+	if (d2.trap_rdtsc) {
+		t->emul.host_base = h;
+		t->last_emulated = 0;
+	}
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *x = &vm->vcpus[i];
+
+		x->tsc_offset = d2.trap_rdtsc ? g[i] : tsc_offset_for(h, d2.scale, g[i]);
+		__atomic_store_n(&x->tsc_resync, 1, __ATOMIC_RELEASE);
+	}
+	t->d = d2;
+	pvclock_clock_update(&t->master, vm_tsc, d2.guest_rate_khz ? d2.guest_rate_khz : t->emul.guest_khz);
+	for (i = 0; i < vm->nvcpus; i++) {
+		kvmclock_update(&vm->vcpus[i]);
+		sched_wake(&vm->vcpus[i]);
+	}
+	log_info("vm %s: tsc: pvclock fast path %s at guest TSC %llu: %s", vm->name,
+		 enable ? "on" : "off", (unsigned long long)vm_tsc, d2.reason);
+	return 0;
+}
+
+void vmtime_resync_if_needed(struct vcpu *v)
+{
+	if (__atomic_exchange_n(&v->tsc_resync, 0, __ATOMIC_ACQ_REL))
+		apply(v);
 }

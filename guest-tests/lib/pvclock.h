@@ -32,7 +32,7 @@ struct pvclock_area {			/* pvclock_vcpu_time_info, 32 bytes */
 	u64 tsc_timestamp;
 	u64 system_time;
 	u32 tsc_to_system_mul;
-	s8 tsc_shift;
+	int8_t tsc_shift;
 	u8 flags;
 	u8 pad[2];
 } __attribute__((packed));
@@ -92,7 +92,7 @@ static inline u64 pvclock_rdtsc(void)
 }
 
 /* The guest formula: shift, then a 64x32 multiply keeping bits 32..95. */
-static inline u64 pvclock_scale(u64 delta, u32 mul, s8 shift)
+static inline u64 pvclock_scale(u64 delta, u32 mul, int8_t shift)
 {
 	if (shift < 0)
 		delta >>= -shift;

@@ -3,6 +3,7 @@
 #ifndef TSCVISOR_VMTIME_H
 #define TSCVISOR_VMTIME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <tscvisor/tsc.h>
 #include <tscvisor/vcpu.h>
@@ -15,6 +16,10 @@ void vmtime_init(struct vm *vm, const struct tsc_host_info *host);
 uint64_t vmtime_read_guest_tsc(struct vcpu *v);
 /* WRMSR IA32_TSC (SDM semantics, with IA32_TSC_ADJUST following). */
 void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value);
+/* Hypercall: the pvclock fast path on/off (emulate mode). */
+int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable);
+/* Apply a VM-wide TSC change to this vCPU on its own pCPU before entry. */
+void vmtime_resync_if_needed(struct vcpu *v);
 /* WRMSR IA32_TSC_ADJUST: the TSC moves by the difference. */
 void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value);
 /* The host TSC at which this vCPU's guest TSC reaches `guest_tsc` (rounded
