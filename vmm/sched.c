@@ -31,8 +31,10 @@ uint64_t vm_host_tsc(void)
 
 static void kick(unsigned cpu)
 {
-	if (cpu != this_cpu()->index)
+	if (cpu != this_cpu()->index) {
+		this_cpu()->kicks_sent++;
 		apic_send_ipi(pcpus[cpu].apic_id, VEC_KICK);
+	}
 }
 
 void sched_wake(struct vcpu *v)
@@ -290,6 +292,10 @@ void sched_run_vm(struct vm *vm, unsigned npcpus)
 		kick(i);
 	run_on_this_cpu(vm);
 	sched_kick_all();
+	for (i = 0; i < pcpus_used; i++)
+		log_dbg("sched: pCPU %u (APIC ID %u) sent %llu kicks, took %llu kicks, %llu timer interrupts",
+			i, pcpus[i].apic_id, (unsigned long long)pcpus[i].kicks_sent,
+			(unsigned long long)pcpus[i].kick_irqs, (unsigned long long)pcpus[i].timer_irqs);
 	while (__atomic_load_n(&cpus_done, __ATOMIC_ACQUIRE) < pcpus_used - 1)
 		cpu_relax();
 	active_vm = NULL;

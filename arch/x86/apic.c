@@ -8,6 +8,7 @@
 #define APIC_BASE_EXTD     (1ull << 10)
 
 #define REG_ID     0x020
+#define REG_TPR    0x080
 #define REG_EOI    0x0b0
 #define REG_SVR    0x0f0
 #define REG_ICR_LO 0x300
@@ -46,6 +47,7 @@ void apic_init_cpu(void)
 	x2apic = base & APIC_BASE_EXTD;
 	mmio = (volatile uint32_t *)(uintptr_t)(base & ~0xfffull);
 	wr(REG_SVR, 0x100 | VEC_SPURIOUS);          /* software-enabled */
+	wr(REG_TPR, 0);                             /* firmware may leave it raised */
 	wr(REG_LVT_TIMER, 1u << 16);                /* masked until used */
 	wr(REG_TDCR, 0xb);                          /* divide by 1 */
 	cpuid(1, r);
@@ -126,4 +128,10 @@ void apic_timer_at(uint64_t deadline)
 		ticks = 0xffffffffu;
 	wr(REG_LVT_TIMER, VEC_HOST_TIMER);          /* one-shot */
 	wr(REG_TMICT, (uint32_t)ticks);
+}
+
+void apic_debug_dump(void)
+{
+	log_dbg("apic: cpu apic id reg 0x%x, TPR 0x%x, PPR 0x%x, SVR 0x%x, IRR[7] 0x%x ISR[7] 0x%x",
+		rd(REG_ID), rd(REG_TPR), rd(0xa0), rd(REG_SVR), rd(0x270), rd(0x170));
 }

@@ -28,5 +28,6 @@ void apic_timer_calibrate(uint64_t tsc_khz);
 /* Fire VEC_HOST_TIMER on this CPU at host TSC `deadline` (0 = cancel). */
 void apic_timer_at(uint64_t deadline);
 uint64_t apic_timer_khz(void);
+void apic_debug_dump(void);
 
 #endif

@@ -20,7 +20,7 @@ struct pcpu {
 	uint64_t cur_tsc_aux;        /* what this CPU's IA32_TSC_AUX holds */
 	uint64_t cur_tsc_ratio;      /* what this CPU's TSC ratio MSR holds (SVM) */
 	int64_t tsc_skew;            /* test option: pretend this CPU's TSC is off by this much */
-	volatile uint64_t timer_irqs, kick_irqs;
+	volatile uint64_t timer_irqs, kick_irqs, kicks_sent;
 	void *gdt, *tss;             /* this CPU's descriptor tables */
 };
 

@@ -52,7 +52,12 @@ svm_run:
 	mov r15, [rdi + G_R15]
 	mov rdi, [rdi + G_RDI]
 	vmload		; [rax]
+	; With V_INTR_MASKING the host's IF at VMRUN (HIF) decides whether a
+	; physical interrupt makes the guest exit (APM 15.21.1). GIF is 0 here,
+	; so setting IF lets no interrupt into the hypervisor before VMRUN.
+	sti
 	vmrun		; [rax]
+	cli
 	mov rax, [rsp]          ; guest VMCB pa (do not rely on RAX after #VMEXIT)
 	vmsave		; [rax]
 	push rdi                ; guest rdi
