@@ -76,11 +76,15 @@ static bool insn_length(struct vcpu *v, struct vm_exit *e, enum x86_insn_kind wa
 	return true;
 }
 
+/* The instruction is done: RIP past it, and any STI / MOV SS shadow that
+ * covered it is over (else `sti; hlt` would leave the interrupt that woke
+ * the HLT blocked for one more instruction, typically the loop's `cli`). */
 static void skip(struct vcpu *v, const struct vm_exit *e)
 {
 	v->regs.rip += e->insn_len;
-	if (!(v->regs.rip >> 32) && !guest_long_mode(v))
+	if ((v->regs.rip >> 32) && !guest_long_mode(v))
 		v->regs.rip &= 0xffffffffu;
+	v->vm->ops->clear_irq_shadow(v);
 }
 
 static void handle_cpuid(struct vcpu *v, struct vm_exit *e)

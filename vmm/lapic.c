@@ -178,6 +178,9 @@ void lapic_timer_check(struct vcpu *v, uint64_t now)
 	if (!(lvt & LVT_MASKED))
 		lapic_accept(v, (uint8_t)(lvt & 0xff));
 	v->timer.fired++;
+	v->timer.late_total += now - v->timer.host_deadline;
+	if (now - v->timer.host_deadline > v->timer.late_max)
+		v->timer.late_max = now - v->timer.host_deadline;
 	if (TIMER_MODE(lvt) == TIMER_PERIODIC && v->timer.period) {
 		missed = (now - v->timer.host_deadline) / v->timer.period;
 		switch (v->vm->cfg->tick_policy) {
@@ -341,11 +344,15 @@ void lapic_write(struct vcpu *v, uint32_t offset, uint32_t val)
 		uint32_t old = *reg(v, offset);
 
 		*reg(v, offset) = val & (0xff | LVT_MASKED | (3u << 17));
-		if (TIMER_MODE(old) != TIMER_MODE(val)) {
-			/* A mode switch disarms the timer (SDM 11.5.4.1). */
+		/* Switching into or out of TSC-deadline mode disarms the timer
+		 * (SDM 11.5.4.1); one-shot <-> periodic keeps counting. */
+		if ((TIMER_MODE(old) == TIMER_DEADLINE) != (TIMER_MODE(val) == TIMER_DEADLINE)) {
 			v->timer.host_deadline = 0;
 			v->timer.guest_deadline = 0;
+			v->timer.period = 0;
 			*reg(v, APIC_TMICT) = 0;
+		} else if (TIMER_MODE(val) == TIMER_PERIODIC && v->timer.host_deadline && !v->timer.period) {
+			v->timer.period = ticks_to_host(v, *reg(v, APIC_TMICT));
 		}
 		break;
 	}

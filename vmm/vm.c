@@ -189,10 +189,12 @@ enum vm_verdict vm_report(struct vm *vm)
 	for (i = 0; i < vm->nvcpus; i++) {
 		const struct vcpu *v = &vm->vcpus[i];
 
-		log_info("vm %s: vCPU %u: %llu interrupts injected, %llu IPIs sent, %llu timer firings, "
-			 "%llu moves between pCPUs", vm->name, i, (unsigned long long)v->irqs_injected,
+		log_info("vm %s: vCPU %u: %llu interrupts injected, %llu IPIs sent, %llu timer firings "
+			 "(late by %llu cycles on average, %llu at most), %llu moves between pCPUs",
+			 vm->name, i, (unsigned long long)v->irqs_injected,
 			 (unsigned long long)v->ipis_sent, (unsigned long long)v->timer.fired,
-			 (unsigned long long)v->moves);
+			 (unsigned long long)(v->timer.fired ? v->timer.late_total / v->timer.fired : 0),
+			 (unsigned long long)v->timer.late_max, (unsigned long long)v->moves);
 	}
 
 	if (vm->end == VM_END_SHUTDOWN) {

@@ -212,6 +212,11 @@ static bool svm_irq_window_open(struct vcpu *v)
 	       !(vmcb->ctl.event_inj & SVM_EVT_VALID);
 }
 
+static void svm_clear_irq_shadow(struct vcpu *v)
+{
+	((struct svm_vcpu *)v->arch)->vmcb->ctl.interrupt_shadow = 0;
+}
+
 static void svm_inject_irq(struct vcpu *v, uint8_t vector)
 {
 	struct svm_vcpu *s = v->arch;
@@ -527,6 +532,7 @@ const struct vendor_ops svm_ops = {
 	.set_sregs = svm_set_sregs,
 	.vcpu_sipi = svm_vcpu_sipi,
 	.irq_window_open = svm_irq_window_open,
+	.clear_irq_shadow = svm_clear_irq_shadow,
 	.inject_irq = svm_inject_irq,
 	.request_irq_window = svm_request_irq_window,
 	.vcpu_put = svm_vcpu_put,

@@ -102,6 +102,7 @@ struct lapic_timer {
 	uint64_t guest_deadline;    /* IA32_TSC_DEADLINE as written */
 	uint64_t fired;             /* times it fired */
 	uint64_t catchup;           /* missed periodic ticks still to deliver */
+	uint64_t late_total, late_max; /* host cycles between deadline and firing */
 };
 
 struct vcpu {
@@ -164,6 +165,10 @@ struct vendor_ops {
 	 * exit (EXIT_INTR) and stay pending for the host (VMX: acknowledge on
 	 * exit off; SVM: INTR intercept). */
 	bool (*irq_window_open)(struct vcpu *v);
+	/* The hypervisor completed an instruction for the guest (RIP moved
+	 * past it): an STI / MOV SS interrupt shadow covering it is over
+	 * (SVM: interrupt_shadow; VMX: guest interruptibility state bits 0-1). */
+	void (*clear_irq_shadow)(struct vcpu *v);
 	void (*inject_irq)(struct vcpu *v, uint8_t vector);
 	void (*request_irq_window)(struct vcpu *v, bool on);
 	/* A vCPU moves between pCPUs: put on the one it leaves, load on the one
