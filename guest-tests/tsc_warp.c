@@ -11,9 +11,18 @@
  * In tscvisor's emulate mode 0 warps is guaranteed; in native mode it holds
  * when the host's TSCs are synchronised (QEMU TCG: one TSC for all CPUs).
  *
+ * The lock is a test-and-set (xchg) lock whose holder, on letting go while
+ * others wait, gives them a moment (a bounded number of PAUSEs) to take it:
+ * without that one CPU takes it back again and again (seen under tscvisor
+ * in emulate mode: one vCPU made all its reads before another got the lock
+ * once). lock=ticket uses a FIFO ticket lock instead: strict turns, but on
+ * QEMU TCG with more vCPUs than host cores each hand-off waits for a host
+ * thread switch (40 us each, 80 s for 2 x 10^6 reads).
+ *
  * Options: reads=N per CPU (default 1000000); stall_ms=M: fail when no CPU
- * makes progress for M ms (default 10000); inject_warp=N: the last CPU's
- * middle read is made N ticks smaller, a self-test that must FAIL. */
+ * at all takes the lock for M ms (default 10000); lock=ticket;
+ * inject_warp=N: the last CPU's middle read is made N ticks smaller, a
+ * self-test that must FAIL. */
 #include "guest.h"
 
 struct percpu {
@@ -27,31 +36,69 @@ struct percpu {
 } __attribute__((aligned(64)));
 
 static struct percpu per[MAX_CPUS];
-static struct spinlock lock;
+static struct ticketlock tlock;
+static struct spinlock xlock;
+static bool use_ticket;
+static volatile u32 grabs;		/* lock acquisitions: progress */
+static volatile u32 aborted;
+static volatile u32 waiters;		/* CPUs spinning for the lock */
 static volatile u64 last_tsc;
 static volatile u32 last_cpu = ~0u;
 static struct barrier start;
 static u64 reads, stall_ms, inject;
 static unsigned inject_cpu;
 
-/* spin_lock, but giving up after stall_ms of waiting. */
+/* Takes the lock; gives up (and makes everyone give up) when nobody at
+ * all has taken it for stall_ms. */
 static bool lock_bounded(void)
 {
+	u32 t = use_ticket ? ticket_take(&tlock) : 0, seen = grabs, spins = 0;
+	bool waiting = false;
 	u64 end = 0;
-	u32 spins = 0;
 
-	while (atomic_xchg(&lock.locked, 1)) {
-		while (lock.locked) {
-			cpu_relax();
-			if (++spins % 4096)
-				continue;
-			if (!end)
-				end = tsc_after_ms(stall_ms);
-			else if (timed_out(end))
-				return false;
+	for (;;) {
+		if (use_ticket ? ticket_turn(&tlock, t) : !xlock.locked && !atomic_xchg(&xlock.locked, 1))
+			break;
+		if (!waiting) {
+			waiting = true;
+			atomic_inc(&waiters);
+		}
+		if (aborted)
+			break;
+		cpu_relax();
+		if (++spins % 1024)
+			continue;
+		if (grabs != seen) {
+			seen = grabs;
+			end = 0;
+		} else if (!end) {
+			end = tsc_after_ms(stall_ms);
+		} else if (timed_out(end)) {
+			atomic_set(&aborted, 1);
+			break;
 		}
 	}
-	return true;
+	if (waiting)
+		__atomic_sub_fetch(&waiters, 1, __ATOMIC_SEQ_CST);
+	return !aborted;
+}
+
+/* With the xchg lock, the CPU that lets go would mostly take it straight
+ * back; while others wait, it gives them up to HANDOFF_SPINS PAUSEs to
+ * take it first (bounded: a waiter whose vCPU is not running costs little). */
+#define HANDOFF_SPINS 1000
+
+static void unlock(void)
+{
+	u32 g = grabs;
+
+	if (use_ticket) {
+		ticket_unlock(&tlock);
+		return;
+	}
+	spin_unlock(&xlock);
+	for (u32 i = 0; i < HANDOFF_SPINS && waiters && grabs == g; i++)
+		cpu_relax();
 }
 
 static void warp_job(unsigned cpu, void *arg)
@@ -68,6 +115,7 @@ static void warp_job(unsigned cpu, void *arg)
 			p->stalled = true;
 			return;
 		}
+		grabs++;
 		t = rdtsc_ordered();
 		if (inject && cpu == inject_cpu && i == reads / 2)
 			t -= inject;
@@ -81,7 +129,7 @@ static void warp_job(unsigned cpu, void *arg)
 			p->handoffs++;
 		last_tsc = t;
 		last_cpu = cpu;
-		spin_unlock(&lock);
+		unlock();
 		p->reads = i + 1;
 	}
 	p->last = rdtsc_ordered();
@@ -101,10 +149,12 @@ void test_main(const struct mb_info *mbi)
 	unsigned online, finished = 0;
 	u64 warps = 0, max_warp = 0, handoffs = 0, t0, us, seen, end;
 	bool all_done = true, advanced = true;
+	char how[8];
 
 	(void)mbi;
 	reads = cmdline_u64("reads", 1000000, NULL);
 	stall_ms = cmdline_u64("stall_ms", 10000, NULL);
+	use_ticket = cmdline_get("lock", how, sizeof(how)) && !strncmp(how, "ticket", 7);
 	inject = cmdline_u64("inject_warp", 0, NULL);
 	online = smp_init();
 	plan(4);
@@ -114,7 +164,8 @@ void test_main(const struct mb_info *mbi)
 	if (inject)
 		diag("self-test: CPU %u's read %llu is made %llu ticks smaller", inject_cpu,
 		     (unsigned long long)(reads / 2), (unsigned long long)inject);
-	diag("%u CPU(s), %llu reads each", online, (unsigned long long)reads);
+	diag("%u CPU(s), %llu reads each, %s lock", online, (unsigned long long)reads,
+	     use_ticket ? "ticket (FIFO)" : "xchg");
 
 	barrier_init(&start, online);
 	t0 = rdtsc();

@@ -178,9 +178,11 @@ void lapic_timer_check(struct vcpu *v, uint64_t now)
 	if (!(lvt & LVT_MASKED))
 		lapic_accept(v, (uint8_t)(lvt & 0xff));
 	v->timer.fired++;
-	v->timer.late_total += now - v->timer.host_deadline;
-	if (now - v->timer.host_deadline > v->timer.late_max)
-		v->timer.late_max = now - v->timer.host_deadline;
+	if (v->timer.host_deadline > 1) {        /* 1 = "already due when armed" */
+		v->timer.late_total += now - v->timer.host_deadline;
+		if (now - v->timer.host_deadline > v->timer.late_max)
+			v->timer.late_max = now - v->timer.host_deadline;
+	}
 	if (TIMER_MODE(lvt) == TIMER_PERIODIC && v->timer.period) {
 		missed = (now - v->timer.host_deadline) / v->timer.period;
 		switch (v->vm->cfg->tick_policy) {

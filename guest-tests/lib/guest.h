@@ -306,6 +306,24 @@ static inline void spin_lock(struct spinlock *l)
 
 static inline void spin_unlock(struct spinlock *l) { atomic_set(&l->locked, 0); }
 
+/* A fair (FIFO) lock: each CPU takes a ticket and waits for its turn, so
+ * the lock goes round the waiting CPUs in order. */
+struct ticketlock {
+	volatile u32 next;		/* the next ticket to hand out */
+	volatile u32 owner;		/* the ticket being served */
+};
+
+static inline u32 ticket_take(struct ticketlock *l) { return __atomic_fetch_add(&l->next, 1, __ATOMIC_SEQ_CST); }
+static inline bool ticket_turn(struct ticketlock *l, u32 t) { return atomic_read(&l->owner) == t; }
+static inline void ticket_lock(struct ticketlock *l)
+{
+	u32 t = ticket_take(l);
+
+	while (!ticket_turn(l, t))
+		cpu_relax();
+}
+static inline void ticket_unlock(struct ticketlock *l) { atomic_set(&l->owner, l->owner + 1); }
+
 /* RDTSC that is not executed ahead of earlier loads and stores (MFENCE
  * orders it on AMD, LFENCE on Intel): for comparing TSC values across
  * CPUs through memory. */

@@ -1,4 +1,5 @@
-/* tap.c — start-up in C, TAP reporting, exceptions and the way out.
+/* tap.c — start-up in C, TAP reporting, exceptions and interrupts, and the
+ * way out. Only the BSP reports; APs leave their results in memory.
  *
  * Output contract (the runners parse it):
  *   1..N                 the plan (first line of TAP, or last if no plan())
@@ -250,7 +251,9 @@ static void idt_init(void)
 	idt_load();
 }
 
-/* Called from isr_common. Returns only to resume at a fixup. */
+/* Called from isr_common, on any CPU. Returns after a registered
+ * interrupt handler (then EOI) or to resume at a fixup; anything else is a
+ * failure that ends the test. */
 void lib_exception(struct exc_frame *f)
 {
 	static struct spinlock report_lock;
