@@ -19,6 +19,9 @@ bool guest_long_mode(struct vcpu *v)
 	return (s.efer & EFER_LMA) && (s.seg[SEG_CS].attr & SEG_ATTR_L);
 }
 
+static int decode_slow(struct vcpu *v, struct x86_insn *insn);
+static int translate_rip(struct vcpu *v, uint64_t *gpa);
+
 static int read_guest_ram(void *ctx, uint64_t gpa, void *buf, unsigned len)
 {
 	const struct vm *vm = ctx;
@@ -29,7 +32,39 @@ static int read_guest_ram(void *ctx, uint64_t gpa, void *buf, unsigned len)
 	return 0;
 }
 
+_Static_assert(sizeof(struct x86_insn) <= sizeof(((struct decode_cache *)0)->insn),
+	       "decode_cache.insn holds a struct x86_insn");
+
+/* The instruction at RIP, from the cache when RIP and CR3 are those of the
+ * last decode and its bytes are still there at the same guest-physical
+ * address (a trapped RDTSC in a loop decodes once). A guest that remaps
+ * that very page under the same CR3 to identical bytes is still right. */
 int guest_decode_at_rip(struct vcpu *v, struct x86_insn *insn)
+{
+	struct decode_cache *dc = &v->dcache;
+	uint64_t cr3 = v->vm->ops->get_cr3(v);
+
+	if (dc->len && dc->rip == v->regs.rip && dc->cr3 == cr3 &&
+	    dc->gpa + dc->len <= v->vm->ram_size &&
+	    !memcmp(v->vm->ram + dc->gpa, dc->bytes, dc->len)) {
+		memcpy(insn, dc->insn, sizeof(*insn));
+		return 0;
+	}
+	if (decode_slow(v, insn))
+		return -1;
+	dc->len = 0;
+	if (translate_rip(v, &dc->gpa) == 0 && (dc->gpa & 4095) + insn->len <= 4096 &&
+	    dc->gpa + insn->len <= v->vm->ram_size) {
+		memcpy(dc->bytes, v->vm->ram + dc->gpa, insn->len);
+		memcpy(dc->insn, insn, sizeof(*insn));
+		dc->rip = v->regs.rip;
+		dc->cr3 = cr3;
+		dc->len = insn->len;
+	}
+	return 0;
+}
+
+static int decode_slow(struct vcpu *v, struct x86_insn *insn)
 {
 	struct vcpu_sregs s;
 	struct guest_mmu mmu;
@@ -50,4 +85,26 @@ int guest_decode_at_rip(struct vcpu *v, struct x86_insn *insn)
 	if (guest_fetch(&mmu, la, bytes, sizeof(bytes), &got, NULL, NULL) != GW_OK || !got)
 		return -1;
 	return x86_decode(bytes, got, mode, insn) == 0 ? 0 : -1;
+}
+
+/* The guest-physical address of RIP (for the decode cache). */
+static int translate_rip(struct vcpu *v, uint64_t *gpa)
+{
+	struct vcpu_sregs s;
+	struct guest_mmu mmu;
+	struct guest_xlat x;
+	uint64_t la;
+	bool lm;
+
+	v->vm->ops->get_sregs(v, &s);
+	lm = (s.efer & EFER_LMA) && (s.seg[SEG_CS].attr & SEG_ATTR_L);
+	la = lm ? v->regs.rip : s.seg[SEG_CS].base + v->regs.rip;
+	mmu = (struct guest_mmu){
+		.cr0 = s.cr0, .cr3 = s.cr3, .cr4 = s.cr4, .efer = s.efer,
+		.maxphyaddr = 48, .read_gpa = read_guest_ram, .ctx = v->vm,
+	};
+	if (guest_walk(&mmu, la, &x) != GW_OK)
+		return -1;
+	*gpa = x.gpa;
+	return 0;
 }

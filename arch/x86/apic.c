@@ -1,6 +1,7 @@
 /* Host local APIC driver. */
 #include <tscvisor/log.h>
 #include "apic.h"
+#include "percpu.h"
 #include "x86.h"
 
 #define MSR_APIC_BASE      0x1b
@@ -106,8 +107,15 @@ uint64_t apic_timer_khz(void)
 
 void apic_timer_at(uint64_t deadline)
 {
+	struct pcpu *cpu = this_cpu();
 	uint64_t now, ticks;
 
+	/* Reprogramming costs LAPIC register writes (expensive when emulated):
+	 * only when the deadline changed or the armed one has fired. */
+	if (deadline == cpu->timer_armed && cpu->timer_irqs == cpu->timer_irqs_seen)
+		return;
+	cpu->timer_armed = deadline;
+	cpu->timer_irqs_seen = cpu->timer_irqs;
 	if (!deadline) {
 		if (use_tsc_deadline)
 			wrmsr(MSR_TSC_DEADLINE, 0);

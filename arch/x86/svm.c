@@ -396,6 +396,11 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->pending_event = vmcb->ctl.event_inj & SVM_EVT_VALID ? vmcb->ctl.event_inj : 0;
 }
 
+static uint64_t svm_get_cr3(struct vcpu *v)
+{
+	return ((struct svm_vcpu *)v->arch)->vmcb->save.cr3;
+}
+
 static void seg_in(struct vmcb_seg *d, const struct segment *s)
 {
 	d->sel = s->sel;
@@ -530,6 +535,7 @@ const struct vendor_ops svm_ops = {
 	.inject_exception = svm_inject_exception,
 	.get_sregs = svm_get_sregs,
 	.set_sregs = svm_set_sregs,
+	.get_cr3 = svm_get_cr3,
 	.vcpu_sipi = svm_vcpu_sipi,
 	.irq_window_open = svm_irq_window_open,
 	.clear_irq_shadow = svm_clear_irq_shadow,

@@ -105,6 +105,15 @@ struct lapic_timer {
 	uint64_t late_total, late_max; /* host cycles between deadline and firing */
 };
 
+/* The last instruction decoded at an exit, reused while RIP, CR3 and its
+ * bytes in guest memory are unchanged (vmm/guest.c). */
+struct decode_cache {
+	uint64_t rip, cr3, gpa;
+	uint8_t bytes[16];
+	uint8_t len;           /* 0: empty */
+	uint8_t insn[128] __attribute__((aligned(8)));   /* struct x86_insn */
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -133,6 +142,7 @@ struct vcpu {
 	uint32_t lapic_regs[64];     /* xAPIC registers at 16-byte offsets */
 	bool halted;
 	struct exit_stat stats[EXIT_NR];
+	struct decode_cache dcache;
 };
 
 struct vendor_ops {
@@ -149,6 +159,8 @@ struct vendor_ops {
 	/* Inject an exception at the next entry. */
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
 	void (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
+	/* CR3 alone (the decode cache's key; cheaper than get_sregs). */
+	uint64_t (*get_cr3)(struct vcpu *v);
 	/* Load the whole state (restore). EFER/CR0/CR4 values the hardware
 	 * refuses make the next entry fail (EXIT_INVALID): the snapshot code
 	 * validates first. */
