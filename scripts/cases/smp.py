@@ -30,4 +30,52 @@ def cases():
                     must=[r"smp: 2 CPU\(s\) online \(broadcast start-up, no MADT\)", sync_line(2, True),
                           r"TSCVISOR-RESULT: PASS"],
                     must_not=[r"\[ERROR\]"]))
+
+    def vms_pass(*names):
+        return vm_passed(*names)
+
+    smp = os.path.join(CFG, "smp.cfg")
+    smp_vms = ["bringup-native", "warp-emulate", "warp-native", "ipi-emulate", "lapic-timer",
+               "deadline-native", "deadline-emulate", "hlt-wake"]
+    for cpus in (2, 4):
+        out.append(Case(f"qemu-svm:smp-guests-{cpus}cpu",
+                        [BOOT, "--emulator", "qemu", "--cpus", str(cpus), "--timeout", "900", smp],
+                        timeout=960, weight=40,
+                        must=vms_pass(*smp_vms) + [r"TSCVISOR-RESULT: PASS",
+                                                   rf"vm warp-emulate: 4 vCPU\(s\) on {cpus} pCPU"],
+                        must_not=[r"^\[[\w-]+\] not ok", r"\*\*\* VM"],
+                        check=all_checks(exits_at_least("warp-emulate", "RDTSC", 400000),
+                                         exits_none("warp-native", "RDTSC", "RDTSCP"))))
+    out.append(Case("qemu-svm:smp-warp-4x10^6-emulate",
+                    [BOOT, "--emulator", "qemu", "--cpus", "4", "--timeout", "1500",
+                     os.path.join(CFG, "smp-warp-1m.cfg")],
+                    timeout=1560, weight=100,
+                    must=vms_pass("warp-emulate-1m") + [
+                        r"\[warp-emulate-1m\] # total: 4000000 reads .*, 0 warp\(s\)",
+                        r"TSCVISOR-RESULT: PASS"],
+                    must_not=[r"^\[[\w-]+\] not ok"],
+                    check=exits_at_least("warp-emulate-1m", "RDTSC", 4_000_000)))
+    out.append(Case("qemu-svm:smp-moves",
+                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "900",
+                     os.path.join(CFG, "smp-moves.cfg")],
+                    timeout=960, weight=30,
+                    must=vms_pass("moves-warp-emulate", "moves-warp-native", "moves-monotonic-emulate",
+                                  "moves-ipi")
+                    + [r"vm moves-warp-emulate: vCPU 0: .* [1-9]\d* moves between pCPUs",
+                       r"vm moves-warp-emulate: 3 vCPU\(s\) on 2 pCPU\(s\), time-sliced",
+                       r"TSCVISOR-RESULT: PASS"],
+                    must_not=[r"^\[[\w-]+\] not ok"]))
+    # Skewed host: emulate still 0 warps; auto picks emulate; native shows
+    # the skew (that VM fails, and must).
+    out.append(Case("qemu-svm:smp-skewed-host",
+                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "900",
+                     os.path.join(CFG, "smp-skew.cfg")],
+                    timeout=960, weight=30, ok_status=(1,),
+                    must=vms_pass("skew-warp-emulate", "skew-auto")
+                    + [sync_line(2, False),
+                       r"vm skew-auto: tsc: auto -> emulate: .*synchronisation check",
+                       r"\[skew-warp-native\] not ok \d+ - no warp",
+                       r"vm skew-warp-native: ended by exit port \(exit port 0xf4\), status 3: FAIL",
+                       r"TSCVISOR-RESULT: FAIL a VM failed"],
+                    must_not=[r"^\[skew-warp-emulate\] not ok", r"\*\*\* VM"]))
     return out
