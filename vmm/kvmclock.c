@@ -38,11 +38,11 @@ bool kvmclock_stable(const struct vm *vm)
 	return vm->time.d.host_reliable && !vm->time.written_apart;
 }
 
-/* The VM-wide guest TSC: the vCPU's minus what was written into its
- * TSC apart from the VM (its TSC_ADJUST relative to vCPU 0's). */
+/* The VM-wide guest TSC (the master pair's): the vCPU's TSC minus what the
+ * guest wrote into it, which IA32_TSC_ADJUST accumulates (SDM 17.17.3). */
 static uint64_t vm_guest_tsc(struct vcpu *v)
 {
-	return vmtime_read_guest_tsc(v) - (v->tsc_offset - v->vm->vcpus[0].tsc_offset);
+	return vmtime_read_guest_tsc(v) - v->tsc_adjust;
 }
 
 void kvmclock_update(struct vcpu *v)
@@ -53,12 +53,16 @@ void kvmclock_update(struct vcpu *v)
 
 	if (!(v->pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE))
 		return;
-	if (kvmclock_stable(vm)) {
+	if (kvmclock_stable(vm) && !v->tsc_adjust) {
 		pvclock_fields_master(&vm->time.master, flags | PVCLOCK_TSC_STABLE_BIT, &f);
 	} else {
-		uint64_t vcpu_tsc = vmtime_read_guest_tsc(v), vm_tsc = vm_guest_tsc(v);
+		uint64_t vcpu_tsc = vmtime_read_guest_tsc(v), vm_tsc = vcpu_tsc - v->tsc_adjust;
 
+		/* The master's time, moved onto this vCPU's own TSC. Every vCPU
+		 * moved by the same amount still shares one clock. */
 		pvclock_fields_vcpu(&vm->time.master, vcpu_tsc, vm_tsc, flags, &f);
+		if (kvmclock_stable(vm))
+			f.flags |= PVCLOCK_TSC_STABLE_BIT;
 	}
 	pvclock_publish(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE), &f);
 	v->pv_updates++;

@@ -114,7 +114,7 @@ static void note_offsets(struct vm *vm)
 	unsigned i;
 
 	for (i = 1; i < vm->nvcpus; i++)
-		if (vm->vcpus[i].tsc_offset != vm->vcpus[0].tsc_offset)
+		if (vm->vcpus[i].tsc_adjust != vm->vcpus[0].tsc_adjust)
 			vm->time.written_apart = true;
 }
 
@@ -169,7 +169,7 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 	h = vm_host_tsc();
 	for (i = 0; i < vm->nvcpus; i++)
 		g[i] = guest_tsc_at(&vm->vcpus[i], h);
-	vm_tsc = g[0];   /* vCPU 0 defines the VM-wide guest TSC */
+	vm_tsc = g[0] - vm->vcpus[0].tsc_adjust;   /* the VM-wide guest TSC */
 	if (d2.trap_rdtsc) {
 		t->emul.host_base = h;
 		t->last_emulated = 0;
