@@ -43,6 +43,7 @@ enum key_id {
 	K_TSC_KHZ,
 	K_TICK_POLICY,
 	K_MIGRATE_MS,
+	K_ON_SAVE,
 	K_TEST_TSC_SKEW,
 	K_COUNT
 };
@@ -67,6 +68,7 @@ static const struct key_info keys[K_COUNT] = {
 			     "one of auto, native, emulate, pvrdtscp "
 			     "(or Xen's default, always_emulate, native_paravirt)" },
 	[K_TICK_POLICY]  = { "tick_policy", false, "one of delay, catchup, merge, discard" },
+	[K_ON_SAVE]      = { "on_save", false, "one of restore, continue, stop" },
 	[K_MIGRATE_MS]   = { "migrate_ms", false,
 			     "a whole number of ms 0..60000 (0 = vCPUs stay on their pCPU)" },
 	[K_TEST_TSC_SKEW] = { "test_tsc_skew", true,
@@ -92,6 +94,11 @@ static const struct word bool_words[] = {
 
 static const struct word selftest_words[] = {
 	{ "none", SELFTEST_NONE }, { "fault", SELFTEST_FAULT }, { NULL, 0 },
+};
+
+static const struct word save_words[] = {
+	{ "restore", ON_SAVE_RESTORE }, { "continue", ON_SAVE_CONTINUE }, { "stop", ON_SAVE_STOP },
+	{ NULL, 0 },
 };
 
 static const struct word tick_words[] = {
@@ -418,6 +425,11 @@ static int apply(struct hv_config *cfg, struct vm_config *vm, int k, const char 
 			goto not_valid;
 		vm->tick_policy = (enum tick_policy)w;
 		return 0;
+	case K_ON_SAVE:
+		if (find_word(save_words, v, n, &w))
+			goto not_valid;
+		vm->on_save = (enum on_save)w;
+		return 0;
 	case K_MIGRATE_MS:
 		r = parse_count(v, n, 0, 60000, &u);
 		if (r == NUM_OK)
@@ -678,7 +690,7 @@ static int key_line(struct parse_state *st, const char *p, size_t n, unsigned li
 	k = find_key(a.key, a.keylen);
 	if (k < 0 && st->vm)
 		return fail(err, line, a.key, a.keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms");
+			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save");
 	if (k < 0)
 		return fail(err, line, a.key, a.keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew (VM keys go in a [NAME] section)");
@@ -837,7 +849,7 @@ int config_override(struct hv_config *cfg, const char *assignment, struct cfg_er
 	k = find_key(key, keylen);
 	if (k < 0 && vm)
 		return fail(err, 0, key, keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms");
+			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save");
 	if (k < 0)
 		return fail(err, 0, key, keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew; VM keys take a VM name: VM.key=value");

@@ -171,7 +171,7 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		if (e.reason == EXIT_INTR)
 			__asm__ volatile("sti; nop; cli" ::: "memory");   /* take it on the host */
 		exit_handle(v, &e);
-		if (vm->end != VM_RUNNING || v->state != VCPU_RUNNABLE)
+		if (vm->end != VM_RUNNING || v->state != VCPU_RUNNABLE || vm->pause_req)
 			break;
 		now = vm_host_tsc();
 		if (v->next_move && now >= v->next_move) {
@@ -183,6 +183,43 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		if (others_deadline && now >= others_deadline)
 			break;
 	}
+}
+
+/* Stop here while another pCPU saves (or restores) the VM: the control
+ * blocks of this pCPU's vCPUs are put, so the saver can load them. */
+static void park(struct vm *vm, unsigned me)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *t = &vm->vcpus[i];
+
+		if (t->cpu == me && t->loaded_on == (int)me) {
+			vm->ops->vcpu_put(t);
+			t->loaded_on = -1;
+		}
+	}
+	__atomic_add_fetch(&vm->paused, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE) && vm->end == VM_RUNNING)
+		cpu_relax();
+	__atomic_sub_fetch(&vm->paused, 1, __ATOMIC_ACQ_REL);
+}
+
+void sched_pause_others(struct vm *vm)
+{
+	unsigned i, want = pcpus_used - 1;
+
+	__atomic_store_n(&vm->pause_req, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < pcpus_used; i++)
+		kick(i);
+	while (__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE) < want)
+		cpu_relax();
+}
+
+void sched_resume_others(struct vm *vm)
+{
+	__atomic_store_n(&vm->pause_req, 0, __ATOMIC_RELEASE);
+	sched_kick_all();
 }
 
 /* Every vCPU of the VM halted or waiting for a SIPI with no timer armed and
@@ -217,6 +254,11 @@ static void run_on_this_cpu(struct vm *vm)
 
 	while (vm->end == VM_RUNNING) {
 		struct vcpu *pick = NULL;
+
+		if (__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE)) {
+			park(vm, me);
+			continue;
+		}
 		uint64_t now = vm_host_tsc(), wake_at = 0;
 		unsigned mine = 0;
 

@@ -152,6 +152,7 @@ static const char *const end_names[] = {
 	[VM_END_TRIPLE_FAULT] = "triple fault",
 	[VM_END_UNHANDLED] = "stopped by the hypervisor",
 	[VM_END_HALTED] = "halted forever",
+	[VM_END_SAVED] = "a save (on_save = stop)",
 };
 
 uint64_t vm_exit_count(const struct vm *vm, enum exit_reason r)
@@ -197,7 +198,7 @@ enum vm_verdict vm_report(struct vm *vm)
 			 (unsigned long long)v->timer.late_max, (unsigned long long)v->moves);
 	}
 
-	if (vm->end == VM_END_SHUTDOWN) {
+	if (vm->end == VM_END_SHUTDOWN || vm->end == VM_END_SAVED) {
 		verdict = VERDICT_PASS;
 	} else if (vm->end == VM_END_EXIT_PORT) {
 		verdict = vm->exit_status == 1 ? VERDICT_PASS :

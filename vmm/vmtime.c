@@ -82,6 +82,21 @@ static uint64_t guest_tsc_at(struct vcpu *v, uint64_t h)
 	return tsc_emul_guest(&t->emul, h, 0) + v->tsc_offset;
 }
 
+/* Every vCPU's guest TSC at one host instant (save): no clamping, no
+ * update of the monotonic floor. */
+uint64_t vmtime_guest_tsc_at(struct vcpu *v, uint64_t h)
+{
+	struct vm_time *t = &v->vm->time;
+	uint64_t base;
+
+	if (!t->d.trap_rdtsc)
+		return tsc_guest(h, t->d.scale, v->tsc_offset);
+	base = tsc_emul_guest(&t->emul, h, 0);
+	if (base < t->last_emulated)
+		base = t->last_emulated;
+	return base + v->tsc_offset;
+}
+
 uint64_t vmtime_read_guest_tsc(struct vcpu *v)
 {
 	struct vm_time *t = &v->vm->time;

@@ -41,6 +41,13 @@ enum tick_policy {
 	TICK_DISCARD,       /* drop the missed ticks, keep the schedule */
 };
 
+/* What a VM does after a snapshot of it was taken (hypercall or operator). */
+enum on_save {
+	ON_SAVE_RESTORE = 0,   /* destroy it and restore it from the snapshot, then go on */
+	ON_SAVE_CONTINUE,      /* just go on */
+	ON_SAVE_STOP,          /* end the VM (its snapshot carries it on elsewhere) */
+};
+
 enum log_level {
 	LOG_ERROR = 0,
 	LOG_WARN,
@@ -58,6 +65,7 @@ struct vm_config {
 	uint32_t tsc_khz;              /* 0 = the host's TSC kHz when the VM is created */
 	enum tick_policy tick_policy;  /* default delay */
 	uint32_t migrate_ms;           /* test option: move every vCPU to the next pCPU this often */
+	enum on_save on_save;          /* default restore */
 	unsigned line;                 /* line of the [NAME] header */
 	unsigned kernel_line;          /* line of the kernel key (0 if absent or set by an override) */
 };

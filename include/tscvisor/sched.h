@@ -21,6 +21,10 @@ void sched_sipi_vcpu(struct vcpu *v, uint8_t vector);
 void sched_run_vm(struct vm *vm, unsigned npcpus);
 /* Make every pCPU leave its guest (the VM ended). */
 void sched_kick_all(void);
+/* Stop every other pCPU's vCPUs of vm (they park with their control
+ * blocks put) / let them go on. Called from a vCPU's exit handler. */
+void sched_pause_others(struct vm *vm);
+void sched_resume_others(struct vm *vm);
 /* HLT from the guest. */
 void sched_halt(struct vcpu *v);
 

@@ -21,6 +21,7 @@ enum vm_end {
 	VM_END_TRIPLE_FAULT,
 	VM_END_UNHANDLED,   /* an exit or state the hypervisor cannot handle */
 	VM_END_HALTED,      /* HLT with nothing that could ever wake it */
+	VM_END_SAVED,       /* saved with on_save = stop: it goes on from its snapshot */
 };
 
 struct uart_state {
@@ -63,6 +64,8 @@ struct vm {
 	unsigned nvcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	struct vm_time time;
+	volatile uint32_t pause_req, paused; /* save/restore: other pCPUs parked */
+	uint64_t saves;             /* snapshots taken */
 	struct spinlock dev_lock;   /* port and MMIO devices, shared by the vCPUs */
 	struct uart_state uart;
 	struct fwcfg_state fwcfg;

@@ -14,6 +14,8 @@ struct vm;
 void vmtime_init(struct vm *vm, const struct tsc_host_info *host);
 /* The vCPU's guest TSC now (trapped RDTSC/RDTSCP, RDMSR IA32_TSC). */
 uint64_t vmtime_read_guest_tsc(struct vcpu *v);
+/* The vCPU's guest TSC at host TSC h (all vCPUs at one instant: save). */
+uint64_t vmtime_guest_tsc_at(struct vcpu *v, uint64_t h);
 /* WRMSR IA32_TSC (SDM semantics, with IA32_TSC_ADJUST following). */
 void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value);
 /* Hypercall: the pvclock fast path on/off (emulate mode). */

@@ -1,0 +1,126 @@
+/* save_restore — guest time across a save and a restore (SPEC section 5):
+ * the guest asks for a snapshot with the save hypercall at a moment of its
+ * choosing, and checks what it sees when the call returns in the restored
+ * VM (in the same boot, or in a later boot on another host):
+ *   - the hypercall returns 0; the incarnation (time leaf 0x40000101 EDX)
+ *     went up by one, and RDTSCP's ECX follows it in pvrdtscp mode;
+ *   - no backward step: the TSC after the call is not below the TSC before,
+ *     and the jump is small ("pause" semantics: the guest clock does not see
+ *     the time the VM was not running);
+ *   - the TSC rate measured against the PM timer after the restore equals
+ *     the rate before (and tsc_khz when given), within tol_ppm;
+ *   - kvmclock: the time does not go back and barely moves across the
+ *     restore, and the area says PVCLOCK_GUEST_STOPPED.
+ * Everything measured before the save lives in guest memory, so a restore
+ * in another boot compares with what this kernel measured in the first.
+ *
+ * Options: expect_khz=K; tol_ppm=T (default 1000); window_ms=M (default
+ * 100); jump_ms=J: largest allowed TSC/pvclock advance across the call
+ * (default 50); expect_restore=0|1 (default 1: 0 when on_save = continue);
+ * inject_jump=N: pretend the TSC after the call is N cycles lower (must
+ * FAIL). Skips (77) without the time leaf (bare QEMU). */
+#include "guest.h"
+#include "pvclock.h"
+
+static struct pvclock_area area __attribute__((aligned(64)));
+
+static u32 incarnation(void)
+{
+	struct cpuid_regs r = cpuid(TV_LEAF_TIME);
+
+	return r.edx;
+}
+
+static u64 measure_hz(const struct pmtimer *pm, u64 window_ms)
+{
+	struct tsc_window w;
+
+	if (!tsc_measure_window(pm, (u32)(window_ms * PMTMR_HZ / 1000), &w))
+		return 0;
+	return w.tsc_hz;
+}
+
+static bool diff_ok(u64 a, u64 b, u64 ppm)
+{
+	u64 d = a > b ? a - b : b - a;
+
+	return (unsigned __int128)d * 1000000 <= (unsigned __int128)ppm * b;
+}
+
+void test_main(const struct mb_info *mbi)
+{
+	u64 expect_khz = cmdline_u64("expect_khz", 0, NULL);
+	u64 tol = cmdline_u64("tol_ppm", 1000, NULL);
+	u64 window_ms = cmdline_u64("window_ms", 100, NULL);
+	u64 jump_ms = cmdline_u64("jump_ms", 50, NULL);
+	u64 expect_restore = cmdline_u64("expect_restore", 1, NULL);
+	u64 inject = cmdline_u64("inject_jump", 0, NULL);
+	const struct pmtimer *pm;
+	u64 hz_before, hz_after, tsc0, tsc1, ns0 = 0, ns1 = 0, jump_cycles;
+	u32 inc0, inc1, mode, aux = 0;
+	struct pvclock_snap s;
+	bool have_pv;
+	s64 rc;
+	u32 max;
+
+	(void)mbi;
+	plan(9);
+	if (!tv_signature(&max)) {
+		skip_rest("no tscvisor time leaf: not under tscvisor");
+	}
+	pm = pmtimer_init();
+	have_pv = kvm_signature(&max);
+	if (have_pv)
+		wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (u64)(uintptr_t)&area | 1);
+	mode = cpuid(TV_LEAF_TIME).ebx & 0xff;
+	hz_before = measure_hz(pm, window_ms);
+	inc0 = incarnation();
+	diag("before: TSC %llu Hz, incarnation %u, mode %u", (unsigned long long)hz_before, inc0, mode);
+	if (have_pv && pvclock_read(&area, &s))
+		ns0 = s.ns;
+	tsc0 = rdtsc();
+	rc = tv_hypercall(TV_HC_SAVE, 0, 0, 0, 0);
+	tsc1 = rdtsc() - inject;
+	if (have_pv && pvclock_read(&area, &s))
+		ns1 = s.ns;
+	inc1 = incarnation();
+	if (mode == TV_MODE_PVRDTSCP)
+		rdtscp(&aux);
+	hz_after = measure_hz(pm, window_ms);
+	diag("after: TSC %llu Hz, incarnation %u, TSC advanced %llu across the call, pvclock %llu ns",
+	     (unsigned long long)hz_after, inc1, (unsigned long long)(tsc1 - tsc0),
+	     (unsigned long long)(ns1 - ns0));
+
+	ok(rc == 0, "the save hypercall returned 0 (%lld)", (long long)rc);
+	ok(inc1 == inc0 + (expect_restore ? 1 : 0), "incarnation %u -> %u (%s)", inc0, inc1,
+	   expect_restore ? "restored: +1" : "not restored: unchanged");
+	if (mode == TV_MODE_PVRDTSCP)
+		ok(aux == inc1, "pvrdtscp: RDTSCP's ECX %u is the incarnation %u", aux, inc1);
+	else
+		skip("not pvrdtscp mode");
+	ok((s64)(tsc1 - tsc0) >= 0, "no backward TSC step across the save/restore (%lld)",
+	   (long long)(tsc1 - tsc0));
+	jump_cycles = hz_before / 1000 * jump_ms;
+	ok(tsc1 - tsc0 <= jump_cycles, "the TSC advanced %llu cycles across it, at most %llu (%llu ms)",
+	   (unsigned long long)(tsc1 - tsc0), (unsigned long long)jump_cycles,
+	   (unsigned long long)jump_ms);
+	ok(hz_before && hz_after && diff_ok(hz_after, hz_before, tol),
+	   "the TSC rate after (%llu Hz) equals the rate before (%llu Hz) within %llu ppm",
+	   (unsigned long long)hz_after, (unsigned long long)hz_before, (unsigned long long)tol);
+	if (expect_khz)
+		ok(diff_ok(hz_after, expect_khz * 1000, tol), "the rate after is tsc_khz %llu within %llu ppm",
+		   (unsigned long long)expect_khz, (unsigned long long)tol);
+	else
+		skip("no expect_khz=");
+	if (have_pv) {
+		ok(ns1 >= ns0 && ns1 - ns0 <= jump_ms * 1000000,
+		   "pvclock continues across it: %llu ns later (at most %llu ms)",
+		   (unsigned long long)(ns1 - ns0), (unsigned long long)jump_ms);
+		ok(!expect_restore || (s.f.flags & PVCLOCK_FLAG_STOPPED),
+		   "the pvclock area says PVCLOCK_GUEST_STOPPED after a restore (flags 0x%x)", s.f.flags);
+	} else {
+		skip("no kvmclock");
+		skip("no kvmclock");
+	}
+	done();
+}
