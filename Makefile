@@ -104,6 +104,11 @@ run: deps
 	$(MAKE) all
 	scripts/boot --emulator qemu guest-tests/configs/demo.cfg
 
+# Exit-path costs in instructions under QEMU icount (docs/performance.md).
+bench: deps
+	$(MAKE) all
+	scripts/bench
+
 # The whole matrix (docs/testing.md). JOBS=N sets the parallel emulator runs.
 test: deps
 	$(MAKE) all unit-bins $(BUILD)/host-tsc-khz

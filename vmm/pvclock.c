@@ -135,8 +135,7 @@ void pvclock_fields_vcpu(const struct pvclock_clock *master, uint64_t vcpu_tsc,
 	if (BEFORE_PAIR(delta))
 		delta = 0;      /* documented as not allowed: keep it sane */
 	adv = exact_advance(master, delta, &ns_adv);
-	fill(out, vcpu_tsc - (delta - adv), master->ns + ns_adv, master->scale,
-	     (uint8_t)(flags & ~PVCLOCK_TSC_STABLE_BIT));
+	fill(out, vcpu_tsc - (delta - adv), master->ns + ns_adv, master->scale, flags);
 }
 
 uint64_t pvclock_read_ns(const struct pvclock_vcpu_time_info *f, uint64_t tsc)

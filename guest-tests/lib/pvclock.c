@@ -30,6 +30,19 @@ bool tv_signature(u32 *max)
 	return true;
 }
 
+const char *tv_sig_str(struct cpuid_regs r, char buf[13])
+{
+	const u32 w[3] = { r.ebx, r.ecx, r.edx };
+
+	for (int i = 0; i < 12; i++) {
+		char c = (char)(w[i / 4] >> (8 * (i % 4)));
+
+		buf[i] = c >= 0x20 && c < 0x7f ? c : '.';
+	}
+	buf[12] = '\0';
+	return buf;
+}
+
 bool tv_cpu_intel(void)
 {
 	struct cpuid_regs r = cpuid(0);
@@ -84,17 +97,7 @@ bool pvclock_read(const volatile struct pvclock_area *a, struct pvclock_snap *s)
 
 u64 pvclock_read_ns(const volatile struct pvclock_area *a)
 {
-	u32 v;
-	u64 ns;
-
-	do {
-		v = a->version;
-		__asm__ volatile("" ::: "memory");
-		ns = a->system_time + pvclock_scale(pvclock_rdtsc() - a->tsc_timestamp,
-						    a->tsc_to_system_mul, a->tsc_shift);
-		__asm__ volatile("" ::: "memory");
-	} while ((v & 1) || v != a->version);
-	return ns;
+	return pvclock_read_ns_inline(a);
 }
 
 /* Same idea as clock.c's TSC windows: an edge of the PM timer happened

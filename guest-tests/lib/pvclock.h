@@ -49,8 +49,7 @@ _Static_assert(sizeof(struct pvclock_wall) == 12, "kvmclock ABI");
 /* ---- tscvisor's own leaves and hypercalls (docs/abi.md) ---- */
 #define TV_LEAF_SIGNATURE	0x40000100u	/* EAX max leaf, "TSCVisorTSCV" */
 #define TV_LEAF_TIME		0x40000101u
-#define TV_LEAF_SCALE		0x40000102u	/* EAX mul, EBX shift, ECX flags, EDX generation */
-#define TV_LEAF_PAIR		0x40000103u	/* EAX:EBX pair TSC, ECX:EDX pair ns */
+#define TV_LEAF_SCALE		0x40000102u	/* EAX mul, EBX shift, ECX:EDX guest rate kHz */
 #define TV_SIG_EBX		0x56435354u	/* "TSCV" */
 #define TV_SIG_ECX		0x726f7369u	/* "isor" */
 #define TV_SIG_EDX		0x56435354u	/* "TSCV" */
@@ -58,15 +57,19 @@ _Static_assert(sizeof(struct pvclock_wall) == 12, "kvmclock ABI");
 #define TV_TIME_HOST_RELIABLE	(1u << 1)
 #define TV_TIME_HW_SCALING	(1u << 2)
 #define TV_TIME_PV_FAST_PATH	(1u << 3)
-#define TV_TIME_FLAGS_KNOWN	0xfu
+#define TV_TIME_RATE_GUARANTEED	(1u << 4)	/* = CPUID 0x80000007 EDX[8] */
+#define TV_TIME_FLAGS_KNOWN	0x1fu
+/* 0x40000101 EBX: bits 7:0 the effective mode, 15:8 the configured one. */
+#define TV_MODE_AUTO		0u		/* configured only */
 #define TV_MODE_NATIVE		1u
 #define TV_MODE_EMULATE		2u
 #define TV_MODE_PVRDTSCP	3u
 
-#define TV_HC_NULL		0x54560000u
-#define TV_HC_SNAPSHOT		0x54560001u
-#define TV_HC_PVCLOCK_FAST	0x54560002u
-#define TV_HC_PVCLOCK_WINDOW	0x54560003u
+#define TV_HC_NULL		0u	/* returns 0 */
+#define TV_HC_PVCLOCK_FAST	1u	/* RBX 1 on, 0 off: 0, or -1 outside emulate mode */
+#define TV_HC_PVCLOCK_REFRESH	2u	/* rewrite every area: how many */
+#define TV_HC_SAVE		3u	/* snapshot now (save/restore) */
+#define TV_HC_PVCLOCK_WINDOW	4u	/* proposed: RBX page GPA, 0 removes */
 #define TV_HC_ENOSYS		(-1000)
 
 /* ---- detection ---- */
@@ -75,6 +78,8 @@ _Static_assert(sizeof(struct pvclock_wall) == 12, "kvmclock ABI");
 bool kvm_signature(u32 *max);
 /* Leaf 0x40000100 reads "TSCVisorTSCV"; *max gets its EAX. */
 bool tv_signature(u32 *max);
+/* EBX:ECX:EDX of a leaf as 12 characters (non-printable bytes as '.'). */
+const char *tv_sig_str(struct cpuid_regs r, char buf[13]);
 /* CPUID vendor is GenuineIntel (VMCALL) rather than AMD (VMMCALL). */
 bool tv_cpu_intel(void);
 
@@ -111,7 +116,32 @@ struct pvclock_snap {
 /* The guest's read: version, (odd: again), fields and TSC, version again
  * (changed: again). False after 10^6 failed attempts. */
 bool pvclock_read(const volatile struct pvclock_area *a, struct pvclock_snap *s);
-/* Time only; the smallest read (what the bench measures). */
+/* Time only: the smallest read, inline (what the bench measures, as a
+ * vDSO would inline it). An odd version fails the final comparison by
+ * itself (v & ~1 != v), so it needs no test of its own. */
+static inline u64 pvclock_read_ns_inline(const volatile struct pvclock_area *a)
+{
+	u32 v;
+	u64 ns;
+
+	do {
+		u64 d;
+		int8_t shift;
+
+		v = a->version & ~1u;
+		__asm__ volatile("" ::: "memory");
+		d = pvclock_rdtsc() - a->tsc_timestamp;
+		shift = a->tsc_shift;
+		if (shift < 0)
+			d >>= -shift;
+		else
+			d <<= shift;
+		ns = a->system_time + (u64)(((u128)d * a->tsc_to_system_mul) >> 32);
+		__asm__ volatile("" ::: "memory");
+	} while (v != a->version);
+	return ns;
+}
+/* The same, out of line. */
 u64 pvclock_read_ns(const volatile struct pvclock_area *a);
 
 /* ns of pvclock time across at least pm_ticks PM timer ticks, from one PM

@@ -111,7 +111,7 @@ uint64_t pvclock_clock_ns(const struct pvclock_clock *c, uint64_t tsc);
  * when tsc_now is before c->tsc.
  *
  * Same rate: the pair moves forward to the latest TSC <= tsc_now at which
- * the scale's arithmetic is exact (a multiple of pvclock_exact_period()
+ * the scale's arithmetic is exact (a multiple of 2^pvclock_exact_period_log2()
  * cycles past c->tsc), so that ns(tsc) is bit for bit the same function
  * before and after, for every tsc at or after the new pair: a reader that
  * still holds the old fields computes the same time. Used to keep the
@@ -130,8 +130,8 @@ int pvclock_clock_update(struct pvclock_clock *c, uint64_t tsc_now, uint64_t new
 /* The smallest power of two P such that for every k and x the scale gives
  * pvclock_scale_delta(k * P + x) == pvclock_scale_delta(k * P) +
  * pvclock_scale_delta(x) (no rounding lost at multiples of P; while the
- * shifted delta fits 64 bits). 2^12..2^36 cycles for 1 MHz..10 GHz. Returns
- * the exponent. */
+ * shifted delta fits 64 bits). At most 2^36 cycles up to 10 GHz; 2^12 at
+ * 1 MHz, 1 at 1 GHz. Returns the exponent. */
 unsigned pvclock_exact_period_log2(struct pvclock_scale s);
 
 /* ---- Fields of a vCPU's area ----------------------------------------- */
@@ -143,14 +143,17 @@ unsigned pvclock_exact_period_log2(struct pvclock_scale s);
 void pvclock_fields_master(const struct pvclock_clock *master, uint8_t flags,
 			   struct pvclock_vcpu_time_info *out);
 
-/* A vCPU's own pair (stable bit cleared, other flags as given): from its
- * guest TSC `vcpu_tsc` at an instant at which the VM-wide guest TSC read
- * `vm_tsc` (at or after master->tsc). The pair is the master's at its
- * latest exact point (pvclock_exact_period_log2()) at or before vm_tsc,
- * moved onto the vCPU's TSC by the difference vcpu_tsc - vm_tsc: as long
- * as that difference holds (a vCPU whose TSC was written), the area gives
- * the master's time bit for bit; when it changes (the vCPU moved to a pCPU
- * whose TSC is skewed) the caller computes a new pair. */
+/* A pair on a vCPU's own TSC: from its guest TSC `vcpu_tsc` at an instant
+ * at which the VM-wide guest TSC read `vm_tsc` (at or after master->tsc).
+ * The pair is the master's at its latest exact point
+ * (pvclock_exact_period_log2()) at or before vm_tsc, moved onto the vCPU's
+ * TSC by the difference vcpu_tsc - vm_tsc: as long as that difference
+ * holds (a vCPU whose TSC was written: the difference is its
+ * IA32_TSC_ADJUST), the area gives the master's time bit for bit; when it
+ * changes (the vCPU moved to a pCPU whose TSC is skewed) the caller
+ * computes a new pair. flags are taken as given: PVCLOCK_TSC_STABLE_BIT
+ * belongs there only while every vCPU's difference is the same (every TSC
+ * written alike, or none), i.e. while this is still one master clock. */
 void pvclock_fields_vcpu(const struct pvclock_clock *master, uint64_t vcpu_tsc,
 			 uint64_t vm_tsc, uint8_t flags, struct pvclock_vcpu_time_info *out);
 
