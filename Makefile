@@ -26,7 +26,10 @@ HV_CFLAGS  := $(WARN) -std=gnu11 -O2 -g -I include -I arch/x86 -I $(EFI_INC) -I 
               -fpic -ffreestanding -fno-stack-protector -fno-stack-check -fshort-wchar \
               -mno-red-zone -maccumulate-outgoing-args -mgeneral-regs-only \
               -fno-strict-aliasing -DTSCVISOR_HV=1 -MMD -MP
-HV_LDFLAGS := -shared -Bsymbolic -nostdlib -znocombreloc -z defs --fatal-warnings -T $(EFI_LDS)
+# -z muldefs: our memcpy/memset (vmm/lib.c, string instructions) come first
+# and replace libefi's byte loops, which share an object file with symbols
+# we need.
+HV_LDFLAGS := -shared -Bsymbolic -nostdlib -znocombreloc -z defs -z muldefs --fatal-warnings -T $(EFI_LDS)
 HOST_CFLAGS := $(WARN) -std=gnu11 -O1 -g -I include -fsanitize=address,undefined \
               -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
 

@@ -49,7 +49,8 @@ void kvmclock_update(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	struct pvclock_vcpu_time_info f;
-	uint8_t flags = vm->time.guest_stopped ? PVCLOCK_GUEST_STOPPED : 0;
+	/* GUEST_STOPPED once after a restore (the guest clears it, as KVM's). */
+	uint8_t flags = v->pv_stopped_pending ? PVCLOCK_GUEST_STOPPED : 0;
 
 	if (!(v->pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE))
 		return;
@@ -66,6 +67,7 @@ void kvmclock_update(struct vcpu *v)
 	}
 	pvclock_publish(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE), &f);
 	v->pv_updates++;
+	v->pv_stopped_pending = false;
 }
 
 bool kvmclock_is_msr(uint32_t msr)
@@ -86,7 +88,10 @@ int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 	struct pvclock_msr_req req;
 	enum pvclock_gpa_result r;
 
-	r = pvclock_msr_decode(msr, val, vm->ram_size, NULL, 0, &req);
+	/* The LAPIC page is MMIO even where RAM reaches past it. */
+	static const struct pvclock_gpa_range lapic = { 0xfee00000ull, 0x1000 };
+
+	r = pvclock_msr_decode(msr, val, vm->ram_size, &lapic, 1, &req);
 	if (r != PVCLOCK_GPA_OK) {
 		log_warn("vm %s: vCPU %u: WRMSR 0x%x = 0x%llx refused (%s): #GP", vm->name, v->id,
 			 msr, (unsigned long long)val, pvclock_gpa_result_name(r));

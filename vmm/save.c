@@ -321,10 +321,11 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 	vm_tsc = snap.vcpu[0].tsc - snap.vcpu[0].tsc_adjust;
 	rate = t->d.guest_rate_khz ? t->d.guest_rate_khz : snap.id.tsc_khz;
 	pvclock_clock_init(&t->master, vm_tsc, snap.time.system_time_ns, rate);
-	t->guest_stopped = true;
 	t->pv_wall = snap.time.wall_clock_msr;
-	for (i = 0; i < vm->nvcpus; i++)
+	for (i = 0; i < vm->nvcpus; i++) {
+		vm->vcpus[i].pv_stopped_pending = true;
 		kvmclock_update(&vm->vcpus[i]);
+	}
 	log_info("vm %s: restored: incarnation %u, guest TSC resumes at %llu, system_time at %llu ns; "
 		 "tsc: %s", vm->name, t->incarnation, (unsigned long long)snap.vcpu[0].tsc,
 		 (unsigned long long)snap.time.system_time_ns, t->d.reason);

@@ -181,6 +181,10 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 	if (enable == t->d.pv_fast_path)
 		return 0;
 	tsc_decide(vm->cfg->tsc_mode, vm->cfg->tsc_khz, enable, &t->host, &d2);
+	if (enable && !d2.pv_fast_path) {
+		log_info("vm %s: tsc: pvclock fast path refused: %s", vm->name, d2.reason);
+		return -1;
+	}
 	h = vm_host_tsc();
 	for (i = 0; i < vm->nvcpus; i++)
 		g[i] = guest_tsc_at(&vm->vcpus[i], h);

@@ -127,6 +127,7 @@ struct vcpu {
 	uint64_t rdpid_emulated;
 	uint64_t pv_system_time;     /* kvmclock system-time MSR: GPA | enable */
 	uint64_t pv_updates;         /* times its area was written */
+	bool pv_stopped_pending;     /* next update says PVCLOCK_GUEST_STOPPED */
 	uint64_t hypercalls;
 	volatile uint32_t tsc_resync; /* the VM's TSC formula changed: re-apply before entry */
 	uint64_t next_move;          /* host TSC of the next forced move (test option) */
