@@ -10,6 +10,7 @@
 #include <tscvisor/config.h>
 #include <tscvisor/format.h>
 #include <tscvisor/log.h>
+#include <tscvisor/snapshot.h>
 #include "platform.h"
 #include "serial.h"
 
@@ -17,6 +18,7 @@
 #define DEFAULT_CONFIG     "\\tscvisor.cfg"
 #define MAX_CONFIG_BYTES   (64 * 1024)
 #define MAX_KERNEL_BYTES   (64ull << 20)
+#define MAX_SNAPSHOT_BYTES (512ull << 20)
 #define HV_POOL_BYTES      (32ull << 20)
 #define HV_STACK_BYTES     (64ull << 10)
 #define MAX_OVERRIDES      16
@@ -290,6 +292,51 @@ static void load_config(EFI_FILE_HANDLE root)
 	log_info("boot: config %s: %u VM(s)", config_path, cfg->nvms);
 }
 
+/* A VM restored from a snapshot: the file is read and checked (every check
+ * of the decoder, no RAM written) before anything runs; the VM's identity
+ * (vCPUs, memory, tsc_mode, tsc_khz) comes from it. */
+static bool load_snapshot(EFI_FILE_HANDLE root, struct vm_config *vm, struct boot_vm *bv)
+{
+	static struct snap_vm id;   /* 48 KiB: not on the firmware's stack */
+	struct snap_error err;
+	char path[CFG_PATH_MAX * 2];
+	void *data = NULL;
+	UINT64 size = 0;
+	EFI_STATUS st;
+
+	kernel_path(vm->restore, path, sizeof(path));
+	st = read_file(root, path, MAX_SNAPSHOT_BYTES, &data, &size);
+	if (EFI_ERROR(st)) {
+		log_err("%s:%u: key 'restore': VM '%s': cannot load \"%s\": %s", config_path,
+			vm->line, vm->name, path, efi_status_text(st));
+		return false;
+	}
+	if (snap_check(data, size, &id, &err)) {
+		log_err("%s:%u: key 'restore': VM '%s': snapshot %s refused: %s (%s, at byte %llu)",
+			config_path, vm->line, vm->name, path, err.msg, snap_err_name(err.code),
+			(unsigned long long)err.offset);
+		return false;
+	}
+	vm->vcpus = id.id.vcpus;
+	vm->memory_mib = id.id.memory_mib;
+	vm->tsc_mode = id.id.tsc_mode;
+	vm->tsc_khz = id.id.tsc_khz;
+	bv->snapshot = data;
+	bv->snapshot_size = size;
+	bv->ram_size = (uint64_t)vm->memory_mib << 20;
+	bv->ram_base = (uint64_t)(UINTN)alloc_pages(bv->ram_size, 2ull << 20);
+	if (!bv->ram_base) {
+		log_err("%s:%u: VM '%s': cannot reserve %u MiB of guest RAM", config_path, vm->line,
+			vm->name, vm->memory_mib);
+		return false;
+	}
+	log_info("boot: VM '%s': snapshot %s (%llu bytes) of '%s': %u vCPU(s), %u MiB, tsc_mode %s, "
+		 "tsc_khz %u, saved on %s, incarnation %u", vm->name, path, (unsigned long long)size,
+		 id.id.name, id.id.vcpus, id.id.memory_mib, tsc_mode_name(id.id.tsc_mode),
+		 id.id.tsc_khz, snap_vendor_name(id.id.vendor), id.time.incarnation);
+	return true;
+}
+
 static void load_kernels(EFI_FILE_HANDLE root)
 {
 	struct hv_config *cfg = &boot_info.config;
@@ -304,6 +351,11 @@ static void load_kernels(EFI_FILE_HANDLE root)
 		UINT64 size = 0;
 		EFI_STATUS st;
 
+		if (vm->restore[0]) {
+			if (!load_snapshot(root, vm, bv))
+				failed = true;
+			continue;
+		}
 		kernel_path(vm->kernel, path, sizeof(path));
 		st = read_file(root, path, MAX_KERNEL_BYTES, &data, &size);
 		if (EFI_ERROR(st)) {

@@ -44,6 +44,7 @@ enum key_id {
 	K_TICK_POLICY,
 	K_MIGRATE_MS,
 	K_ON_SAVE,
+	K_RESTORE,
 	K_TEST_TSC_SKEW,
 	K_COUNT
 };
@@ -69,6 +70,7 @@ static const struct key_info keys[K_COUNT] = {
 			     "(or Xen's default, always_emulate, native_paravirt)" },
 	[K_TICK_POLICY]  = { "tick_policy", false, "one of delay, catchup, merge, discard" },
 	[K_ON_SAVE]      = { "on_save", false, "one of restore, continue, stop" },
+	[K_RESTORE]      = { "restore", false, "a snapshot file's path (instead of a kernel)" },
 	[K_MIGRATE_MS]   = { "migrate_ms", false,
 			     "a whole number of ms 0..60000 (0 = vCPUs stay on their pCPU)" },
 	[K_TEST_TSC_SKEW] = { "test_tsc_skew", true,
@@ -425,6 +427,8 @@ static int apply(struct hv_config *cfg, struct vm_config *vm, int k, const char 
 			goto not_valid;
 		vm->tick_policy = (enum tick_policy)w;
 		return 0;
+	case K_RESTORE:
+		return set_string(vm->restore, sizeof(vm->restore), v, n, "the path", msg);
 	case K_ON_SAVE:
 		if (find_word(save_words, v, n, &w))
 			goto not_valid;
@@ -690,7 +694,7 @@ static int key_line(struct parse_state *st, const char *p, size_t n, unsigned li
 	k = find_key(a.key, a.keylen);
 	if (k < 0 && st->vm)
 		return fail(err, line, a.key, a.keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save");
+			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, restore");
 	if (k < 0)
 		return fail(err, line, a.key, a.keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew (VM keys go in a [NAME] section)");
@@ -849,7 +853,7 @@ int config_override(struct hv_config *cfg, const char *assignment, struct cfg_er
 	k = find_key(key, keylen);
 	if (k < 0 && vm)
 		return fail(err, 0, key, keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save");
+			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, restore");
 	if (k < 0)
 		return fail(err, 0, key, keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew; VM keys take a VM name: VM.key=value");
@@ -883,7 +887,11 @@ int config_validate(const struct hv_config *cfg, struct cfg_error *err)
 	for (v = 0; v < cfg->nvms; v++) {
 		const struct vm_config *vm = &cfg->vms[v];
 
-		if (!vm->kernel[0])
+		if (vm->restore[0] && vm->kernel[0])
+			return fail(err, vm->line, "restore", 7,
+				    "VM '%.*s' has both a kernel and a snapshot to restore; keep one",
+				    (int)sizeof(vm->name), vm->name);
+		if (!vm->kernel[0] && !vm->restore[0])
 			return fail(err, vm->line, "kernel", 6,
 				    "VM '%.*s' has no kernel; add 'kernel = FILE' to its section",
 				    CFG_NAME_MAX - 1, vm->name);

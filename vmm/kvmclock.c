@@ -52,8 +52,15 @@ void kvmclock_update(struct vcpu *v)
 	/* GUEST_STOPPED once after a restore (the guest clears it, as KVM's). */
 	uint8_t flags = v->pv_stopped_pending ? PVCLOCK_GUEST_STOPPED : 0;
 
+	const struct pvclock_vcpu_time_info *cur;
+
 	if (!(v->pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE))
 		return;
+	/* GUEST_STOPPED stays until the guest clears it in its area (Linux
+	 * does, after telling its watchdogs), whatever updates come between. */
+	cur = (const void *)(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE));
+	if (__atomic_load_n(&cur->flags, __ATOMIC_RELAXED) & PVCLOCK_GUEST_STOPPED)
+		flags |= PVCLOCK_GUEST_STOPPED;
 	if (kvmclock_stable(vm) && !v->tsc_adjust) {
 		pvclock_fields_master(&vm->time.master, flags | PVCLOCK_TSC_STABLE_BIT, &f);
 	} else {

@@ -178,6 +178,17 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 	sink.buf = mem_alloc_pages(sink.cap / 4096);
 	sink.serial = true;
 	com2_init();
+	/* Firmware may have written to COM2 before us: a marker line with the
+	 * length frames the snapshot (scripts/migrate looks for it). */
+	{
+		char hdr[80];
+		int n = tv_snprintf(hdr, sizeof(hdr), "\nTSCVISOR-SNAPSHOT %llu %s\n",
+				    (unsigned long long)size, vm->name);
+		struct sink plain = { 0 };
+
+		plain.serial = true;
+		emit(&plain, hdr, (size_t)n);
+	}
 	if (snap_encode(&snap, vm->ram, vm->ram_size, emit, &sink) || sink.len != size) {
 		log_err("vm %s: encoding the snapshot failed", vm->name);
 		return NULL;

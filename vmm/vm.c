@@ -8,6 +8,7 @@
 #include <tscvisor/loader.h>
 #include <tscvisor/log.h>
 #include <tscvisor/pio.h>
+#include <tscvisor/save.h>
 #include <tscvisor/vmrun.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/vmtime.h>
@@ -46,6 +47,8 @@ bool vms_check_kernels(const struct boot_info *bi)
 		struct mb_load_result res;
 		struct mb_load_error err;
 
+		if (bi->vms[i].snapshot)
+			continue;   /* checked when it was loaded (boot/) */
 		if (mb_check(bi->vms[i].kernel, bi->vms[i].kernel_size, bi->vms[i].ram_size,
 			     basename_of(vc->kernel), vc->cmdline, NULL, 0, &res, &err)) {
 			log_err("%s:%u: key 'kernel': VM '%s': kernel %s refused: %s (%s)",
@@ -63,6 +66,45 @@ static void zero_ram(uint8_t *p, uint64_t bytes)
 	uint64_t n = bytes / 8;
 
 	__asm__ volatile("rep stosq" : "+D"(p), "+c"(n) : "a"(0ull) : "memory");
+}
+
+/* vCPUs with backend state, before their state is set (kernel or snapshot). */
+static bool create_vcpus(struct vm *vm)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		v->vm = vm;
+		v->id = i;
+		v->apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_ENABLE | (i == 0 ? APIC_BASE_BSP : 0);
+		lapic_reset(v);
+		if (vm->ops->vcpu_init(v)) {
+			log_err("vm %s: %s backend cannot set up vCPU %u", vm->name, vm->ops->name, i);
+			return false;
+		}
+		v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
+		v->loaded_on = -1;
+	}
+	return true;
+}
+
+/* A VM that goes on from a snapshot (restore = FILE): RAM, vCPUs and devices
+ * from the snapshot, time resumed on this host (vmm/save.c). */
+static bool create_from_snapshot(struct vm *vm, const struct boot_info *bi,
+				 const struct platform_info *pf)
+{
+	const struct boot_vm *bv = &bi->vms[vm->index];
+
+	if (vm->ops->vm_init(vm) || !create_vcpus(vm))
+		return false;
+	vmtime_init(vm, &pf->tsc);
+	if (restore_vm(vm, NULL, bv->snapshot, bv->snapshot_size))
+		return false;
+	log_info("vm %s: restored from its snapshot, %u vCPU(s), %llu MiB, %s", vm->name,
+		 vm->nvcpus, (unsigned long long)(vm->ram_size >> 20), vm->ops->name);
+	return true;
 }
 
 bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
@@ -91,6 +133,8 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	vm->nvcpus = vc->vcpus;
 	vm->pm_timer_port = pf->pm_timer_port;
 	zero_ram(vm->ram, vm->ram_size);
+	if (bi->vms[index].snapshot)
+		return create_from_snapshot(vm, bi, pf);
 
 	if (mb_load(bi->vms[index].kernel, bi->vms[index].kernel_size, vm->ram, vm->ram_size,
 		    basename_of(vc->kernel), vc->cmdline, NULL, 0, &res, &err)) {
@@ -114,20 +158,8 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 		log_err("vm %s: %s backend cannot set up the VM", vm->name, vm->ops->name);
 		return false;
 	}
-	for (i = 0; i < vm->nvcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-
-		v->vm = vm;
-		v->id = i;
-		v->apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_ENABLE | (i == 0 ? APIC_BASE_BSP : 0);
-		lapic_reset(v);
-		if (vm->ops->vcpu_init(v)) {
-			log_err("vm %s: %s backend cannot set up vCPU %u", vm->name, vm->ops->name, i);
-			return false;
-		}
-		/* The BSP enters the kernel; APs wait for INIT-SIPI-SIPI. */
-		v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
-	}
+	if (!create_vcpus(vm))
+		return false;
 	vm->vcpus[0].regs.rip = res.entry;
 	vm->vcpus[0].regs.rax = MB_BOOT_MAGIC;
 	vm->vcpus[0].regs.rbx = res.mbi_gpa;

@@ -12,6 +12,8 @@
 struct boot_vm {
 	const uint8_t *kernel;       /* the kernel file's bytes */
 	uint64_t kernel_size;
+	const uint8_t *snapshot;     /* the file of `restore = ...`, checked (snap_check) */
+	uint64_t snapshot_size;
 	uint64_t ram_base;           /* host-physical base of guest RAM (2 MiB aligned) */
 	uint64_t ram_size;           /* bytes */
 };

@@ -59,6 +59,7 @@ struct vm_config {
 	char name[CFG_NAME_MAX];
 	char kernel[CFG_PATH_MAX];     /* path on the ESP, relative to the config's folder */
 	char cmdline[CFG_CMDLINE_MAX]; /* given to the guest after the program name */
+	char restore[CFG_PATH_MAX];    /* a snapshot to restore instead of booting a kernel */
 	uint32_t memory_mib;           /* default 64 */
 	uint32_t vcpus;                /* default 1 */
 	enum tsc_mode tsc_mode;        /* default auto */
