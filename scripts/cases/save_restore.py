@@ -16,4 +16,35 @@ def cases():
                     + [rf"vm {n}: restored: incarnation 1, guest TSC resumes at \d+" for n in vms[:4]]
                     + [r"vm save-continue: saved: \d+ bytes", r"TSCVISOR-RESULT: PASS"],
                     must_not=[r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"vm save-continue: restored"]))
+
+    migrate = os.path.join(ROOT, "scripts", "migrate")
+    icount = "--emulator qemu --icount 3"   # a 1 GHz host (virtual time)
+    plain = "--emulator qemu"               # this machine's TSC rate (about 2 GHz)
+    guest_ok = [r"^\[mig\] ok \d+ - the TSC rate after .* equals the rate before",
+                r"^\[mig\] ok \d+ - no backward TSC step", r"^\[mig\] RESULT: PASS",
+                r"vm mig: restored: incarnation 1", r"^migrate: PASS"]
+    for name, src, dst in (("host-to-1GHz", plain, icount), ("1GHz-to-host", icount, plain)):
+        out.append(Case(f"qemu-svm:migrate-emulate-{name}",
+                        [migrate, "--from", src, "--to", dst,
+                         os.path.join(CFG, "migrate-emulate.cfg"), "mig"],
+                        timeout=600, weight=6,
+                        must=guest_ok + [r"^\[mig\] ok \d+ - the rate after is tsc_khz 1500000"],
+                        must_not=[r"^\[mig\] not ok"]))
+    out.append(Case("qemu-svm:migrate-auto-native-to-emulate",
+                    [migrate, "--from", plain, "--to", icount,
+                     os.path.join(CFG, "migrate-auto.cfg"), "mig"],
+                    timeout=600, weight=6,
+                    must=guest_ok + [r"vm mig: tsc: auto -> native",
+                                     r"vm mig: restored: .*tsc: auto -> emulate: tsc_khz \d+ differs from host"],
+                    must_not=[r"^\[mig\] not ok"]))
+    work = os.path.join(BUILD, "test-work", "refusals")
+    out.append(Case("qemu-svm:snapshot-refusals",
+                    ["bash", "-c", f"rm -rf '{work}' && '{migrate}' --keep '{work}' "
+                     f"'{os.path.join(CFG, 'migrate-emulate.cfg')}' mig && "
+                     f"'{os.path.join(ROOT, 'scripts', 'snapshot-refusals')}' '{work}/mig.snap'"],
+                    timeout=600, weight=6,
+                    must=[r"^PASS truncated: .*SNAP_ERR_TRUNCATED", r"^PASS bit-flipped: .*SNAP_ERR_CHECKSUM",
+                          r"^PASS foreign-version: .*SNAP_ERR_VERSION", r"^PASS oversized:",
+                          r"^PASS not-a-snapshot: .*SNAP_ERR_MAGIC", r"^5 passed, 0 failed"],
+                    must_not=[r"^FAIL "]))
     return out
