@@ -41,7 +41,7 @@ _Static_assert(sizeof(struct x86_insn) <= sizeof(((struct decode_cache *)0)->ins
  * that very page under the same CR3 to identical bytes is still right. */
 int guest_decode_at_rip(struct vcpu *v, struct x86_insn *insn)
 {
-	struct decode_cache *dc = &v->dcache;
+	struct decode_cache *dc = &v->dcache[(v->regs.rip ^ (v->regs.rip >> 3)) & 3];
 	uint64_t cr3 = v->vm->ops->get_cr3(v);
 
 	if (dc->len && dc->rip == v->regs.rip && dc->cr3 == cr3 &&

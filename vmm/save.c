@@ -232,7 +232,7 @@ static void restore_vcpu(struct vcpu *v, const struct snap_vcpu *s)
 	v->pv_system_time = s->pvclock_msr;
 	v->state = s->run_state == SNAP_RUN_WAIT_SIPI ? VCPU_WAIT_SIPI :
 		   s->halted ? VCPU_HALTED : VCPU_RUNNABLE;
-	v->dcache.len = 0;
+	memset(v->dcache, 0, sizeof(v->dcache));
 	v->pending_init = v->pending_sipi = 0;
 	v->irq_window_requested = false;
 }

@@ -143,7 +143,7 @@ struct vcpu {
 	uint32_t lapic_regs[64];     /* xAPIC registers at 16-byte offsets */
 	bool halted;
 	struct exit_stat stats[EXIT_NR];
-	struct decode_cache dcache;
+	struct decode_cache dcache[4];   /* by RIP: a loop of a few trapping instructions hits */
 };
 
 struct vendor_ops {
