@@ -44,7 +44,7 @@ HV_OBJS    := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o
 UNIT_SRCS  := $(sort $(wildcard tests/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all hv guests unit test run bench deps clean fuzz
+.PHONY: all hv guests unit test run bench deps clean fuzz plot unit-bins
 all: hv guests
 
 hv: $(BUILD)/tscvisor.efi
@@ -118,6 +118,11 @@ test: deps
 	scripts/run-tests
 
 unit-bins: $(UNIT_BINS)
+
+# docs/img/migration-tsc.png: guest TSC across a cross-rate migration per mode.
+plot: deps
+	$(MAKE) all
+	scripts/plot-migration
 
 clean:
 	rm -rf $(BUILD)

@@ -18,11 +18,40 @@
  * 100); jump_ms=J: largest allowed TSC/pvclock advance across the call
  * (default 50); expect_restore=0|1 (default 1: 0 when on_save = continue);
  * inject_jump=N: pretend the TSC after the call is N cycles lower (must
- * FAIL). Skips (77) without the time leaf (bare QEMU). */
+ * FAIL); samples=N: also record N (PM timer, TSC) pairs 5 ms apart before
+ * the save and after the restore and print them as "# sample before|after
+ * PM_US TSC" lines (scripts/plot-migration draws them). Skips (77) without
+ * the time leaf (bare QEMU). */
 #include "guest.h"
 #include "pvclock.h"
 
 static struct pvclock_area area __attribute__((aligned(64)));
+
+#define MAX_SAMPLES 200
+struct sample { u32 pm; u64 tsc; };
+static struct sample before_s[MAX_SAMPLES], after_s[MAX_SAMPLES];
+
+/* n pairs 5 ms apart; the PM timer is the reference clock. */
+static void take_samples(const struct pmtimer *pm, struct sample *s, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			pm_delay(pm, PMTMR_HZ / 200);
+		s[i].pm = pmtimer_read(pm);
+		s[i].tsc = rdtsc();
+	}
+}
+
+static void print_samples(const struct pmtimer *pm, const char *tag, const struct sample *s,
+			  unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		u64 ticks = (s[i].pm - s[0].pm) & pm->mask;
+
+		diag("sample %s %llu %llu", tag, (unsigned long long)(ticks * 1000000 / PMTMR_HZ),
+		     (unsigned long long)s[i].tsc);
+	}
+}
 
 static u32 incarnation(void)
 {
@@ -55,6 +84,7 @@ void test_main(const struct mb_info *mbi)
 	u64 jump_ms = cmdline_u64("jump_ms", 50, NULL);
 	u64 expect_restore = cmdline_u64("expect_restore", 1, NULL);
 	u64 inject = cmdline_u64("inject_jump", 0, NULL);
+	unsigned nsamples = (unsigned)cmdline_u64("samples", 0, NULL);
 	const struct pmtimer *pm;
 	u64 hz_before, hz_after, tsc0, tsc1, ns0 = 0, ns1 = 0, jump_cycles;
 	u32 inc0, inc1, mode, aux = 0;
@@ -73,7 +103,10 @@ void test_main(const struct mb_info *mbi)
 	if (have_pv)
 		wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (u64)(uintptr_t)&area | 1);
 	mode = cpuid(TV_LEAF_TIME).ebx & 0xff;
+	if (nsamples > MAX_SAMPLES)
+		nsamples = MAX_SAMPLES;
 	hz_before = measure_hz(pm, window_ms);
+	take_samples(pm, before_s, nsamples);   /* right before the save */
 	inc0 = incarnation();
 	diag("before: TSC %llu Hz, incarnation %u, mode %u", (unsigned long long)hz_before, inc0, mode);
 	if (have_pv && pvclock_read(&area, &s))
@@ -86,7 +119,10 @@ void test_main(const struct mb_info *mbi)
 	inc1 = incarnation();
 	if (mode == TV_MODE_PVRDTSCP)
 		rdtscp(&aux);
+	take_samples(pm, after_s, nsamples);    /* right after the restore */
 	hz_after = measure_hz(pm, window_ms);
+	print_samples(pm, "before", before_s, nsamples);
+	print_samples(pm, "after", after_s, nsamples);
 	diag("after: TSC %llu Hz, incarnation %u, TSC advanced %llu across the call, pvclock %llu ns",
 	     (unsigned long long)hz_after, inc1, (unsigned long long)(tsc1 - tsc0),
 	     (unsigned long long)(ns1 - ns0));
