@@ -44,8 +44,12 @@ static const struct vendor_ops *choose_backend(const struct cpu_info *ci)
 {
 	if (ci->svm && !ci->svm_disabled && ci->svm_npt)
 		return &svm_ops;
+	if (ci->vmx && !ci->vmx_locked_off && ci->vmx_ept && ci->vmx_unrestricted)
+		return &vmx_ops;
 	if (ci->vmx)
-		log_err("vmm: this CPU has VMX; the VMX backend is not written yet");
+		log_err("vmm: VMX %s", ci->vmx_locked_off ?
+			"is disabled by the firmware (IA32_FEATURE_CONTROL locked without VMX outside SMX)" :
+			"lacks EPT or unrestricted guest, which the VMX backend needs");
 	else if (ci->svm)
 		log_err("vmm: SVM %s", ci->svm_disabled ? "is disabled by the firmware (VM_CR.SVMDIS)"
 						       : "has no nested paging (NPT)");
@@ -65,19 +69,18 @@ static void print_summary(unsigned n, const enum vm_verdict *verdicts)
 		"tsc_khz", "guest saw", "exits", "RDTSC", "RDTSCP", "result");
 	for (i = 0; i < n; i++) {
 		const struct vm *vm = &vms[i];
-		const struct vcpu *v = &vm->vcpus[0];
 		uint64_t total = 0;
 		unsigned r;
 
 		for (r = 0; r < EXIT_NR; r++)
-			total += v->stats[r].count;
+			total += vm_exit_count(vm, (enum exit_reason)r);
 		log_raw("%-16s %-9s %-7s %12llu %12llu %10llu %10llu %10llu  %s\n", vm->name,
 			vm->time.d.reason[0] ? tsc_mode_name(vm->time.d.mode) : "-",
 			vm->time.d.trap_rdtsc ? "yes" : "no",
 			(unsigned long long)vm->time.emul.guest_khz,
 			(unsigned long long)vm->guest_reported_khz, (unsigned long long)total,
-			(unsigned long long)v->stats[EXIT_RDTSC].count,
-			(unsigned long long)v->stats[EXIT_RDTSCP].count, names[verdicts[i]]);
+			(unsigned long long)vm_exit_count(vm, EXIT_RDTSC),
+			(unsigned long long)vm_exit_count(vm, EXIT_RDTSCP), names[verdicts[i]]);
 	}
 	log_raw("\n");
 }
@@ -107,6 +110,10 @@ __attribute__((noreturn)) static void run_all(const struct boot_info *bi)
 		pf.tsc.hw_scaling = boot_cpu.svm_tsc_ratio;
 		pf.tsc.scale_frac = TSC_SVM_FRAC;
 		pf.tsc.max_ratio = TSC_SVM_MAX_RATIO;
+	} else if (pf.ops == &vmx_ops) {
+		pf.tsc.hw_scaling = boot_cpu.vmx_tsc_scaling;
+		pf.tsc.scale_frac = TSC_VMX_FRAC;
+		pf.tsc.max_ratio = TSC_VMX_MAX_RATIO;
 	}
 	for (i = 0; i < cfg->nvms; i++) {
 		struct vm *vm = &vms[i];
@@ -163,8 +170,9 @@ void vmm_main(struct boot_info *bi)
 	}
 	npcpus = smp_start_aps(bi, host_tsc.khz);
 	smp_tsc_sync_check(&tsc_sync);
-	log_info("smp: TSC sync check over %u CPU(s): %llu reads, %llu warps, largest %llu cycles: "
-		 "host TSC %s", tsc_sync.cpus, (unsigned long long)tsc_sync.checks,
+	log_info("smp: TSC sync check over %u CPU(s): %llu reads (%llu after another CPU's), %llu warps, "
+		 "largest %llu cycles: host TSC %s", tsc_sync.cpus, (unsigned long long)tsc_sync.checks,
+		 (unsigned long long)tsc_sync.handoffs,
 		 (unsigned long long)tsc_sync.warps, (unsigned long long)tsc_sync.max_warp,
 		 tsc_sync.reliable ? "synchronised" : "NOT synchronised");
 

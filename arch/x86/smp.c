@@ -23,7 +23,7 @@ static uint64_t tsc_khz_for_delays;
 static struct spinlock sync_lock;
 static volatile uint64_t sync_last, sync_warps, sync_max_warp, sync_checks;
 static volatile unsigned sync_arrived, sync_done, sync_go;
-#define SYNC_LOOPS 20000
+#define SYNC_LOOPS 2000
 
 unsigned smp_cpus_online(void)
 {
@@ -38,12 +38,24 @@ static void delay_us(uint64_t us)
 		cpu_relax();
 }
 
+/* Every CPU reads under the lock until the lock has gone from one CPU to
+ * another SYNC_HANDOFFS times per CPU (so every CPU's reads are compared
+ * with others', however the host schedules emulated CPUs), or for at most
+ * SYNC_MAX_MS. */
+#define SYNC_HANDOFFS 200
+#define SYNC_MAX_MS   1000
+static volatile unsigned sync_last_cpu = ~0u;
+static volatile uint64_t sync_handoffs;
+
 static void sync_loop(void)
 {
+	struct pcpu *cpu = this_cpu();
+	int64_t skew = cpu->tsc_skew;
+	uint64_t want = (uint64_t)SYNC_HANDOFFS * cpus_online, t0 = rdtsc();
+	uint64_t limit = tsc_khz_for_delays * SYNC_MAX_MS;
 	unsigned i;
-	int64_t skew = this_cpu()->tsc_skew;
 
-	for (i = 0; i < SYNC_LOOPS; i++) {
+	for (i = 0; ; i++) {
 		uint64_t now;
 
 		spin_lock(&sync_lock);
@@ -53,9 +65,18 @@ static void sync_loop(void)
 			if (sync_last - now > sync_max_warp)
 				sync_max_warp = sync_last - now;
 		}
+		if (sync_last_cpu != cpu->index) {
+			sync_handoffs++;
+			sync_last_cpu = cpu->index;
+		}
 		sync_last = now;
 		sync_checks++;
 		spin_unlock(&sync_lock);
+		if (i >= SYNC_LOOPS && (sync_handoffs >= want || rdtsc() - t0 > limit))
+			break;
+		/* Let another CPU take the lock before trying again. */
+		for (unsigned k = 0; k < 64; k++)
+			cpu_relax();
 	}
 }
 
@@ -63,7 +84,7 @@ void smp_tsc_sync_check(struct tsc_sync_result *res)
 {
 	unsigned n = cpus_online;
 
-	sync_last = sync_warps = sync_max_warp = sync_checks = 0;
+	sync_last = sync_warps = sync_max_warp = sync_checks = sync_handoffs = 0;
 	sync_done = 0;
 	__atomic_store_n(&sync_go, 1, __ATOMIC_RELEASE);
 	while (sync_arrived < n - 1)
@@ -76,6 +97,7 @@ void smp_tsc_sync_check(struct tsc_sync_result *res)
 	res->checks = sync_checks;
 	res->warps = sync_warps;
 	res->max_warp = sync_max_warp;
+	res->handoffs = sync_handoffs;
 	res->reliable = sync_warps == 0;
 }
 

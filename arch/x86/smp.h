@@ -11,6 +11,7 @@ struct boot_info;
 struct tsc_sync_result {
 	unsigned cpus;
 	uint64_t checks;         /* reads compared */
+	uint64_t handoffs;       /* reads that followed another CPU's */
 	uint64_t warps;          /* reads below the last read of any CPU */
 	uint64_t max_warp;       /* cycles */
 	bool reliable;
