@@ -5,5 +5,6 @@
 #include <tscvisor/vcpu.h>
 
 extern const struct vendor_ops svm_ops;
+extern const struct vendor_ops vmx_ops;
 
 #endif

@@ -18,6 +18,8 @@
 
 #define VMX_BASIC_TRUE_CTLS       (1ull << 55)
 #define VMX_MISC_STORE_LMA        (1ull << 5)    /* exits store EFER.LMA in "IA-32e mode guest" */
+#define VMX_MISC_PREEMPT_RATE     0x1full        /* preemption timer: TSC >> this */
+#define MSR_IA32_TSC_DEADLINE     0x6e0
 #define FEATURE_CONTROL_LOCKED    (1ull << 0)
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 
@@ -35,6 +37,7 @@
 /* Pin-based VM-execution controls (24.6.1) */
 #define PIN_EXTINT_EXITING        (1u << 0)
 #define PIN_NMI_EXITING           (1u << 3)
+#define PIN_PREEMPTION_TIMER      (1u << 6)
 
 /* Primary processor-based VM-execution controls (24.6.2) */
 #define PROC_INTR_WINDOW_EXITING  (1u << 2)
@@ -138,6 +141,7 @@ enum vmcs_field {
 	VMCS_GUEST_INTERRUPTIBILITY = 0x4824,
 	VMCS_GUEST_ACTIVITY       = 0x4826,
 	VMCS_GUEST_SYSENTER_CS    = 0x482a,
+	VMCS_PREEMPTION_TIMER     = 0x482e,
 	VMCS_HOST_SYSENTER_CS     = 0x4c00,
 	/* natural width */
 	VMCS_CR0_MASK             = 0x6000,
@@ -195,6 +199,7 @@ enum vmcs_field {
 #define VMX_EXIT_EPT_MISCONFIG    49
 #define VMX_EXIT_INVEPT           50
 #define VMX_EXIT_RDTSCP           51
+#define VMX_EXIT_PREEMPTION_TIMER 52
 #define VMX_EXIT_INVVPID          53
 #define VMX_EXIT_XSETBV           55
 #define VMX_EXIT_ENTRY_FAILED     (1u << 31)

@@ -1,0 +1,152 @@
+"""VMX backend cases (Bochs corei7_skylake_x): the first-VM matrix in native
+and emulate mode, hardware TSC scaling (the TSC multiplier), the SMP matrix
+and vCPU moves on two pCPUs, kvmclock and the TSC MSRs, save/restore in one
+boot and migration between two VMX hosts of different TSC rates; and the SVM
+backend on Bochs ryzen (NRIPS) with the first-VM matrix. Bochs runs one host
+thread at 50-80 MIPS: each case is 15-50 s of CPU, so they carry a high
+weight to start before the QEMU cases."""
+
+import os
+import re
+
+from testlib.common import *  # noqa: F401,F403
+
+SKYLAKE = ["--emulator", "bochs", "--cpu-model", "corei7_skylake_x", "--ips", str(BOCHS_IPS)]
+RYZEN = ["--emulator", "bochs", "--cpu-model", "ryzen", "--ips", str(BOCHS_IPS)]
+# Bochs's time is virtual (ips), so a loaded machine only stretches the wall
+# clock: generous timeouts.
+LONG = ["--timeout", "840"]
+HOST_KHZ = BOCHS_IPS // 1000
+
+MODES_VMS = ("mono-native", "mono-emulate", "rate-native", "rate-emulate-1ghz",
+             "rate-emulate-3500mhz", "aux-native", "aux-emulate", "mono-elf64")
+
+
+def moves_at_least(vm, vcpu, n):
+    """A check: vCPU `vcpu` of VM `vm` changed pCPUs at least n times."""
+    def check(out):
+        m = re.search(rf"vm {re.escape(vm)}: vCPU {vcpu}: .*?(\d+) moves between pCPUs", out)
+        got = int(m.group(1)) if m else 0
+        return None if got >= n else f"VM {vm} vCPU {vcpu}: {got} moves between pCPUs, expected at least {n}"
+    return check
+
+
+def modes_checks():
+    """What vmx-modes.cfg must show on either backend: emulate traps every
+    read, native none, and the rates are the promised ones (Bochs's PM timer
+    is exact against its TSC; the emulated rates carry the host calibration's
+    few ppm)."""
+    return all_checks(
+        exits_at_least("mono-emulate", "RDTSC", 50_000),
+        exits_at_least("aux-emulate", "RDTSCP", 5_000),
+        exits_at_least("rate-emulate-1ghz", "RDTSC", 100),
+        exits_none("mono-native", "RDTSC", "RDTSCP"),
+        exits_none("mono-elf64", "RDTSC", "RDTSCP"),
+        exits_none("aux-native", "RDTSC", "RDTSCP"),
+        exits_none("rate-native", "RDTSC", "RDTSCP"),
+        guest_rate_near("rate-native", HOST_KHZ, 100),
+        guest_rate_near("rate-emulate-1ghz", 1_000_000, 1000),
+        guest_rate_near("rate-emulate-3500mhz", 3_500_000, 1000))
+
+
+def cases():
+    out = []
+    modes = os.path.join(CFG, "vmx-modes.cfg")
+    common_must = vm_passed(*MODES_VMS) + [
+        r"vm mono-emulate: tsc: emulate: RDTSC/RDTSCP trapped",
+        r"vm mono-elf64: tsc_monotonic\.elf64 ELF64 kernel",
+        r"TSCVISOR-RESULT: PASS"]
+    no_trouble = [r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"\[ERROR\]"]
+
+    out.append(Case("bochs-vmx:modes", [BOOT] + SKYLAKE + LONG + [modes], timeout=900, weight=40,
+                    must=[r"cpu: VMX yes: EPT yes, VPID yes, unrestricted guest yes",
+                          r"vmx: VMCS revision 0x[0-9a-f]+; controls",
+                          r"vmm: VMX backend enabled"] + common_must,
+                    must_not=no_trouble, check=modes_checks()))
+
+    # The TSC multiplier: 100 MHz and 30 MHz guests on a 50 MHz host, measured
+    # against the PM timer, with no RDTSC exit at all.
+    scaling = os.path.join(CFG, "vmx-tsc-scaling.cfg")
+    out.append(Case("bochs-vmx:tsc-scaling", [BOOT] + SKYLAKE + LONG + [scaling], timeout=900, weight=40,
+                    must=[r"TSC multiplier yes", r"vmm: VMX backend enabled",
+                          r"vm scaled-100mhz: tsc: native: .*hardware scaling to tsc_khz 100000 "
+                          r"from host \d+ \(ratio 0x[0-9a-f]+ >> 48\)",
+                          r"vm scaled-30mhz: tsc: native: .*hardware scaling to tsc_khz 30000 ",
+                          r"TSCVISOR-RESULT: PASS"]
+                    + vm_passed("scaled-100mhz", "scaled-30mhz", "scaled-mono", "scaled-aux"),
+                    must_not=no_trouble,
+                    check=all_checks(
+                        exits_none("scaled-100mhz", "RDTSC", "RDTSCP"),
+                        exits_none("scaled-30mhz", "RDTSC", "RDTSCP"),
+                        exits_none("scaled-mono", "RDTSC", "RDTSCP"),
+                        exits_none("scaled-aux", "RDTSC", "RDTSCP"),
+                        guest_rate_near("scaled-100mhz", 100_000, 100),
+                        guest_rate_near("scaled-30mhz", 30_000, 100))))
+
+    # Two pCPUs: VMXON on the AP, guest APs by INIT-SIPI-SIPI (real mode),
+    # four vCPUs time-sliced on two pCPUs, IPIs, LAPIC/TSC-deadline timers,
+    # HLT wake-ups: the SMP matrix of smp.cfg, sized for Bochs.
+    smp = os.path.join(CFG, "vmx-smp.cfg")
+    smp_vms = ("bringup-native", "warp-emulate", "warp-native", "ipi-emulate", "lapic-timer",
+               "deadline-native", "deadline-emulate", "hlt-wake")
+    out.append(Case("bochs-vmx:smp", [BOOT] + SKYLAKE + ["--cpus", "2"] + LONG + [smp],
+                    timeout=900, weight=50,
+                    must=[r"smp: 2 CPU\(s\) online", r"vmm: VMX backend enabled",
+                          r"vm bringup-native: 4 vCPU\(s\) on 2 pCPU\(s\), time-sliced",
+                          r"TSCVISOR-RESULT: PASS"] + vm_passed(*smp_vms),
+                    must_not=no_trouble,
+                    check=all_checks(
+                        exits_none("bringup-native", "RDTSC", "RDTSCP"),
+                        exits_none("warp-native", "RDTSC", "RDTSCP"),
+                        exits_none("deadline-native", "RDTSC", "RDTSCP"),
+                        exits_at_least("warp-emulate", "RDTSC", 8_000))))
+
+    # vCPUs moved between pCPUs (VMCLEAR / VMPTRLD), kvmclock, TSC MSRs.
+    time_cfg = os.path.join(CFG, "vmx-time.cfg")
+    time_vms = ("moves-mono-native", "moves-aux-native", "moves-warp-emulate", "pvclock-native",
+                "pvclock-emulate", "msrs-native", "msrs-emulate")
+    out.append(Case("bochs-vmx:time", [BOOT] + SKYLAKE + ["--cpus", "2"] + LONG + [time_cfg],
+                    timeout=900, weight=50,
+                    must=[r"vmm: VMX backend enabled", r"TSCVISOR-RESULT: PASS"] + vm_passed(*time_vms),
+                    must_not=no_trouble,
+                    check=all_checks(
+                        exits_none("moves-mono-native", "RDTSC", "RDTSCP"),
+                        exits_none("moves-aux-native", "RDTSC", "RDTSCP"),
+                        exits_none("pvclock-native", "RDTSC", "RDTSCP"),
+                        moves_at_least("moves-mono-native", 0, 3),
+                        moves_at_least("moves-aux-native", 0, 3),
+                        moves_at_least("moves-warp-emulate", 1, 3))))
+
+    # Save and restore in one boot, on VMX (get_sregs / set_sregs, the VMCS
+    # rebuilt from a snapshot).
+    saves = ["save-emulate", "save-native", "save-pvrdtscp", "save-smp-emulate", "save-continue"]
+    out.append(Case("bochs-vmx:save-restore-inboot",
+                    [BOOT] + SKYLAKE + ["--cpus", "2"] + LONG
+                    + [os.path.join(CFG, "save-inboot.cfg")],
+                    timeout=900, weight=45,
+                    must=vm_passed(*saves)
+                    + [rf"vm {n}: restored: incarnation 1, guest TSC resumes at \d+" for n in saves[:4]]
+                    + [r"vm save-continue: saved: \d+ bytes", r"TSCVISOR-RESULT: PASS"],
+                    must_not=no_trouble + [r"vm save-continue: restored"]))
+
+    # Migration between two VMX hosts of different TSC rates: Bochs at 50 and
+    # 100 MHz (ips); emulate mode keeps tsc_khz.
+    migrate = os.path.join(ROOT, "scripts", "migrate")
+    out.append(Case("bochs-vmx:migrate-emulate-50-to-100MHz",
+                    [migrate, "--from", "--emulator bochs --ips 50000000 --timeout 540",
+                     "--to", "--emulator bochs --ips 100000000 --timeout 540",
+                     os.path.join(CFG, "migrate-emulate.cfg"), "mig"],
+                    timeout=1200, weight=45,
+                    must=[r"^\[mig\] ok \d+ - the TSC rate after .* equals the rate before",
+                          r"^\[mig\] ok \d+ - no backward TSC step", r"^\[mig\] RESULT: PASS",
+                          r"vm mig: restored: incarnation 1", r"restored from its snapshot, 1 vCPU\(s\), 16 MiB, VMX",
+                          r"^\[mig\] ok \d+ - the rate after is tsc_khz 1500000", r"^migrate: PASS"],
+                    must_not=[r"^\[mig\] not ok", r"\*\*\* VM"]))
+
+    # The SVM backend under Bochs: NRIPS gives every instruction length
+    # (QEMU's SVM has none), the RDTSCP intercept works as specified.
+    out.append(Case("bochs-svm:modes", [BOOT] + RYZEN + LONG + [modes], timeout=900, weight=40,
+                    must=[r"cpu: SVM yes: NPT yes, NRIPS yes", r"vmm: SVM backend enabled"]
+                    + common_must,
+                    must_not=no_trouble, check=modes_checks()))
+    return out
