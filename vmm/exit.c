@@ -109,7 +109,9 @@ static void handle_rdtsc(struct vcpu *v, struct vm_exit *e)
 	bool is_rdtscp = e->reason == EXIT_RDTSCP;
 	uint64_t tsc;
 
-	if (!e->insn_len || !is_rdtscp) {
+	/* With the length known, a 2-byte RDTSC exit is RDTSC (0F 31; RDTSCP
+	 * is 0F 01 F9): only the other cases need the instruction decoded. */
+	if (!e->insn_len || (!is_rdtscp && e->insn_len != 2)) {
 		if (guest_decode_at_rip(v, &insn) ||
 		    (insn.kind != X86_INSN_RDTSC && insn.kind != X86_INSN_RDTSCP)) {
 			stop_vm(v, VM_END_UNHANDLED, "RDTSC exit at an instruction that is neither RDTSC nor RDTSCP");
