@@ -14,6 +14,10 @@
 
 typedef void exit_handler_fn(struct vcpu *v, struct vm_exit *e);
 
+/* arch/x86/gprs.inc hard-codes these for the world switch. */
+_Static_assert(__builtin_offsetof(struct gprs, rax) == 0 && __builtin_offsetof(struct gprs, rdi) == 56 &&
+	       __builtin_offsetof(struct gprs, r15) == 120, "struct gprs layout (arch/x86/gprs.inc)");
+
 static const char *const reason_names[EXIT_NR] = {
 	[EXIT_NONE] = "none",           [EXIT_CPUID] = "CPUID",
 	[EXIT_RDTSC] = "RDTSC",         [EXIT_RDTSCP] = "RDTSCP",

@@ -4,23 +4,7 @@ bits 64
 default rel
 section .text
 
-; struct gprs offsets (include/tscvisor/vcpu.h): hardware register order.
-%define G_RAX 0
-%define G_RCX 8
-%define G_RDX 16
-%define G_RBX 24
-%define G_RSP 32
-%define G_RBP 40
-%define G_RSI 48
-%define G_RDI 56
-%define G_R8  64
-%define G_R9  72
-%define G_R10 80
-%define G_R11 88
-%define G_R12 96
-%define G_R13 104
-%define G_R14 112
-%define G_R15 120
+%include "gprs.inc"
 
 %define VMCS_HOST_RSP 0x6c14
 
