@@ -57,7 +57,7 @@ $(BUILD)/hv/%.o: %.c
 $(BUILD)/hv/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NASM    $<")
-	$(Q)$(NASM) -f elf64 -g -I arch/x86/ $< -o $@
+	$(Q)$(NASM) -f elf64 -g -I arch/x86/ -MD $@.d -MP $< -o $@
 
 $(BUILD)/tscvisor.so: $(HV_OBJS)
 	@$(if $(Q),echo "  LD      $@")
