@@ -15,7 +15,7 @@
  * in another boot compares with what this kernel measured in the first.
  *
  * Options: expect_khz=K; tol_ppm=T (default 1000); window_ms=M (default
- * 100); jump_ms=J: largest allowed TSC/pvclock advance across the call
+ * 100; the rate is the median of 5 such windows); jump_ms=J: largest allowed TSC/pvclock advance across the call
  * (default 50); expect_restore=0|1 (default 1: 0 when on_save = continue);
  * inject_jump=N: pretend the TSC after the call is N cycles lower (must
  * FAIL); samples=N: also record N (PM timer, TSC) pairs 5 ms apart before
@@ -60,13 +60,29 @@ static u32 incarnation(void)
 	return r.edx;
 }
 
+/* The median of 5 windows: one window disturbed by the host (an emulator
+ * thread descheduled at an edge) does not move it. */
 static u64 measure_hz(const struct pmtimer *pm, u64 window_ms)
 {
-	struct tsc_window w;
+	u64 hz[5];
+	unsigned n = 0, i, j;
 
-	if (!tsc_measure_window(pm, (u32)(window_ms * PMTMR_HZ / 1000), &w))
+	for (i = 0; i < 5; i++) {
+		struct tsc_window w;
+
+		if (tsc_measure_window(pm, (u32)(window_ms * PMTMR_HZ / 1000), &w))
+			hz[n++] = w.tsc_hz;
+	}
+	if (!n)
 		return 0;
-	return w.tsc_hz;
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && hz[j - 1] > hz[j]; j--) {
+			u64 t = hz[j];
+
+			hz[j] = hz[j - 1];
+			hz[j - 1] = t;
+		}
+	return hz[n / 2];
 }
 
 static bool diff_ok(u64 a, u64 b, u64 ppm)
