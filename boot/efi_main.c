@@ -323,6 +323,9 @@ static bool load_snapshot(EFI_FILE_HANDLE root, struct vm_config *vm, struct boo
 	vm->tsc_khz = id.id.tsc_khz;
 	bv->snapshot = data;
 	bv->snapshot_size = size;
+	bv->snap_platform = id.platform.present;
+	bv->snap_pm_port = id.platform.pm_timer_port;
+	bv->snap_pm_32bit = id.platform.pm_timer_32bit;
 	bv->ram_size = (uint64_t)vm->memory_mib << 20;
 	bv->ram_base = (uint64_t)(UINTN)alloc_pages(bv->ram_size, 2ull << 20);
 	if (!bv->ram_base) {

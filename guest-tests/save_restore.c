@@ -20,8 +20,12 @@
  * inject_jump=N: pretend the TSC after the call is N cycles lower (must
  * FAIL); samples=N: also record N (PM timer, TSC) pairs 5 ms apart before
  * the save and after the restore and print them as "# sample before|after
- * PM_US TSC" lines (scripts/plot-migration draws them). Skips (77) without
- * the time leaf (bare QEMU). */
+ * PM_US TSC" lines (scripts/plot-migration draws them); wait_save=MS: do
+ * not call the hypercall but wait up to MS ms, reading the TSC and the
+ * incarnation back to back, for the operator's save (config save_after_ms;
+ * it must be followed by a restore, in this boot or the next): the checks
+ * then apply to the two TSC reads around the exit that took the save.
+ * Skips (77) without the time leaf (bare QEMU). */
 #include "guest.h"
 #include "pvclock.h"
 
@@ -101,6 +105,8 @@ void test_main(const struct mb_info *mbi)
 	u64 expect_restore = cmdline_u64("expect_restore", 1, NULL);
 	u64 inject = cmdline_u64("inject_jump", 0, NULL);
 	unsigned nsamples = (unsigned)cmdline_u64("samples", 0, NULL);
+	u64 wait_save = cmdline_u64("wait_save", 0, NULL);
+	u64 waited = 0, backs = 0;
 	const struct pmtimer *pm;
 	u64 hz_before, hz_after, tsc0, tsc1, ns0 = 0, ns1 = 0, jump_cycles;
 	u32 inc0, inc1, mode, aux = 0;
@@ -127,12 +133,39 @@ void test_main(const struct mb_info *mbi)
 	diag("before: TSC %llu Hz, incarnation %u, mode %u", (unsigned long long)hz_before, inc0, mode);
 	if (have_pv && pvclock_read(&area, &s))
 		ns0 = s.ns;
-	tsc0 = rdtsc();
-	rc = tv_hypercall(TV_HC_SAVE, 0, 0, 0, 0);
-	tsc1 = rdtsc() - inject;
-	if (have_pv && pvclock_read(&area, &s))
-		ns1 = s.ns;
-	inc1 = incarnation();
+	if (!wait_save) {
+		tsc0 = rdtsc();
+		rc = tv_hypercall(TV_HC_SAVE, 0, 0, 0, 0);
+		tsc1 = rdtsc() - inject;
+		if (have_pv && pvclock_read(&area, &s))
+			ns1 = s.ns;
+		inc1 = incarnation();
+	} else {
+		/* The save comes at some exit: here the time-leaf CPUID, or
+		 * any other exit between the two reads around it. */
+		u64 start = rdtsc(), limit = hz_before / 1000 * wait_save;
+
+		rc = 0;
+		tsc1 = start;
+		for (;;) {
+			tsc0 = tsc1;
+			if (have_pv && pvclock_read(&area, &s))
+				ns0 = s.ns;
+			inc1 = incarnation();
+			tsc1 = rdtsc() - inject;
+			if (inc1 != inc0)
+				break;
+			if ((s64)(tsc1 - tsc0) < 0)
+				backs++;
+			if (tsc1 - start > limit) {
+				rc = -1;
+				break;
+			}
+		}
+		waited = (tsc0 - start) / (hz_before / 1000 ? hz_before / 1000 : 1);
+		if (have_pv && pvclock_read(&area, &s))
+			ns1 = s.ns;
+	}
 	if (mode == TV_MODE_PVRDTSCP)
 		rdtscp(&aux);
 	take_samples(pm, after_s, nsamples);    /* right after the restore */
@@ -143,7 +176,12 @@ void test_main(const struct mb_info *mbi)
 	     (unsigned long long)hz_after, inc1, (unsigned long long)(tsc1 - tsc0),
 	     (unsigned long long)(ns1 - ns0));
 
-	ok(rc == 0, "the save hypercall returned 0 (%lld)", (long long)rc);
+	if (wait_save)
+		ok(rc == 0 && backs == 0, "the operator's save came after %llu ms (allowed %llu), "
+		   "no backward step while waiting (%llu)", (unsigned long long)waited,
+		   (unsigned long long)wait_save, (unsigned long long)backs);
+	else
+		ok(rc == 0, "the save hypercall returned 0 (%lld)", (long long)rc);
 	ok(inc1 == inc0 + (expect_restore ? 1 : 0), "incarnation %u -> %u (%s)", inc0, inc1,
 	   expect_restore ? "restored: +1" : "not restored: unchanged");
 	if (mode == TV_MODE_PVRDTSCP)

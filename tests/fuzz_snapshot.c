@@ -79,6 +79,7 @@ static void setup(void)
 	vm->time.incarnation = 3;
 	vm->uart.lcr = 3;
 	vm->pic.imr[0] = 0xfb;
+	vm->platform = (struct snap_platform){ true, 0x608, true };
 	v = &vm->vcpu[0];
 	v->cr0 = 0x80050033;
 	v->cr4 = 0x6a0;

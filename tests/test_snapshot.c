@@ -444,9 +444,18 @@ static void test_crc(void)
 	}
 }
 
+/* The port and width only mean something when the section is there. */
+static bool same_platform(const struct snap_platform *a, const struct snap_platform *b)
+{
+	return a->present == b->present &&
+	       (!a->present || (a->pm_timer_port == b->pm_timer_port &&
+				a->pm_timer_32bit == b->pm_timer_32bit));
+}
+
 static bool same_vm(const struct snap_vm *a, const struct snap_vm *b)
 {
-	return memcmp(&a->id, &b->id, sizeof(a->id)) == 0 &&
+	return same_platform(&a->platform, &b->platform) &&
+	       memcmp(&a->id, &b->id, sizeof(a->id)) == 0 &&
 	       memcmp(&a->time, &b->time, sizeof(a->time)) == 0 &&
 	       memcmp(&a->uart, &b->uart, sizeof(a->uart)) == 0 &&
 	       memcmp(&a->fwcfg, &b->fwcfg, sizeof(a->fwcfg)) == 0 &&
@@ -703,17 +712,23 @@ static void make_base(void)
 		abort();
 }
 
-/* Patch `size` bytes at `off` of a copy of the base, reseal, expect refusal. */
-static void patched(const char *what, size_t off, uint64_t val, unsigned size,
-		    enum snap_err code, const char *substr)
+/* Patch `size` bytes at `off` of a copy of `src`, reseal, expect refusal. */
+static void patched_in(const struct sink *src, const char *what, size_t off, uint64_t val,
+		       unsigned size, enum snap_err code, const char *substr)
 {
 	struct sink c;
 
-	copy_sink(&c, &base);
+	copy_sink(&c, src);
 	st(c.buf + off, val, size);
 	reseal(c.buf, c.len);
 	expect_refused(what, c.buf, c.len, code, substr);
 	sink_free(&c);
+}
+
+static void patched(const char *what, size_t off, uint64_t val, unsigned size,
+		    enum snap_err code, const char *substr)
+{
+	patched_in(&base, what, off, val, size, code, substr);
 }
 
 static void test_header_refusals(void)
@@ -1171,6 +1186,282 @@ static void test_vcpu_refusals(void)
 	free(vm);
 }
 
+/* ---- PLATFORM (optional section 0x80000008) --------------------------- */
+
+static void test_platform_roundtrip(void)
+{
+	static const struct snap_platform cases[] = {
+		{ true, 0x608, true },          /* QEMU q35's PM_TMR_BLK, 32-bit */
+		{ true, 0xb008, false },        /* PIIX4's, 24-bit */
+		{ true, 0, false },             /* no PM timer: still recorded */
+		{ true, 0xfffc, true },         /* the highest port the register fits at */
+	};
+	struct snap_vm *out = malloc(sizeof(*out));
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (unsigned vcpus = 1; vcpus <= 3; vcpus += 2) {
+			struct snap_vm *vm = random_vm(vcpus, 2);
+			uint8_t *ram = random_ram(2 * MIB, 4), *ram2 = malloc(2 * MIB);
+			size_t without, pl, pic;
+			struct snap_error err;
+			struct sink s;
+			const uint8_t *p;
+
+			printf("# PLATFORM round trip: port 0x%x, %s, %u vCPUs\n",
+			       cases[i].pm_timer_port, cases[i].pm_timer_32bit ? "32-bit" : "24-bit",
+			       vcpus);
+			without = snap_encoded_size(vm, ram, 2 * MIB);
+			vm->platform = cases[i];
+			CHECK(snap_validate(vm, 2 * MIB, &err) == 0);
+			CHECK(encode(vm, ram, &s) == 0);
+			CHECK_EQ_U64(s.len, snap_encoded_size(vm, ram, 2 * MIB));
+			CHECK_EQ_U64(s.len, without + 16 + 8);
+			CHECK_EQ_U64(ld32(s.buf + 20), 7 + vcpus);
+			/* after PIC, before RAM */
+			pl = find_section(s.buf, s.len, SNAP_SEC_PLATFORM, 0);
+			pic = find_section(s.buf, s.len, SNAP_SEC_PIC, 0);
+			CHECK(pic != 0 && pl == pic + 16 + 4);
+			CHECK_EQ_U64(find_section(s.buf, s.len, SNAP_SEC_RAM, 0), pl + 16 + 8);
+			p = s.buf + pl;
+			CHECK_EQ_U64(ld32(p), 0x80000008u);
+			CHECK_EQ_U64(ld32(p + 4), 1);
+			CHECK_EQ_U64(ld64(p + 8), 8);
+			CHECK_EQ_U64(p[16] | p[17] << 8, cases[i].pm_timer_port);
+			CHECK_EQ_U64(p[18], cases[i].pm_timer_32bit);
+			CHECK(p[19] == 0 && ld32(p + 20) == 0);
+
+			memset(out, 0xee, sizeof(*out));
+			CHECK(snap_check(s.buf, s.len, out, &err) == 0);
+			CHECK(out->platform.present && same_vm(vm, out));
+			memset(out, 0xee, sizeof(*out));
+			memset(ram2, 0xaa, 2 * MIB);
+			CHECK(snap_decode(s.buf, s.len, out, ram2, 2 * MIB, &err) == 0);
+			CHECK(same_vm(vm, out) && memcmp(ram, ram2, 2 * MIB) == 0);
+			sink_free(&s);
+			free(vm);
+			free(ram);
+			free(ram2);
+		}
+	}
+
+	/* absent: no section, and the other fields neither written nor checked */
+	{
+		struct snap_vm *vm = random_vm(2, 2);
+		uint8_t *ram = random_ram(2 * MIB, 3);
+		struct sink a, b;
+
+		CHECK(encode(vm, ram, &a) == 0);          /* calloc'd: present false, all 0 */
+		vm->platform = (struct snap_platform){ false, 0xffff, true };
+		CHECK(snap_validate(vm, 2 * MIB, NULL) == 0);
+		CHECK(encode(vm, ram, &b) == 0);
+		CHECK(a.len == b.len && memcmp(a.buf, b.buf, a.len) == 0);
+		CHECK_EQ_U64(ld32(b.buf + 20), 6 + 2);
+		CHECK_EQ_U64(find_section(b.buf, b.len, SNAP_SEC_PLATFORM, 0), 0);
+		CHECK_EQ_U64(b.len, snap_encoded_size(vm, ram, 2 * MIB));
+		memset(out, 0xee, sizeof(*out));
+		CHECK(snap_check(b.buf, b.len, out, NULL) == 0);
+		CHECK(!out->platform.present && out->platform.pm_timer_port == 0 &&
+		      !out->platform.pm_timer_32bit);
+		CHECK(same_vm(vm, out));
+		memset(out, 0xee, sizeof(*out));
+		CHECK(snap_decode(b.buf, b.len, out, g_ram, CANARY_RAM, NULL) == 0);
+		CHECK(!out->platform.present && out->platform.pm_timer_port == 0);
+		canaries_reset();
+		sink_free(&a);
+		sink_free(&b);
+		free(vm);
+		free(ram);
+	}
+	free(out);
+}
+
+/* The base state and RAM with a PLATFORM section. */
+static struct snap_vm *plat_vm;
+static struct sink plat;
+
+static void make_plat(void)
+{
+	plat_vm = malloc(sizeof(*plat_vm));
+	memcpy(plat_vm, base_vm, sizeof(*plat_vm));
+	plat_vm->platform = (struct snap_platform){ true, 0x608, true };
+	if (encode(plat_vm, base_ram, &plat))
+		abort();
+}
+
+/* An unknown optional section (type, version, payload of n bytes) inserted
+ * into a copy of src at `at`. */
+static void with_foreign(struct sink *c, const struct sink *src, size_t at, uint32_t type,
+			 uint32_t version, const uint8_t *payload, size_t n)
+{
+	uint8_t *sec = calloc(1, 16 + n);
+
+	st(sec, type, 4);
+	st(sec + 4, version, 4);
+	st(sec + 8, n, 8);
+	memcpy(sec + 16, payload, n);
+	copy_sink(c, src);
+	insert_bytes(c, at, sec, 16 + n);
+	add_sections(c, 1);
+	reseal(c->buf, c->len);
+	free(sec);
+}
+
+static void test_platform_refusals(void)
+{
+	size_t pl = find_section(plat.buf, plat.len, SNAP_SEC_PLATFORM, 0);
+	size_t pic = find_section(plat.buf, plat.len, SNAP_SEC_PIC, 0);
+	char msg[120];
+	struct sink c;
+
+	CHECK(pl != 0);
+	/* a snapshot without the section (as written before it existed) */
+	CHECK(accepted(base.buf, base.len));
+	CHECK(!g_out->platform.present && g_out->platform.pm_timer_port == 0 &&
+	      !g_out->platform.pm_timer_32bit);
+	canaries_reset();
+	CHECK(accepted(plat.buf, plat.len));
+	CHECK(same_vm(plat_vm, g_out) && g_out->platform.present &&
+	      g_out->platform.pm_timer_port == 0x608 && g_out->platform.pm_timer_32bit);
+	CHECK(memcmp(g_ram, base_ram, 2 * MIB) == 0);
+	canaries_reset();
+
+	/* payload values */
+	patched_in(&plat, "PLATFORM reserved byte 3", pl + 16 + 3, 1, 1, SNAP_ERR_VALUE,
+		   "platform: reserved bytes not zero (byte 3 0x01, bytes 4..7 0x00000000)");
+	patched_in(&plat, "PLATFORM reserved byte 4", pl + 16 + 4, 0x40, 1, SNAP_ERR_VALUE,
+		   "platform: reserved bytes not zero (byte 3 0x00, bytes 4..7 0x00000040)");
+	patched_in(&plat, "PLATFORM reserved byte 7", pl + 16 + 7, 0x80, 1, SNAP_ERR_VALUE,
+		   "bytes 4..7 0x80000000");
+	patched_in(&plat, "PLATFORM pm_timer_32bit 2", pl + 16 + 2, 2, 1, SNAP_ERR_VALUE,
+		   "platform: pm_timer_32bit 2, must be 0 or 1");
+	patched_in(&plat, "PLATFORM pm_timer_32bit 0xff", pl + 16 + 2, 0xff, 1, SNAP_ERR_VALUE,
+		   "pm_timer_32bit 255");
+	patched_in(&plat, "PLATFORM port 0xfffd", pl + 16, 0xfffd, 2, SNAP_ERR_VALUE,
+		   "platform: PM timer port 0xfffd above 0xfffc");
+	patched_in(&plat, "PLATFORM port 0xffff", pl + 16, 0xffff, 2, SNAP_ERR_VALUE,
+		   "PM timer port 0xffff above 0xfffc (its 4-byte register");
+	/* the offset names the section */
+	{
+		struct snap_error e;
+
+		copy_sink(&c, &plat);
+		st(c.buf + pl + 16 + 2, 3, 1);
+		reseal(c.buf, c.len);
+		CHECK(snap_check(c.buf, c.len, NULL, &e) == -1 && e.offset == pl);
+		sink_free(&c);
+	}
+	/* the limits themselves are fine */
+	copy_sink(&c, &plat);
+	st(c.buf + pl + 16, 0xfffc, 2);
+	st(c.buf + pl + 16 + 2, 0, 1);
+	reseal(c.buf, c.len);
+	CHECK(accepted(c.buf, c.len) && g_out->platform.pm_timer_port == 0xfffc &&
+	      !g_out->platform.pm_timer_32bit);
+	canaries_reset();
+	sink_free(&c);
+
+	/* framing: version, length, duplicates, the optional bit */
+	snprintf(msg, sizeof(msg), "foreign version: section PLATFORM (offset %zu) has version 2", pl);
+	patched_in(&plat, "PLATFORM version 2", pl + 4, 2, 4, SNAP_ERR_VERSION, msg);
+	patched_in(&plat, "PLATFORM version 0", pl + 4, 0, 4, SNAP_ERR_VERSION,
+		   "section PLATFORM");
+	copy_sink(&c, &plat);
+	insert_bytes(&c, pl + 16 + 8, NULL, 1);
+	st(c.buf + pl + 8, 9, 8);
+	reseal(c.buf, c.len);
+	snprintf(msg, sizeof(msg), "section PLATFORM (offset %zu): length 9, version 1 has 8", pl);
+	expect_refused("PLATFORM of 9 bytes", c.buf, c.len, SNAP_ERR_SECTION_SIZE, msg);
+	sink_free(&c);
+	copy_sink(&c, &plat);
+	remove_bytes(&c, pl + 16 + 7, 1);
+	st(c.buf + pl + 8, 7, 8);
+	reseal(c.buf, c.len);
+	expect_refused("PLATFORM of 7 bytes", c.buf, c.len, SNAP_ERR_SECTION_SIZE,
+		       "section PLATFORM (offset");
+	sink_free(&c);
+	copy_sink(&c, &plat);
+	remove_bytes(&c, pl + 16, 8);
+	st(c.buf + pl + 8, 0, 8);
+	reseal(c.buf, c.len);
+	expect_refused("PLATFORM of 0 bytes", c.buf, c.len, SNAP_ERR_SECTION_SIZE,
+		       "length 0, version 1 has 8");
+	sink_free(&c);
+	copy_sink(&c, &plat);
+	dup_section(&c, pl, pl);
+	snprintf(msg, sizeof(msg), "duplicate section: a second PLATFORM at offset %zu (the first at %zu)",
+		 pl + 24, pl);
+	expect_refused("duplicate PLATFORM", c.buf, c.len, SNAP_ERR_DUPLICATE, msg);
+	sink_free(&c);
+	copy_sink(&c, &plat);
+	dup_section(&c, pl, 32);        /* the second one differs: still refused */
+	st(c.buf + 32 + 16, 0x408, 2);
+	reseal(c.buf, c.len);
+	expect_refused("two PLATFORM sections, first before IDENTITY", c.buf, c.len,
+		       SNAP_ERR_DUPLICATE, "a second PLATFORM");
+	sink_free(&c);
+	patched_in(&plat, "PLATFORM's number without the optional bit", pl, 8, 4,
+		   SNAP_ERR_UNKNOWN_SECTION, "unknown mandatory section type 0x8");
+
+	/* order is free: PLATFORM first */
+	copy_sink(&c, &plat);
+	dup_section(&c, pl, 32);
+	drop_section(&c, find_section(c.buf, c.len, SNAP_SEC_PLATFORM, 1));
+	CHECK_EQ_U64(ld32(c.buf + 32), SNAP_SEC_PLATFORM);
+	CHECK(accepted(c.buf, c.len) && same_vm(plat_vm, g_out));
+	canaries_reset();
+	sink_free(&c);
+
+	/* an unknown optional type is still skipped, whatever it holds */
+	{
+		static const uint8_t junk[8] = { 0xff, 0xff, 7, 1, 2, 3, 4, 5 };
+
+		with_foreign(&c, &plat, pl, SNAP_SEC_OPTIONAL | 9, 3, junk, 5);
+		CHECK(accepted(c.buf, c.len) && same_vm(plat_vm, g_out));
+		canaries_reset();
+		sink_free(&c);
+		with_foreign(&c, &plat, pl + 24, SNAP_SEC_OPTIONAL | 9, 1, junk, 8);
+		CHECK(accepted(c.buf, c.len) && same_vm(plat_vm, g_out));
+		canaries_reset();
+		sink_free(&c);
+		with_foreign(&c, &base, pic, SNAP_SEC_OPTIONAL | 9, 1, junk, 8);
+		CHECK(accepted(c.buf, c.len) && same_vm(base_vm, g_out) &&
+		      !g_out->platform.present);
+		canaries_reset();
+		sink_free(&c);
+		/* what a reader that does not know PLATFORM sees: a section it
+		 * skips, and a VM with no platform recorded */
+		copy_sink(&c, &plat);
+		st(c.buf + pl, SNAP_SEC_OPTIONAL | 9, 4);
+		st(c.buf + pl + 16, 0xffffffffffffffffull, 8);
+		reseal(c.buf, c.len);
+		CHECK(accepted(c.buf, c.len) && same_vm(base_vm, g_out) &&
+		      !g_out->platform.present);
+		canaries_reset();
+		sink_free(&c);
+	}
+
+	/* the encoder's side: snap_validate checks the struct when present */
+	{
+		struct snap_vm *vm = malloc(sizeof(*vm));
+		struct snap_error e;
+		struct sink s = { 0 };
+
+		memcpy(vm, plat_vm, sizeof(*vm));
+		vm->platform.pm_timer_port = 0xfffd;
+		CHECK(snap_validate(vm, 2 * MIB, &e) == -1 && e.code == SNAP_ERR_VALUE &&
+		      e.offset == 0);
+		CHECK(strstr(e.msg, "platform: PM timer port 0xfffd above 0xfffc") != NULL);
+		CHECK(snap_encode(vm, base_ram, 2 * MIB, sink_emit, &s) == -1 && s.calls == 0);
+		CHECK(snap_encoded_size(vm, base_ram, 2 * MIB) == 0);
+		vm->platform.pm_timer_port = 0xfffc;
+		CHECK(snap_validate(vm, 2 * MIB, &e) == 0);
+		vm->platform = (struct snap_platform){ false, 0xffff, false };
+		CHECK(snap_validate(vm, 2 * MIB, &e) == 0);
+		sink_free(&s);
+		free(vm);
+	}
+}
+
 static void test_encoder_args(void)
 {
 	struct snap_vm *vm = random_vm(1, 2);
@@ -1200,6 +1491,9 @@ static void test_encoder_args(void)
 	CHECK_STR(snap_err_name(SNAP_ERR_CHECKSUM), "SNAP_ERR_CHECKSUM");
 	CHECK_STR(snap_err_name((enum snap_err)99), "SNAP_ERR_?");
 	CHECK_STR(snap_section_name(SNAP_SEC_RAM), "RAM");
+	CHECK_STR(snap_section_name(SNAP_SEC_PLATFORM), "PLATFORM");
+	CHECK_STR(snap_section_name(8), "?");                      /* only with the optional bit */
+	CHECK_STR(snap_section_name(SNAP_SEC_OPTIONAL | 9), "?");
 	CHECK_STR(snap_vendor_name(SNAP_VENDOR_VMX), "VMX");
 	CHECK_STR(snap_vendor_name(7), "unknown");
 	free(vm);
@@ -1255,6 +1549,7 @@ static void small_snapshot(struct sink *s)
 	uint8_t *ram = calloc(1, 2 * MIB);
 
 	long_mode_vcpu(&vm->vcpu[0]);
+	vm->platform = (struct snap_platform){ true, 0x608, true };  /* flips in it too */
 	memset(ram + 17 * PG, 0xa5, PG);
 	if (encode(vm, ram, s))
 		abort();
@@ -1319,16 +1614,16 @@ static void test_every_bit_flip(void)
 	sink_free(&s);
 }
 
-/* Random edits with a fixed seed; half of them resealed so that they reach
- * the checks behind the CRC. Whatever is accepted must re-encode to a
- * snapshot that decodes to the same state. */
-static void test_mutations(void)
+/* Random edits of `src` (a 2 MiB snapshot) with a fixed seed; half of them
+ * resealed so that they reach the checks behind the CRC. Whatever is
+ * accepted must re-encode to a snapshot that decodes to the same state. */
+static void test_mutations(const struct sink *src, uint64_t seed)
 {
 	unsigned refused = 0, acc = 0, bad = 0;
 	uint8_t *ram2 = malloc(2 * MIB);
 	struct snap_vm *vm2 = malloc(sizeof(*vm2));
 
-	rng_state = 0x5eed5eed12345678ull;
+	rng_state = seed;
 	for (unsigned it = 0; it < 4000; it++) {
 		struct sink c;
 		unsigned edits = 1 + (unsigned)rnd_below(6);
@@ -1336,7 +1631,7 @@ static void test_mutations(void)
 		struct snap_error e;
 		int r;
 
-		copy_sink(&c, &base);
+		copy_sink(&c, src);
 		for (unsigned k = 0; k < edits; k++) {
 			/* mostly in the small sections, sometimes anywhere */
 			size_t at = (rnd() & 3) ? (size_t)rnd_below(2000) : (size_t)rnd_below(c.len);
@@ -1432,13 +1727,19 @@ int main(void)
 	test_section_refusals();
 	test_content_refusals();
 	test_vcpu_refusals();
+	test_platform_roundtrip();
+	make_plat();
+	test_platform_refusals();
 	test_encoder_args();
 	test_ram_changing();
 	test_64_vcpus_and_65_sections();
 	test_every_truncation();
 	test_every_bit_flip();
-	test_mutations();
+	test_mutations(&base, 0x5eed5eed12345678ull);
+	test_mutations(&plat, 0x5eed5eed87654321ull);
 	sink_free(&base);
+	sink_free(&plat);
+	free(plat_vm);
 	free(base_vm);
 	free(base_ram);
 	free(g_ram);

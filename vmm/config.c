@@ -44,6 +44,7 @@ enum key_id {
 	K_TICK_POLICY,
 	K_MIGRATE_MS,
 	K_ON_SAVE,
+	K_SAVE_AFTER_MS,
 	K_RESTORE,
 	K_TEST_TSC_SKEW,
 	K_COUNT
@@ -70,6 +71,8 @@ static const struct key_info keys[K_COUNT] = {
 			     "(or Xen's default, always_emulate, native_paravirt)" },
 	[K_TICK_POLICY]  = { "tick_policy", false, "one of delay, catchup, merge, discard" },
 	[K_ON_SAVE]      = { "on_save", false, "one of restore, continue, stop" },
+	[K_SAVE_AFTER_MS] = { "save_after_ms", false,
+			      "a whole number of ms 0..86400000 (0 = no operator save)" },
 	[K_RESTORE]      = { "restore", false, "a snapshot file's path (instead of a kernel)" },
 	[K_MIGRATE_MS]   = { "migrate_ms", false,
 			     "a whole number of ms 0..60000 (0 = vCPUs stay on their pCPU)" },
@@ -434,6 +437,11 @@ static int apply(struct hv_config *cfg, struct vm_config *vm, int k, const char 
 			goto not_valid;
 		vm->on_save = (enum on_save)w;
 		return 0;
+	case K_SAVE_AFTER_MS:
+		r = parse_count(v, n, 0, 86400000, &u);
+		if (r == NUM_OK)
+			vm->save_after_ms = u;
+		break;
 	case K_MIGRATE_MS:
 		r = parse_count(v, n, 0, 60000, &u);
 		if (r == NUM_OK)
@@ -694,7 +702,7 @@ static int key_line(struct parse_state *st, const char *p, size_t n, unsigned li
 	k = find_key(a.key, a.keylen);
 	if (k < 0 && st->vm)
 		return fail(err, line, a.key, a.keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, restore");
+			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore");
 	if (k < 0)
 		return fail(err, line, a.key, a.keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew (VM keys go in a [NAME] section)");
@@ -853,7 +861,7 @@ int config_override(struct hv_config *cfg, const char *assignment, struct cfg_er
 	k = find_key(key, keylen);
 	if (k < 0 && vm)
 		return fail(err, 0, key, keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, restore");
+			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore");
 	if (k < 0)
 		return fail(err, 0, key, keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew; VM keys take a VM name: VM.key=value");

@@ -213,9 +213,14 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 
 static void handle_npf(struct vcpu *v, struct vm_exit *e)
 {
+	uint64_t w = v->vm->time.window_gpa;
+
 	if (guest_mmio(v, e))
 		return;
-	stop_vm(v, VM_END_UNHANDLED, "nested page fault the hypervisor cannot emulate");
+	if (w && e->u.npf.gpa - w < 4096)
+		stop_vm(v, VM_END_UNHANDLED, "write to the read-only pvclock window");
+	else
+		stop_vm(v, VM_END_UNHANDLED, "nested page fault the hypervisor cannot emulate");
 }
 
 /* RDPID where the CPU has none (QEMU TCG): the guest was told it exists

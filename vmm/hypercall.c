@@ -25,6 +25,30 @@ static int64_t hc_pvclock_refresh(struct vcpu *v)
 	return n;
 }
 
+/* Every other vCPU parked while their nested page tables change: when the
+ * call returns, every vCPU sees the window. */
+static int64_t hc_pvclock_window(struct vcpu *v, uint64_t gpa)
+{
+	struct vm *vm = v->vm;
+	unsigned i;
+	int rc;
+
+	sched_pause_others(vm);
+	rc = kvmclock_set_window(vm, gpa);
+	for (i = 0; !rc && i < vm->nvcpus; i++)
+		kvmclock_update(&vm->vcpus[i]);
+	sched_resume_others(vm);
+	if (rc)
+		log_warn("vm %s: vCPU %u: pvclock window at 0x%llx refused: not a page of guest RAM",
+			 vm->name, v->id, (unsigned long long)gpa);
+	else if (gpa)
+		log_info("vm %s: pvclock window at 0x%llx: each vCPU reads its own area there",
+			 vm->name, (unsigned long long)gpa);
+	else
+		log_info("vm %s: pvclock window removed", vm->name);
+	return rc ? HC_EINVAL : 0;
+}
+
 int64_t hypercall(struct vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
 	(void)a1;
@@ -40,6 +64,8 @@ int64_t hypercall(struct vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_
 		return hc_pvclock_refresh(v);
 	case HC_SAVE:
 		return vm_request_save(v);
+	case HC_PVCLOCK_WINDOW:
+		return hc_pvclock_window(v, a0);
 	default:
 		return HC_ENOSYS;
 	}
@@ -48,7 +74,7 @@ int64_t hypercall(struct vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_
 /* The guest asked for a snapshot now (HC_SAVE): every other vCPU parked,
  * the snapshot taken as if the call had returned 0, then the VM's on_save.
  * Returns 0 (also to the restored guest), or -1 when the save failed. */
-int64_t vm_request_save(struct vcpu *v)
+static int64_t save_now(struct vcpu *v, bool from_guest)
 {
 	struct vm *vm = v->vm;
 	const uint8_t *buf;
@@ -56,8 +82,14 @@ int64_t vm_request_save(struct vcpu *v)
 	int64_t rc = 0;
 
 	sched_pause_others(vm);
-	v->regs.rax = 0;
+	if (from_guest)
+		v->regs.rax = 0;
 	buf = save_vm(vm, v, &len);
+	/* Logged after the capture: a console line takes guest-visible
+	 * milliseconds on a real (or Bochs's) 115200-baud UART. */
+	if (!from_guest)
+		log_info("vm %s: that was the operator's save (save_after_ms = %u), taken by vCPU %u",
+			 vm->name, vm->cfg->save_after_ms, v->id);
 	if (!buf) {
 		rc = -1;
 	} else {
@@ -74,9 +106,21 @@ int64_t vm_request_save(struct vcpu *v)
 			memset(vm->ram, 0, vm->ram_size);
 			if (restore_vm(vm, v, buf, len))
 				vm_end(vm, VM_END_UNHANDLED, 0, "restore from its own snapshot failed");
+			else
+				vmtime_resume(vm);
 			break;
 		}
 	}
 	sched_resume_others(vm);
 	return rc;
+}
+
+int64_t vm_request_save(struct vcpu *v)
+{
+	return save_now(v, true);
+}
+
+int64_t vm_operator_save(struct vcpu *v)
+{
+	return save_now(v, false);
 }

@@ -5,6 +5,7 @@
 #include <tscvisor/format.h>
 #include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
+#include <tscvisor/mem.h>
 #include <tscvisor/pvclock.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
@@ -52,15 +53,22 @@ void kvmclock_update(struct vcpu *v)
 	/* GUEST_STOPPED once after a restore (the guest clears it, as KVM's). */
 	uint8_t flags = v->pv_stopped_pending ? PVCLOCK_GUEST_STOPPED : 0;
 
-	const struct pvclock_vcpu_time_info *cur;
+	bool area = v->pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE;
+	bool window = vm->time.window_gpa && v->window_page;
 
-	if (!(v->pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE))
+	if (!area && !window)
 		return;
 	/* GUEST_STOPPED stays until the guest clears it in its area (Linux
-	 * does, after telling its watchdogs), whatever updates come between. */
-	cur = (const void *)(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE));
-	if (__atomic_load_n(&cur->flags, __ATOMIC_RELAXED) & PVCLOCK_GUEST_STOPPED)
-		flags |= PVCLOCK_GUEST_STOPPED;
+	 * does, after telling its watchdogs), whatever updates come between.
+	 * The window, read-only, follows the area (or, with none, shows it
+	 * until the first update after the restore's). */
+	if (area) {
+		const struct pvclock_vcpu_time_info *cur =
+			(const void *)(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE));
+
+		if (__atomic_load_n(&cur->flags, __ATOMIC_RELAXED) & PVCLOCK_GUEST_STOPPED)
+			flags |= PVCLOCK_GUEST_STOPPED;
+	}
 	if (kvmclock_stable(vm) && !v->tsc_adjust) {
 		pvclock_fields_master(&vm->time.master, flags | PVCLOCK_TSC_STABLE_BIT, &f);
 	} else {
@@ -72,9 +80,36 @@ void kvmclock_update(struct vcpu *v)
 		if (kvmclock_stable(vm))
 			f.flags |= PVCLOCK_TSC_STABLE_BIT;
 	}
-	pvclock_publish(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE), &f);
+	if (area)
+		pvclock_publish(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE), &f);
+	if (window)
+		pvclock_publish(v->window_page, &f);
 	v->pv_updates++;
 	v->pv_stopped_pending = false;
+}
+
+int kvmclock_set_window(struct vm *vm, uint64_t gpa)
+{
+	unsigned i;
+
+	if (gpa & 0xfff || (gpa && gpa >= vm->ram_size))
+		return -1;
+	/* The LAPIC page is MMIO even where RAM reaches past it. */
+	if (gpa && gpa == 0xfee00000ull)
+		return -1;
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (gpa && !v->window_page) {
+			v->window_page = mem_alloc_pages(1);
+			*(uint32_t *)(v->window_page + 32) = v->id;
+		}
+		/* Identity-mapped: the pointer is the host-physical address. */
+		if (vm->ops->set_window(v, gpa, gpa ? (uint64_t)(uintptr_t)v->window_page : 0))
+			return -1;
+	}
+	vm->time.window_gpa = gpa;
+	return 0;
 }
 
 bool kvmclock_is_msr(uint32_t msr)

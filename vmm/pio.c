@@ -2,6 +2,8 @@
 #include <string.h>
 #include <tscvisor/log.h>
 #include <tscvisor/pio.h>
+#include <tscvisor/sched.h>
+#include "x86.h"
 
 /* 16550 at 0x3f8: transmit collects the guest's lines, printed with the VM's
  * name; LSR always says "transmitter empty"; the rest is plain storage. */
@@ -111,10 +113,26 @@ static void unknown_port(struct vm *vm, uint16_t port, unsigned size, bool in)
 		 vm->name, in ? "read" : "write", port, size, in ? "all-ones" : "dropped");
 }
 
+/* The guest's PM timer when it is not the host's own (vm->pm): read the
+ * host's timer (or TSC) and translate. Read-only: writes are dropped. A read
+ * of fewer bytes, or at an offset into the register, gets those bytes. */
+static uint32_t pm_timer_read(struct vm *vm, unsigned off)
+{
+	uint64_t h = vm->pm.host_port ? inl(vm->pm.host_port) : vm_host_tsc();
+
+	return pm_xlate_read(&vm->pm, h) >> (8 * off);
+}
+
 void pio_access(struct vm *vm, uint16_t port, unsigned size, bool in, uint32_t *val)
 {
 	uint32_t mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	uint32_t v = in ? 0 : (*val & mask);
+
+	if (vm->pm_timer_port && (unsigned)(port - vm->pm_timer_port) < 4u) {
+		if (in)
+			*val = pm_timer_read(vm, port - vm->pm_timer_port) & mask;
+		return;
+	}
 
 	if (port >= PORT_COM1 && port < PORT_COM1 + 8) {
 		uint32_t r = uart_io(vm, port - PORT_COM1, in, (uint8_t)v);

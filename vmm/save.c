@@ -160,6 +160,7 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 	snap.time.emul_last = vm->time.last_emulated;
 	snap.time.incarnation = vm->time.incarnation;
 	snap.time.pv_fast_path = vm->time.d.pv_fast_path;
+	snap.time.pvclock_window_gpa = vm->time.window_gpa;
 	snap.uart = (struct snap_uart){ vm->uart.ier, vm->uart.lcr, vm->uart.mcr, vm->uart.scr,
 					vm->uart.dll, vm->uart.dlm };
 	snap.fwcfg.selector = vm->fwcfg.selector;
@@ -168,6 +169,9 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 	snap.pic.imr[1] = vm->pic.imr[1];
 	snap.pic.icw_step[0] = vm->pic.icw_step[0];
 	snap.pic.icw_step[1] = vm->pic.icw_step[1];
+	snap.platform.present = true;
+	snap.platform.pm_timer_port = vm->pm_timer_port;
+	snap.platform.pm_timer_32bit = vm->pm_timer_port && vm->pm.guest_32bit;
 
 	if (snap_validate(&snap, vm->ram_size, &err)) {
 		log_err("vm %s: cannot save: %s (%s)", vm->name, err.msg, snap_err_name(err.code));
@@ -310,6 +314,7 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 	t->written_apart = false;
 	tsc_decide(vm->cfg->tsc_mode, snap.id.tsc_khz, snap.time.pv_fast_path, &t->host, &t->d);
 	now = vm_host_tsc();
+	t->resume_host = now;       /* moved on to the first entry: vmtime_resume() */
 	t->emul.host_base = now;
 	t->emul.guest_khz = snap.id.tsc_khz;
 	t->emul.host_khz = t->host.tsc_khz;
@@ -333,10 +338,16 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 	rate = t->d.guest_rate_khz ? t->d.guest_rate_khz : snap.id.tsc_khz;
 	pvclock_clock_init(&t->master, vm_tsc, snap.time.system_time_ns, rate);
 	t->pv_wall = snap.time.wall_clock_msr;
-	for (i = 0; i < vm->nvcpus; i++) {
+	for (i = 0; i < vm->nvcpus; i++)
 		vm->vcpus[i].pv_stopped_pending = true;
-		kvmclock_update(&vm->vcpus[i]);
+	/* The window as it was (or none); its pages are rewritten below. */
+	if (kvmclock_set_window(vm, snap.time.pvclock_window_gpa)) {
+		log_err("vm %s: snapshot's pvclock window 0x%llx is not a page of guest RAM", vm->name,
+			(unsigned long long)snap.time.pvclock_window_gpa);
+		return -1;
 	}
+	for (i = 0; i < vm->nvcpus; i++)
+		kvmclock_update(&vm->vcpus[i]);
 	log_info("vm %s: restored: incarnation %u, guest TSC resumes at %llu, system_time at %llu ns; "
 		 "tsc: %s", vm->name, t->incarnation, (unsigned long long)snap.vcpu[0].tsc,
 		 (unsigned long long)snap.time.system_time_ns, t->d.reason);

@@ -8,6 +8,7 @@
  * often (a test option): the guest TSC must stay continuous and monotonic. */
 #include <tscvisor/exit.h>
 #include <tscvisor/guest.h>
+#include <tscvisor/hypercall.h>
 #include <tscvisor/log.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
@@ -135,6 +136,21 @@ static void move_vcpu(struct vcpu *v, uint64_t now)
 	kick(next);
 }
 
+/* save_after_ms: the first vCPU to exit after the moment takes the save
+ * (once per boot), as if the guest had asked for it at that instruction. */
+static void operator_save_if_due(struct vm *vm, struct vcpu *v)
+{
+	uint64_t at = __atomic_load_n(&vm->save_at, __ATOMIC_ACQUIRE);
+
+	if (!at || vm_host_tsc() < at || vm->end != VM_RUNNING)
+		return;
+	if (!__atomic_compare_exchange_n(&vm->save_at, &at, 0, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;         /* another vCPU took it */
+	if (vm_operator_save(v))
+		log_err("vm %s: the operator's save failed; the VM goes on", vm->name);
+}
+
 /* Run v until its slice ends, it halts or moves, or the VM ends. */
 static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others_deadline)
 {
@@ -158,8 +174,9 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		vmtime_resync_if_needed(v);
 		lapic_timer_check(v, now);
 		inject_pending(v);
-		apic_timer_at(earliest(earliest(lapic_next_deadline(v), slice_end),
-				       earliest(others_deadline, v->next_move)));
+		apic_timer_at(earliest(earliest(earliest(lapic_next_deadline(v), slice_end),
+						earliest(others_deadline, v->next_move)),
+				       __atomic_load_n(&vm->save_at, __ATOMIC_RELAXED)));
 		cpu->current = v;
 		/* Host cycles from the last exit to this entry: the hypervisor's
 		 * share of that exit (kvm_stat-like table at VM end). */
@@ -171,6 +188,7 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		if (e.reason == EXIT_INTR)
 			__asm__ volatile("sti; nop; cli" ::: "memory");   /* take it on the host */
 		exit_handle(v, &e);
+		operator_save_if_due(vm, v);
 		if (vm->end != VM_RUNNING || v->state != VCPU_RUNNABLE || vm->pause_req)
 			break;
 		now = vm_host_tsc();
@@ -325,6 +343,9 @@ void sched_run_vm(struct vm *vm, unsigned npcpus)
 		if (vm->cfg->migrate_ms)
 			v->next_move = now + (uint64_t)vm->cfg->migrate_ms * vm->time.host.tsc_khz;
 	}
+	vmtime_resume(vm);          /* a restored VM's clocks go on from here */
+	vm->save_at = vm->cfg->save_after_ms ?
+		now + (uint64_t)vm->cfg->save_after_ms * vm->time.host.tsc_khz : 0;
 	log_info("vm %s: %u vCPU(s) on %u pCPU(s)%s", vm->name, vm->nvcpus, pcpus_used,
 		 vm->nvcpus > pcpus_used ? ", time-sliced" : ", pinned");
 	cpus_done = 0;

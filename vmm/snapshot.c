@@ -210,6 +210,7 @@ const char *snap_section_name(uint32_t type)
 	case SNAP_SEC_FWCFG: return "FWCFG";
 	case SNAP_SEC_PIC: return "PIC";
 	case SNAP_SEC_RAM: return "RAM";
+	case SNAP_SEC_PLATFORM: return "PLATFORM";
 	default: return "?";
 	}
 }
@@ -262,6 +263,8 @@ static int set_err(struct snap_error *err, enum snap_err code, uint64_t offset)
 #define EVENT_RESERVED 0x7ffff000ull   /* bits 30:12 */
 #define PVCLOCK_AREA_LEN 32u       /* pvclock_vcpu_time_info */
 #define WALL_CLOCK_LEN   12u       /* pvclock_wall_clock */
+#define PM_TMR_LEN       4u        /* the ACPI PM timer: one 32-bit I/O register */
+#define PM_TMR_PORT_MAX  (0x10000u - PM_TMR_LEN)
 
 static const char *const seg_names[SNAP_NR_SEGS] = {
 	"ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR", "GDTR", "IDTR"
@@ -365,6 +368,19 @@ static int check_pic(const struct snap_pic *c, uint64_t off, struct snap_error *
 		if (c->icw_step[i] > 3)
 			return FAIL(SNAP_ERR_VALUE, off, "PIC %u: icw_step %u above 3", i,
 				    c->icw_step[i]);
+	return 0;
+}
+
+/* Only what the struct can hold wrong; the encoded form's reserved bytes and
+ * flag byte are checked where it is read (parse()). */
+static int check_platform(const struct snap_platform *pl, uint64_t off, struct snap_error *err)
+{
+	/* The register is 4 bytes wide whether it counts 24 or 32 bits (FADT
+	 * PM_TMR_LEN is 4): from a port above 0xfffc it would run past 0xffff. */
+	if (pl->pm_timer_port > PM_TMR_PORT_MAX)
+		return FAIL(SNAP_ERR_VALUE, off,
+			    "platform: PM timer port 0x%x above 0x%x (its %u-byte register must fit the I/O port space)",
+			    pl->pm_timer_port, PM_TMR_PORT_MAX, PM_TMR_LEN);
 	return 0;
 }
 
@@ -546,6 +562,8 @@ int snap_validate(const struct snap_vm *vm, uint64_t ram_size, struct snap_error
 	if (check_time(&vm->time, ram_size, 0, err) || check_uart(&vm->uart, 0, err) ||
 	    check_pic(&vm->pic, 0, err))
 		return -1;
+	if (vm->platform.present && check_platform(&vm->platform, 0, err))
+		return -1;
 	for (unsigned i = 0; i < vm->id.vcpus; i++)
 		if (check_vcpu(&vm->vcpu[i], i, ram_size, 0, err))
 			return -1;
@@ -644,6 +662,22 @@ static void get_pic(const uint8_t *p, struct snap_pic *c)
 {
 	c->imr[0] = p[0]; c->imr[1] = p[1];
 	c->icw_step[0] = p[2]; c->icw_step[1] = p[3];
+}
+
+/* Bytes 3..7 are reserved: written 0 and refused otherwise (see parse()). */
+static void put_platform(uint8_t *p, const struct snap_platform *pl)
+{
+	put16(p, pl->pm_timer_port);
+	p[2] = pl->pm_timer_32bit ? 1 : 0;
+	p[3] = 0;
+	put32(p + 4, 0);
+}
+
+static void get_platform(const uint8_t *p, struct snap_platform *pl)
+{
+	pl->present = true;
+	pl->pm_timer_port = get16(p);
+	pl->pm_timer_32bit = p[2] == 1;
 }
 
 #define VCPU_HALTED 1u
@@ -759,7 +793,7 @@ static void ram_scan(const uint8_t *ram, uint64_t ram_size, uint64_t *runs, uint
 	}
 }
 
-static uint64_t size_for(unsigned vcpus, uint64_t runs, uint64_t pages)
+static uint64_t size_for(unsigned vcpus, bool platform, uint64_t runs, uint64_t pages)
 {
 	return SNAP_HEADER_LEN +
 	       SNAP_SECTION_HDR_LEN + SNAP_IDENTITY_LEN +
@@ -768,6 +802,7 @@ static uint64_t size_for(unsigned vcpus, uint64_t runs, uint64_t pages)
 	       SNAP_SECTION_HDR_LEN + SNAP_UART_LEN +
 	       SNAP_SECTION_HDR_LEN + SNAP_FWCFG_LEN +
 	       SNAP_SECTION_HDR_LEN + SNAP_PIC_LEN +
+	       (platform ? SNAP_SECTION_HDR_LEN + SNAP_PLATFORM_LEN : 0) +
 	       SNAP_SECTION_HDR_LEN + SNAP_RAM_HDR_LEN + runs * SNAP_RAM_RUN_LEN +
 	       pages * SNAP_PAGE_SIZE +
 	       SNAP_TRAILER_LEN;
@@ -780,7 +815,7 @@ size_t snap_encoded_size(const struct snap_vm *vm, const uint8_t *ram, uint64_t 
 	if (!ram || snap_validate(vm, ram_size, NULL))
 		return 0;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, runs, pages);
+	total = size_for(vm->id.vcpus, vm->platform.present, runs, pages);
 	return total == (size_t)total ? (size_t)total : 0;
 }
 
@@ -822,7 +857,7 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	if (!emit || !ram || snap_validate(vm, ram_size, NULL))
 		return -1;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, runs, pages);
+	total = size_for(vm->id.vcpus, vm->platform.present, runs, pages);
 	if (runs > UINT32_MAX)
 		return -1;   /* cannot happen: at most 2^24 pages of RAM */
 
@@ -830,7 +865,7 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	put32(b + 8, SNAP_FORMAT_VERSION);
 	put32(b + 12, SNAP_HEADER_LEN);
 	put32(b + 16, 0);                         /* flags */
-	put32(b + 20, 6 + vm->id.vcpus);          /* section count */
+	put32(b + 20, 6 + vm->id.vcpus + (vm->platform.present ? 1 : 0));   /* section count */
 	put64(b + 24, total);
 	out(&e, b, SNAP_HEADER_LEN);
 
@@ -848,6 +883,12 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	out_section(&e, b, SNAP_SEC_FWCFG, SNAP_FWCFG_LEN);
 	put_pic(b + SNAP_SECTION_HDR_LEN, &vm->pic);
 	out_section(&e, b, SNAP_SEC_PIC, SNAP_PIC_LEN);
+	/* Only when the caller knows the platform: without the section the
+	 * snapshot is byte for byte what writers before it produced. */
+	if (vm->platform.present) {
+		put_platform(b + SNAP_SECTION_HDR_LEN, &vm->platform);
+		out_section(&e, b, SNAP_SEC_PLATFORM, SNAP_PLATFORM_LEN);
+	}
 
 	put_sec_hdr(b, SNAP_SEC_RAM, SNAP_RAM_HDR_LEN + runs * SNAP_RAM_RUN_LEN +
 		    pages * SNAP_PAGE_SIZE);
@@ -895,7 +936,8 @@ struct sec {
 
 /* Where every section is, and the identity, after parse() succeeded. */
 struct layout {
-	struct sec one[SNAP_SEC_RAM + 1];       /* singletons by type */
+	struct sec one[SNAP_SEC_RAM + 1];       /* mandatory singletons by type */
+	struct sec platform;                    /* optional: p NULL when absent */
 	struct sec vcpu[SNAP_MAX_VCPUS];        /* in file order */
 	unsigned nvcpu;
 	struct snap_identity id;
@@ -911,6 +953,7 @@ static uint64_t fixed_len(uint32_t type)
 	case SNAP_SEC_UART: return SNAP_UART_LEN;
 	case SNAP_SEC_FWCFG: return SNAP_FWCFG_LEN;
 	case SNAP_SEC_PIC: return SNAP_PIC_LEN;
+	case SNAP_SEC_PLATFORM: return SNAP_PLATFORM_LEN;
 	default: return 0;      /* RAM: variable */
 	}
 }
@@ -967,7 +1010,9 @@ static int parse_header(const uint8_t *buf, size_t len, uint32_t *count, uint64_
 }
 
 /* Frame the sections: each header and payload inside the body, known types
- * at version 1 with their length, singletons once. */
+ * at version 1 with their length, singletons once. An optional type this
+ * build knows (PLATFORM) is held to the same rules, but may be absent; only
+ * an unknown optional type is skipped unread. */
 static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, struct layout *L,
 			  struct snap_error *err)
 {
@@ -994,7 +1039,7 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 		s.off = pos;
 		pos += SNAP_SECTION_HDR_LEN + slen;
 
-		if (type < SNAP_SEC_IDENTITY || type > SNAP_SEC_RAM) {
+		if (type != SNAP_SEC_PLATFORM && (type < SNAP_SEC_IDENTITY || type > SNAP_SEC_RAM)) {
 			if (type & SNAP_SEC_OPTIONAL)
 				continue;       /* an optional section from a newer writer */
 			return FAIL(SNAP_ERR_UNKNOWN_SECTION, s.off,
@@ -1017,11 +1062,13 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 					    "more than %u VCPU sections", SNAP_MAX_VCPUS);
 			L->vcpu[L->nvcpu++] = s;
 		} else {
-			if (L->one[type].p)
+			struct sec *one = type == SNAP_SEC_PLATFORM ? &L->platform : &L->one[type];
+
+			if (one->p)
 				return FAIL(SNAP_ERR_DUPLICATE, s.off,
 					    "duplicate section: a second %s at offset %llu (the first at %llu)",
-					    snap_section_name(type), (ull)s.off, (ull)L->one[type].off);
-			L->one[type] = s;
+					    snap_section_name(type), (ull)s.off, (ull)one->off);
+			*one = s;
 		}
 	}
 	if (pos != end)
@@ -1087,6 +1134,7 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 	struct snap_time t;
 	struct snap_uart u;
 	struct snap_pic c;
+	struct snap_platform pl;
 	uint32_t count;
 	uint64_t total, seen = 0;
 
@@ -1146,6 +1194,25 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 	get_pic(L->one[SNAP_SEC_PIC].p, &c);
 	if (check_pic(&c, L->one[SNAP_SEC_PIC].off, err))
 		return -1;
+	if (L->platform.p) {
+		const uint8_t *p = L->platform.p;
+		uint64_t off = L->platform.off;
+
+		/* Reserved bytes must be 0, and the flag byte 0 or 1: a later
+		 * writer that gives them a meaning uses a new section version,
+		 * and until then a non-zero value is a writer's bug, not data
+		 * this reader may drop. */
+		if (p[3] || get32(p + 4))
+			return FAIL(SNAP_ERR_VALUE, off,
+				    "platform: reserved bytes not zero (byte 3 0x%02x, bytes 4..7 0x%08x)",
+				    p[3], get32(p + 4));
+		if (p[2] > 1)
+			return FAIL(SNAP_ERR_VALUE, off, "platform: pm_timer_32bit %u, must be 0 or 1",
+				    p[2]);
+		get_platform(p, &pl);
+		if (check_platform(&pl, off, err))
+			return -1;
+	}
 	return parse_ram(&L->one[SNAP_SEC_RAM], L->ram_size, err);
 }
 
@@ -1158,6 +1225,8 @@ static void fill(const struct layout *L, struct snap_vm *out)
 	get_uart(L->one[SNAP_SEC_UART].p, &out->uart);
 	get_fwcfg(L->one[SNAP_SEC_FWCFG].p, &out->fwcfg);
 	get_pic(L->one[SNAP_SEC_PIC].p, &out->pic);
+	if (L->platform.p)
+		get_platform(L->platform.p, &out->platform);   /* else present = false */
 	for (unsigned i = 0; i < L->nvcpu; i++)
 		get_vcpu(L->vcpu[i].p, &out->vcpu[get32(L->vcpu[i].p)]);
 }

@@ -210,6 +210,30 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 	return 0;
 }
 
+void vmtime_resume(struct vm *vm)
+{
+	struct vm_time *t = &vm->time;
+	uint64_t d, g;
+	unsigned i;
+
+	if (!t->resume_host)
+		return;
+	d = vm_host_tsc() - t->resume_host;
+	t->resume_host = 0;
+	/* Guest cycles the hardware would count over d host cycles. */
+	g = t->d.trap_rdtsc ? 0 : tsc_guest(d, t->d.scale, 0);
+	if (t->d.trap_rdtsc)
+		t->emul.host_base += d;
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		v->tsc_offset -= g;
+		if (v->timer.host_deadline)
+			v->timer.host_deadline += d;
+		__atomic_store_n(&v->tsc_resync, 1, __ATOMIC_RELEASE);
+	}
+}
+
 void vmtime_resync_if_needed(struct vcpu *v)
 {
 	if (__atomic_exchange_n(&v->tsc_resync, 0, __ATOMIC_ACQ_REL))

@@ -26,6 +26,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	bool flush_tlb;
 	uint64_t tsc_ratio;  /* TSC ratio MSR value when scaling, 0 = none */
+	uint64_t *win[4];    /* pvclock window: this vCPU's PML4, PDPT, PD, PT */
 };
 
 /* Per physical CPU (struct pcpu.vendor). */
@@ -35,6 +36,7 @@ struct svm_pcpu {
 };
 
 static struct cpu_info svm_cpu;
+static struct vcpu *svm_last_run[MAX_CPUS];   /* by pCPU index */
 
 #define PA(p) ((uint64_t)(uintptr_t)(p))
 
@@ -82,7 +84,7 @@ static int svm_vm_init(struct vm *vm)
 	}
 	s->iopm = mem_alloc_pages(3);
 	memset(s->iopm, 0xff, 3 * 4096);
-	if (vm->pm_timer_port) {
+	if (vm->pm_timer_port && vm->pm.kind == PM_DIRECT) {
 		/* The PM timer is the guest's independent reference clock: reads go
 		 * straight to the hardware (the register is read-only). */
 		unsigned p;
@@ -239,6 +241,46 @@ static void svm_request_irq_window(struct vcpu *v, bool on)
 	}
 }
 
+/* The pvclock window: this vCPU's own nested page tables, copies of the
+ * VM's along the path to `gpa` with the 2 MiB page there split into 4 KiB
+ * pages, the one at gpa read-only onto host_pa. Every vCPU of a VM shares
+ * ASID 1, so the TLB is flushed whenever another vCPU of it ran on this
+ * pCPU in between (svm_vcpu_run). */
+static int svm_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
+{
+	struct svm_vcpu *sv = v->arch;
+	const struct svm_vm *s = v->vm->arch;
+	unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
+	unsigned i1 = (gpa >> 12) & 511, i;
+	const uint64_t *pdpt, *pd;
+	uint64_t base = PA(v->vm->ram) + (gpa & ~((2ull << 20) - 1));
+
+	if (!host_pa) {
+		sv->vmcb->ctl.n_cr3 = PA(s->npt_pml4);
+		sv->flush_tlb = true;
+		return 0;
+	}
+	if (gpa >= v->vm->ram_size || (gpa & 0xfff) || (host_pa & 0xfff))
+		return -1;
+	for (i = 0; i < 4; i++)
+		if (!sv->win[i] && !(sv->win[i] = mem_alloc_pages(1)))
+			return -1;
+	pdpt = (const uint64_t *)(uintptr_t)(s->npt_pml4[i4] & ~0xfffull);
+	pd = (const uint64_t *)(uintptr_t)(pdpt[i3] & ~0xfffull);
+	memcpy(sv->win[0], s->npt_pml4, 4096);
+	memcpy(sv->win[1], pdpt, 4096);
+	memcpy(sv->win[2], pd, 4096);
+	sv->win[0][i4] = PA(sv->win[1]) | 0x7;
+	sv->win[1][i3] = PA(sv->win[2]) | 0x7;
+	sv->win[2][i2] = PA(sv->win[3]) | 0x7;
+	for (i = 0; i < 512; i++)
+		sv->win[3][i] = (base + ((uint64_t)i << 12)) | 0x7;   /* P, RW, U */
+	sv->win[3][i1] = host_pa | 0x5;                             /* P, U: read-only */
+	sv->vmcb->ctl.n_cr3 = PA(sv->win[0]);
+	sv->flush_tlb = true;
+	return 0;
+}
+
 /* Nothing is tied to a physical CPU in SVM's VMCB. */
 static void svm_vcpu_put(struct vcpu *v)
 {
@@ -322,6 +364,13 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	vmcb->save.rsp = v->regs.rsp;
 	vmcb->save.rip = v->regs.rip;
 	vmcb->save.rflags = v->regs.rflags;
+	/* The vCPUs of a VM share one ASID but not always their nested page
+	 * tables (the pvclock window): another vCPU's translations may be in
+	 * this pCPU's TLB. */
+	if (svm_last_run[cpu->index] != v) {
+		svm_last_run[cpu->index] = v;
+		s->flush_tlb = true;
+	}
 	vmcb->ctl.tlb_control = s->flush_tlb ? 1 : 0;
 	s->flush_tlb = false;
 	if (svm_cpu.svm_tsc_ratio) {
@@ -546,5 +595,6 @@ const struct vendor_ops svm_ops = {
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,
 	.set_tsc = svm_set_tsc,
+	.set_window = svm_set_window,
 	.dump = svm_dump,
 };

@@ -51,6 +51,9 @@ struct vmx_vcpu {
 	uint64_t msr[GM_NR];
 	uint64_t dr6;
 	uint32_t intr_state;     /* guest interruptibility state, as in the VMCS */
+	uint64_t eptp;           /* the VM's, or this vCPU's own (pvclock window) */
+	bool eptp_dirty;         /* write it into the VMCS before the next entry */
+	uint64_t *win[4];        /* pvclock window: this vCPU's PML4, PDPT, PD, PT */
 };
 
 /* Per physical CPU (struct pcpu.vendor). */
@@ -354,7 +357,7 @@ static int vmx_vm_init(struct vm *vm)
 	x->eptp = PA(x->ept_pml4) | EPTP_WB_4LEVEL;
 	x->io_bitmaps = mem_alloc_pages(2);
 	memset(x->io_bitmaps, 0xff, 2 * 4096);
-	if (vm->pm_timer_port) {
+	if (vm->pm_timer_port && vm->pm.kind == PM_DIRECT) {
 		/* The PM timer is the guest's independent reference clock: reads go
 		 * straight to the hardware (the register is read-only). Bitmap B
 		 * follows A, so the port number is the bit number. */
@@ -592,7 +595,8 @@ static int vmx_vcpu_init(struct vcpu *v)
 	vmwrite(VMCS_IO_BITMAP_A, PA(x->io_bitmaps));
 	vmwrite(VMCS_IO_BITMAP_B, PA(x->io_bitmaps) + 4096);
 	vmwrite(VMCS_MSR_BITMAP, PA(x->msr_bitmap));
-	vmwrite(VMCS_EPTP, x->eptp);
+	s->eptp = x->eptp;
+	vmwrite(VMCS_EPTP, s->eptp);
 	vmwrite(VMCS_TSC_OFFSET, 0);
 	if (caps.proc2_may1 & PROC2_TSC_SCALING)
 		vmwrite(VMCS_TSC_MULTIPLIER, 1ull << 48);
@@ -754,6 +758,46 @@ static void load_guest_regs(struct vcpu *v)
 /* VMCLEAR writes the VMCS back to memory and makes it loadable on another
  * CPU (SDM Vol. 3C 24.11.3); the guest registers the hardware held go back
  * into the vCPU. */
+/* The pvclock window: this vCPU's own EPT, copies of the VM's along the
+ * path to `gpa` with the 2 MiB page there split into 4 KiB pages, the one
+ * at gpa read-only onto host_pa. EPT translations are tagged with the EPTP
+ * (SDM Vol. 3C 29.4.1), so vCPUs with different tables never share them.
+ * The VMCS may not be current here: vcpu_run writes the EPTP. */
+static int vmx_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
+{
+	struct vmx_vcpu *s = v->arch;
+	const struct vmx_vm *x = v->vm->arch;
+	unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
+	unsigned i1 = (gpa >> 12) & 511, i;
+	const uint64_t *pdpt, *pd;
+	uint64_t base = PA(v->vm->ram) + (gpa & ~((2ull << 20) - 1));
+
+	if (!host_pa) {
+		s->eptp = x->eptp;
+		s->eptp_dirty = true;
+		return 0;
+	}
+	if (gpa >= v->vm->ram_size || (gpa & 0xfff) || (host_pa & 0xfff))
+		return -1;
+	for (i = 0; i < 4; i++)
+		if (!s->win[i] && !(s->win[i] = mem_alloc_pages(1)))
+			return -1;
+	pdpt = (const uint64_t *)(uintptr_t)(x->ept_pml4[i4] & ~0xfffull);
+	pd = (const uint64_t *)(uintptr_t)(pdpt[i3] & ~0xfffull);
+	memcpy(s->win[0], x->ept_pml4, 4096);
+	memcpy(s->win[1], pdpt, 4096);
+	memcpy(s->win[2], pd, 4096);
+	s->win[0][i4] = PA(s->win[1]) | EPT_RWX;
+	s->win[1][i3] = PA(s->win[2]) | EPT_RWX;
+	s->win[2][i2] = PA(s->win[3]) | EPT_RWX;
+	for (i = 0; i < 512; i++)
+		s->win[3][i] = (base + ((uint64_t)i << 12)) | EPT_RWX | EPT_MT_WB;
+	s->win[3][i1] = host_pa | EPT_R | EPT_MT_WB;                 /* read-only */
+	s->eptp = PA(s->win[0]) | EPTP_WB_4LEVEL;
+	s->eptp_dirty = true;
+	return 0;
+}
+
 static void vmx_vcpu_put(struct vcpu *v)
 {
 	struct vmx_vcpu *s = v->arch;
@@ -1132,7 +1176,6 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	struct vmx_vcpu *s = v->arch;
 	struct pcpu *cpu = this_cpu();
 	struct vmx_pcpu *p;
-	const struct vmx_vm *x = v->vm->arch;
 	uint32_t idt;
 	int how;
 
@@ -1147,9 +1190,14 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vmwrite(VMCS_GUEST_RSP, v->regs.rsp);
 		vmwrite(VMCS_GUEST_RIP, v->regs.rip);
 		vmwrite(VMCS_GUEST_RFLAGS, v->regs.rflags);
+		if (s->eptp_dirty) {
+			vmwrite(VMCS_EPTP, s->eptp);
+			s->eptp_dirty = false;
+			s->flush_tlb = true;
+		}
 		if (s->flush_tlb) {
 			if (caps.invept_type)
-				invept(caps.invept_type, x->eptp);
+				invept(caps.invept_type, s->eptp);
 			if (s->vpid && caps.invvpid_type)
 				invvpid(caps.invvpid_type, s->vpid);
 			s->flush_tlb = false;
@@ -1493,5 +1541,6 @@ const struct vendor_ops vmx_ops = {
 	.msr_read = vmx_msr_read,
 	.msr_write = vmx_msr_write,
 	.set_tsc = vmx_set_tsc,
+	.set_window = vmx_set_window,
 	.dump = vmx_dump,
 };

@@ -14,6 +14,9 @@ struct boot_vm {
 	uint64_t kernel_size;
 	const uint8_t *snapshot;     /* the file of `restore = ...`, checked (snap_check) */
 	uint64_t snapshot_size;
+	bool snap_platform;          /* the snapshot records the guest's platform: */
+	uint16_t snap_pm_port;       /*   its PM timer port (0: none) */
+	bool snap_pm_32bit;          /*   and width */
 	uint64_t ram_base;           /* host-physical base of guest RAM (2 MiB aligned) */
 	uint64_t ram_size;           /* bytes */
 };

@@ -17,7 +17,7 @@
 #define CFG_PATH_MAX     128
 #define CFG_CMDLINE_MAX  256
 #define CFG_KEY_MAX      32
-#define CFG_MSG_MAX      128
+#define CFG_MSG_MAX      192
 #define CFG_LINE_MAX     1024   /* longest line / override, without its line end */
 
 #define CFG_MIN_MEMORY_MIB 2u
@@ -67,6 +67,7 @@ struct vm_config {
 	enum tick_policy tick_policy;  /* default delay */
 	uint32_t migrate_ms;           /* test option: move every vCPU to the next pCPU this often */
 	enum on_save on_save;          /* default restore */
+	uint32_t save_after_ms;        /* operator's save this long after the VM starts; 0: none */
 	unsigned line;                 /* line of the [NAME] header */
 	unsigned kernel_line;          /* line of the kernel key (0 if absent or set by an override) */
 };

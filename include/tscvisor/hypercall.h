@@ -9,10 +9,16 @@
 #define HC_PVCLOCK_FAST_PATH 1   /* RBX=1: stop RDTSC trapping VM-wide (emulate mode); 0: trap again */
 #define HC_PVCLOCK_REFRESH   2   /* rewrite every vCPU's pvclock area now; returns how many */
 #define HC_SAVE              3   /* take a snapshot of the VM now (save/restore) */
+#define HC_PVCLOCK_WINDOW    4   /* RBX: GPA of the per-vCPU pvclock window, 0 removes it */
+#define HC_EINVAL            (-22)
 #define HC_ENOSYS            (-1000)
 
 int64_t hypercall(struct vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
-/* vmm/snapshot glue: 0 when the save was taken, negative otherwise. */
+/* vmm/snapshot glue: 0 when the save was taken, negative otherwise. The
+ * guest's request (HC_SAVE) returns 0 in RAX also to the restored guest. */
 int64_t vm_request_save(struct vcpu *v);
+/* The operator's save (save_after_ms), taken by vCPU v between two exits:
+ * the same as the guest's request but no register of the guest changes. */
+int64_t vm_operator_save(struct vcpu *v);
 
 #endif

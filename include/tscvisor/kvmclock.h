@@ -17,6 +17,13 @@ bool kvmclock_is_msr(uint32_t msr);
 int kvmclock_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);
 /* 0, or -1 for #GP (bad GPA: outside RAM, crossing a page, misaligned). */
 int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
+/* The pvclock window (hypercall 4, SPEC section 3): every vCPU reads, at
+ * guest-physical page gpa, a page of its own: its pvclock area at offset 0,
+ * its vCPU index (u32) at offset 32, zeros after; gpa 0 removes it. Only
+ * while no other vCPU of the VM runs (paused, or not started); the caller
+ * then updates the areas (kvmclock_update). 0, or -1 for an address that is
+ * not a page of guest RAM (-22 to the guest). */
+int kvmclock_set_window(struct vm *vm, uint64_t gpa);
 /* Rewrite the vCPU's area (after a TSC write, a move, a restore...). */
 void kvmclock_update(struct vcpu *v);
 /* Whether the VM's areas carry PVCLOCK_TSC_STABLE_BIT now. */

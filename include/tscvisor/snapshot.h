@@ -15,10 +15,10 @@
  *
  * Restoring: snap_check() validates a whole snapshot held in memory and fills
  * *out (never RAM), so the hypervisor can refuse it before anything runs and
- * size the VM from out->id; then snap_decode() checks everything again and
- * writes guest RAM. On failure both return -1 with a message naming the
- * failed check, and neither has written anything: not *out, not one byte of
- * RAM.
+ * size the VM from out->id and its devices from out->platform; then
+ * snap_decode() checks everything again and writes guest RAM. On failure
+ * both return -1 with a message naming the failed check, and neither has
+ * written anything: not *out, not one byte of RAM.
  */
 #ifndef TSCVISOR_SNAPSHOT_H
 #define TSCVISOR_SNAPSHOT_H
@@ -54,6 +54,9 @@ enum snap_section {
 	SNAP_SEC_PIC      = 6,
 	SNAP_SEC_RAM      = 7,
 };
+/* Optional sections this build reads. A macro, not in the enum: with bit 31
+ * set the value does not fit an int, which is all an enum constant may be. */
+#define SNAP_SEC_PLATFORM   (SNAP_SEC_OPTIONAL | 8u)   /* 0x80000008 */
 
 /* Payload lengths of the fixed-size sections (format version 1). */
 #define SNAP_IDENTITY_LEN 52u
@@ -62,6 +65,7 @@ enum snap_section {
 #define SNAP_UART_LEN     6u
 #define SNAP_FWCFG_LEN    6u
 #define SNAP_PIC_LEN      4u
+#define SNAP_PLATFORM_LEN 8u
 #define SNAP_RAM_HDR_LEN  16u    /* ram_size, page_size, run_count */
 #define SNAP_RAM_RUN_LEN  16u    /* first_page, page_count (then the pages) */
 
@@ -106,6 +110,19 @@ struct snap_fwcfg {
 struct snap_pic {
 	uint8_t imr[2];             /* master, slave */
 	uint8_t icw_step[2];        /* initialisation words still expected, 0..3 */
+};
+
+/* The platform the guest was given when it was created, as its firmware
+ * tables describe it: a VM restored on another host must keep seeing the same
+ * devices at the same places, whatever that host would give a new VM. Saved
+ * in the optional PLATFORM section; absent (present false) in snapshots from
+ * writers that predate it, and the restorer then gives the guest the new
+ * host's platform. */
+struct snap_platform {
+	bool present;               /* false: no PLATFORM section (the other
+				     * fields are then not written nor checked) */
+	uint16_t pm_timer_port;     /* FADT PM_TMR_BLK I/O port, 0: none; <= 0xfffc */
+	bool pm_timer_32bit;        /* FADT TMR_VAL_EXT: a 32-bit (not 24-bit) timer */
 };
 
 /* General-purpose registers by hardware number (ModRM order). */
@@ -173,6 +190,7 @@ struct snap_vm {
 	struct snap_uart uart;
 	struct snap_fwcfg fwcfg;
 	struct snap_pic pic;
+	struct snap_platform platform;
 	struct snap_vcpu vcpu[SNAP_MAX_VCPUS];   /* [0, id.vcpus) are used */
 };
 
@@ -243,7 +261,7 @@ int snap_decode(const uint8_t *buf, size_t len, struct snap_vm *out,
 
 /* "SNAP_ERR_CHECKSUM" etc.; "SNAP_ERR_?" for an unknown code. */
 const char *snap_err_name(enum snap_err code);
-/* "IDENTITY", "VCPU", ...; "?" for an unknown type. */
+/* "IDENTITY", "VCPU", ..., "PLATFORM"; "?" for an unknown type. */
 const char *snap_section_name(uint32_t type);
 /* "SVM", "VMX", "unknown". */
 const char *snap_vendor_name(uint32_t vendor);

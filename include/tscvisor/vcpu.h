@@ -128,6 +128,7 @@ struct vcpu {
 	uint64_t pv_system_time;     /* kvmclock system-time MSR: GPA | enable */
 	uint64_t pv_updates;         /* times its area was written */
 	bool pv_stopped_pending;     /* next update says PVCLOCK_GUEST_STOPPED */
+	uint8_t *window_page;        /* what the pvclock window shows this vCPU; NULL: none yet */
 	uint64_t hypercalls;
 	volatile uint32_t tsc_resync; /* the VM's TSC formula changed: re-apply before entry */
 	uint64_t next_move;          /* host TSC of the next forced move (test option) */
@@ -197,6 +198,12 @@ struct vendor_ops {
 	/* TSC: apply the VM's offset (and ratio, when hardware scaling is in
 	 * use) and whether RDTSC/RDTSCP exit. */
 	void (*set_tsc)(struct vcpu *v, uint64_t offset, uint64_t ratio, bool trap_rdtsc);
+	/* The pvclock window (SPEC section 3): guest-physical page gpa, in
+	 * guest RAM, reads for this vCPU alone as host page host_pa,
+	 * read-only (a write is a nested page fault); host_pa 0 gives the RAM
+	 * page back. Called while the vCPU is not running; takes effect at its
+	 * next entry. Returns 0, or -1 (bad address, out of memory). */
+	int (*set_window)(struct vcpu *v, uint64_t gpa, uint64_t host_pa);
 	/* Print the backend's view of the guest (control block fields). */
 	void (*dump)(struct vcpu *v);
 };

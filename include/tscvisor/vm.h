@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <tscvisor/pmtimer.h>
 #include <tscvisor/config.h>
 #include <tscvisor/spinlock.h>
 #include <tscvisor/pvclock.h>
@@ -51,6 +52,8 @@ struct vm_time {
 	struct pvclock_clock master;/* kvmclock's master pair (vmm/kvmclock.c) */
 	bool guest_stopped;         /* set PVCLOCK_GUEST_STOPPED (after a restore) */
 	uint64_t pv_wall;           /* the wall-clock MSR as written */
+	uint64_t window_gpa;        /* the pvclock window (hypercall 4), 0: none */
+	uint64_t resume_host;       /* restored, not yet run: the host TSC its clocks resume at */
 };
 
 struct vm {
@@ -66,12 +69,15 @@ struct vm {
 	struct vm_time time;
 	volatile uint32_t pause_req, paused; /* save/restore: other pCPUs parked */
 	uint64_t saves;             /* snapshots taken */
+	uint64_t save_at;           /* host TSC of the operator's save (save_after_ms), 0: none */
 	struct spinlock dev_lock;   /* port and MMIO devices, shared by the vCPUs */
 	struct uart_state uart;
 	struct fwcfg_state fwcfg;
 	struct pic_state pic;
 	unsigned shutdown_pos;      /* progress through "Shutdown" on 0x8900 */
-	uint16_t pm_timer_port;     /* host PM timer, passed through read-only */
+	uint16_t pm_timer_port;     /* the guest's PM timer port (its FADT), 0: none */
+	struct pm_xlate pm;         /* how it maps onto this host's (vmm/pmtimer.c);
+				     * PM_DIRECT: passed through read-only */
 	uint64_t guest_reported_khz; /* last "# tsc_khz=N" console line, 0 if none */
 	enum vm_end end;
 	uint32_t exit_status;       /* (c << 1) | 1 for the exit port */

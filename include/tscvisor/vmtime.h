@@ -29,5 +29,11 @@ void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value);
 uint64_t vmtime_guest_to_host(struct vcpu *v, uint64_t guest_tsc);
 /* The vCPU is about to run on this pCPU (after a move): re-apply its TSC. */
 void vmtime_vcpu_loaded(struct vcpu *v);
+/* A restore resumes the guest clocks at host TSC vm->time.resume_host; the
+ * VM runs a little later (log lines over a 115200-baud console take ~15 ms
+ * each). Called right before the VM runs again: every guest TSC, emulated
+ * or native, and every LAPIC timer moves on by the host time in between, so
+ * the guest sees none of it ("pause" semantics, SPEC section 5). */
+void vmtime_resume(struct vm *vm);
 
 #endif

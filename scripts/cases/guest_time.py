@@ -27,6 +27,11 @@ def cases():
                     must_not=no_fail,
                     check=all_checks(exits_none("leaf-auto-native", "RDTSC", "RDTSCP"),
                                      exits_none("leaf-pvrdtscp-native", "RDTSC", "RDTSCP"))))
+    out.append(Case("qemu-svm:pvclock-window",
+                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "300",
+                     os.path.join(CFG, "window.cfg")],
+                    timeout=360, weight=6, ok_status=(1,),
+                    must=WINDOW_MUST, must_not=WINDOW_MUST_NOT))
     for cpus in (2, 4):
         out.append(Case(f"qemu-svm:pvclock-smp-{cpus}cpu",
                         [BOOT, "--emulator", "qemu", "--cpus", str(cpus), "--timeout", "600",

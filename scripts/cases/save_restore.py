@@ -7,14 +7,18 @@ from testlib.common import *  # noqa: F401,F403
 
 def cases():
     out = []
-    vms = ["save-emulate", "save-native", "save-pvrdtscp", "save-smp-emulate", "save-continue"]
+    vms = ["save-emulate", "save-native", "save-pvrdtscp", "save-smp-emulate", "save-continue",
+           "save-operator"]
+    restored = vms[:4] + ["save-operator"]
     out.append(Case("qemu-svm:save-restore-inboot",
                     [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "600",
                      os.path.join(CFG, "save-inboot.cfg")],
                     timeout=660, weight=10,
                     must=vm_passed(*vms)
-                    + [rf"vm {n}: restored: incarnation 1, guest TSC resumes at \d+" for n in vms[:4]]
-                    + [r"vm save-continue: saved: \d+ bytes", r"TSCVISOR-RESULT: PASS"],
+                    + [rf"vm {n}: restored: incarnation 1, guest TSC resumes at \d+" for n in restored]
+                    + [r"vm save-continue: saved: \d+ bytes", r"TSCVISOR-RESULT: PASS",
+                       r"vm save-operator: that was the operator's save \(save_after_ms = 1500\), taken by vCPU \d",
+                       r"^\[save-operator\] ok \d+ - the operator's save came after \d+ ms"],
                     must_not=[r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"vm save-continue: restored"]))
 
     migrate = os.path.join(ROOT, "scripts", "migrate")

@@ -119,14 +119,17 @@ def cases():
 
     # Save and restore in one boot, on VMX (get_sregs / set_sregs, the VMCS
     # rebuilt from a snapshot).
-    saves = ["save-emulate", "save-native", "save-pvrdtscp", "save-smp-emulate", "save-continue"]
+    saves = ["save-emulate", "save-native", "save-pvrdtscp", "save-smp-emulate", "save-continue",
+             "save-operator"]
     out.append(Case("bochs-vmx:save-restore-inboot",
                     [BOOT] + SKYLAKE + ["--cpus", "2"] + LONG
                     + [os.path.join(CFG, "save-inboot.cfg")],
                     timeout=900, weight=45,
                     must=vm_passed(*saves)
-                    + [rf"vm {n}: restored: incarnation 1, guest TSC resumes at \d+" for n in saves[:4]]
-                    + [r"vm save-continue: saved: \d+ bytes", r"TSCVISOR-RESULT: PASS"],
+                    + [rf"vm {n}: restored: incarnation 1, guest TSC resumes at \d+"
+                       for n in saves[:4] + ["save-operator"]]
+                    + [r"vm save-continue: saved: \d+ bytes", r"TSCVISOR-RESULT: PASS",
+                       r"vm save-operator: that was the operator's save \(save_after_ms = 1500\)"],
                     must_not=no_trouble + [r"vm save-continue: restored"]))
 
     # Migration between two VMX hosts of different TSC rates: Bochs at 50 and
@@ -142,6 +145,59 @@ def cases():
                           r"vm mig: restored: incarnation 1", r"restored from its snapshot, 1 vCPU\(s\), 16 MiB, VMX",
                           r"^\[mig\] ok \d+ - the rate after is tsc_khz 1500000", r"^migrate: PASS"],
                     must_not=[r"^\[mig\] not ok", r"\*\*\* VM"]))
+
+    # Native mode across two VMX hosts of different rates: the TSC
+    # multiplier keeps the VM's tsc_khz (the first host's 50 MHz) exact on
+    # the 100 MHz host, without a single RDTSC exit.
+    out.append(Case("bochs-vmx:migrate-native-50-to-100MHz",
+                    [migrate, "--from", "--emulator bochs --ips 50000000 --timeout 540",
+                     "--to", "--emulator bochs --ips 100000000 --timeout 540",
+                     os.path.join(CFG, "migrate-native.cfg"), "mig"],
+                    timeout=1200, weight=45,
+                    must=[r"^\[mig\] ok \d+ - the TSC rate after .* equals the rate before",
+                          r"^\[mig\] ok \d+ - no backward TSC step", r"^\[mig\] RESULT: PASS",
+                          r"vm mig: restored: incarnation 1, .*tsc: native: .*hardware scaling",
+                          r"restored from its snapshot, 1 vCPU\(s\), 16 MiB, VMX", r"^migrate: PASS"],
+                    must_not=[r"^\[mig\] not ok", r"\*\*\* VM"],
+                    check=exits_none("mig", "RDTSC", "RDTSCP")))
+
+    # Across vendors: a snapshot taken on SVM (QEMU) restores on VMX
+    # (Bochs) and one taken on VMX on SVM. The hosts' PM timers sit at
+    # different ports (q35 0x608, PIIX4 0xb008): the restored guest keeps
+    # the port its FADT names, trapped and read from the new host's. The
+    # first is saved by the operator (save_after_ms), the second by the
+    # guest (save hypercall).
+    cross_ok = [r"^\[mig\] ok \d+ - the TSC rate after .* equals the rate before",
+                r"^\[mig\] ok \d+ - no backward TSC step", r"^\[mig\] RESULT: PASS",
+                r"vm mig: restored: incarnation 1", r"^\[mig\] ok \d+ - the rate after is tsc_khz 1500000",
+                r"^migrate: PASS"]
+    out.append(Case("cross:migrate-svm-qemu-to-vmx-bochs-operator",
+                    [migrate, "--from", "--emulator qemu",
+                     "--to", "--emulator bochs --cpu-model corei7_skylake_x --ips 50000000 --timeout 540",
+                     os.path.join(CFG, "migrate-operator.cfg"), "mig"],
+                    timeout=900, weight=30,
+                    must=cross_ok + [
+                        r"vm mig: that was the operator's save \(save_after_ms = 1500\), taken by vCPU 0",
+                        r"^\[mig\] ok \d+ - the operator's save came after \d+ ms",
+                        r"vm mig: PM timer: the guest's at port 0x608 \(24-bit\), this host's at 0xb008 \(24-bit\): trapped",
+                        r"restored from its snapshot, 1 vCPU\(s\), 16 MiB, VMX"],
+                    must_not=[r"^\[mig\] not ok", r"\*\*\* VM"]))
+    out.append(Case("cross:migrate-vmx-bochs-to-svm-qemu",
+                    [migrate, "--from", "--emulator bochs --cpu-model corei7_skylake_x --ips 50000000 --timeout 540",
+                     "--to", "--emulator qemu",
+                     os.path.join(CFG, "migrate-emulate.cfg"), "mig"],
+                    timeout=900, weight=30,
+                    must=cross_ok + [
+                        r"vm mig: PM timer: the guest's at port 0xb008 \(24-bit\), this host's at 0x608 \(24-bit\): trapped",
+                        r"restored from its snapshot, 1 vCPU\(s\), 16 MiB, SVM"],
+                    must_not=[r"^\[mig\] not ok", r"\*\*\* VM"]))
+
+    # The per-vCPU pvclock window on VMX: per-vCPU EPT, EPTP switched
+    # across vCPU moves (VMCLEAR / VMPTRLD), survives a save/restore.
+    out.append(Case("bochs-vmx:pvclock-window",
+                    [BOOT] + SKYLAKE + ["--cpus", "2"] + LONG + [os.path.join(CFG, "window.cfg")],
+                    timeout=900, weight=40, ok_status=(1,),
+                    must=WINDOW_MUST + [r"vmm: VMX backend enabled"], must_not=WINDOW_MUST_NOT))
 
     # The SVM backend under Bochs: NRIPS gives every instruction length
     # (QEMU's SVM has none), the RDTSCP intercept works as specified.
