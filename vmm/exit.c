@@ -68,15 +68,16 @@ static void stop_vm(struct vcpu *v, enum vm_end how, const char *why)
  * else decoded from guest memory (QEMU's SVM has no NRIPS). */
 static bool insn_length(struct vcpu *v, struct vm_exit *e, enum x86_insn_kind want)
 {
-	struct x86_insn insn;
+	const struct x86_insn *insn;
 
 	if (e->insn_len)
 		return true;
-	if (guest_decode_at_rip(v, &insn) || insn.kind != want) {
+	insn = guest_insn_at_rip(v);
+	if (!insn || insn->kind != want) {
 		stop_vm(v, VM_END_UNHANDLED, "cannot decode the exiting instruction");
 		return false;
 	}
-	e->insn_len = insn.len;
+	e->insn_len = insn->len;
 	return true;
 }
 
@@ -109,20 +110,20 @@ static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
  * RDTSCP arrives as an RDTSC exit, so the instruction decides, not the exit. */
 static void handle_rdtsc(struct vcpu *v, struct vm_exit *e)
 {
-	struct x86_insn insn;
+	const struct x86_insn *insn;
 	bool is_rdtscp = e->reason == EXIT_RDTSCP;
 	uint64_t tsc;
 
 	/* With the length known, a 2-byte RDTSC exit is RDTSC (0F 31; RDTSCP
 	 * is 0F 01 F9): only the other cases need the instruction decoded. */
 	if (!e->insn_len || (!is_rdtscp && e->insn_len != 2)) {
-		if (guest_decode_at_rip(v, &insn) ||
-		    (insn.kind != X86_INSN_RDTSC && insn.kind != X86_INSN_RDTSCP)) {
+		insn = guest_insn_at_rip(v);
+		if (!insn || (insn->kind != X86_INSN_RDTSC && insn->kind != X86_INSN_RDTSCP)) {
 			stop_vm(v, VM_END_UNHANDLED, "RDTSC exit at an instruction that is neither RDTSC nor RDTSCP");
 			return;
 		}
-		is_rdtscp = insn.kind == X86_INSN_RDTSCP;
-		e->insn_len = insn.len;
+		is_rdtscp = insn->kind == X86_INSN_RDTSCP;
+		e->insn_len = insn->len;
 		if (is_rdtscp)
 			e->reason = EXIT_RDTSCP;   /* count it as what it is */
 	}
@@ -197,14 +198,13 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
 	if (!e->insn_len) {
-		struct x86_insn insn;
+		const struct x86_insn *insn = guest_insn_at_rip(v);
 
-		if (guest_decode_at_rip(v, &insn) ||
-		    (insn.kind != X86_INSN_VMMCALL && insn.kind != X86_INSN_VMCALL)) {
+		if (!insn || (insn->kind != X86_INSN_VMMCALL && insn->kind != X86_INSN_VMCALL)) {
 			stop_vm(v, VM_END_UNHANDLED, "cannot decode the hypercall instruction");
 			return;
 		}
-		e->insn_len = insn.len;
+		e->insn_len = insn->len;
 	}
 	skip(v, e);   /* first: a save taken by the call resumes after it */
 	v->regs.rax = (uint64_t)hypercall(v, v->regs.rax, v->regs.rbx, v->regs.rcx, v->regs.rdx,

@@ -101,7 +101,11 @@ void lapic_accept(struct vcpu *v, uint8_t vector)
 /* The vector to deliver now, or -1 (SVR software-disabled delivers none). */
 int lapic_pending(struct vcpu *v)
 {
-	int irr = highest_bit(v, APIC_IRR);
+	int irr;
+
+	if (!lapic_irr_any(v))
+		return -1;      /* the common case on the exit path: nothing */
+	irr = highest_bit(v, APIC_IRR);
 
 	if (irr < 0 || !(*reg(v, APIC_SVR) & 0x100) || !(v->apic_base & APIC_BASE_ENABLE))
 		return -1;

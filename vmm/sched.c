@@ -62,7 +62,7 @@ void sched_halt(struct vcpu *v)
 }
 
 /* INIT and SIPI requests, applied by the vCPU's own pCPU. */
-static void apply_init_sipi(struct vcpu *v)
+static void __attribute__((noinline)) apply_init_sipi_slow(struct vcpu *v)
 {
 	uint32_t sipi;
 
@@ -79,6 +79,21 @@ static void apply_init_sipi(struct vcpu *v)
 	}
 }
 
+/* The per-entry checks, each a few loads when there is nothing to do (the
+ * common case on the exit path: docs/performance.md). */
+static inline void apply_init_sipi(struct vcpu *v)
+{
+	if (__atomic_load_n(&v->pending_init, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&v->pending_sipi, __ATOMIC_RELAXED))
+		apply_init_sipi_slow(v);
+}
+
+static inline void timer_check(struct vcpu *v, uint64_t now)
+{
+	if (v->timer.catchup || (v->timer.host_deadline && now >= v->timer.host_deadline))
+		lapic_timer_check(v, now);
+}
+
 /* A halted vCPU wakes when it can take a pending interrupt (IF set). */
 static void check_wake(struct vcpu *v)
 {
@@ -92,7 +107,11 @@ static void check_wake(struct vcpu *v)
 static void inject_pending(struct vcpu *v)
 {
 	const struct vendor_ops *ops = v->vm->ops;
-	int vec = lapic_pending(v);
+	int vec;
+
+	if (!v->irq_window_requested && !lapic_irr_any(v))
+		return;
+	vec = lapic_pending(v);
 
 	if (vec < 0) {
 		if (v->irq_window_requested) {
@@ -172,7 +191,7 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		if (v->state != VCPU_RUNNABLE)
 			break;
 		vmtime_resync_if_needed(v);
-		lapic_timer_check(v, now);
+		timer_check(v, now);
 		inject_pending(v);
 		apic_timer_at(earliest(earliest(earliest(lapic_next_deadline(v), slice_end),
 						earliest(others_deadline, v->next_move)),

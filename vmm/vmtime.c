@@ -236,6 +236,7 @@ void vmtime_resume(struct vm *vm)
 
 void vmtime_resync_if_needed(struct vcpu *v)
 {
-	if (__atomic_exchange_n(&v->tsc_resync, 0, __ATOMIC_ACQ_REL))
+	if (__atomic_load_n(&v->tsc_resync, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&v->tsc_resync, 0, __ATOMIC_ACQ_REL))
 		apply(v);
 }

@@ -79,25 +79,68 @@ void apic_send_ipi(uint32_t dest, uint32_t icr_lo)
 		cpu_relax();
 }
 
+/* One window: the timer's ticks over about 10 ms of TSC, each end of it
+ * bracketed by two TSC reads. An emulator's vCPU thread can be descheduled
+ * for tens of ms between a register access and the TSC read beside it
+ * (QEMU TCG on a loaded host: a single unbracketed window read 1.5 to 4.3
+ * GHz for QEMU's 1 GHz timer, and every host timer then fired that much
+ * late); a window whose brackets are wider than 1/50 ms is thrown away. */
+static uint64_t timer_window_khz(uint64_t tsc_khz)
+{
+	const uint32_t start = 0xffffffffu;
+	uint64_t a, b, c, d, slack = tsc_khz / 50, ticks;
+
+	a = rdtsc();
+	wr(REG_TMICT, start);
+	b = rdtsc();
+	while (rdtsc() - b < tsc_khz * 10)           /* 10 ms */
+		cpu_relax();
+	c = rdtsc();
+	ticks = start - rd(REG_TMCCT);
+	d = rdtsc();
+	wr(REG_TMICT, 0);
+	if (b - a > slack || d - c > slack)
+		return 0;
+	/* ticks per kHz-cycle of the TSC between the brackets' midpoints */
+	return (uint64_t)((unsigned __int128)ticks * tsc_khz / (((c + d) - (a + b)) / 2));
+}
+
 void apic_timer_calibrate(uint64_t tsc_khz)
 {
-	uint64_t t0, ticks;
-	uint32_t start = 0xffffffffu;
+	uint64_t khz[5], t;
+	unsigned n = 0, tries, i, j;
 
 	host_tsc_khz = tsc_khz;
 	wr(REG_LVT_TIMER, 1u << 16);                /* one-shot, masked */
 	wr(REG_TDCR, 0xb);
-	wr(REG_TMICT, start);
-	t0 = rdtsc();
-	while (rdtsc() - t0 < tsc_khz * 10)          /* 10 ms */
-		cpu_relax();
-	ticks = start - rd(REG_TMCCT);
-	wr(REG_TMICT, 0);
-	timer_khz = ticks / 10;
+	/* The median of five undisturbed windows (at most 50 tries). */
+	for (tries = 0; tries < 50 && n < 5; tries++) {
+		t = timer_window_khz(tsc_khz);
+		if (t)
+			khz[n++] = t;
+	}
+	if (!n) {
+		uint64_t t0 = rdtsc();
+
+		log_warn("apic: timer calibration disturbed in all 50 windows; taking one as it is");
+		wr(REG_TMICT, 0xffffffffu);
+		while (rdtsc() - t0 < tsc_khz * 10)
+			cpu_relax();
+		khz[n++] = (0xffffffffu - rd(REG_TMCCT)) / 10;
+		wr(REG_TMICT, 0);
+	}
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && khz[j - 1] > khz[j]; j--) {
+			t = khz[j];
+			khz[j] = khz[j - 1];
+			khz[j - 1] = t;
+		}
+	timer_khz = khz[n / 2];
 	if (!timer_khz)
 		timer_khz = 1;
-	log_info("apic: host %s, timer %llu kHz%s", x2apic ? "x2APIC" : "xAPIC",
-		 (unsigned long long)timer_khz, use_tsc_deadline ? ", TSC-deadline mode" : "");
+	log_info("apic: host %s, timer %llu kHz (median of %u windows, %u tries)%s",
+		 x2apic ? "x2APIC" : "xAPIC", (unsigned long long)timer_khz, n, tries,
+		 use_tsc_deadline ? ", TSC-deadline mode" : "");
 }
 
 uint64_t apic_timer_khz(void)

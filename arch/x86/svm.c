@@ -297,10 +297,7 @@ static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_ex
 	const struct vmcb_control *c = &vmcb->ctl;
 	uint64_t code = c->exit_code;
 
-	memset(e, 0, sizeof(*e));
-	e->code = code;
-	e->info1 = c->exit_info1;
-	e->info2 = c->exit_info2;
+	*e = (struct vm_exit){ .code = code, .info1 = c->exit_info1, .info2 = c->exit_info2 };
 	if (svm_cpu.svm_nrips && c->next_rip > v->regs.rip && c->next_rip - v->regs.rip <= 15)
 		e->insn_len = (unsigned)(c->next_rip - v->regs.rip);
 

@@ -21,6 +21,9 @@ bool guest_long_mode(struct vcpu *v);
 /* Decode the instruction at the guest's RIP (CS base + RIP through the
  * guest's own page tables). Returns 0 or -1. */
 int guest_decode_at_rip(struct vcpu *v, struct x86_insn *insn);
+/* The same without the copy: the cached decode (valid until the next
+ * decode on this vCPU), or NULL. */
+const struct x86_insn *guest_insn_at_rip(struct vcpu *v);
 
 /* vmm/cpuid.c. The time leaf (docs/abi.md). */
 #define TIMELEAF_BASE   0x40000100u  /* EAX max leaf, "TSCVisorTSCV" */
@@ -50,6 +53,23 @@ int lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
 int lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
 void lapic_accept(struct vcpu *v, uint8_t vector);
 int lapic_pending(struct vcpu *v);
+/* Whether any vector is requested (IRR non-empty): the run loop's cheap
+ * test before lapic_pending(). The IRR is lapic_regs[0x20..0x27]. */
+static inline bool lapic_irr_any(const struct vcpu *v)
+{
+	const uint32_t *irr = &v->lapic_regs[0x200 >> 4];
+	uint32_t any = __atomic_load_n(&irr[0], __ATOMIC_RELAXED) |
+		       __atomic_load_n(&irr[1], __ATOMIC_RELAXED) |
+		       __atomic_load_n(&irr[2], __ATOMIC_RELAXED) |
+		       __atomic_load_n(&irr[3], __ATOMIC_RELAXED) |
+		       __atomic_load_n(&irr[4], __ATOMIC_RELAXED) |
+		       __atomic_load_n(&irr[5], __ATOMIC_RELAXED) |
+		       __atomic_load_n(&irr[6], __ATOMIC_RELAXED) |
+		       __atomic_load_n(&irr[7], __ATOMIC_RELAXED);
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return any != 0;
+}
 void lapic_ack(struct vcpu *v, uint8_t vector);
 void lapic_timer_check(struct vcpu *v, uint64_t now);
 uint64_t lapic_next_deadline(struct vcpu *v);

@@ -144,7 +144,9 @@ struct vcpu {
 	uint32_t lapic_regs[64];     /* xAPIC registers at 16-byte offsets */
 	bool halted;
 	struct exit_stat stats[EXIT_NR];
-	struct decode_cache dcache[4];   /* by RIP: a loop of a few trapping instructions hits */
+	struct decode_cache dcache[4];   /* any RIP in any slot: a loop of up to four
+					  * trapping instructions always hits */
+	unsigned dcache_next;            /* the slot the next miss replaces */
 };
 
 struct vendor_ops {
