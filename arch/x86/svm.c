@@ -6,6 +6,7 @@
 #include <tscvisor/mem.h>
 #include <tscvisor/vm.h>
 #include "cpu.h"
+#include "nested.h"
 #include "percpu.h"
 #include "svm.h"
 #include "vendor.h"
@@ -248,12 +249,11 @@ static void svm_request_irq_window(struct vcpu *v, bool on)
  * pCPU in between (svm_vcpu_run). */
 static int svm_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 {
+	/* NPT walks are user accesses: U everywhere (APM 15.25.5). */
+	static const struct nested_bits bits = { .table = 0x7, .page = 0x7, .ro_page = 0x5 };
 	struct svm_vcpu *sv = v->arch;
 	const struct svm_vm *s = v->vm->arch;
-	unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
-	unsigned i1 = (gpa >> 12) & 511, i;
-	const uint64_t *pdpt, *pd;
-	uint64_t base = PA(v->vm->ram) + (gpa & ~((2ull << 20) - 1));
+	unsigned i;
 
 	if (!host_pa) {
 		sv->vmcb->ctl.n_cr3 = PA(s->npt_pml4);
@@ -265,17 +265,7 @@ static int svm_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 	for (i = 0; i < 4; i++)
 		if (!sv->win[i] && !(sv->win[i] = mem_alloc_pages(1)))
 			return -1;
-	pdpt = (const uint64_t *)(uintptr_t)(s->npt_pml4[i4] & ~0xfffull);
-	pd = (const uint64_t *)(uintptr_t)(pdpt[i3] & ~0xfffull);
-	memcpy(sv->win[0], s->npt_pml4, 4096);
-	memcpy(sv->win[1], pdpt, 4096);
-	memcpy(sv->win[2], pd, 4096);
-	sv->win[0][i4] = PA(sv->win[1]) | 0x7;
-	sv->win[1][i3] = PA(sv->win[2]) | 0x7;
-	sv->win[2][i2] = PA(sv->win[3]) | 0x7;
-	for (i = 0; i < 512; i++)
-		sv->win[3][i] = (base + ((uint64_t)i << 12)) | 0x7;   /* P, RW, U */
-	sv->win[3][i1] = host_pa | 0x5;                             /* P, U: read-only */
+	nested_window_tables(sv->win, s->npt_pml4, gpa, PA(v->vm->ram), host_pa, &bits);
 	sv->vmcb->ctl.n_cr3 = PA(sv->win[0]);
 	sv->flush_tlb = true;
 	return 0;

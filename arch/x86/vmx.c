@@ -13,6 +13,7 @@
 #include <tscvisor/mem.h>
 #include <tscvisor/vm.h>
 #include "cpu.h"
+#include "nested.h"
 #include "percpu.h"
 #include "vendor.h"
 #include "vmx.h"
@@ -765,12 +766,12 @@ static void load_guest_regs(struct vcpu *v)
  * The VMCS may not be current here: vcpu_run writes the EPTP. */
 static int vmx_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 {
+	static const struct nested_bits bits = {
+		.table = EPT_RWX, .page = EPT_RWX | EPT_MT_WB, .ro_page = EPT_R | EPT_MT_WB,
+	};
 	struct vmx_vcpu *s = v->arch;
 	const struct vmx_vm *x = v->vm->arch;
-	unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
-	unsigned i1 = (gpa >> 12) & 511, i;
-	const uint64_t *pdpt, *pd;
-	uint64_t base = PA(v->vm->ram) + (gpa & ~((2ull << 20) - 1));
+	unsigned i;
 
 	if (!host_pa) {
 		s->eptp = x->eptp;
@@ -782,17 +783,7 @@ static int vmx_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 	for (i = 0; i < 4; i++)
 		if (!s->win[i] && !(s->win[i] = mem_alloc_pages(1)))
 			return -1;
-	pdpt = (const uint64_t *)(uintptr_t)(x->ept_pml4[i4] & ~0xfffull);
-	pd = (const uint64_t *)(uintptr_t)(pdpt[i3] & ~0xfffull);
-	memcpy(s->win[0], x->ept_pml4, 4096);
-	memcpy(s->win[1], pdpt, 4096);
-	memcpy(s->win[2], pd, 4096);
-	s->win[0][i4] = PA(s->win[1]) | EPT_RWX;
-	s->win[1][i3] = PA(s->win[2]) | EPT_RWX;
-	s->win[2][i2] = PA(s->win[3]) | EPT_RWX;
-	for (i = 0; i < 512; i++)
-		s->win[3][i] = (base + ((uint64_t)i << 12)) | EPT_RWX | EPT_MT_WB;
-	s->win[3][i1] = host_pa | EPT_R | EPT_MT_WB;                 /* read-only */
+	nested_window_tables(s->win, x->ept_pml4, gpa, PA(v->vm->ram), host_pa, &bits);
 	s->eptp = PA(s->win[0]) | EPTP_WB_4LEVEL;
 	s->eptp_dirty = true;
 	return 0;
