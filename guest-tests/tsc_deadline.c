@@ -84,8 +84,13 @@ static struct shot arm(u64 ticks, u64 late_us, bool use_hlt)
 	u32 n0 = fired, pm0;
 
 	irq_disable();
-	r.t0 = rdtsc();
+	/* The PM timer first: a host stall between the two reads then makes
+	 * the interval measured by the PM timer longer (late, tried again),
+	 * never shorter. Read the other way round, a stall of a few ms here
+	 * under a loaded host made a correct 50 ms deadline look early by the
+	 * PM timer, which fails at once (CI, deadline-emulate). */
 	pm0 = pmtimer_read(pm);
+	r.t0 = rdtsc();
 	r.deadline = r.t0 + ticks;	/* ticks "negative": in the past */
 	lapic_timer_tsc_deadline(V_TIMER, r.deadline);
 	r.readback = rdmsr(MSR_TSC_DEADLINE);
