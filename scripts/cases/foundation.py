@@ -27,6 +27,9 @@ def cases():
                          "-append", "expect_khz=1000000 tol_ppm=100"],
                         timeout=300, must=[r"RESULT: PASS"], must_not=[r"^not ok"], weight=3))
 
+    out.append(Case("lint:cppcheck", [os.path.join(ROOT, "scripts", "lint")], timeout=600,
+                    weight=5, must=[r"^lint: PASS"]))
+
     hz = host_tsc_khz()
     boot_cfg = os.path.join(CFG, "foundation.cfg")
     out.append(Case("qemu-svm:boot", [BOOT, "--emulator", "qemu", "--cpus", "1", boot_cfg],
