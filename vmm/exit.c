@@ -26,6 +26,8 @@ static const char *const reason_names[EXIT_NR] = {
 	[EXIT_HYPERCALL] = "hypercall", [EXIT_NPF] = "nested page fault",
 	[EXIT_EXCEPTION] = "exception", [EXIT_SHUTDOWN] = "triple fault",
 	[EXIT_INTR] = "interrupt",      [EXIT_IRQ_WINDOW] = "interrupt window",
+	[EXIT_INVD] = "INVD/WBINVD",
+	[EXIT_NOT_OFFERED] = "not offered (#UD)",
 	[EXIT_INVALID] = "invalid state",
 	[EXIT_UNHANDLED] = "unhandled",
 };
@@ -195,6 +197,25 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 	sched_halt(v);
 }
 
+/* INVD would throw away every dirty cache line of the CPU, the
+ * hypervisor's and other VMs' included; WBINVD only costs time. Guest RAM is
+ * ordinary write-back memory no device writes behind the CPU's back, so
+ * both are done as nothing at all (KVM treats INVD the same way). Both are
+ * intercepted on SVM because QEMU checks INVD against the WBINVD intercept. */
+static void handle_invd(struct vcpu *v, struct vm_exit *e)
+{
+	if (!e->insn_len) {
+		const struct x86_insn *insn = guest_insn_at_rip(v);
+
+		if (!insn || (insn->kind != X86_INSN_INVD && insn->kind != X86_INSN_WBINVD)) {
+			stop_vm(v, VM_END_UNHANDLED, "cannot decode the INVD/WBINVD instruction");
+			return;
+		}
+		e->insn_len = insn->len;
+	}
+	skip(v, e);
+}
+
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
 	if (!e->insn_len) {
@@ -239,14 +260,44 @@ static bool emulate_rdpid(struct vcpu *v)
 	return true;
 }
 
+/* Exceptions the CPU combines into #DF when one comes while delivering
+ * another (SDM Vol. 3A 6.15 table 6-5, APM 8.2.9): #DE, #TS, #NP, #SS, #GP. */
+static bool contributory(unsigned vec)
+{
+	return vec == 0 || (vec >= 10 && vec <= 13);
+}
+
 static void handle_exception(struct vcpu *v, struct vm_exit *e)
 {
-	if (e->u.exc.vector == 6 && emulate_rdpid(v))
+	struct vcpu_sregs sr;
+	unsigned vec = e->u.exc.vector;
+
+	if (vec == 6 && emulate_rdpid(v))
 		return;
+	/* An intercepted exception raised while the CPU delivered another one:
+	 * the backend has armed that one again (EXITINTINFO, IDT-vectoring).
+	 * Reflecting the new one as is would loop for ever on a guest whose
+	 * IDT is broken (#GP delivering #GP); combine them as the CPU does. */
+	v->vm->ops->get_sregs(v, &sr);
+	if ((sr.pending_event & (1u << 31)) && ((sr.pending_event >> 8) & 7) == 3) {
+		unsigned first = sr.pending_event & 0xff;
+
+		if (first == 8) {
+			uart_flush(v->vm);
+			stop_vm(v, VM_END_TRIPLE_FAULT, "triple fault (an exception while delivering #DF)");
+			return;
+		}
+		if ((contributory(first) && contributory(vec)) ||
+		    (first == 14 && (contributory(vec) || vec == 14))) {
+			log_dbg("vm %s: exception %u while delivering %u: #DF", v->vm->name, vec, first);
+			v->vm->ops->inject_exception(v, 8, true, 0);
+			return;
+		}
+	}
 	/* Intercepted only to be seen: reflect it into the guest unchanged. */
 	log_dbg("vm %s: guest exception %u (error 0x%x) at rip 0x%llx, reflected", v->vm->name,
-		e->u.exc.vector, e->u.exc.error, (unsigned long long)v->regs.rip);
-	v->vm->ops->inject_exception(v, e->u.exc.vector, e->u.exc.has_error, e->u.exc.error);
+		vec, e->u.exc.error, (unsigned long long)v->regs.rip);
+	v->vm->ops->inject_exception(v, (uint8_t)vec, e->u.exc.has_error, e->u.exc.error);
 }
 
 static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
@@ -254,6 +305,18 @@ static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
 	(void)e;
 	uart_flush(v->vm);
 	stop_vm(v, VM_END_TRIPLE_FAULT, "triple fault");
+}
+
+/* The guest's CPU has no such instruction (CPUID says so): #UD, as on a CPU
+ * without it. Logged once per vCPU: a guest probing for VMX or SVM is normal;
+ * one doing it in a loop must not flood the log. */
+static void handle_not_offered(struct vcpu *v, struct vm_exit *e)
+{
+	if (!v->stats[EXIT_NOT_OFFERED].count)
+		log_info("vm %s: vCPU %u: an instruction it does not have (exit code 0x%llx) at "
+			 "rip 0x%llx: #UD", v->vm->name, v->id, (unsigned long long)e->code,
+			 (unsigned long long)v->regs.rip);
+	v->vm->ops->inject_exception(v, 6, false, 0);
 }
 
 static void handle_nothing(struct vcpu *v, struct vm_exit *e)
@@ -286,6 +349,8 @@ static exit_handler_fn *const handlers[EXIT_NR] = {
 	[EXIT_SHUTDOWN] = handle_shutdown,
 	[EXIT_INTR] = handle_nothing,
 	[EXIT_IRQ_WINDOW] = handle_nothing,
+	[EXIT_INVD] = handle_invd,
+	[EXIT_NOT_OFFERED] = handle_not_offered,
 	[EXIT_INVALID] = handle_fatal,
 	[EXIT_UNHANDLED] = handle_fatal,
 };

@@ -50,6 +50,8 @@ const char *x86_insn_kind_name(enum x86_insn_kind kind)
 		[X86_INSN_MOV] = "mov",
 		[X86_INSN_MOVZX] = "movzx",
 		[X86_INSN_MOVSX] = "movsx",
+		[X86_INSN_INVD] = "invd",
+		[X86_INSN_WBINVD] = "wbinvd",
 	};
 
 	if ((unsigned)kind >= X86_INSN_KIND_NR || !names[kind])
@@ -199,6 +201,12 @@ static int decode_0f(struct dec *d, enum cpu_mode mode, unsigned osz,
 		return 0;
 	case 0x30:
 		out->kind = X86_INSN_WRMSR;
+		return 0;
+	case 0x08:
+		out->kind = X86_INSN_INVD;
+		return 0;
+	case 0x09:
+		out->kind = X86_INSN_WBINVD;
 		return 0;
 	case 0x01:
 		/* Group 7: only three register forms, each a fixed ModRM byte.

@@ -144,10 +144,10 @@ static int svm_vcpu_init(struct vcpu *v)
 	s->flush_tlb = true;
 	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_IOIO |
 			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVD |
-			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_INTR;
+			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_INTR | SVM_INTERCEPT_INVLPGA;
 	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
-			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR |
+			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_WBINVD |
 			     SVM_INTERCEPT_MWAIT;
 	/* Every exception except #DB, NMI, #BP, #OF and #MC exits to be counted
 	 * and reflected back (docs/svm.md): a guest that faults shows in the log. */
@@ -301,6 +301,17 @@ static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_ex
 	case SVM_EXIT_INTR:     e->reason = EXIT_INTR; break;
 	case SVM_EXIT_VINTR:    e->reason = EXIT_IRQ_WINDOW; break;
 	case SVM_EXIT_INVALID:  e->reason = EXIT_INVALID; break;
+	case SVM_EXIT_INVD:
+	case SVM_EXIT_WBINVD:   e->reason = EXIT_INVD; break;
+	/* The guest has no SVM (its EFER.SVME is the hypervisor's) and no
+	 * MONITOR/MWAIT: CPUID hides them, these intercepts turn them into #UD.
+	 * VMRUN's intercept is also what the APM requires for a valid VMCB. */
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD ... SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR ... SVM_EXIT_MWAIT_COND:
+		e->reason = EXIT_NOT_OFFERED;
+		break;
 	case SVM_EXIT_MSR:
 		e->reason = c->exit_info1 ? EXIT_WRMSR : EXIT_RDMSR;
 		break;

@@ -104,6 +104,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_INTERCEPT_HLT       (1u << 24)
 #define SVM_INTERCEPT_IOIO      (1u << 27)
 #define SVM_INTERCEPT_MSR       (1u << 28)
+#define SVM_INTERCEPT_INVLPGA   (1u << 26)
 #define SVM_INTERCEPT_SHUTDOWN  (1u << 31)
 /* intercept_misc2 */
 #define SVM_INTERCEPT_VMRUN     (1u << 0)
@@ -129,9 +130,16 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_EXIT_HLT        0x078
 #define SVM_EXIT_IOIO       0x07b
 #define SVM_EXIT_MSR        0x07c
+#define SVM_EXIT_INVD       0x076
 #define SVM_EXIT_SHUTDOWN   0x07f
 #define SVM_EXIT_VMRUN      0x080
 #define SVM_EXIT_VMMCALL    0x081
+#define SVM_EXIT_VMLOAD     0x082
+#define SVM_EXIT_SKINIT     0x086
+#define SVM_EXIT_INVLPGA    0x07a
+#define SVM_EXIT_WBINVD     0x089
+#define SVM_EXIT_MONITOR    0x08a
+#define SVM_EXIT_MWAIT_COND 0x08c
 #define SVM_EXIT_RDTSCP     0x087
 #define SVM_EXIT_NPF        0x400
 #define SVM_EXIT_INVALID    ((uint64_t)-1)

@@ -832,6 +832,7 @@ static bool instruction_exit(unsigned basic)
 	switch (basic) {
 	case VMX_EXIT_CPUID: case VMX_EXIT_HLT: case VMX_EXIT_RDTSC: case VMX_EXIT_RDTSCP:
 	case VMX_EXIT_VMCALL: case VMX_EXIT_RDMSR: case VMX_EXIT_WRMSR: case VMX_EXIT_IO:
+	case VMX_EXIT_INVD: case VMX_EXIT_WBINVD:
 		return true;
 	default:
 		return false;
@@ -872,6 +873,17 @@ static void translate_exit(struct vcpu *v, struct vm_exit *e)
 	case VMX_EXIT_INTR_WINDOW:  e->reason = EXIT_IRQ_WINDOW; break;
 	case VMX_EXIT_RDMSR:        e->reason = EXIT_RDMSR; break;
 	case VMX_EXIT_WRMSR:        e->reason = EXIT_WRMSR; break;
+	case VMX_EXIT_INVD:
+	case VMX_EXIT_WBINVD:       e->reason = EXIT_INVD; break;
+	/* No VMX for the guest and no MONITOR/MWAIT (CPUID hides them): #UD,
+	 * as on a CPU without them. */
+	case VMX_EXIT_VMCLEAR ... VMX_EXIT_VMXON:
+	case VMX_EXIT_INVEPT:
+	case VMX_EXIT_INVVPID:
+	case VMX_EXIT_MWAIT:
+	case VMX_EXIT_MONITOR:
+		e->reason = EXIT_NOT_OFFERED;
+		break;
 	case VMX_EXIT_IO:
 		/* Qualification (SDM Vol. 3C Table 28-5): size - 1 in 2:0,
 		 * direction 3 (1 = IN), string 4, REP 5, port 31:16. */
@@ -1065,17 +1077,7 @@ static bool handle_in_backend(struct vcpu *v, const struct vm_exit *e)
 	case VMX_EXIT_XSETBV:
 		handle_xsetbv(v);
 		return true;
-	case VMX_EXIT_INVEPT:
-	case VMX_EXIT_INVVPID:
-		vmx_inject_exception(v, 6, false, 0);
-		return true;
 	default:
-		/* VMCLEAR..VMXON: no VMX for the guest (CPUID hides it): #UD as
-		 * on a CPU without it. */
-		if (basic >= VMX_EXIT_VMCLEAR && basic <= VMX_EXIT_VMXON) {
-			vmx_inject_exception(v, 6, false, 0);
-			return true;
-		}
 		return false;
 	}
 }

@@ -185,11 +185,14 @@ enum vmcs_field {
 #define VMX_EXIT_INTR_WINDOW      7
 #define VMX_EXIT_CPUID            10
 #define VMX_EXIT_HLT              12
+#define VMX_EXIT_INVD             13
 #define VMX_EXIT_RDTSC            16
 #define VMX_EXIT_VMCALL           18
 #define VMX_EXIT_VMCLEAR          19   /* 19..27: the VMX instructions */
 #define VMX_EXIT_VMXON            27
 #define VMX_EXIT_CR_ACCESS        28
+#define VMX_EXIT_MWAIT            36
+#define VMX_EXIT_MONITOR          39
 #define VMX_EXIT_IO               30
 #define VMX_EXIT_RDMSR            31
 #define VMX_EXIT_WRMSR            32
@@ -201,6 +204,7 @@ enum vmcs_field {
 #define VMX_EXIT_RDTSCP           51
 #define VMX_EXIT_PREEMPTION_TIMER 52
 #define VMX_EXIT_INVVPID          53
+#define VMX_EXIT_WBINVD           54
 #define VMX_EXIT_XSETBV           55
 #define VMX_EXIT_ENTRY_FAILED     (1u << 31)
 

@@ -95,6 +95,13 @@ static inline void wrmsr(u32 msr, u64 v)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
 }
 
+/* An instruction at label 1 that may fault resumes at label 2; the
+ * exception table entry pairs them. Around it: fault_arm() before,
+ * fault_seen() after, which returns the vector it raised or -1. */
+#define EXTABLE(from, to) \
+	".pushsection .extable, \"a\"\n\t.balign 8\n\t.quad " from ", " to "\n\t.popsection\n\t"
+void fault_arm(void);
+int fault_seen(void);
 /* MSR access that survives a #GP: returns the vector of the exception the
  * instruction raised (13 for #GP), or -1 when it completed. */
 int rdmsr_safe(u32 msr, u64 *v);

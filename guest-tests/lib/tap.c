@@ -299,10 +299,15 @@ void lib_exception(struct exc_frame *f)
 	finish(false);
 }
 
-/* An instruction at label 1 that may fault resumes at label 2; the
- * exception table entry pairs them. */
-#define EXTABLE(from, to) \
-	".pushsection .extable, \"a\"\n\t.balign 8\n\t.quad " from ", " to "\n\t.popsection\n\t"
+void fault_arm(void)
+{
+	fault_vector[smp_cpu()] = -1;
+}
+
+int fault_seen(void)
+{
+	return fault_vector[smp_cpu()];
+}
 
 int rdmsr_safe(u32 msr, u64 *v)
 {

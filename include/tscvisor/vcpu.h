@@ -41,6 +41,9 @@ enum exit_reason {
 	EXIT_SHUTDOWN,      /* triple fault */
 	EXIT_INTR,          /* a host interrupt arrived (timer, IPI, kick) */
 	EXIT_IRQ_WINDOW,    /* the guest can take an interrupt now (requested) */
+	EXIT_INVD,          /* INVD or WBINVD: done as a no-op */
+	EXIT_NOT_OFFERED,   /* an instruction the guest's CPU lacks (VMX, SVM,
+			     * MONITOR/MWAIT; CPUID hides them): #UD */
 	EXIT_INVALID,       /* VM entry failed: bad guest state */
 	EXIT_UNHANDLED,     /* an exit code the backend does not translate */
 	EXIT_NR

@@ -54,6 +54,8 @@ enum x86_insn_kind {
 	X86_INSN_MOV,           /* 88 89 8A 8B C6/0 C7/0 A0-A3 */
 	X86_INSN_MOVZX,         /* 0F B6 0F B7 */
 	X86_INSN_MOVSX,         /* 0F BE 0F BF, 63 (MOVSXD, 64-bit mode only) */
+	X86_INSN_INVD,          /* 0F 08 */
+	X86_INSN_WBINVD,        /* 0F 09 */
 	X86_INSN_KIND_NR
 };
 

@@ -29,4 +29,10 @@ def cases():
                         guest_rate_near("rate-emulate-1ghz", 1_000_000, 1000),
                         guest_rate_near("rate-emulate-3500mhz", 3_500_000, 1000))))
 
+    # A hostile guest gets #UD/#GP or its VM stopped; the others go on.
+    out.append(Case("qemu-svm:hostile",
+                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "300",
+                     os.path.join(CFG, "hostile.cfg")],
+                    timeout=360, weight=4, ok_status=(1,),
+                    must=HOSTILE_MUST, must_not=HOSTILE_MUST_NOT))
     return out

@@ -199,6 +199,19 @@ def cases():
                     timeout=900, weight=40, ok_status=(1,),
                     must=WINDOW_MUST + [r"vmm: VMX backend enabled"], must_not=WINDOW_MUST_NOT))
 
+    # The hostile guest on VMX: VMX instructions exit and get #UD, INVD's
+    # exit is unconditional, the triple fault comes from the CPU.
+    out.append(Case("bochs-vmx:hostile",
+                    [BOOT] + SKYLAKE + ["--cpus", "2"] + LONG + [os.path.join(CFG, "hostile.cfg")],
+                    timeout=900, weight=30, ok_status=(1,),
+                    must=HOSTILE_MUST + [r"vmm: VMX backend enabled"], must_not=HOSTILE_MUST_NOT))
+    # ... and on SVM with NRIPS (Bochs ryzen): the lengths come from next_rip.
+    out.append(Case("bochs-svm:hostile",
+                    [BOOT] + RYZEN + ["--cpus", "2"] + LONG + [os.path.join(CFG, "hostile.cfg")],
+                    timeout=900, weight=30, ok_status=(1,),
+                    must=HOSTILE_MUST + [r"vmm: SVM backend enabled", r"NRIPS yes"],
+                    must_not=HOSTILE_MUST_NOT))
+
     # The SVM backend under Bochs: NRIPS gives every instruction length
     # (QEMU's SVM has none), the RDTSCP intercept works as specified.
     out.append(Case("bochs-svm:modes", [BOOT] + RYZEN + LONG + [modes], timeout=900, weight=40,

@@ -113,4 +113,22 @@ WINDOW_MUST = (vm_passed("window-native", "window-emulate", "window-after")
                   r"\[window-native\] ok \d+ - after a save and restore .* every CPU still reads its own window",
                   r"\[window-emulate\] ok \d+ - no warp reading the time through the window: 0 warp",
                   r"vmm: 4 VM\(s\): 3 passed, 0 skipped, 1 failed"])
+# A hostile guest (guest-tests/hostile.c, configs/hostile.cfg): #UD for the
+# instructions it does not have, #GP for MSRs that do not exist, all-ones
+# from nothing, INVD done as nothing; a triple fault through a broken IDT
+# and a vCPU halted for ever each stop their VM alone, and the VMs after them
+# pass. The boot as a whole fails (two VMs), so its status is 1.
+HOSTILE_MUST = (vm_passed("probe", "after-triple", "after-all")
+                + [r"\[probe\] ok \d+ - VMRUN raises #UD",
+                   r"\[probe\] ok \d+ - VMXON raises #UD",
+                   r"\[probe\] ok \d+ - MSR 0xbadc0de does not exist: RDMSR #GP",
+                   r"\[probe\] ok \d+ - GPA 0xc0000000: no RAM, no device: reads 0xffffffff",
+                   r"\[probe\] ok \d+ - INVD returns and loses no write",
+                   r"vm probe: exit INVD/WBINVD +[12] ",
+                   r"\*\*\* VM 'triple' vCPU 0: triple fault",
+                   r"vm triple: ended by triple fault",
+                   r"vm stuck: ended by halted forever",
+                   r"vmm: 5 VM\(s\): 3 passed, 0 skipped, 2 failed"])
+HOSTILE_MUST_NOT = [r"^\[(probe|after-triple|after-all)\] not ok", r"\[(probe|after-all)\] ok \d+ # SKIP",
+                    r"\*\*\* VM '(probe|after-triple|stuck|after-all)'"]
 WINDOW_MUST_NOT = [r"^\[window-(native|emulate|after)\] not ok", r"\*\*\* VM 'window-(native|emulate|after)'"]
