@@ -299,6 +299,7 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 	}
 	if (self)
 		vm->ops->vcpu_load(self);
+	sched_fpu_forget(vm);       /* x87/SSE are not in the snapshot (docs/snapshot-format.md) */
 	vm->uart.ier = snap.uart.ier; vm->uart.lcr = snap.uart.lcr; vm->uart.mcr = snap.uart.mcr;
 	vm->uart.scr = snap.uart.scr; vm->uart.dll = snap.uart.dll; vm->uart.dlm = snap.uart.dlm;
 	vm->uart.len = 0;

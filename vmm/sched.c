@@ -14,6 +14,7 @@
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 #include "apic.h"
+#include "fpu.h"
 #include "percpu.h"
 #include "smp.h"
 #include "x86.h"
@@ -143,10 +144,51 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* Neither VMRUN nor VM entry switches the x87/MMX/SSE registers: a pCPU
+ * holds the last vCPU's until another vCPU runs there (time slicing) or that
+ * vCPU leaves (a move). One compare per entry when nothing changes. */
+static void fpu_take(struct pcpu *cpu, struct vcpu *v)
+{
+	struct vcpu *o = cpu->fpu_owner;
+
+	if (o == v)
+		return;
+	if (o) {
+		fpu_save(o->fpu);
+		o->fpu_saved = true;
+	}
+	if (v->fpu_saved)
+		fpu_load(v->fpu);
+	else
+		fpu_reset();
+	cpu->fpu_owner = v;
+}
+
+static void fpu_release(struct pcpu *cpu, struct vcpu *v)
+{
+	if (cpu->fpu_owner != v)
+		return;
+	fpu_save(v->fpu);
+	v->fpu_saved = true;
+	cpu->fpu_owner = NULL;
+}
+
+void sched_fpu_forget(struct vm *vm)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_CPUS; i++)
+		if (pcpus[i].fpu_owner && pcpus[i].fpu_owner->vm == vm)
+			pcpus[i].fpu_owner = NULL;
+	for (i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i].fpu_saved = false;
+}
+
 static void move_vcpu(struct vcpu *v, uint64_t now)
 {
 	unsigned next = (v->cpu + 1) % pcpus_used;
 
+	fpu_release(this_cpu(), v);
 	v->vm->ops->vcpu_put(v);
 	v->loaded_on = -1;
 	v->moves++;
@@ -201,6 +243,7 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		 * share of that exit (kvm_stat-like table at VM end). */
 		if (e.reason != EXIT_NONE)
 			v->stats[e.reason].cycles += rdtsc() - t_exit;
+		fpu_take(cpu, v);
 		vm->ops->vcpu_run(v, &e);
 		t_exit = rdtsc();
 		cpu->current = NULL;
@@ -352,6 +395,10 @@ void sched_run_vm(struct vm *vm, unsigned npcpus)
 	uint64_t now = vm_host_tsc();
 
 	pcpus_used = npcpus;
+	/* Every vCPU starts with x87/SSE as after INIT, whatever a VM before
+	 * this one left in the registers. */
+	for (i = 0; i < MAX_CPUS; i++)
+		pcpus[i].fpu_owner = NULL;
 	if (!vm->cfg->migrate_ms && vm->nvcpus < npcpus)
 		pcpus_used = vm->nvcpus;
 	for (i = 0; i < vm->nvcpus; i++) {

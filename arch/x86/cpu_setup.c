@@ -190,7 +190,12 @@ void arch_cpu_setup_bsp(const struct boot_info *bi)
 	setup_gdt(gdt, &tss);
 	setup_idt();
 	setup_paging(bi);
-	bsp_cr0 = read_cr0();
-	bsp_cr4 = read_cr4();
+	/* x87/SSE usable by FXSAVE/FXRSTOR (the guests' registers, vmm/sched.c):
+	 * no TS or EM, OSFXSR so that the XMM registers are in the image. UEFI
+	 * leaves it so on x64; make sure. */
+	bsp_cr0 = (read_cr0() & ~((1ull << 3) | (1ull << 2))) | (1ull << 1);
+	bsp_cr4 = read_cr4() | (1ull << 9) | (1ull << 10);
+	write_cr0(bsp_cr0);
+	write_cr4(bsp_cr4);
 	bsp_efer = rdmsr(0xc0000080);
 }

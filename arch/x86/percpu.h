@@ -17,6 +17,7 @@ struct pcpu {
 	uint64_t stack_top;
 	void *vendor;                /* the backend's per-CPU state (VMXON region, host save area...) */
 	struct vcpu *current;        /* the vCPU running here, if any */
+	struct vcpu *fpu_owner;      /* whose x87/SSE registers this CPU holds, NULL: nobody's */
 	uint64_t cur_tsc_aux;        /* what this CPU's IA32_TSC_AUX holds */
 	uint64_t cur_tsc_ratio;      /* what this CPU's TSC ratio MSR holds (SVM) */
 	int64_t tsc_skew;            /* test option: pretend this CPU's TSC is off by this much */

@@ -25,6 +25,10 @@ void sched_kick_all(void);
  * blocks put) / let them go on. Called from a vCPU's exit handler. */
 void sched_pause_others(struct vm *vm);
 void sched_resume_others(struct vm *vm);
+/* The x87/SSE registers of vm's vCPUs are forgotten (a restore: they are
+ * not in the snapshot): each starts again from the state after INIT.
+ * Called with the VM's other pCPUs parked. */
+void sched_fpu_forget(struct vm *vm);
 /* HLT from the guest. */
 void sched_halt(struct vcpu *v);
 

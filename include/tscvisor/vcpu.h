@@ -150,6 +150,10 @@ struct vcpu {
 	struct decode_cache dcache[4];   /* any RIP in any slot: a loop of up to four
 					  * trapping instructions always hits */
 	unsigned dcache_next;            /* the slot the next miss replaces */
+	/* x87/MMX/SSE registers while another vCPU has the pCPU's (FXSAVE
+	 * image; vmm/sched.c). fpu_saved: the image is current, load it. */
+	uint8_t fpu[512] __attribute__((aligned(16)));
+	bool fpu_saved;
 };
 
 struct vendor_ops {

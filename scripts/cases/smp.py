@@ -47,6 +47,11 @@ def cases():
                         must_not=[r"^\[[\w-]+\] not ok", r"\*\*\* VM"],
                         check=all_checks(exits_at_least("warp-emulate", "RDTSC", 400000),
                                          exits_none("warp-native", "RDTSC", "RDTSCP"))))
+    # Each vCPU's SSE registers its own, time-sliced and moved.
+    out.append(Case("qemu-svm:fpu-state",
+                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "300",
+                     os.path.join(CFG, "fpu.cfg")],
+                    timeout=360, weight=4, must=FPU_MUST, must_not=FPU_MUST_NOT))
     out.append(Case("qemu-svm:smp-warp-4x10^6-emulate",
                     [BOOT, "--emulator", "qemu", "--cpus", "4", "--timeout", "1500",
                      os.path.join(CFG, "smp-warp-1m.cfg")],

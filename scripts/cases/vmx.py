@@ -199,6 +199,11 @@ def cases():
                     timeout=900, weight=40, ok_status=(1,),
                     must=WINDOW_MUST + [r"vmm: VMX backend enabled"], must_not=WINDOW_MUST_NOT))
 
+    out.append(Case("bochs-vmx:fpu-state",
+                    [BOOT] + SKYLAKE + ["--cpus", "2"] + LONG + [os.path.join(CFG, "fpu.cfg")],
+                    timeout=900, weight=30, must=FPU_MUST + [r"vmm: VMX backend enabled"],
+                    must_not=FPU_MUST_NOT))
+
     # The hostile guest on VMX: VMX instructions exit and get #UD, INVD's
     # exit is unconditional, the triple fault comes from the CPU.
     out.append(Case("bochs-vmx:hostile",

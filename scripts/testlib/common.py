@@ -113,6 +113,15 @@ WINDOW_MUST = (vm_passed("window-native", "window-emulate", "window-after")
                   r"\[window-native\] ok \d+ - after a save and restore .* every CPU still reads its own window",
                   r"\[window-emulate\] ok \d+ - no warp reading the time through the window: 0 warp",
                   r"vmm: 4 VM\(s\): 3 passed, 0 skipped, 1 failed"])
+# x87/SSE registers per vCPU across time slicing and vCPU moves.
+FPU_MUST = (vm_passed("fpu-sliced", "fpu-moves")
+            + [r"vm fpu-sliced: 4 vCPU\(s\) on 2 pCPU\(s\), time-sliced",
+               r"\[fpu-sliced\] ok \d+ - CPU 3: its XMM0-15 and MXCSR stayed its own \(0 of [1-9]",
+               r"\[fpu-moves\] ok \d+ - CPU 1: its XMM0-15 and MXCSR stayed its own \(0 of [1-9]",
+               r"vm fpu-moves: vCPU 1: .* [1-9]\d* moves between pCPUs",
+               r"TSCVISOR-RESULT: PASS"])
+FPU_MUST_NOT = [r"^\[[\w-]+\] not ok", r"\*\*\* VM"]
+
 # A hostile guest (guest-tests/hostile.c, configs/hostile.cfg): #UD for the
 # instructions it does not have, #GP for MSRs that do not exist, all-ones
 # from nothing, INVD done as nothing; a triple fault through a broken IDT
