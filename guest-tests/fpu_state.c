@@ -15,9 +15,16 @@
  * The kernel is built with -mgeneral-regs-only: the compiler never touches
  * the XMM registers, so what this test puts there stays there.
  *
- * Options: ms=N (default 300); inject_xor=X: one CPU expects XMM5 ^ X, a
- * self-test that must FAIL. */
+ * save=1 (under tscvisor): half-way through, CPU 0 asks for a snapshot
+ * (hypercall 3) while every CPU holds its values; with the VM's default
+ * on_save = restore the VM goes on from that snapshot, and every register
+ * must still hold its own value (the snapshot's FPU sections); the
+ * incarnation (time leaf EDX) must have gone up, proving a restore happened.
+ *
+ * Options: ms=N (default 300); save=1; inject_xor=X: one CPU expects
+ * XMM5 ^ X, a self-test that must FAIL. */
 #include "guest.h"
+#include "pvclock.h"
 
 struct percpu {
 	bool ran;
@@ -29,7 +36,16 @@ struct percpu {
 
 static struct percpu per[MAX_CPUS];
 static struct barrier start;
-static u64 run_ms, inject;
+static u64 run_ms, inject, do_save;
+static volatile bool saved;
+static s64 save_rc = -1;
+
+static u32 incarnation(void)
+{
+	u32 max;
+
+	return tv_signature(&max) && max >= TV_LEAF_TIME ? cpuid(TV_LEAF_TIME).edx : 0;
+}
 
 static u64 pattern(unsigned cpu, unsigned reg, unsigned half)
 {
@@ -88,7 +104,7 @@ static void worker(unsigned cpu, void *arg)
 	struct percpu *p = &per[cpu];
 	u64 want[32], got[32] __attribute__((aligned(16)));
 	u32 mxcsr = 0x1f80 | ((cpu & 3) << 13), mx_got;   /* rounding control per CPU */
-	u64 end;
+	u64 end, half;
 
 	(void)arg;
 	enable_sse();
@@ -104,8 +120,14 @@ static void worker(unsigned cpu, void *arg)
 	if (inject && cpu == smp_online() - 1)
 		want[10] ^= inject;
 	end = tsc_after_ms(run_ms);
+	half = tsc_after_ms(run_ms / 2);
 	while (!timed_out(end)) {
 		bool bad = false;
+
+		if (do_save && cpu == 0 && !saved && timed_out(half)) {
+			save_rc = tv_hypercall(TV_HC_SAVE, 0, 0, 0, 0);
+			saved = true;
+		}
 
 		for (int i = 0; i < 20; i++)
 			(void)cpuid(0);
@@ -144,14 +166,22 @@ void test_main(const struct mb_info *mbi)
 	u64 bad = 0;
 
 	(void)mbi;
+	u32 inc0;
+
 	run_ms = cmdline_u64("ms", 300, NULL);
 	inject = cmdline_u64("inject_xor", 0, NULL);
+	do_save = cmdline_u64("save", 0, NULL);
 	online = smp_init();
-	plan((int)(3 * online + 1));
+	plan((int)(3 * online + 1 + (do_save ? 1 : 0)));
 	if (!(cpuid(1).edx & (1u << 25)))
 		skip_rest("no SSE (CPUID.1:EDX[25])");
 	barrier_init(&start, online);
+	inc0 = incarnation();
 	ok(smp_call_all(worker, NULL, run_ms + 10000), "all %u CPU(s) finished", online);
+	if (do_save)
+		ok(saved && save_rc == 0 && incarnation() == inc0 + 1,
+		   "half-way a snapshot was taken (%lld) and the VM restored from it (incarnation "
+		   "%u -> %u)", (long long)save_rc, inc0, incarnation());
 	for (unsigned c = 0; c < online; c++) {
 		struct percpu *p = &per[c];
 

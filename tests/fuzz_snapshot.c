@@ -104,6 +104,15 @@ static void setup(void)
 	v->pat = 0x0007040600070406ull;
 	v->apic_base = 0xfee00800ull;
 	v->run_state = SNAP_RUN_WAIT_SIPI;
+	/* FPU sections: x87 after FNINIT, MXCSR 0x1f80, some XMM bytes. */
+	vm->fpu_present = true;
+	for (unsigned i = 0; i < 2; i++) {
+		vm->vcpu[i].fpu[0] = 0x7f;
+		vm->vcpu[i].fpu[1] = 0x03;
+		vm->vcpu[i].fpu[24] = 0x80;
+		vm->vcpu[i].fpu[25] = 0x1f;
+		memset(vm->vcpu[i].fpu + 160, 0x40 + (int)i, 32);
+	}
 	memset(ram2, 0, RAM_CAP);
 	memset(ram2 + 4096, 0x11, 4096);
 	memset(ram2 + 10 * 4096, 0x22, 2 * 4096);

@@ -452,15 +452,28 @@ static bool same_platform(const struct snap_platform *a, const struct snap_platf
 				a->pm_timer_32bit == b->pm_timer_32bit));
 }
 
+/* The FPU images only mean something when the sections are there. */
+static bool same_vcpus(const struct snap_vm *a, const struct snap_vm *b)
+{
+	if (a->fpu_present != b->fpu_present)
+		return false;
+	for (unsigned i = 0; i < a->id.vcpus; i++) {
+		if (memcmp(&a->vcpu[i], &b->vcpu[i], offsetof(struct snap_vcpu, fpu)) != 0)
+			return false;
+		if (a->fpu_present && memcmp(a->vcpu[i].fpu, b->vcpu[i].fpu, SNAP_FPU_IMAGE_LEN) != 0)
+			return false;
+	}
+	return true;
+}
+
 static bool same_vm(const struct snap_vm *a, const struct snap_vm *b)
 {
-	return same_platform(&a->platform, &b->platform) &&
+	return same_platform(&a->platform, &b->platform) && same_vcpus(a, b) &&
 	       memcmp(&a->id, &b->id, sizeof(a->id)) == 0 &&
 	       memcmp(&a->time, &b->time, sizeof(a->time)) == 0 &&
 	       memcmp(&a->uart, &b->uart, sizeof(a->uart)) == 0 &&
 	       memcmp(&a->fwcfg, &b->fwcfg, sizeof(a->fwcfg)) == 0 &&
-	       memcmp(&a->pic, &b->pic, sizeof(a->pic)) == 0 &&
-	       memcmp(a->vcpu, b->vcpu, sizeof(a->vcpu[0]) * a->id.vcpus) == 0;
+	       memcmp(&a->pic, &b->pic, sizeof(a->pic)) == 0;
 }
 
 static void test_roundtrip(unsigned vcpus, uint32_t mib, unsigned nz)
@@ -1275,6 +1288,118 @@ static void test_platform_roundtrip(void)
 	free(out);
 }
 
+/* ---- FPU (optional section 0x80000009, one per vCPU) ------------------ */
+
+/* A random FXSAVE image whose MXCSR FXRSTOR accepts. */
+static void random_fpu(uint8_t *img)
+{
+	for (unsigned j = 0; j < SNAP_FPU_IMAGE_LEN; j++)
+		img[j] = (uint8_t)rnd();
+	st(img + 24, rnd() & 0xffff, 4);
+}
+
+static struct snap_vm *fpu_vm;
+static struct sink fpus;
+
+static void make_fpus(void)
+{
+	fpu_vm = malloc(sizeof(*fpu_vm));
+	memcpy(fpu_vm, base_vm, sizeof(*fpu_vm));
+	fpu_vm->fpu_present = true;
+	for (unsigned i = 0; i < fpu_vm->id.vcpus; i++)
+		random_fpu(fpu_vm->vcpu[i].fpu);
+	if (encode(fpu_vm, base_ram, &fpus))
+		abort();
+}
+
+static void test_fpu(void)
+{
+	size_t f0 = find_section(fpus.buf, fpus.len, SNAP_SEC_FPU, 0);
+	size_t f1 = find_section(fpus.buf, fpus.len, SNAP_SEC_FPU, 1);
+	size_t pic = find_section(fpus.buf, fpus.len, SNAP_SEC_PIC, 0);
+	struct snap_error err;
+	char msg[160];
+	struct sink c;
+
+	/* layout: after PIC (no PLATFORM here), one per vCPU in order, before RAM */
+	CHECK_EQ_U64(fpus.len, base.len + 2 * (16 + SNAP_FPU_LEN));
+	CHECK_EQ_U64(fpus.len, snap_encoded_size(fpu_vm, base_ram, 2 * MIB));
+	CHECK_EQ_U64(ld32(fpus.buf + 20), 6 + 2 + 2);
+	CHECK(f0 == pic + 16 + SNAP_PIC_LEN && f1 == f0 + 16 + SNAP_FPU_LEN);
+	CHECK_EQ_U64(find_section(fpus.buf, fpus.len, SNAP_SEC_RAM, 0), f1 + 16 + SNAP_FPU_LEN);
+	CHECK_EQ_U64(ld32(fpus.buf + f0), 0x80000009u);
+	CHECK_EQ_U64(ld32(fpus.buf + f0 + 4), 1);
+	CHECK_EQ_U64(ld64(fpus.buf + f0 + 8), 520);
+	CHECK_EQ_U64(ld32(fpus.buf + f1 + 16), 1);
+	CHECK_EQ_U64(ld32(fpus.buf + f1 + 20), 0);
+	CHECK(memcmp(fpus.buf + f1 + 24, fpu_vm->vcpu[1].fpu, 512) == 0);
+
+	/* round trip, and absent in a snapshot without them */
+	CHECK(accepted(fpus.buf, fpus.len));
+	CHECK(g_out->fpu_present && same_vm(fpu_vm, g_out));
+	CHECK(memcmp(g_ram, base_ram, 2 * MIB) == 0);
+	canaries_reset();
+	CHECK(accepted(base.buf, base.len) && !g_out->fpu_present);
+	canaries_reset();
+
+	/* the encoder refuses an image FXRSTOR would fault on */
+	st(fpu_vm->vcpu[1].fpu + 24, 0x10000 | 0x1f80, 4);
+	CHECK(snap_validate(fpu_vm, 2 * MIB, &err) == -1 && err.code == SNAP_ERR_VALUE &&
+	      strstr(err.msg, "vCPU 1: FPU MXCSR 0x00011f80 sets reserved bits"));
+	CHECK(encode(fpu_vm, base_ram, &c) == -1);
+	memcpy(fpu_vm->vcpu[1].fpu + 24, fpus.buf + f1 + 24 + 24, 4);
+	CHECK(snap_validate(fpu_vm, 2 * MIB, NULL) == 0);
+
+	/* refusals */
+	patched_in(&fpus, "FPU MXCSR bit 31", f0 + 24 + 27, 0x80, 1, SNAP_ERR_VALUE,
+		   "vCPU 0: FPU MXCSR 0x8");
+	patched_in(&fpus, "FPU MXCSR bit 16", f1 + 24 + 26, 0x01, 1, SNAP_ERR_VALUE,
+		   "sets reserved bits 31:16 (FXRSTOR would fault)");
+	patched_in(&fpus, "FPU reserved word", f1 + 20, 7, 4, SNAP_ERR_VALUE,
+		   "FPU section of vCPU 1: reserved word 0x00000007, must be 0");
+	snprintf(msg, sizeof(msg), "FPU section at offset %zu: vCPU id 2 out of range 0..1", f1);
+	patched_in(&fpus, "FPU id out of range", f1 + 16, 2, 4, SNAP_ERR_INCONSISTENT, msg);
+	patched_in(&fpus, "FPU duplicate id", f1 + 16, 0, 4, SNAP_ERR_DUPLICATE,
+		   "duplicate FPU section for vCPU 0");
+	snprintf(msg, sizeof(msg), "foreign version: section FPU (offset %zu) has version 2", f0);
+	patched_in(&fpus, "FPU version 2", f0 + 4, 2, 4, SNAP_ERR_VERSION, msg);
+	/* one missing */
+	copy_sink(&c, &fpus);
+	remove_bytes(&c, f1, 16 + SNAP_FPU_LEN);
+	add_sections(&c, -1);
+	reseal(c.buf, c.len);
+	expect_refused("FPU for one vCPU of two", c.buf, c.len, SNAP_ERR_INCONSISTENT,
+		       "identity says 2 vCPUs, the snapshot holds 1 FPU sections (none or one each)");
+	sink_free(&c);
+	/* a byte short */
+	copy_sink(&c, &fpus);
+	remove_bytes(&c, f0 + 16 + 519, 1);
+	st(c.buf + f0 + 8, 519, 8);
+	reseal(c.buf, c.len);
+	snprintf(msg, sizeof(msg), "section FPU (offset %zu): length 519, version 1 has 520", f0);
+	expect_refused("FPU of 519 bytes", c.buf, c.len, SNAP_ERR_SECTION_SIZE, msg);
+	sink_free(&c);
+	/* the highest MXCSR the rule allows, and the sections in another order */
+	copy_sink(&c, &fpus);
+	st(c.buf + f0 + 24 + 24, 0xffff, 4);
+	reseal(c.buf, c.len);
+	CHECK(accepted(c.buf, c.len) && ld32(g_out->vcpu[0].fpu + 24) == 0xffff);
+	canaries_reset();
+	sink_free(&c);
+	copy_sink(&c, &fpus);
+	{
+		uint8_t tmp[16 + SNAP_FPU_LEN];
+
+		memcpy(tmp, c.buf + f0, sizeof(tmp));
+		memcpy(c.buf + f0, c.buf + f1, sizeof(tmp));
+		memcpy(c.buf + f1, tmp, sizeof(tmp));
+	}
+	reseal(c.buf, c.len);
+	CHECK(accepted(c.buf, c.len) && same_vm(fpu_vm, g_out));
+	canaries_reset();
+	sink_free(&c);
+}
+
 /* The base state and RAM with a PLATFORM section. */
 static struct snap_vm *plat_vm;
 static struct sink plat;
@@ -1415,15 +1540,15 @@ static void test_platform_refusals(void)
 	{
 		static const uint8_t junk[8] = { 0xff, 0xff, 7, 1, 2, 3, 4, 5 };
 
-		with_foreign(&c, &plat, pl, SNAP_SEC_OPTIONAL | 9, 3, junk, 5);
+		with_foreign(&c, &plat, pl, SNAP_SEC_OPTIONAL | 0x7f, 3, junk, 5);
 		CHECK(accepted(c.buf, c.len) && same_vm(plat_vm, g_out));
 		canaries_reset();
 		sink_free(&c);
-		with_foreign(&c, &plat, pl + 24, SNAP_SEC_OPTIONAL | 9, 1, junk, 8);
+		with_foreign(&c, &plat, pl + 24, SNAP_SEC_OPTIONAL | 0x7f, 1, junk, 8);
 		CHECK(accepted(c.buf, c.len) && same_vm(plat_vm, g_out));
 		canaries_reset();
 		sink_free(&c);
-		with_foreign(&c, &base, pic, SNAP_SEC_OPTIONAL | 9, 1, junk, 8);
+		with_foreign(&c, &base, pic, SNAP_SEC_OPTIONAL | 0x7f, 1, junk, 8);
 		CHECK(accepted(c.buf, c.len) && same_vm(base_vm, g_out) &&
 		      !g_out->platform.present);
 		canaries_reset();
@@ -1431,7 +1556,7 @@ static void test_platform_refusals(void)
 		/* what a reader that does not know PLATFORM sees: a section it
 		 * skips, and a VM with no platform recorded */
 		copy_sink(&c, &plat);
-		st(c.buf + pl, SNAP_SEC_OPTIONAL | 9, 4);
+		st(c.buf + pl, SNAP_SEC_OPTIONAL | 0x7f, 4);
 		st(c.buf + pl + 16, 0xffffffffffffffffull, 8);
 		reseal(c.buf, c.len);
 		CHECK(accepted(c.buf, c.len) && same_vm(base_vm, g_out) &&
@@ -1493,7 +1618,8 @@ static void test_encoder_args(void)
 	CHECK_STR(snap_section_name(SNAP_SEC_RAM), "RAM");
 	CHECK_STR(snap_section_name(SNAP_SEC_PLATFORM), "PLATFORM");
 	CHECK_STR(snap_section_name(8), "?");                      /* only with the optional bit */
-	CHECK_STR(snap_section_name(SNAP_SEC_OPTIONAL | 9), "?");
+	CHECK_STR(snap_section_name(SNAP_SEC_OPTIONAL | 0x7f), "?");
+	CHECK_STR(snap_section_name(SNAP_SEC_FPU), "FPU");
 	CHECK_STR(snap_vendor_name(SNAP_VENDOR_VMX), "VMX");
 	CHECK_STR(snap_vendor_name(7), "unknown");
 	free(vm);
@@ -1730,6 +1856,8 @@ int main(void)
 	test_platform_roundtrip();
 	make_plat();
 	test_platform_refusals();
+	make_fpus();
+	test_fpu();
 	test_encoder_args();
 	test_ram_changing();
 	test_64_vcpus_and_65_sections();
@@ -1737,6 +1865,7 @@ int main(void)
 	test_every_bit_flip();
 	test_mutations(&base, 0x5eed5eed12345678ull);
 	test_mutations(&plat, 0x5eed5eed87654321ull);
+	test_mutations(&fpus, 0x5eed5eedf0f0f0f0ull);
 	sink_free(&base);
 	sink_free(&plat);
 	free(plat_vm);

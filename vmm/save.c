@@ -18,6 +18,7 @@
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
+#include "fpu.h"
 #include "x86.h"
 
 #define COM2 0x2f8
@@ -147,10 +148,17 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 	snap.id.tsc_mode = vm->cfg->tsc_mode;
 	snap.id.tsc_khz = (uint32_t)vm->time.emul.guest_khz;
 	snap.id.vendor = !strcmp(vm->ops->name, "SVM") ? SNAP_VENDOR_SVM : SNAP_VENDOR_VMX;
+	/* x87/SSE: the other pCPUs flushed theirs when they parked. */
+	sched_fpu_flush(vm);
+	snap.fpu_present = true;
 	for (i = 0; i < vm->nvcpus; i++) {
 		borrow(&vm->vcpus[i], self);
 		capture_vcpu(&vm->vcpus[i], &snap.vcpu[i], now);
 		give_back(&vm->vcpus[i], self);
+		if (vm->vcpus[i].fpu_saved)
+			memcpy(snap.vcpu[i].fpu, vm->vcpus[i].fpu, SNAP_FPU_IMAGE_LEN);
+		else
+			fpu_init_image(snap.vcpu[i].fpu);
 	}
 	if (self)
 		vm->ops->vcpu_load(self);
@@ -292,6 +300,20 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 			(unsigned long long)(vm->ram_size >> 20));
 		return -1;
 	}
+	if (snap.fpu_present) {
+		uint32_t mask = fpu_mxcsr_mask();
+
+		for (i = 0; i < vm->nvcpus; i++) {
+			uint32_t mxcsr;
+
+			memcpy(&mxcsr, snap.vcpu[i].fpu + 24, 4);
+			if (mxcsr & ~mask) {
+				log_err("vm %s: snapshot refused: vCPU %u's MXCSR 0x%x has bits this CPU "
+					"lacks (MXCSR_MASK 0x%x)", vm->name, i, mxcsr, mask);
+				return -1;
+			}
+		}
+	}
 	for (i = 0; i < vm->nvcpus; i++) {
 		borrow(&vm->vcpus[i], self);
 		restore_vcpu(&vm->vcpus[i], &snap.vcpu[i]);
@@ -299,7 +321,13 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 	}
 	if (self)
 		vm->ops->vcpu_load(self);
-	sched_fpu_forget(vm);       /* x87/SSE are not in the snapshot (docs/snapshot-format.md) */
+	/* x87/SSE: from the FPU sections; a snapshot without them (an older
+	 * writer) resets them as INIT does. */
+	sched_fpu_forget(vm);
+	for (i = 0; snap.fpu_present && i < vm->nvcpus; i++) {
+		memcpy(vm->vcpus[i].fpu, snap.vcpu[i].fpu, SNAP_FPU_IMAGE_LEN);
+		vm->vcpus[i].fpu_saved = true;
+	}
 	vm->uart.ier = snap.uart.ier; vm->uart.lcr = snap.uart.lcr; vm->uart.mcr = snap.uart.mcr;
 	vm->uart.scr = snap.uart.scr; vm->uart.dll = snap.uart.dll; vm->uart.dlm = snap.uart.dlm;
 	vm->uart.len = 0;

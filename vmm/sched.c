@@ -173,6 +173,15 @@ static void fpu_release(struct pcpu *cpu, struct vcpu *v)
 	cpu->fpu_owner = NULL;
 }
 
+void sched_fpu_flush(struct vm *vm)
+{
+	struct pcpu *cpu = this_cpu();
+	struct vcpu *o = cpu->fpu_owner;
+
+	if (o && o->vm == vm)
+		fpu_release(cpu, o);
+}
+
 void sched_fpu_forget(struct vm *vm)
 {
 	unsigned i;
@@ -271,6 +280,7 @@ static void park(struct vm *vm, unsigned me)
 {
 	unsigned i;
 
+	sched_fpu_flush(vm);        /* the saver reads every vCPU's from memory */
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *t = &vm->vcpus[i];
 

@@ -211,6 +211,7 @@ const char *snap_section_name(uint32_t type)
 	case SNAP_SEC_PIC: return "PIC";
 	case SNAP_SEC_RAM: return "RAM";
 	case SNAP_SEC_PLATFORM: return "PLATFORM";
+	case SNAP_SEC_FPU: return "FPU";
 	default: return "?";
 	}
 }
@@ -381,6 +382,19 @@ static int check_platform(const struct snap_platform *pl, uint64_t off, struct s
 		return FAIL(SNAP_ERR_VALUE, off,
 			    "platform: PM timer port 0x%x above 0x%x (its %u-byte register must fit the I/O port space)",
 			    pl->pm_timer_port, PM_TMR_PORT_MAX, PM_TMR_LEN);
+	return 0;
+}
+
+#define MXCSR_RESERVED 0xffff0000u   /* FXRSTOR #GPs on any of them */
+
+static int check_fpu(const uint8_t *image, unsigned id, uint64_t off, struct snap_error *err)
+{
+	uint32_t mxcsr = get32(image + 24);
+
+	if (mxcsr & MXCSR_RESERVED)
+		return FAIL(SNAP_ERR_VALUE, off,
+			    "vCPU %u: FPU MXCSR 0x%08x sets reserved bits 31:16 (FXRSTOR would fault)",
+			    id, mxcsr);
 	return 0;
 }
 
@@ -564,9 +578,12 @@ int snap_validate(const struct snap_vm *vm, uint64_t ram_size, struct snap_error
 		return -1;
 	if (vm->platform.present && check_platform(&vm->platform, 0, err))
 		return -1;
-	for (unsigned i = 0; i < vm->id.vcpus; i++)
+	for (unsigned i = 0; i < vm->id.vcpus; i++) {
 		if (check_vcpu(&vm->vcpu[i], i, ram_size, 0, err))
 			return -1;
+		if (vm->fpu_present && check_fpu(vm->vcpu[i].fpu, i, 0, err))
+			return -1;
+	}
 	return 0;
 }
 
@@ -793,7 +810,7 @@ static void ram_scan(const uint8_t *ram, uint64_t ram_size, uint64_t *runs, uint
 	}
 }
 
-static uint64_t size_for(unsigned vcpus, bool platform, uint64_t runs, uint64_t pages)
+static uint64_t size_for(unsigned vcpus, bool platform, bool fpu, uint64_t runs, uint64_t pages)
 {
 	return SNAP_HEADER_LEN +
 	       SNAP_SECTION_HDR_LEN + SNAP_IDENTITY_LEN +
@@ -803,6 +820,7 @@ static uint64_t size_for(unsigned vcpus, bool platform, uint64_t runs, uint64_t 
 	       SNAP_SECTION_HDR_LEN + SNAP_FWCFG_LEN +
 	       SNAP_SECTION_HDR_LEN + SNAP_PIC_LEN +
 	       (platform ? SNAP_SECTION_HDR_LEN + SNAP_PLATFORM_LEN : 0) +
+	       (fpu ? (uint64_t)vcpus * (SNAP_SECTION_HDR_LEN + SNAP_FPU_LEN) : 0) +
 	       SNAP_SECTION_HDR_LEN + SNAP_RAM_HDR_LEN + runs * SNAP_RAM_RUN_LEN +
 	       pages * SNAP_PAGE_SIZE +
 	       SNAP_TRAILER_LEN;
@@ -815,7 +833,7 @@ size_t snap_encoded_size(const struct snap_vm *vm, const uint8_t *ram, uint64_t 
 	if (!ram || snap_validate(vm, ram_size, NULL))
 		return 0;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, vm->platform.present, runs, pages);
+	total = size_for(vm->id.vcpus, vm->platform.present, vm->fpu_present, runs, pages);
 	return total == (size_t)total ? (size_t)total : 0;
 }
 
@@ -857,7 +875,7 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	if (!emit || !ram || snap_validate(vm, ram_size, NULL))
 		return -1;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, vm->platform.present, runs, pages);
+	total = size_for(vm->id.vcpus, vm->platform.present, vm->fpu_present, runs, pages);
 	if (runs > UINT32_MAX)
 		return -1;   /* cannot happen: at most 2^24 pages of RAM */
 
@@ -865,7 +883,8 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	put32(b + 8, SNAP_FORMAT_VERSION);
 	put32(b + 12, SNAP_HEADER_LEN);
 	put32(b + 16, 0);                         /* flags */
-	put32(b + 20, 6 + vm->id.vcpus + (vm->platform.present ? 1 : 0));   /* section count */
+	put32(b + 20, 6 + vm->id.vcpus + (vm->platform.present ? 1 : 0) +
+	      (vm->fpu_present ? vm->id.vcpus : 0));   /* section count */
 	put64(b + 24, total);
 	out(&e, b, SNAP_HEADER_LEN);
 
@@ -888,6 +907,14 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	if (vm->platform.present) {
 		put_platform(b + SNAP_SECTION_HDR_LEN, &vm->platform);
 		out_section(&e, b, SNAP_SEC_PLATFORM, SNAP_PLATFORM_LEN);
+	}
+	if (vm->fpu_present) {
+		for (unsigned i = 0; i < vm->id.vcpus; i++) {
+			put32(b + SNAP_SECTION_HDR_LEN, i);
+			put32(b + SNAP_SECTION_HDR_LEN + 4, 0);
+			memcpy(b + SNAP_SECTION_HDR_LEN + 8, vm->vcpu[i].fpu, SNAP_FPU_IMAGE_LEN);
+			out_section(&e, b, SNAP_SEC_FPU, SNAP_FPU_LEN);
+		}
 	}
 
 	put_sec_hdr(b, SNAP_SEC_RAM, SNAP_RAM_HDR_LEN + runs * SNAP_RAM_RUN_LEN +
@@ -940,6 +967,8 @@ struct layout {
 	struct sec platform;                    /* optional: p NULL when absent */
 	struct sec vcpu[SNAP_MAX_VCPUS];        /* in file order */
 	unsigned nvcpu;
+	struct sec fpu[SNAP_MAX_VCPUS];         /* optional, in file order */
+	unsigned nfpu;
 	struct snap_identity id;
 	uint64_t ram_size;
 };
@@ -954,6 +983,7 @@ static uint64_t fixed_len(uint32_t type)
 	case SNAP_SEC_FWCFG: return SNAP_FWCFG_LEN;
 	case SNAP_SEC_PIC: return SNAP_PIC_LEN;
 	case SNAP_SEC_PLATFORM: return SNAP_PLATFORM_LEN;
+	case SNAP_SEC_FPU: return SNAP_FPU_LEN;
 	default: return 0;      /* RAM: variable */
 	}
 }
@@ -1039,7 +1069,8 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 		s.off = pos;
 		pos += SNAP_SECTION_HDR_LEN + slen;
 
-		if (type != SNAP_SEC_PLATFORM && (type < SNAP_SEC_IDENTITY || type > SNAP_SEC_RAM)) {
+		if (type != SNAP_SEC_PLATFORM && type != SNAP_SEC_FPU &&
+		    (type < SNAP_SEC_IDENTITY || type > SNAP_SEC_RAM)) {
 			if (type & SNAP_SEC_OPTIONAL)
 				continue;       /* an optional section from a newer writer */
 			return FAIL(SNAP_ERR_UNKNOWN_SECTION, s.off,
@@ -1061,6 +1092,11 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 				return FAIL(SNAP_ERR_OVERSIZED, s.off,
 					    "more than %u VCPU sections", SNAP_MAX_VCPUS);
 			L->vcpu[L->nvcpu++] = s;
+		} else if (type == SNAP_SEC_FPU) {
+			if (L->nfpu == SNAP_MAX_VCPUS)
+				return FAIL(SNAP_ERR_OVERSIZED, s.off,
+					    "more than %u FPU sections", SNAP_MAX_VCPUS);
+			L->fpu[L->nfpu++] = s;
 		} else {
 			struct sec *one = type == SNAP_SEC_PLATFORM ? &L->platform : &L->one[type];
 
@@ -1213,6 +1249,30 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 		if (check_platform(&pl, off, err))
 			return -1;
 	}
+	/* FPU: none at all, or exactly one per vCPU. */
+	if (L->nfpu && L->nfpu != L->id.vcpus)
+		return FAIL(SNAP_ERR_INCONSISTENT, L->fpu[0].off,
+			    "identity says %u vCPUs, the snapshot holds %u FPU sections (none or one each)",
+			    L->id.vcpus, L->nfpu);
+	seen = 0;
+	for (unsigned i = 0; i < L->nfpu; i++) {
+		const struct sec *s = &L->fpu[i];
+		uint32_t id = get32(s->p);
+
+		if (id >= L->id.vcpus)
+			return FAIL(SNAP_ERR_INCONSISTENT, s->off,
+				    "FPU section at offset %llu: vCPU id %u out of range 0..%u",
+				    (ull)s->off, id, L->id.vcpus - 1);
+		if (seen & (1ull << id))
+			return FAIL(SNAP_ERR_DUPLICATE, s->off,
+				    "duplicate FPU section for vCPU %u (offset %llu)", id, (ull)s->off);
+		seen |= 1ull << id;
+		if (get32(s->p + 4))
+			return FAIL(SNAP_ERR_VALUE, s->off, "FPU section of vCPU %u: reserved word 0x%08x, must be 0",
+				    id, get32(s->p + 4));
+		if (check_fpu(s->p + 8, id, s->off, err))
+			return -1;
+	}
 	return parse_ram(&L->one[SNAP_SEC_RAM], L->ram_size, err);
 }
 
@@ -1229,6 +1289,9 @@ static void fill(const struct layout *L, struct snap_vm *out)
 		get_platform(L->platform.p, &out->platform);   /* else present = false */
 	for (unsigned i = 0; i < L->nvcpu; i++)
 		get_vcpu(L->vcpu[i].p, &out->vcpu[get32(L->vcpu[i].p)]);
+	out->fpu_present = L->nfpu != 0;
+	for (unsigned i = 0; i < L->nfpu; i++)
+		memcpy(out->vcpu[get32(L->fpu[i].p)].fpu, L->fpu[i].p + 8, SNAP_FPU_IMAGE_LEN);
 }
 
 /* After parse(): zero the gaps, copy the runs. */

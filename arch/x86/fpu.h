@@ -30,4 +30,28 @@ static inline void fpu_reset(void)
 	__asm__ volatile("fxrstor64 (%0)" : : "r"(zero) : "memory");
 }
 
+/* The image fpu_reset() loads: what a vCPU that never ran has. */
+static inline void fpu_init_image(uint8_t image[512])
+{
+	for (unsigned i = 0; i < 512; i++)
+		image[i] = 0;
+	image[0] = 0x7f;
+	image[1] = 0x03;
+	image[24] = 0x80;
+	image[25] = 0x1f;
+}
+
+/* The MXCSR bits this CPU's FXRSTOR accepts (MXCSR_MASK, SDM Vol. 1
+ * 11.6.6; 0 there means 0xffbf). */
+static inline uint32_t fpu_mxcsr_mask(void)
+{
+	static uint8_t img[512] __attribute__((aligned(16)));
+	uint32_t m;
+
+	fpu_save(img);
+	m = (uint32_t)img[28] | (uint32_t)img[29] << 8 | (uint32_t)img[30] << 16 |
+	    (uint32_t)img[31] << 24;
+	return m ? m : 0xffbf;
+}
+
 #endif

@@ -25,6 +25,9 @@ void sched_kick_all(void);
  * blocks put) / let them go on. Called from a vCPU's exit handler. */
 void sched_pause_others(struct vm *vm);
 void sched_resume_others(struct vm *vm);
+/* The x87/SSE registers this pCPU holds for one of vm's vCPUs go to that
+ * vCPU's image (v->fpu), for a save. */
+void sched_fpu_flush(struct vm *vm);
 /* The x87/SSE registers of vm's vCPUs are forgotten (a restore: they are
  * not in the snapshot): each starts again from the state after INIT.
  * Called with the VM's other pCPUs parked. */

@@ -57,6 +57,7 @@ enum snap_section {
 /* Optional sections this build reads. A macro, not in the enum: with bit 31
  * set the value does not fit an int, which is all an enum constant may be. */
 #define SNAP_SEC_PLATFORM   (SNAP_SEC_OPTIONAL | 8u)   /* 0x80000008 */
+#define SNAP_SEC_FPU        (SNAP_SEC_OPTIONAL | 9u)   /* 0x80000009, one per vCPU */
 
 /* Payload lengths of the fixed-size sections (format version 1). */
 #define SNAP_IDENTITY_LEN 52u
@@ -66,6 +67,8 @@ enum snap_section {
 #define SNAP_FWCFG_LEN    6u
 #define SNAP_PIC_LEN      4u
 #define SNAP_PLATFORM_LEN 8u
+#define SNAP_FPU_IMAGE_LEN 512u  /* the 64-bit FXSAVE image */
+#define SNAP_FPU_LEN      (8u + SNAP_FPU_IMAGE_LEN)   /* vCPU id, reserved, image */
 #define SNAP_RAM_HDR_LEN  16u    /* ram_size, page_size, run_count */
 #define SNAP_RAM_RUN_LEN  16u    /* first_page, page_count (then the pages) */
 
@@ -182,6 +185,10 @@ struct snap_vcpu {
 	uint32_t run_state;         /* enum snap_run_state */
 	bool halted;                /* in HLT, waiting for an interrupt */
 	bool interrupt_shadow;      /* the next instruction is in an STI/MOV SS shadow */
+	/* x87/MMX/SSE registers as FXSAVE stores them in 64-bit mode (SDM Vol.
+	 * 1 10.5.1); used when snap_vm.fpu_present. MXCSR (bytes 24..27) may
+	 * not set bits 31:16 (FXRSTOR would fault). */
+	uint8_t fpu[SNAP_FPU_IMAGE_LEN];
 };
 
 struct snap_vm {
@@ -191,6 +198,9 @@ struct snap_vm {
 	struct snap_fwcfg fwcfg;
 	struct snap_pic pic;
 	struct snap_platform platform;
+	bool fpu_present;           /* an FPU section per vCPU (optional: absent in
+				     * snapshots from writers before it, and the
+				     * restorer then resets x87/SSE) */
 	struct snap_vcpu vcpu[SNAP_MAX_VCPUS];   /* [0, id.vcpus) are used */
 };
 

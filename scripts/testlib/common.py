@@ -114,11 +114,13 @@ WINDOW_MUST = (vm_passed("window-native", "window-emulate", "window-after")
                   r"\[window-emulate\] ok \d+ - no warp reading the time through the window: 0 warp",
                   r"vmm: 4 VM\(s\): 3 passed, 0 skipped, 1 failed"])
 # x87/SSE registers per vCPU across time slicing and vCPU moves.
-FPU_MUST = (vm_passed("fpu-sliced", "fpu-moves")
+FPU_MUST = (vm_passed("fpu-sliced", "fpu-moves", "fpu-save")
             + [r"vm fpu-sliced: 4 vCPU\(s\) on 2 pCPU\(s\), time-sliced",
                r"\[fpu-sliced\] ok \d+ - CPU 3: its XMM0-15 and MXCSR stayed its own \(0 of [1-9]",
                r"\[fpu-moves\] ok \d+ - CPU 1: its XMM0-15 and MXCSR stayed its own \(0 of [1-9]",
                r"vm fpu-moves: vCPU 1: .* [1-9]\d* moves between pCPUs",
+               r"\[fpu-save\] ok \d+ - half-way a snapshot was taken \(0\) and the VM restored",
+               r"\[fpu-save\] ok \d+ - CPU 2: its XMM0-15 and MXCSR stayed its own \(0 of [1-9]",
                r"TSCVISOR-RESULT: PASS"])
 FPU_MUST_NOT = [r"^\[[\w-]+\] not ok", r"\*\*\* VM"]
 
