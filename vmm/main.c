@@ -22,12 +22,13 @@ static void print_calibration(const struct host_tsc *t)
 {
 	if (t->source == CALIB_PM_TIMER || t->source == CALIB_PIT)
 		log_info("calib: host TSC %llu kHz, measured against the %s (found by %s, port 0x%x): "
-			 "%u windows of %u ms, %llu..%llu kHz, spread %u ppm",
+			 "%u windows of %u ms, %llu..%llu kHz, spread %u ppm; %u set aside (stalled at an edge)",
 			 (unsigned long long)t->khz, calib_source_name(t->source),
 			 t->ref_found_by ? t->ref_found_by : "?",
 			 t->source == CALIB_PIT ? 0x42 : t->ref_port, t->measured.windows,
 			 CALIB_WINDOW_MS, (unsigned long long)t->measured.min_khz,
-			 (unsigned long long)t->measured.max_khz, t->measured.spread_ppm);
+			 (unsigned long long)t->measured.max_khz, t->measured.spread_ppm,
+			 t->measured.rejected);
 	else
 		log_info("calib: host TSC %llu kHz (source: %s)", (unsigned long long)t->khz,
 			 calib_source_name(t->source));

@@ -135,51 +135,85 @@ static int wait_tick(const struct calib_ops *ops, uint64_t *prev, uint64_t *acc)
 
 /* One window: start on a reference edge (so the first partial tick does not
  * count), accumulate ticks until at least window_ticks, then read the TSC
- * right after the edge that completed the window. */
-static int measure_window(const struct calib_ops *ops, uint64_t window_ticks, uint64_t *khz)
+ * right after the edge that completed the window. *lag gets the larger of
+ * the two edges' lags: reference ticks from the edge to a read right after
+ * the TSC read (which does not count towards the window). */
+static int measure_window(const struct calib_ops *ops, uint64_t window_ticks, uint64_t *khz,
+			  uint64_t *lag)
 {
-	uint64_t prev, acc = 0, t0, t1;
+	uint64_t prev, acc = 0, t0, t1, lag0, lag1;
 
 	prev = ops->read_ref(ops->ctx);
 	if (wait_tick(ops, &prev, &acc))
 		return -1;
 	t0 = ops->read_tsc(ops->ctx);
+	lag0 = calib_counter_delta(prev, ops->read_ref(ops->ctx), ops->ref_bits);
 	acc = 0;
 	while (acc < window_ticks) {
 		if (wait_tick(ops, &prev, &acc))
 			return -1;
 	}
 	t1 = ops->read_tsc(ops->ctx);
+	lag1 = calib_counter_delta(prev, ops->read_ref(ops->ctx), ops->ref_bits);
 	if (t1 <= t0)                   /* TSC went backwards or stood still */
 		return -1;
 	*khz = calib_khz(t1 - t0, acc, ops->ref_hz);
+	*lag = lag0 > lag1 ? lag0 : lag1;
 	return *khz ? 0 : -1;
 }
 
 int calib_measure(const struct calib_ops *ops, uint64_t window_ticks,
 		  unsigned windows, struct calib_result *res)
 {
-	uint64_t khz[CALIB_MAX_WINDOWS], med;
+	uint64_t all[CALIB_MAX_WINDOWS], lag[CALIB_MAX_WINDOWS], clean[CALIB_MAX_WINDOWS];
+	uint64_t *khz, med, min_lag = UINT64_MAX, limit = 0;
+	unsigned i, n = 0, nclean = 0, max_tries, used;
 	u128 spread;
-	unsigned i;
 
 	if (!ops || !ops->read_tsc || !ops->read_ref || !res || !ops->ref_hz ||
 	    ops->ref_bits == 0 || ops->ref_bits > 64 || window_ticks == 0 ||
 	    windows == 0 || windows > CALIB_MAX_WINDOWS)
 		return -1;
-	for (i = 0; i < windows; i++)
-		if (measure_window(ops, window_ticks, &khz[i]))
+	max_tries = 3 * windows < CALIB_MAX_WINDOWS ? 3 * windows : CALIB_MAX_WINDOWS;
+	for (;;) {
+		if (measure_window(ops, window_ticks, &all[n], &lag[n]))
 			return -1;
-	sort_u64(khz, windows);
-	if (windows & 1)
-		med = khz[windows / 2];
+		if (lag[n] < min_lag)
+			min_lag = lag[n];
+		n++;
+		/* The smallest lag seen is what a read pair costs undisturbed. */
+		limit = 2 * min_lag + 2;
+		nclean = 0;
+		for (i = 0; i < n; i++)
+			if (lag[i] <= limit)
+				clean[nclean++] = all[i];
+		if ((nclean >= windows && n >= windows) || n == max_tries)
+			break;
+	}
+	if (nclean >= (windows + 1) / 2) {
+		khz = clean;
+		used = nclean < windows ? nclean : windows;
+		if (used < nclean) {    /* keep the first `windows` clean ones */
+			nclean = 0;
+			for (i = 0; i < n && nclean < used; i++)
+				if (lag[i] <= limit)
+					clean[nclean++] = all[i];
+		}
+	} else {
+		khz = all;
+		used = n;
+	}
+	sort_u64(khz, used);
+	if (used & 1)
+		med = khz[used / 2];
 	else    /* mean of the middle two, rounded down, without overflow */
-		med = khz[windows / 2 - 1] + (khz[windows / 2] - khz[windows / 2 - 1]) / 2;
-	spread = div_round((u128)(khz[windows - 1] - khz[0]) * 1000000u, med);
+		med = khz[used / 2 - 1] + (khz[used / 2] - khz[used / 2 - 1]) / 2;
+	spread = div_round((u128)(khz[used - 1] - khz[0]) * 1000000u, med);
 	res->khz = med;
 	res->min_khz = khz[0];
-	res->max_khz = khz[windows - 1];
+	res->max_khz = khz[used - 1];
 	res->spread_ppm = spread > UINT32_MAX ? UINT32_MAX : (uint32_t)spread;
-	res->windows = windows;
+	res->windows = used;
+	res->rejected = n - used;
 	return 0;
 }

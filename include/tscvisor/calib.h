@@ -53,10 +53,11 @@ struct calib_ops {
 };
 
 struct calib_result {
-	uint64_t khz;            /* median of the windows */
+	uint64_t khz;            /* median of the windows used */
 	uint64_t min_khz, max_khz;
 	uint32_t spread_ppm;     /* (max - min) / median, in parts per million */
-	unsigned windows;
+	unsigned windows;        /* windows the median is over */
+	unsigned rejected;       /* windows measured but not used: stalled at an edge */
 };
 
 #define CALIB_MAX_WINDOWS 32
@@ -69,8 +70,15 @@ struct calib_result {
  * must not wrap twice between two polls). Each window starts on a reference
  * edge (then reads the TSC), sums calib_counter_delta() between successive
  * polls until the sum reaches window_ticks, reads the TSC again and computes
- * calib_khz(tsc delta, ticks summed, ref_hz). *res gets the median (mean of
- * the middle two for an even count), min, max and (max - min) / median.
+ * calib_khz(tsc delta, ticks summed, ref_hz). After each of its two TSC reads
+ * the reference is read once more: the ticks since the edge (the lag) say
+ * whether the CPU was held up between seeing the edge and reading the TSC
+ * (an SMI, or a host that descheduled this virtual CPU). A window whose lag
+ * at either edge exceeds 2 * (smallest lag seen) + 2 ticks is stalled;
+ * stalled windows are replaced by more, up to 3 * windows (at most
+ * CALIB_MAX_WINDOWS) in all. *res gets the median (mean of the middle two
+ * for an even count), min, max and (max - min) / median over the clean
+ * windows when at least half the wanted number are clean, else over all.
  * Returns 0 and fills *res, or -1 when the reference does not advance (stuck
  * counter: gives up after CALIB_STUCK_POLLS unchanged polls), when the TSC
  * does not advance between the ends of a window, on bad arguments (NULL
