@@ -238,10 +238,18 @@ static void handle_npf(struct vcpu *v, struct vm_exit *e)
 
 	if (guest_mmio(v, e))
 		return;
-	if (w && e->u.npf.gpa - w < 4096)
+	if (w && e->u.npf.gpa - w < 4096) {
 		stop_vm(v, VM_END_UNHANDLED, "write to the read-only pvclock window");
-	else
-		stop_vm(v, VM_END_UNHANDLED, "nested page fault the hypervisor cannot emulate");
+	} else {
+		char why[120];
+
+		tv_snprintf(why, sizeof(why),
+			    "nested page fault the hypervisor cannot emulate (GPA 0x%llx, %s, exit 0x%llx, "
+			    "info1 0x%llx)", (unsigned long long)e->u.npf.gpa,
+			    e->u.npf.fetch ? "fetch" : e->u.npf.write ? "write" : "read",
+			    (unsigned long long)e->code, (unsigned long long)e->info1);
+		stop_vm(v, VM_END_UNHANDLED, why);
+	}
 }
 
 /* RDPID where the CPU has none (QEMU TCG): the guest was told it exists

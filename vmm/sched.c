@@ -68,12 +68,16 @@ static void __attribute__((noinline)) apply_init_sipi_slow(struct vcpu *v)
 	uint32_t sipi;
 
 	if (__atomic_exchange_n(&v->pending_init, 0, __ATOMIC_ACQ_REL)) {
+		v->inits_seen++;
 		v->state = VCPU_WAIT_SIPI;
 		lapic_reset(v);
 		v->apic_base &= ~APIC_BASE_EXTD;
 	}
 	sipi = __atomic_exchange_n(&v->pending_sipi, 0, __ATOMIC_ACQ_REL);
+	if (sipi)
+		v->sipis_seen++;
 	if (sipi && v->state == VCPU_WAIT_SIPI) {
+		v->sipis_taken++;
 		v->vm->ops->vcpu_sipi(v, (uint8_t)sipi);
 		v->state = VCPU_RUNNABLE;
 		log_dbg("vm %s: vCPU %u started at 0x%x by SIPI", v->vm->name, v->id, (sipi & 0xff) << 12);

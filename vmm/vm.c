@@ -245,11 +245,13 @@ enum vm_verdict vm_report(struct vm *vm)
 		const struct vcpu *v = &vm->vcpus[i];
 
 		log_info("vm %s: vCPU %u: %llu interrupts injected, %llu IPIs sent, %llu timer firings "
-			 "(late by %llu cycles on average, %llu at most), %llu moves between pCPUs",
+			 "(late by %llu cycles on average, %llu at most), %llu moves between pCPUs; "
+			 "INIT/SIPI seen %u/%u, started by SIPI %u time(s), state %d on pCPU %u",
 			 vm->name, i, (unsigned long long)v->irqs_injected,
 			 (unsigned long long)v->ipis_sent, (unsigned long long)v->timer.fired,
 			 (unsigned long long)(v->timer.fired ? v->timer.late_total / v->timer.fired : 0),
-			 (unsigned long long)v->timer.late_max, (unsigned long long)v->moves);
+			 (unsigned long long)v->timer.late_max, (unsigned long long)v->moves,
+			 v->inits_seen, v->sipis_seen, v->sipis_taken, (int)v->state, v->cpu);
 	}
 
 	if (vm->end == VM_END_SHUTDOWN || vm->end == VM_END_SAVED) {

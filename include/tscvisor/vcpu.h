@@ -137,6 +137,7 @@ struct vcpu {
 	uint64_t next_move;          /* host TSC of the next forced move (test option) */
 	uint64_t moves;              /* pCPU changes */
 	uint64_t ipis_sent;
+	uint32_t inits_seen, sipis_seen, sipis_taken; /* for the end-of-VM line */
 	struct lapic_timer timer;
 	struct gprs regs;
 	void *arch;                  /* the backend's per-vCPU state (VMCB, VMCS...) */
