@@ -83,6 +83,23 @@ static bool insn_length(struct vcpu *v, struct vm_exit *e, enum x86_insn_kind wa
 	return true;
 }
 
+/* The same for exits that come from either of two instructions. */
+static bool insn_length_either(struct vcpu *v, struct vm_exit *e, enum x86_insn_kind a,
+			       enum x86_insn_kind b, const char *why)
+{
+	const struct x86_insn *insn;
+
+	if (e->insn_len)
+		return true;
+	insn = guest_insn_at_rip(v);
+	if (!insn || (insn->kind != a && insn->kind != b)) {
+		stop_vm(v, VM_END_UNHANDLED, why);
+		return false;
+	}
+	e->insn_len = insn->len;
+	return true;
+}
+
 /* The instruction is done: RIP past it, and any STI / MOV SS shadow that
  * covered it is over (else `sti; hlt` would leave the interrupt that woke
  * the HLT blocked for one more instruction, typically the loop's `cli`). */
@@ -204,29 +221,16 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
  * intercepted on SVM because QEMU checks INVD against the WBINVD intercept. */
 static void handle_invd(struct vcpu *v, struct vm_exit *e)
 {
-	if (!e->insn_len) {
-		const struct x86_insn *insn = guest_insn_at_rip(v);
-
-		if (!insn || (insn->kind != X86_INSN_INVD && insn->kind != X86_INSN_WBINVD)) {
-			stop_vm(v, VM_END_UNHANDLED, "cannot decode the INVD/WBINVD instruction");
-			return;
-		}
-		e->insn_len = insn->len;
-	}
-	skip(v, e);
+	if (insn_length_either(v, e, X86_INSN_INVD, X86_INSN_WBINVD,
+			       "cannot decode the INVD/WBINVD instruction"))
+		skip(v, e);
 }
 
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
-	if (!e->insn_len) {
-		const struct x86_insn *insn = guest_insn_at_rip(v);
-
-		if (!insn || (insn->kind != X86_INSN_VMMCALL && insn->kind != X86_INSN_VMCALL)) {
-			stop_vm(v, VM_END_UNHANDLED, "cannot decode the hypercall instruction");
-			return;
-		}
-		e->insn_len = insn->len;
-	}
+	if (!insn_length_either(v, e, X86_INSN_VMMCALL, X86_INSN_VMCALL,
+				"cannot decode the hypercall instruction"))
+		return;
 	skip(v, e);   /* first: a save taken by the call resumes after it */
 	v->regs.rax = (uint64_t)hypercall(v, v->regs.rax, v->regs.rbx, v->regs.rcx, v->regs.rdx,
 					  v->regs.rsi);
