@@ -12,14 +12,23 @@ void mem_init(uint64_t pool_base, uint64_t pool_size)
 	pool_end = pool_base + pool_size;
 }
 
+/* Every pCPU allocates: each enables SVM/VMX (host save area, host VMCB)
+ * the first time it runs a VM, at the same moment as the others, and the
+ * boot CPU may allocate for the running VM meanwhile. The bump is one
+ * compare-and-swap: a plain `p = next; next += bytes` once gave two pCPUs
+ * the same pages, and lost an update, so that a later VM's VMCB was a pCPU's
+ * host save area (each VMRUN there wrote the host's state into a guest:
+ * "nested page fault the hypervisor cannot emulate" at a hypervisor RIP). */
 void *mem_alloc_pages(uint64_t count)
 {
-	uint64_t bytes = count * 4096, p = pool_next;
+	uint64_t bytes = count * 4096, p = __atomic_load_n(&pool_next, __ATOMIC_RELAXED);
 
-	if (count == 0 || bytes / 4096 != count || bytes > pool_end - pool_next)
-		hv_panic("mem: pool exhausted (%llu pages asked, %llu bytes left)",
-			 (unsigned long long)count, (unsigned long long)(pool_end - pool_next));
-	pool_next += bytes;
+	do {
+		if (count == 0 || bytes / 4096 != count || bytes > pool_end - p)
+			hv_panic("mem: pool exhausted (%llu pages asked, %llu bytes left)",
+				 (unsigned long long)count, (unsigned long long)(pool_end - p));
+	} while (!__atomic_compare_exchange_n(&pool_next, &p, p + bytes, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
 	memset((void *)(uintptr_t)p, 0, bytes);
 	return (void *)(uintptr_t)p;
 }
