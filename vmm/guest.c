@@ -139,3 +139,16 @@ static int translate_rip(struct vcpu *v, uint64_t *gpa)
 	*gpa = x.gpa;
 	return 0;
 }
+
+bool guest_pf_unexplained_now(struct vcpu *v, uint64_t la, uint32_t pfec)
+{
+	struct vcpu_sregs s;
+	struct guest_mmu mmu;
+
+	v->vm->ops->get_sregs(v, &s);
+	mmu = (struct guest_mmu){
+		.cr0 = s.cr0, .cr3 = s.cr3, .cr4 = s.cr4, .efer = s.efer,
+		.maxphyaddr = 48, .read_gpa = read_guest_ram, .ctx = v->vm,
+	};
+	return guest_pf_unexplained(&mmu, la, pfec);
+}

@@ -317,3 +317,20 @@ int guest_fetch(const struct guest_mmu *mmu, uint64_t la, void *buf, unsigned le
 	}
 	return GW_OK;
 }
+
+bool guest_pf_unexplained(const struct guest_mmu *mmu, uint64_t la, uint32_t pfec)
+{
+	struct guest_xlat x;
+
+	if (pfec & (GW_PFEC_P | GW_PFEC_RSVD))
+		return false;
+	if (guest_walk(mmu, la, &x) != GW_OK || guest_paging_mode(mmu) == GUEST_PAGING_OFF)
+		return false;
+	if ((pfec & GW_PFEC_W) && !x.writable)
+		return false;
+	if ((pfec & GW_PFEC_U) && !x.user)
+		return false;
+	if ((pfec & GW_PFEC_ID) && x.nx)
+		return false;
+	return true;
+}

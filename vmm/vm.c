@@ -252,6 +252,10 @@ enum vm_verdict vm_report(struct vm *vm)
 			 (unsigned long long)(v->timer.fired ? v->timer.late_total / v->timer.fired : 0),
 			 (unsigned long long)v->timer.late_max, (unsigned long long)v->moves,
 			 v->inits_seen, v->sipis_seen, v->sipis_taken, (int)v->state, v->cpu);
+		if (v->pf_retried)
+			log_warn("vm %s: vCPU %u: %llu page fault(s) its page tables did not explain were "
+				 "retried, not delivered (an emulator fault: docs/platform.md)", vm->name, i,
+				 (unsigned long long)v->pf_retried);
 	}
 
 	if (vm->end == VM_END_SHUTDOWN || vm->end == VM_END_SAVED) {

@@ -342,6 +342,7 @@ static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_ex
 					     vec == 21 || vec == 29 || vec == 30;
 			e->u.exc.error = (uint32_t)c->exit_info1;
 			e->u.exc.cr2 = c->exit_info2;
+			e->u.exc.prev_cr2 = vmcb->save.cr2;
 			if (vec == 14)   /* a reflected #PF must find its address in CR2 */
 				((struct vmcb *)vmcb)->save.cr2 = c->exit_info2;
 		} else {
@@ -571,6 +572,12 @@ static void svm_dump(struct vcpu *v)
 		(unsigned long long)g->cr0, (unsigned long long)g->cr2, (unsigned long long)g->cr3,
 		(unsigned long long)g->cr4, (unsigned long long)g->gdtr.base, g->gdtr.limit,
 		(unsigned long long)g->idtr.base, g->idtr.limit);
+	/* Seen once under QEMU's TCG: the guest state was the hypervisor's own,
+	 * as VMRUN saves it to the host save area (RIP after our VMRUN, RAX =
+	 * this VMCB), so the next VMRUN ran the hypervisor's code as the guest. */
+	if (g->cr3 == read_cr3())
+		log_raw("  This guest state is the hypervisor's own (its CR3): the emulator wrote the host "
+			"state into this vCPU's VMCB; docs/platform.md\n");
 }
 
 const struct vendor_ops svm_ops = {

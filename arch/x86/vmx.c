@@ -925,6 +925,7 @@ static void translate_exit(struct vcpu *v, struct vm_exit *e)
 		 * qualification, and a reflected #PF must find it in CR2. */
 		if (vec == 14) {
 			e->u.exc.cr2 = qual;
+			e->u.exc.prev_cr2 = s->cr2;
 			s->cr2 = qual;
 		}
 		/* The fault hit an IRET that had unblocked NMIs: block them

@@ -24,6 +24,9 @@ int guest_decode_at_rip(struct vcpu *v, struct x86_insn *insn);
 /* The same without the copy: the cached decode (valid until the next
  * decode on this vCPU), or NULL. */
 const struct x86_insn *guest_insn_at_rip(struct vcpu *v);
+/* A not-present #PF at linear address la (error code pfec) that the
+ * guest's page tables, as they are now, do not explain (guest_walk.h). */
+bool guest_pf_unexplained_now(struct vcpu *v, uint64_t la, uint32_t pfec);
 
 /* vmm/cpuid.c. The time leaf (docs/abi.md). */
 #define TIMELEAF_BASE   0x40000100u  /* EAX max leaf, "TSCVisorTSCV" */

@@ -45,7 +45,10 @@ enum guest_paging_mode guest_paging_mode(const struct guest_mmu *mmu);
 
 /* #PF error code bits. */
 #define GW_PFEC_P    (1u << 0)  /* the fault was a protection/reserved fault */
+#define GW_PFEC_W    (1u << 1)  /* a write */
+#define GW_PFEC_U    (1u << 2)  /* at CPL 3 */
 #define GW_PFEC_RSVD (1u << 3)
+#define GW_PFEC_ID   (1u << 4)  /* an instruction fetch */
 
 struct guest_xlat {
 	uint64_t gpa;           /* on success: the guest-physical address */
@@ -79,5 +82,14 @@ int guest_walk(const struct guest_mmu *mmu, uint64_t la, struct guest_xlat *out)
  * NULL. */
 int guest_fetch(const struct guest_mmu *mmu, uint64_t la, void *buf, unsigned len,
 		unsigned *got, struct guest_xlat *fault, int *fault_rc);
+
+/* A not-present #PF (error code `pfec`, P and RSVD clear) at linear address
+ * la that the guest's page tables, as they are now, do not explain: every
+ * level is present and grants the access (writes need R/W, CPL-3 accesses
+ * U/S, fetches no XD). Retrying the instruction is then what the CPU would
+ * have done had its walk come after the tables' last change, which is a
+ * legal order; a true fault is always delivered. Protection-key, SMAP and
+ * SMEP faults are never not-present faults, so they never qualify. */
+bool guest_pf_unexplained(const struct guest_mmu *mmu, uint64_t la, uint32_t pfec);
 
 #endif

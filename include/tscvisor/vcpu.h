@@ -57,7 +57,9 @@ struct vm_exit {
 	union {
 		struct { uint16_t port; uint8_t size; bool in, string, rep; } io;
 		struct { uint64_t gpa; bool write, fetch; } npf;
-		struct { uint8_t vector; bool has_error; uint32_t error; uint64_t cr2; } exc;
+		/* cr2: the #PF address, already made the guest's CR2 by the backend;
+		 * prev_cr2: what CR2 held before (restored when the fault is retried). */
+		struct { uint8_t vector; bool has_error; uint32_t error; uint64_t cr2, prev_cr2; } exc;
 	} u;
 };
 
@@ -128,6 +130,11 @@ struct vcpu {
 	bool irq_window_requested;
 	uint64_t irqs_injected;
 	uint64_t rdpid_emulated;
+	/* Not-present #PFs the guest's page tables do not explain, retried
+	 * (vmm/exit.c); the last one's RIP and address, and how many times in
+	 * a row it came back. */
+	uint64_t pf_retried, pf_retry_rip, pf_retry_la, pf_retry_at;
+	unsigned pf_retry_run;
 	uint64_t pv_system_time;     /* kvmclock system-time MSR: GPA | enable */
 	uint64_t pv_updates;         /* times its area was written */
 	bool pv_stopped_pending;     /* next update says PVCLOCK_GUEST_STOPPED */
