@@ -32,6 +32,15 @@ static int read_guest_ram(void *ctx, uint64_t gpa, void *buf, unsigned len)
 	return 0;
 }
 
+/* The guest's paging state, for guest_walk(). */
+static struct guest_mmu mmu_of(struct vcpu *v, const struct vcpu_sregs *s)
+{
+	return (struct guest_mmu){
+		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
+		.maxphyaddr = 48, .read_gpa = read_guest_ram, .ctx = v->vm,
+	};
+}
+
 /* The cached instruction's bytes are still in guest RAM: the first 8 bytes
  * compared as one word (masked to the length) where RAM reaches that far. */
 static bool same_bytes(const struct vm *vm, const struct decode_cache *dc)
@@ -109,10 +118,7 @@ static int decode_slow(struct vcpu *v, struct x86_insn *insn)
 			    s.seg[SEG_CS].attr & SEG_ATTR_D);
 	/* In 64-bit mode the CS base is ignored (SDM Vol. 3A 3.2.4). */
 	la = mode == CPU_MODE_64 ? v->regs.rip : s.seg[SEG_CS].base + v->regs.rip;
-	mmu = (struct guest_mmu){
-		.cr0 = s.cr0, .cr3 = s.cr3, .cr4 = s.cr4, .efer = s.efer,
-		.maxphyaddr = 48, .read_gpa = read_guest_ram, .ctx = v->vm,
-	};
+	mmu = mmu_of(v, &s);
 	if (guest_fetch(&mmu, la, bytes, sizeof(bytes), &got, NULL, NULL) != GW_OK || !got)
 		return -1;
 	return x86_decode(bytes, got, mode, insn) == 0 ? 0 : -1;
@@ -130,10 +136,7 @@ static int translate_rip(struct vcpu *v, uint64_t *gpa)
 	v->vm->ops->get_sregs(v, &s);
 	lm = (s.efer & EFER_LMA) && (s.seg[SEG_CS].attr & SEG_ATTR_L);
 	la = lm ? v->regs.rip : s.seg[SEG_CS].base + v->regs.rip;
-	mmu = (struct guest_mmu){
-		.cr0 = s.cr0, .cr3 = s.cr3, .cr4 = s.cr4, .efer = s.efer,
-		.maxphyaddr = 48, .read_gpa = read_guest_ram, .ctx = v->vm,
-	};
+	mmu = mmu_of(v, &s);
 	if (guest_walk(&mmu, la, &x) != GW_OK)
 		return -1;
 	*gpa = x.gpa;
@@ -146,9 +149,6 @@ bool guest_pf_unexplained_now(struct vcpu *v, uint64_t la, uint32_t pfec)
 	struct guest_mmu mmu;
 
 	v->vm->ops->get_sregs(v, &s);
-	mmu = (struct guest_mmu){
-		.cr0 = s.cr0, .cr3 = s.cr3, .cr4 = s.cr4, .efer = s.efer,
-		.maxphyaddr = 48, .read_gpa = read_guest_ram, .ctx = v->vm,
-	};
+	mmu = mmu_of(v, &s);
 	return guest_pf_unexplained(&mmu, la, pfec);
 }
