@@ -232,6 +232,12 @@ static void test_values(void)
 			printf("#   %s: %s\n", text, err.msg);
 		CHECK_EQ_U64(cfg.vms[0].tsc_mode, modes[i].mode);
 	}
+	CHECK(parse_vm("test_spurious_pf = 3", &cfg, &err) == 0);
+	CHECK_EQ_U64(cfg.vms[0].test_spurious_pf, 3);
+	CHECK(parse_vm("test_spurious_pf = 1000", &cfg, &err) == 0);
+	CHECK_EQ_U64(cfg.vms[0].test_spurious_pf, 1000);
+	CHECK(parse_vm("vcpus = 2", &cfg, &err) == 0);
+	CHECK_EQ_U64(cfg.vms[0].test_spurious_pf, 0);
 	for (i = 0; i < sizeof(mems) / sizeof(mems[0]); i++) {
 		snprintf(text, sizeof(text), "memory = %s", mems[i].text);
 		if (!CHECK(parse_vm(text, &cfg, &err) == 0))
@@ -332,6 +338,9 @@ static void test_rejections(void)
 	REJECT("[a]\na.memory = 5\n", 2, "a.memory", "command-line overrides");
 	REJECT("[a]\nkernel_with_a_really_long_name_of_40_chars = 1\n", 2,
 	       "kernel_with_a_really_long_name_", "unknown key");
+
+	REJECT("[a]\nkernel = k\ntest_spurious_pf = 1001\n", 3, "test_spurious_pf", "0..1000");
+	REJECT("[a]\ntest_spurious_pf = -1\n", 2, "test_spurious_pf", "0..1000");
 
 	/* Lines that are neither comment, section nor key = value. */
 	REJECT("\n\nhello\n", 3, "", "expected 'key = value'");

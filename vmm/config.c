@@ -47,6 +47,7 @@ enum key_id {
 	K_SAVE_AFTER_MS,
 	K_RESTORE,
 	K_TEST_TSC_SKEW,
+	K_TEST_SPURIOUS_PF,
 	K_COUNT
 };
 
@@ -78,6 +79,9 @@ static const struct key_info keys[K_COUNT] = {
 			     "a whole number of ms 0..60000 (0 = vCPUs stay on their pCPU)" },
 	[K_TEST_TSC_SKEW] = { "test_tsc_skew", true,
 			      "CPU:CYCLES, e.g. 1:5000000 (pretend pCPU 1's TSC is 5000000 cycles ahead)" },
+	[K_TEST_SPURIOUS_PF] = { "test_spurious_pf", false,
+				 "a whole number 0..1000 (page faults each vCPU is made to see as if the "
+				 "emulator had raised them; 0 = none)" },
 	[K_TSC_KHZ]      = { "tsc_khz", false,
 			     "a frequency: whole kHz (2500000) or MHz/GHz (2500MHz, 2.5GHz)" },
 };
@@ -447,6 +451,11 @@ static int apply(struct hv_config *cfg, struct vm_config *vm, int k, const char 
 		if (r == NUM_OK)
 			vm->migrate_ms = u;
 		break;
+	case K_TEST_SPURIOUS_PF:
+		r = parse_count(v, n, 0, 1000, &u);
+		if (r == NUM_OK)
+			vm->test_spurious_pf = u;
+		break;
 	case K_TEST_TSC_SKEW: {
 		/* CPU:CYCLES, both decimal; CYCLES may be negative. */
 		size_t colon = 0;
@@ -702,7 +711,7 @@ static int key_line(struct parse_state *st, const char *p, size_t n, unsigned li
 	k = find_key(a.key, a.keylen);
 	if (k < 0 && st->vm)
 		return fail(err, line, a.key, a.keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore");
+			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore, test_spurious_pf");
 	if (k < 0)
 		return fail(err, line, a.key, a.keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew (VM keys go in a [NAME] section)");
@@ -861,7 +870,7 @@ int config_override(struct hv_config *cfg, const char *assignment, struct cfg_er
 	k = find_key(key, keylen);
 	if (k < 0 && vm)
 		return fail(err, 0, key, keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore");
+			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore, test_spurious_pf");
 	if (k < 0)
 		return fail(err, 0, key, keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew; VM keys take a VM name: VM.key=value");

@@ -135,6 +135,7 @@ struct vcpu {
 	 * a row it came back. */
 	uint64_t pf_retried, pf_retry_rip, pf_retry_la, pf_retry_at;
 	unsigned pf_retry_run;
+	unsigned pf_tested;          /* test_spurious_pf faults made so far */
 	uint64_t pv_system_time;     /* kvmclock system-time MSR: GPA | enable */
 	uint64_t pv_updates;         /* times its area was written */
 	bool pv_stopped_pending;     /* next update says PVCLOCK_GUEST_STOPPED */
