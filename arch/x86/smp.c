@@ -166,8 +166,12 @@ unsigned smp_start_aps(const struct boot_info *bi, uint64_t tsc_khz)
 			delay_us(200);
 			if (cpus_online == before)
 				apic_send_ipi(ids[i], ICR_STARTUP | (uint32_t)(bi->trampoline >> 12));
+			/* Real CPUs check in within microseconds; an emulator's CPU
+			 * thread on a loaded host can wait its turn for over 100 ms
+			 * (one CI run lost an AP that way). A CPU that checks in
+			 * ends the wait at once, so the bound costs nothing. */
 			t0 = rdtsc();
-			while (cpus_online == before && rdtsc() - t0 < tsc_khz * 100)
+			while (cpus_online == before && rdtsc() - t0 < tsc_khz * 2000)
 				cpu_relax();
 			if (cpus_online == before)
 				log_warn("smp: CPU with APIC ID %u did not start", ids[i]);
