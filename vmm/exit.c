@@ -350,8 +350,10 @@ static void test_spurious_pf(struct vcpu *v)
 	sr.cr2 = f.u.exc.cr2;
 	v->vm->ops->set_sregs(v, &sr);
 	v->pf_tested++;
-	if (!pf_retry(v, &f, true))
+	if (!pf_retry(v, &f, true)) {
 		stop_vm(v, VM_END_UNHANDLED, "test_spurious_pf: a page fault at a mapped RIP was not retried");
+		return;
+	}
 	v->vm->ops->get_sregs(v, &sr);
 	if (sr.cr2 != f.u.exc.prev_cr2)
 		stop_vm(v, VM_END_UNHANDLED, "test_spurious_pf: CR2 was not put back");

@@ -572,7 +572,7 @@ static void svm_dump(struct vcpu *v)
 		(unsigned long long)g->cr0, (unsigned long long)g->cr2, (unsigned long long)g->cr3,
 		(unsigned long long)g->cr4, (unsigned long long)g->gdtr.base, g->gdtr.limit,
 		(unsigned long long)g->idtr.base, g->idtr.limit);
-	/* Seen once under QEMU's TCG: the guest state was the hypervisor's own,
+	/* Seen under QEMU's TCG (twice): the guest state was the hypervisor's own,
 	 * as VMRUN saves it to the host save area (RIP after our VMRUN, RAX =
 	 * this VMCB), so the next VMRUN ran the hypervisor's code as the guest. */
 	if (g->cr3 == read_cr3())
