@@ -58,6 +58,14 @@ bool guest_mmio(struct vcpu *v, struct vm_exit *e)
 
 	if (gpa < vm->ram_size)
 		return false;   /* RAM is always mapped: this is not an MMIO access */
+	/* The guest's page tables point outside RAM: the instruction's own
+	 * operand was never reached, so there is nothing to emulate (giving it
+	 * all-ones would complete an access its tables do not map). */
+	if (e->u.npf.walk) {
+		log_warn("vm %s: the guest's page-table walk reached unbacked address 0x%llx",
+			 vm->name, (unsigned long long)gpa);
+		return false;
+	}
 	if (guest_decode_at_rip(v, &insn) || !insn.has_mem ||
 	    (insn.kind != X86_INSN_MOV && insn.kind != X86_INSN_MOVZX && insn.kind != X86_INSN_MOVSX)) {
 		log_warn("vm %s: access to unbacked address 0x%llx by an instruction the hypervisor "

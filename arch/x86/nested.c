@@ -1,17 +1,82 @@
-/* Nested page tables shared by the backends: see nested.h. */
+/* Nested page tables shared by the backends: see nested.h. The entry
+ * layouts are AMD APM vol. 2 15.25 (NPT: the long-mode page-table format)
+ * and Intel SDM vol. 3C 29.3.2 (EPT); only the bits passed in differ. */
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include "nested.h"
 
 #define PA(p) ((uint64_t)(uintptr_t)(p))
-#define TABLE(e) ((const uint64_t *)(uintptr_t)((e) & 0x000ffffffffff000ull))
+#define TABLE(e) ((uint64_t *)(uintptr_t)((e) & 0x000ffffffffff000ull))
+#define SZ_4K (4096ull)
+#define SZ_2M (2ull << 20)
 
-void nested_window_tables(uint64_t *const win[4], const uint64_t *root, uint64_t gpa,
-			  uint64_t ram_pa, uint64_t host_pa, const struct nested_bits *bits)
+/* The table that entry e of `t` points to, allocated on first use. */
+static uint64_t *next_table(uint64_t *t, unsigned i, const struct nested_bits *bits,
+			    nested_alloc_fn alloc)
+{
+	uint64_t *n;
+
+	if (t[i] & bits->table)
+		return TABLE(t[i]);
+	n = alloc();
+	if (!n || (PA(n) & (SZ_4K - 1)))
+		return NULL;
+	t[i] = PA(n) | bits->table;
+	return n;
+}
+
+int nested_map_ram(uint64_t *root, uint64_t ram_pa, uint64_t ram_size,
+		   const struct nested_bits *bits, nested_alloc_fn alloc)
+{
+	uint64_t gpa;
+
+	if (!root || !bits || !alloc || ram_size == 0 || (ram_size & (SZ_4K - 1)) ||
+	    ram_size > NESTED_MAX_RAM || (ram_pa & (SZ_2M - 1)))
+		return -1;
+	/* Every loop bound below is ram_size itself: a leaf is written only
+	 * when all of it lies below ram_size. */
+	for (gpa = 0; gpa < ram_size;) {
+		unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
+		uint64_t *pdpt = next_table(root, i4, bits, alloc), *pd, *pt;
+
+		pd = pdpt ? next_table(pdpt, i3, bits, alloc) : NULL;
+		if (!pd)
+			return -1;
+		if (ram_size - gpa >= SZ_2M) {
+			pd[i2] = (ram_pa + gpa) | bits->large;
+			gpa += SZ_2M;
+			continue;
+		}
+		/* The last, partial 2 MiB: 4 KiB pages up to ram_size only. */
+		pt = next_table(pd, i2, bits, alloc);
+		if (!pt)
+			return -1;
+		for (; gpa < ram_size; gpa += SZ_4K)
+			pt[(gpa >> 12) & 511] = (ram_pa + gpa) | bits->page;
+	}
+	return 0;
+}
+
+int nested_window_tables(uint64_t *const win[4], const uint64_t *root, uint64_t gpa,
+			 uint64_t ram_pa, uint64_t ram_size, uint64_t host_pa,
+			 const struct nested_bits *bits)
 {
 	unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
 	unsigned i1 = (gpa >> 12) & 511, i;
-	const uint64_t *pdpt = TABLE(root[i4]), *pd = TABLE(pdpt[i3]);
-	uint64_t base = ram_pa + (gpa & ~((2ull << 20) - 1));
+	uint64_t base = gpa & ~(SZ_2M - 1);
+	const uint64_t *pdpt, *pd;
+
+	/* The window replaces a page of RAM: never one past it (that GPA must
+	 * stay unmapped, MMIO), and the path to it exists in root. */
+	if (gpa >= ram_size || (gpa & (SZ_4K - 1)) || !(root[i4] & bits->table))
+		return -1;
+	pdpt = TABLE(root[i4]);
+	if (!(pdpt[i3] & bits->table))
+		return -1;
+	pd = TABLE(pdpt[i3]);
+	if (!(pd[i2] & bits->table))
+		return -1;
 
 	memcpy(win[0], root, 4096);
 	memcpy(win[1], pdpt, 4096);
@@ -19,7 +84,11 @@ void nested_window_tables(uint64_t *const win[4], const uint64_t *root, uint64_t
 	win[0][i4] = PA(win[1]) | bits->table;
 	win[1][i3] = PA(win[2]) | bits->table;
 	win[2][i2] = PA(win[3]) | bits->table;
-	for (i = 0; i < 512; i++)
-		win[3][i] = (base + ((uint64_t)i << 12)) | bits->page;
+	for (i = 0; i < 512; i++) {
+		uint64_t g = base + ((uint64_t)i << 12);
+
+		win[3][i] = g < ram_size ? (ram_pa + g) | bits->page : 0;
+	}
 	win[3][i1] = host_pa | bits->ro_page;
+	return 0;
 }

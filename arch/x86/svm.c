@@ -58,31 +58,27 @@ static int svm_cpu_enable(void)
 	return 0;
 }
 
-/* Nested page tables: guest-physical [0, ram_size) -> host ram, 2 MiB pages
- * (guest RAM is 2 MiB aligned and sized). NPT walks are user accesses, so
- * every level has U set (APM 15.25.5). Nothing else of the host is mapped:
- * every other GPA takes a nested page fault. */
+/* NPT entry bits: NPT walks are user accesses, so every level has U set
+ * (APM 15.25.5); P, RW, U; PS for a 2 MiB leaf. */
+static const struct nested_bits svm_npt_bits = {
+	.table = 0x7, .large = 0x87, .page = 0x7, .ro_page = 0x5,
+};
+
+static void *svm_npt_page(void)
+{
+	return mem_alloc_pages(1);
+}
+
+/* Nested page tables: guest-physical [0, ram_size) -> host ram and nothing
+ * else of the host (nested_map_ram() maps exactly that): every other GPA
+ * takes a nested page fault. */
 static int svm_vm_init(struct vm *vm)
 {
 	struct svm_vm *s = mem_alloc_pages(1);
-	uint64_t gpa, *pdpt = NULL, *pd = NULL;
 
 	s->npt_pml4 = mem_alloc_pages(1);
-	for (gpa = 0; gpa < vm->ram_size; gpa += 2ull << 20) {
-		unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
-
-		if (!(s->npt_pml4[i4] & 1)) {
-			pdpt = mem_alloc_pages(1);
-			s->npt_pml4[i4] = PA(pdpt) | 0x7;
-		}
-		pdpt = (uint64_t *)(uintptr_t)(s->npt_pml4[i4] & ~0xfffull);
-		if (!(pdpt[i3] & 1)) {
-			pd = mem_alloc_pages(1);
-			pdpt[i3] = PA(pd) | 0x7;
-		}
-		pd = (uint64_t *)(uintptr_t)(pdpt[i3] & ~0xfffull);
-		pd[i2] = (PA(vm->ram) + gpa) | 0x87;   /* P, RW, U, 2 MiB */
-	}
+	if (nested_map_ram(s->npt_pml4, PA(vm->ram), vm->ram_size, &svm_npt_bits, svm_npt_page))
+		return -1;
 	s->iopm = mem_alloc_pages(3);
 	memset(s->iopm, 0xff, 3 * 4096);
 	if (vm->pm_timer_port && vm->pm.kind == PM_DIRECT) {
@@ -249,8 +245,6 @@ static void svm_request_irq_window(struct vcpu *v, bool on)
  * pCPU in between (svm_vcpu_run). */
 static int svm_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 {
-	/* NPT walks are user accesses: U everywhere (APM 15.25.5). */
-	static const struct nested_bits bits = { .table = 0x7, .page = 0x7, .ro_page = 0x5 };
 	struct svm_vcpu *sv = v->arch;
 	const struct svm_vm *s = v->vm->arch;
 	unsigned i;
@@ -265,7 +259,9 @@ static int svm_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 	for (i = 0; i < 4; i++)
 		if (!sv->win[i] && !(sv->win[i] = mem_alloc_pages(1)))
 			return -1;
-	nested_window_tables(sv->win, s->npt_pml4, gpa, PA(v->vm->ram), host_pa, &bits);
+	if (nested_window_tables(sv->win, s->npt_pml4, gpa, PA(v->vm->ram), v->vm->ram_size,
+				 host_pa, &svm_npt_bits))
+		return -1;
 	sv->vmcb->ctl.n_cr3 = PA(sv->win[0]);
 	sv->flush_tlb = true;
 	return 0;
@@ -331,6 +327,8 @@ static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_ex
 		e->u.npf.gpa = c->exit_info2;
 		e->u.npf.write = c->exit_info1 & (1u << 1);
 		e->u.npf.fetch = c->exit_info1 & (1u << 4);
+		/* EXITINFO1 bit 33: the fault was on a guest page table (APM 15.25.6). */
+		e->u.npf.walk = c->exit_info1 & (1ull << 33);
 		break;
 	default:
 		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {

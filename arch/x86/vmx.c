@@ -331,30 +331,27 @@ static void msr_bitmap_pass(uint8_t *bm, uint32_t msr)
 	bm[write_base + bit / 8] &= ~(1u << (bit % 8));
 }
 
+/* EPT entry bits (SDM Vol. 3C 29.3.2): RWX everywhere, write-back leaves. */
+static const struct nested_bits vmx_ept_bits = {
+	.table = EPT_RWX, .large = EPT_RWX | EPT_MT_WB | EPT_LEAF_2M,
+	.page = EPT_RWX | EPT_MT_WB, .ro_page = EPT_R | EPT_MT_WB,
+};
+
+static void *vmx_ept_page(void)
+{
+	return mem_alloc_pages(1);
+}
+
 /* Extended page tables (SDM Vol. 3C 28.3): guest-physical [0, ram_size) ->
- * host RAM, 2 MiB pages, write-back (guest RAM is 2 MiB aligned and sized).
- * Nothing else of the host is mapped: every other GPA is an EPT violation. */
+ * host RAM, write-back, and nothing else of the host (nested_map_ram()
+ * maps exactly that): every other GPA is an EPT violation. */
 static int vmx_vm_init(struct vm *vm)
 {
 	struct vmx_vm *x = mem_alloc_pages(1);
-	uint64_t gpa, *pdpt = NULL, *pd = NULL;
 
 	x->ept_pml4 = mem_alloc_pages(1);
-	for (gpa = 0; gpa < vm->ram_size; gpa += 2ull << 20) {
-		unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
-
-		if (!(x->ept_pml4[i4] & EPT_RWX)) {
-			pdpt = mem_alloc_pages(1);
-			x->ept_pml4[i4] = PA(pdpt) | EPT_RWX;
-		}
-		pdpt = (uint64_t *)(uintptr_t)(x->ept_pml4[i4] & ~0xfffull);
-		if (!(pdpt[i3] & EPT_RWX)) {
-			pd = mem_alloc_pages(1);
-			pdpt[i3] = PA(pd) | EPT_RWX;
-		}
-		pd = (uint64_t *)(uintptr_t)(pdpt[i3] & ~0xfffull);
-		pd[i2] = (PA(vm->ram) + gpa) | EPT_RWX | EPT_MT_WB | EPT_LEAF_2M;
-	}
+	if (nested_map_ram(x->ept_pml4, PA(vm->ram), vm->ram_size, &vmx_ept_bits, vmx_ept_page))
+		return -1;
 	x->eptp = PA(x->ept_pml4) | EPTP_WB_4LEVEL;
 	x->io_bitmaps = mem_alloc_pages(2);
 	memset(x->io_bitmaps, 0xff, 2 * 4096);
@@ -766,9 +763,6 @@ static void load_guest_regs(struct vcpu *v)
  * The VMCS may not be current here: vcpu_run writes the EPTP. */
 static int vmx_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 {
-	static const struct nested_bits bits = {
-		.table = EPT_RWX, .page = EPT_RWX | EPT_MT_WB, .ro_page = EPT_R | EPT_MT_WB,
-	};
 	struct vmx_vcpu *s = v->arch;
 	const struct vmx_vm *x = v->vm->arch;
 	unsigned i;
@@ -783,7 +777,9 @@ static int vmx_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 	for (i = 0; i < 4; i++)
 		if (!s->win[i] && !(s->win[i] = mem_alloc_pages(1)))
 			return -1;
-	nested_window_tables(s->win, x->ept_pml4, gpa, PA(v->vm->ram), host_pa, &bits);
+	if (nested_window_tables(s->win, x->ept_pml4, gpa, PA(v->vm->ram), v->vm->ram_size,
+				 host_pa, &vmx_ept_bits))
+		return -1;
 	s->eptp = PA(s->win[0]) | EPTP_WB_4LEVEL;
 	s->eptp_dirty = true;
 	return 0;
@@ -901,6 +897,9 @@ static void translate_exit(struct vcpu *v, struct vm_exit *e)
 		e->u.npf.gpa = e->info2;
 		e->u.npf.write = qual & (1u << 1);
 		e->u.npf.fetch = qual & (1u << 2);
+		/* Bit 7: the linear address is valid; bit 8 clear with it: the
+		 * access was to a paging-structure entry (Table 28-7). */
+		e->u.npf.walk = (qual & (1u << 7)) && !(qual & (1u << 8));
 		if (qual & INTR_INFO_NMI_UNBLOCK)   /* bit 12 here too (28.2.1) */
 			intr_state |= INTERRUPTIBILITY_NMI;
 		break;

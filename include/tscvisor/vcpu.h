@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <tscvisor/guest_walk.h>
 
 struct vm;
 
@@ -56,7 +57,9 @@ struct vm_exit {
 	unsigned insn_len;      /* 0 when the hardware did not say */
 	union {
 		struct { uint16_t port; uint8_t size; bool in, string, rep; } io;
-		struct { uint64_t gpa; bool write, fetch; } npf;
+		/* walk: the access was the guest's own page-table walk, not the
+		 * data the instruction names (never emulated as MMIO). */
+		struct { uint64_t gpa; bool write, fetch, walk; } npf;
 		/* cr2: the #PF address, already made the guest's CR2 by the backend;
 		 * prev_cr2: what CR2 held before (restored when the fault is retried). */
 		struct { uint8_t vector; bool has_error; uint32_t error; uint64_t cr2, prev_cr2; } exc;
@@ -110,10 +113,12 @@ struct lapic_timer {
 	uint64_t late_total, late_max; /* host cycles between deadline and firing */
 };
 
-/* The last instruction decoded at an exit, reused while RIP, CR3 and its
- * bytes in guest memory are unchanged (vmm/guest.c). */
+/* The last instruction decoded at an exit, reused while RIP, CR3, the
+ * guest page-table entries that translated RIP to gpa, and its bytes in
+ * guest memory are unchanged (vmm/guest.c). */
 struct decode_cache {
 	uint64_t rip, cr3, gpa;
+	struct guest_walk_path path;
 	uint8_t bytes[16];
 	uint8_t len;           /* 0: empty */
 	uint8_t insn[128] __attribute__((aligned(8)));   /* struct x86_insn */
