@@ -215,7 +215,8 @@ static void test_values(void)
 	static const struct { const char *text; uint32_t mib; } mems[] = {
 		{ "2", 2 }, { "512", 512 }, { "512M", 512 }, { "512 MiB", 512 }, { "512mb", 512 },
 		{ "2G", 2048 }, { "2 g", 2048 }, { "3GiB", 3072 }, { "1GB", 1024 },
-		{ "64G", 65536 }, { "65536", 65536 }, { "\"256\"", 256 }, { "0064", 64 },
+		{ "3G", 3072 }, { "3072", 3072 }, { "\"256\"", 256 }, { "0064", 64 },
+		{ "3070", 3070 }, { "18", 18 }, { "1G", 1024 }, { "2M", 2 },
 	};
 	static const struct { const char *text; uint32_t khz; } freqs[] = {
 		{ "0", 0 }, { "1000", 1000 }, { "2500000", 2500000 }, { "2500000kHz", 2500000 },
@@ -384,10 +385,25 @@ static void test_rejections(void)
 	VM_BAD("memory = 1.5G", "memory", "is not a size");
 	VM_BAD("memory = 5T", "memory", "is not a size");
 	VM_BAD("memory = M", "memory", "is not a size");
-	VM_BAD("memory = 1", "memory", "\"1\" is out of range; allowed 2..65536 MiB (2M..64G)");
+	VM_BAD("memory = 1", "memory", "\"1\" is out of range; allowed 2..3072 MiB (2M..3G)");
 	VM_BAD("memory = 0", "memory", "out of range");
 	VM_BAD("memory = 65537", "memory", "out of range");
 	VM_BAD("memory = 65G", "memory", "out of range");
+	/* Guest RAM ends below the MMIO hole at 0xC0000000 (docs/platform.md). */
+	VM_BAD("memory = 3074", "memory", "\"3074\" is out of range; allowed 2..3072 MiB");
+	VM_BAD("memory = 4G", "memory", "out of range");
+	VM_BAD("memory = 65536", "memory", "out of range");
+	VM_BAD("memory = 64G", "memory", "out of range");
+	/* Nested paging maps guest RAM in 2 MiB pages: an odd size once left
+	 * the hypervisor's memory after it readable by the guest. */
+	VM_BAD("memory = 17", "memory",
+	       "\"17\" is not allowed: memory must be a multiple of 2 MiB");
+	VM_BAD("memory = 3", "memory", "memory must be a multiple of 2 MiB");
+	VM_BAD("memory = 3071", "memory", "memory must be a multiple of 2 MiB");
+	VM_BAD("memory = 17M", "memory", "memory must be a multiple of 2 MiB");
+	VM_BAD("memory = 17 MiB", "memory", "memory must be a multiple of 2 MiB");
+	REJECT("[a]\nkernel = k\n\nmemory = 17\n", 4, "memory",
+	       "\"17\" is not allowed: memory must be a multiple of 2 MiB");
 	VM_BAD("memory = 99999999999999999999999999G", "memory",
 	       "\"9999999999999999...\" is out of range");
 	VM_BAD("memory = 18014398509481984G", "memory", "out of range");   /* 2^54 * 1024 wraps */
@@ -528,6 +544,8 @@ static void test_overrides(void)
 	OV_BAD("WEB.memory=5G", "memory", "no VM named \"WEB\"");
 	OV_BAD("web.memory=5X", "memory", "\"5X\" is not a size");
 	OV_BAD("web.memory=100G", "memory", "out of range");
+	OV_BAD("web.memory=17", "memory", "memory must be a multiple of 2 MiB");
+	OV_BAD("web.memory=4G", "memory", "out of range");
 	OV_BAD("web.tsc_mode=fast", "tsc_mode", "\"fast\" is not one of auto");
 	OV_BAD("web.kernel=", "kernel", "empty value");
 	OV_BAD("web.foo=1", "foo", "unknown key; VM keys are");
@@ -647,6 +665,7 @@ static bool sane(const struct hv_config *c, bool from_file)
 		    !memchr(v->kernel, 0, sizeof(v->kernel)) ||
 		    !memchr(v->cmdline, 0, sizeof(v->cmdline)) ||
 		    v->memory_mib < CFG_MIN_MEMORY_MIB || v->memory_mib > CFG_MAX_MEMORY_MIB ||
+		    v->memory_mib % CFG_MEMORY_ALIGN_MIB ||
 		    v->vcpus < 1 || v->vcpus > CFG_MAX_VCPUS || v->tsc_mode > TSC_MODE_PVRDTSCP ||
 		    (v->tsc_khz && (v->tsc_khz < CFG_MIN_TSC_KHZ || v->tsc_khz > CFG_MAX_TSC_KHZ)) ||
 		    v->line == 0 || (from_file && v->kernel[0] && v->kernel_line <= v->line))

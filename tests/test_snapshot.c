@@ -953,6 +953,30 @@ static void test_content_refusals(void)
 		"RAM section holds 2097152 bytes, identity says 4194304");
 	patched("memory 1 MiB", id + 36, 1, 4, SNAP_ERR_VALUE, "memory 1 MiB");
 	patched("memory 128 GiB", id + 36, 131072, 4, SNAP_ERR_OVERSIZED, "memory 131072 MiB");
+	/* RAM ends below the MMIO hole (0xC0000000), and is a whole number of
+	 * 2 MiB pages (an odd size once mapped host memory into the guest). */
+	patched("memory 3074 MiB", id + 36, 3074, 4, SNAP_ERR_OVERSIZED,
+		"memory 3074 MiB, above the maximum of 3072 MiB");
+	patched("memory 4 GiB", id + 36, 4096, 4, SNAP_ERR_OVERSIZED, "memory 4096 MiB");
+	patched("memory 64 GiB", id + 36, 65536, 4, SNAP_ERR_OVERSIZED, "memory 65536 MiB");
+	patched("memory 17 MiB", id + 36, 17, 4, SNAP_ERR_VALUE,
+		"identity: memory 17 MiB is not a multiple of 2 MiB");
+	patched("memory 3 MiB", id + 36, 3, 4, SNAP_ERR_VALUE, "memory 3 MiB is not a multiple");
+	patched("memory 3071 MiB", id + 36, 3071, 4, SNAP_ERR_VALUE, "not a multiple of 2 MiB");
+	{
+		/* ... and the encoder will not write such a VM either. */
+		struct snap_vm *odd = random_vm(1, 2);
+		uint8_t *r = calloc(1, 3 * MIB);
+		struct snap_error e;
+
+		odd->id.memory_mib = 3;
+		CHECK(snap_validate(odd, 3 * MIB, &e) == -1 && e.code == SNAP_ERR_VALUE &&
+		      strstr(e.msg, "not a multiple of 2 MiB"));
+		CHECK(encode(odd, r, &c) == -1);
+		sink_free(&c);
+		free(r);
+		free(odd);
+	}
 	patched("tsc_khz 0", id + 44, 0, 4, SNAP_ERR_VALUE, "tsc_khz 0 outside 1000..10000000");
 	patched("tsc_khz 999", id + 44, 999, 4, SNAP_ERR_VALUE, "tsc_khz 999");
 	patched("tsc_khz 10 GHz + 1 kHz", id + 44, 10000001, 4, SNAP_ERR_VALUE, "tsc_khz 10000001");
@@ -1844,7 +1868,7 @@ int main(void)
 	test_roundtrip(1, 2, 0);
 	test_roundtrip(1, 2, 5);
 	test_roundtrip(4, 8, 40);
-	test_roundtrip(17, 3, 200);
+	test_roundtrip(17, 4, 200);
 	test_layout();
 	test_emit_chunks();
 	test_zero_pages();

@@ -65,7 +65,7 @@ static const struct key_info keys[K_COUNT] = {
 	[K_KERNEL]       = { "kernel", false, "the guest kernel's file path, e.g. bzImage" },
 	[K_CMDLINE]      = { "cmdline", false, "the guest's command line" },
 	[K_MEMORY]       = { "memory", false,
-			     "a size in MiB: a whole number, optionally with suffix M or G (512, 2G)" },
+			     "a size in MiB: an even whole number, optionally with suffix M or G (512, 2G)" },
 	[K_VCPUS]        = { "vcpus", false, "a whole number 1..64" },
 	[K_TSC_MODE]     = { "tsc_mode", false,
 			     "one of auto, native, emulate, pvrdtscp "
@@ -264,7 +264,7 @@ static size_t skip_spaces(const char *p, size_t n, size_t i)
 	return i;
 }
 
-enum num_result { NUM_OK, NUM_SYNTAX, NUM_RANGE, NUM_FRACTION, NUM_DECIMALS };
+enum num_result { NUM_OK, NUM_SYNTAX, NUM_RANGE, NUM_FRACTION, NUM_DECIMALS, NUM_ALIGN };
 
 /* memory: digits, optional spaces, optional M/MB/MiB/G/GB/GiB (any case). */
 static enum num_result parse_mib(const char *p, size_t n, uint32_t *out)
@@ -288,6 +288,8 @@ static enum num_result parse_mib(const char *p, size_t n, uint32_t *out)
 		return NUM_SYNTAX;
 	if (v < CFG_MIN_MEMORY_MIB || v > CFG_MAX_MEMORY_MIB)
 		return NUM_RANGE;
+	if (v % CFG_MEMORY_ALIGN_MIB)
+		return NUM_ALIGN;
 	*out = (uint32_t)v;
 	return NUM_OK;
 }
@@ -505,6 +507,11 @@ static int apply(struct hv_config *cfg, struct vm_config *vm, int k, const char 
 	case NUM_DECIMALS:
 		tv_snprintf(msg, CFG_MSG_MAX, "%s has too many decimal places (at most 9)",
 			    snip(q, v, n));
+		return -1;
+	case NUM_ALIGN:
+		/* Nested page tables map guest RAM in 2 MiB pages. */
+		tv_snprintf(msg, CFG_MSG_MAX, "%s is not allowed: memory must be a multiple of %u MiB",
+			    snip(q, v, n), CFG_MEMORY_ALIGN_MIB);
 		return -1;
 	case NUM_RANGE:
 	default:

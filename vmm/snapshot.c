@@ -332,6 +332,12 @@ static int check_identity(const struct snap_identity *id, bool padded, uint64_t 
 	if (id->memory_mib > SNAP_MAX_MEMORY_MIB)
 		return FAIL(SNAP_ERR_OVERSIZED, off, "identity: memory %u MiB, above the maximum of %u MiB",
 			    id->memory_mib, SNAP_MAX_MEMORY_MIB);
+	/* A restored VM's RAM is mapped like a fresh one's, in 2 MiB pages:
+	 * an odd size would leave host memory after it mapped. */
+	if (id->memory_mib % SNAP_MEMORY_ALIGN_MIB)
+		return FAIL(SNAP_ERR_VALUE, off,
+			    "identity: memory %u MiB is not a multiple of %u MiB", id->memory_mib,
+			    SNAP_MEMORY_ALIGN_MIB);
 	if ((uint32_t)id->tsc_mode > TSC_MODE_PVRDTSCP)
 		return FAIL(SNAP_ERR_VALUE, off, "identity: unknown tsc_mode %u",
 			    (unsigned)id->tsc_mode);

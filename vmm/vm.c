@@ -11,6 +11,7 @@
 #include <tscvisor/save.h>
 #include <tscvisor/vmrun.h>
 #include <tscvisor/sched.h>
+#include <tscvisor/snapshot.h>
 #include <tscvisor/vmtime.h>
 
 void vm_end(struct vm *vm, enum vm_end how, uint32_t status, const char *reason)
@@ -129,6 +130,28 @@ static bool create_from_snapshot(struct vm *vm, const struct boot_info *bi,
 	return true;
 }
 
+_Static_assert((uint64_t)CFG_MAX_MEMORY_MIB << 20 == VM_RAM_MAX &&
+	       (uint64_t)SNAP_MAX_MEMORY_MIB << 20 == VM_RAM_MAX,
+	       "the config's and the snapshot's memory cap is the MMIO hole's start");
+_Static_assert((uint64_t)CFG_MEMORY_ALIGN_MIB << 20 == VM_RAM_ALIGN &&
+	       (uint64_t)SNAP_MEMORY_ALIGN_MIB << 20 == VM_RAM_ALIGN,
+	       "the config's and the snapshot's memory granule is the nested leaf size");
+
+/* The last line of defence before the backend maps guest RAM: the parsers
+ * refuse these sizes, but a size that is not whole 2 MiB pages would once
+ * have mapped host memory into the guest, and RAM reaching the MMIO hole
+ * would hide the LAPIC. Returns why the RAM is refused, or NULL. */
+static const char *ram_refused(uint64_t base, uint64_t size)
+{
+	if (size == 0 || size % VM_RAM_ALIGN)
+		return "its size is not a whole number of 2 MiB pages";
+	if (size > VM_RAM_MAX)
+		return "it reaches into the MMIO hole at 0xC0000000";
+	if (!base || base % VM_RAM_ALIGN)
+		return "its host memory is not 2 MiB aligned";
+	return NULL;
+}
+
 bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	       const struct platform_info *pf)
 {
@@ -138,6 +161,7 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	struct mb_load_result res;
 	struct mb_load_error err;
 	uint8_t apic_ids[VM_MAX_VCPUS];
+	const char *why;
 	unsigned i;
 
 	memset(vm, 0, sizeof(*vm));
@@ -147,6 +171,13 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	vm->ram = (uint8_t *)(uintptr_t)bi->vms[index].ram_base;
 	vm->ram_size = bi->vms[index].ram_size;
 	vm->ops = pf->ops;
+	why = ram_refused(bi->vms[index].ram_base, vm->ram_size);
+	if (why) {
+		log_err("vm %s: refused: guest RAM of %llu bytes at host 0x%llx: %s", vc->name,
+			(unsigned long long)vm->ram_size, (unsigned long long)bi->vms[index].ram_base,
+			why);
+		return false;
+	}
 	if (vc->vcpus > VM_MAX_VCPUS) {
 		log_err("vm %s: vcpus = %u, but this build runs at most %u vCPUs per VM", vc->name,
 			vc->vcpus, VM_MAX_VCPUS);

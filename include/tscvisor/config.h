@@ -20,8 +20,13 @@
 #define CFG_MSG_MAX      192
 #define CFG_LINE_MAX     1024   /* longest line / override, without its line end */
 
+/* Guest RAM is [0, memory): nested page tables map it in 2 MiB pages, so
+ * its size is a multiple of 2 MiB; it ends at or below 0xC0000000, where the
+ * MMIO hole begins (LAPIC 0xFEE00000 and the rest; RAM above 4 GiB is not
+ * offered yet: docs/platform.md). */
 #define CFG_MIN_MEMORY_MIB 2u
-#define CFG_MAX_MEMORY_MIB 65536u
+#define CFG_MAX_MEMORY_MIB 3072u
+#define CFG_MEMORY_ALIGN_MIB 2u
 #define CFG_MAX_VCPUS      64u
 #define CFG_MIN_TSC_KHZ    1000u       /* 1 MHz  */
 #define CFG_MAX_TSC_KHZ    10000000u   /* 10 GHz */

@@ -56,6 +56,13 @@ struct vm_time {
 	uint64_t resume_host;       /* restored, not yet run: the host TSC its clocks resume at */
 };
 
+/* Guest RAM is guest-physical [0, ram_size): a whole number of 2 MiB pages
+ * (the nested tables' leaves), 2 MiB aligned in host memory, and below the
+ * MMIO hole at VM_RAM_MAX (LAPIC, IOAPIC, HPET: docs/platform.md). The
+ * config and snapshot parsers refuse other sizes; vm_create() checks again. */
+#define VM_RAM_ALIGN (2ull << 20)
+#define VM_RAM_MAX   0xc0000000ull
+
 struct vm {
 	unsigned index;
 	const struct vm_config *cfg;
