@@ -533,6 +533,71 @@ static void test_random(void)
 	printf("# random: %u walks succeeded of 20000, %u bytes fetched\n", ok, fetched);
 }
 
+/* The path a walk records, and guest_walk_path_same(): the decode cache's
+ * test that RIP still translates as it did (a remap under the same CR3 must
+ * be seen; an unrelated entry's change must not matter). */
+static void test_path(void)
+{
+	struct guest_mmu m = mmu_of(CR0_PE | CR0_PG, 0x6000 | 0x18, CR4_PAE, EFER_LME | EFER_LMA);
+	struct guest_mmu m32 = mmu_of(CR0_PE | CR0_PG, 0x1000, 0, 0);
+	struct guest_xlat x;
+	struct guest_walk_path p, q;
+
+	build_long();
+	CHECK_EQ_U64(guest_walk(&m, 0x10abc, &x), GW_OK);
+	p = x.path;
+	CHECK_EQ_U64(p.n, 4);
+	CHECK_EQ_U64(p.size, 8);
+	CHECK_EQ_U64(p.gpa[0], 0x6000);                          /* PML4[0] */
+	CHECK(guest_walk_path_same(&p, ram.mem, ram.size));
+	/* Another PTE of the same table changes: the translation stands. */
+	put64(p.gpa[3] + 8 * 100, 0x77000 | P | RW);
+	CHECK(guest_walk_path_same(&p, ram.mem, ram.size));
+	/* The PTE itself is remapped to another page: seen. */
+	put64(p.gpa[3], (p.val[3] & ~0x000ffffffffff000ull) | 0x51000);
+	CHECK(!guest_walk_path_same(&p, ram.mem, ram.size));
+	put64(p.gpa[3], p.val[3]);
+	CHECK(guest_walk_path_same(&p, ram.mem, ram.size));
+	/* Only an accessed bit set by the CPU: a change too (conservative). */
+	put64(p.gpa[1], p.val[1] | 0x20);
+	CHECK(!guest_walk_path_same(&p, ram.mem, ram.size));
+	put64(p.gpa[1], p.val[1]);
+	/* An entry's GPA at or past the end of memory, or wrapping: never same. */
+	q = p;
+	q.gpa[2] = ram.size - 4;
+	CHECK(!guest_walk_path_same(&q, ram.mem, ram.size));
+	q.gpa[2] = ~0ull - 3;
+	CHECK(!guest_walk_path_same(&q, ram.mem, ram.size));
+	CHECK(!guest_walk_path_same(&p, ram.mem, 7));
+	q = p;
+	q.n = GW_PATH_MAX + 1;
+	CHECK(!guest_walk_path_same(&q, ram.mem, ram.size));
+	q = p;
+	q.size = 5;
+	CHECK(!guest_walk_path_same(&q, ram.mem, ram.size));
+	/* A failed walk records what it read up to the failure. */
+	CHECK_EQ_U64(guest_walk(&m, 0x14000, &x), (uint64_t)(int64_t)GW_NOT_PRESENT);
+	CHECK_EQ_U64(x.path.n, 4);
+	/* Paging off: nothing read, nothing to change. */
+	m.cr0 = CR0_PE;
+	CHECK_EQ_U64(guest_walk(&m, 0x10abc, &x), GW_OK);
+	CHECK_EQ_U64(x.path.n, 0);
+	CHECK(guest_walk_path_same(&x.path, ram.mem, ram.size));
+
+	/* 32-bit paging: 4-byte entries. */
+	ram_reset();
+	put32(0x1000, 0x2000 | P | RW);
+	put32(0x2000 + 5 * 4, 0x30000 | P | RW);
+	CHECK_EQ_U64(guest_walk(&m32, 0x5123, &x), GW_OK);
+	CHECK_EQ_U64(x.path.n, 2);
+	CHECK_EQ_U64(x.path.size, 4);
+	CHECK(guest_walk_path_same(&x.path, ram.mem, ram.size));
+	put32(0x2000 + 6 * 4, 0x31000 | P | RW);                /* the next PTE: no matter */
+	CHECK(guest_walk_path_same(&x.path, ram.mem, ram.size));
+	put32(0x2000 + 5 * 4, 0x31000 | P | RW);
+	CHECK(!guest_walk_path_same(&x.path, ram.mem, ram.size));
+}
+
 int main(void)
 {
 	ram.size = RAM_SIZE;
@@ -548,6 +613,7 @@ int main(void)
 	test_fetch();
 	test_fetch_wrap();
 	test_random();
+	test_path();
 	free(ram.mem);
 	return th_done();
 }

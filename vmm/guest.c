@@ -20,7 +20,7 @@ bool guest_long_mode(struct vcpu *v)
 }
 
 static int decode_slow(struct vcpu *v, struct x86_insn *insn);
-static int translate_rip(struct vcpu *v, uint64_t *gpa);
+static int translate_rip(struct vcpu *v, uint64_t *gpa, struct guest_walk_path *path);
 
 static int read_guest_ram(void *ctx, uint64_t gpa, void *buf, unsigned len)
 {
@@ -59,9 +59,12 @@ _Static_assert(sizeof(struct x86_insn) <= sizeof(((struct decode_cache *)0)->ins
 	       "decode_cache.insn holds a struct x86_insn");
 
 /* The instruction at RIP, from the cache when RIP and CR3 are those of the
- * last decode and its bytes are still there at the same guest-physical
- * address (a trapped RDTSC in a loop decodes once). A guest that remaps
- * that very page under the same CR3 to identical bytes is still right. */
+ * last decode, RIP still translates to the same guest-physical address (the
+ * page-table entries of that translation hold what they held: a guest that
+ * remaps the page under the same CR3, with INVLPG, changes one of them) and
+ * the instruction's bytes are still there (a trapped RDTSC in a loop decodes
+ * once). The check costs one load per paging level and one for the bytes;
+ * no walk. */
 const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 {
 	uint64_t cr3 = v->vm->ops->get_cr3(v), rip = v->regs.rip;
@@ -74,7 +77,9 @@ const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 	for (i = 0; i < 4; i++) {
 		dc = &v->dcache[i];
 		if (dc->len && dc->rip == rip && dc->cr3 == cr3 &&
-		    dc->gpa + dc->len <= v->vm->ram_size && same_bytes(v->vm, dc))
+		    dc->gpa + dc->len <= v->vm->ram_size &&
+		    guest_walk_path_same(&dc->path, v->vm->ram, v->vm->ram_size) &&
+		    same_bytes(v->vm, dc))
 			return (struct x86_insn *)dc->insn;
 	}
 	dc = &v->dcache[v->dcache_next++ & 3];
@@ -84,7 +89,7 @@ const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 	dc->len = 0;
 	if (decode_slow(v, insn))
 		return NULL;
-	if (translate_rip(v, &dc->gpa) == 0 && (dc->gpa & 4095) + insn->len <= 4096 &&
+	if (translate_rip(v, &dc->gpa, &dc->path) == 0 && (dc->gpa & 4095) + insn->len <= 4096 &&
 	    dc->gpa + insn->len <= v->vm->ram_size) {
 		memcpy(dc->bytes, v->vm->ram + dc->gpa, insn->len);
 		dc->rip = v->regs.rip;
@@ -124,8 +129,9 @@ static int decode_slow(struct vcpu *v, struct x86_insn *insn)
 	return x86_decode(bytes, got, mode, insn) == 0 ? 0 : -1;
 }
 
-/* The guest-physical address of RIP (for the decode cache). */
-static int translate_rip(struct vcpu *v, uint64_t *gpa)
+/* The guest-physical address of RIP and the entries that gave it (for the
+ * decode cache). */
+static int translate_rip(struct vcpu *v, uint64_t *gpa, struct guest_walk_path *path)
 {
 	struct vcpu_sregs s;
 	struct guest_mmu mmu;
@@ -140,6 +146,7 @@ static int translate_rip(struct vcpu *v, uint64_t *gpa)
 	if (guest_walk(&mmu, la, &x) != GW_OK)
 		return -1;
 	*gpa = x.gpa;
+	*path = x.path;
 	return 0;
 }
 

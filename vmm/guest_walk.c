@@ -71,6 +71,12 @@ static int read_entry(const struct guest_mmu *mmu, uint64_t gpa, unsigned size,
 	for (i = 0; i < size; i++)
 		v |= (uint64_t)b[i] << (8 * i);
 	*entry = v;
+	if (out->path.n < GW_PATH_MAX) {
+		out->path.gpa[out->path.n] = gpa;
+		out->path.val[out->path.n] = v;
+		out->path.n++;
+		out->path.size = (uint8_t)size;
+	}
 	return GW_OK;
 }
 
@@ -316,6 +322,32 @@ int guest_fetch(const struct guest_mmu *mmu, uint64_t la, void *buf, unsigned le
 			return rc;
 	}
 	return GW_OK;
+}
+
+bool guest_walk_path_same(const struct guest_walk_path *p, const uint8_t *mem, uint64_t mem_size)
+{
+	unsigned i;
+
+	if (!p || p->n > GW_PATH_MAX || (p->n && p->size != 4 && p->size != 8))
+		return false;
+	for (i = 0; i < p->n; i++) {
+		uint64_t v = 0;
+
+		/* Overflow-safe: gpa + size is never computed. */
+		if (mem_size < p->size || p->gpa[i] > mem_size - p->size)
+			return false;
+		if (p->size == 8) {
+			__builtin_memcpy(&v, mem + p->gpa[i], 8);   /* one load, little-endian */
+		} else {
+			uint32_t w;
+
+			__builtin_memcpy(&w, mem + p->gpa[i], 4);
+			v = w;
+		}
+		if (v != p->val[i])
+			return false;
+	}
+	return true;
 }
 
 bool guest_pf_unexplained(const struct guest_mmu *mmu, uint64_t la, uint32_t pfec)

@@ -50,6 +50,17 @@ enum guest_paging_mode guest_paging_mode(const struct guest_mmu *mmu);
 #define GW_PFEC_RSVD (1u << 3)
 #define GW_PFEC_ID   (1u << 4)  /* an instruction fetch */
 
+/* The paging-structure entries one walk read, outermost first: the
+ * translation stands as long as every one of them still holds the same
+ * value (a remap changes at least one entry on the path). */
+#define GW_PATH_MAX 5
+struct guest_walk_path {
+	uint64_t gpa[GW_PATH_MAX];
+	uint64_t val[GW_PATH_MAX];
+	uint8_t n;              /* entries read: 0 with paging off */
+	uint8_t size;           /* 4 (32-bit paging) or 8 bytes each */
+};
+
 struct guest_xlat {
 	uint64_t gpa;           /* on success: the guest-physical address */
 	uint64_t page_size;     /* 4 KiB, 2 MiB, 4 MiB or 1 GiB (or 4 KiB with
@@ -58,6 +69,7 @@ struct guest_xlat {
 	bool writable;          /* R/W=1 at every level */
 	bool user;              /* U/S=1 at every level */
 	bool nx;                /* XD=1 at some level (with EFER.NXE) */
+	struct guest_walk_path path;   /* every entry read, also on failure */
 
 	/* On failure: */
 	int level;              /* level of the faulting entry: 1 = PTE, 2 =
@@ -90,6 +102,11 @@ int guest_fetch(const struct guest_mmu *mmu, uint64_t la, void *buf, unsigned le
  * have done had its walk come after the tables' last change, which is a
  * legal order; a true fault is always delivered. Protection-key, SMAP and
  * SMEP faults are never not-present faults, so they never qualify. */
+/* Whether every entry of a walk's path still holds what the walk read, in
+ * guest memory mem[0, mem_size) (an entry outside it: false). Cheap: one
+ * load per level, no walk; for caches keyed on a translation. */
+bool guest_walk_path_same(const struct guest_walk_path *p, const uint8_t *mem, uint64_t mem_size);
+
 bool guest_pf_unexplained(const struct guest_mmu *mmu, uint64_t la, uint32_t pfec);
 
 #endif
