@@ -127,8 +127,8 @@ static void check_ram_edges(void)
 {
 	volatile u8 *last = (volatile u8 *)(uintptr_t)(ram_end - 1);
 	u8 keep = *last;
-	unsigned bad_read = 0, bad_write = 0, wrote = 0;
-	u64 first_bad = 0, first_val = 0;
+	unsigned bad_read = 0, bad_write = 0, wrote = 0, nonzero = 0;
+	u64 first_bad = 0, first_val = 0, nz_at = 0, nz_val = 0;
 
 	*last = 0xa5;
 	ok(*last == 0xa5, "the last byte of RAM (0x%llx) reads back what was written",
@@ -146,8 +146,18 @@ static void check_ram_edges(void)
 				first_bad = a;
 				first_val = v0 != 0xffffffffu ? v0 : v1;
 			}
+			/* Neither all-ones nor zero: somebody's data. */
+			if ((v0 && v0 != 0xffffffffu) || (v1 && v1 != ~0ull)) {
+				if (!nonzero++) {
+					nz_at = v0 && v0 != 0xffffffffu ? a : a + PG - 8;
+					nz_val = v0 && v0 != 0xffffffffu ? v0 : v1;
+				}
+			}
 		}
 	}
+	if (nonzero)
+		diag("past RAM: %u pages hold data, e.g. 0x%llx at 0x%llx", nonzero,
+		     (unsigned long long)nz_val, (unsigned long long)nz_at);
 	ok(bad_read == 0, "past RAM: 512 pages from 0x%llx read all-ones (%u did not; first 0x%llx: 0x%llx)",
 	   (unsigned long long)ram_end, bad_read, (unsigned long long)first_bad,
 	   (unsigned long long)first_val);
