@@ -470,8 +470,10 @@ static void report_clean(unsigned n)
 		ok(!p->pke || p->pkru == 0, "CPU %u: PKRU %s 0x%llx", c,
 		   p->pke ? "is" : "(CR4.PKE not settable)", (unsigned long long)p->pkru);
 	}
-	ok(smp_call_all(probes, NULL, 10000) && probe_calls == 4 * n,
-	   "the breakpoint addresses ran without a #DB (%u calls)", probe_calls);
+	bool all = smp_call_all(probes, NULL, 10000);
+
+	ok(all && probe_calls == 4 * n, "the breakpoint addresses ran without a #DB (%u calls)",
+	   probe_calls);
 }
 
 /* ---- do=slice ---- */

@@ -288,6 +288,11 @@ static int vmx_cpu_enable(void)
 		log_err("vmx: CPU %u: VMXON failed", this_cpu()->index);
 		return -1;
 	}
+	/* TSC_AUX is switched lazily (cur_tsc_aux): start from a known 0, not
+	 * what the firmware left, so a vCPU that never wrote it reads 0. */
+	if (vmx_cpu.rdtscp)
+		wrmsr(MSR_IA32_TSC_AUX, 0);
+	this_cpu()->cur_tsc_aux = 0;
 	this_cpu()->vendor = p;
 	return 0;
 }
