@@ -89,6 +89,8 @@ static const struct tc table[] = {
 	SIMPLE(M32, K(VMMCALL), 3, 0x0f, 0x01, 0xd9),
 	SIMPLE(M64, K(VMCALL), 3, 0x0f, 0x01, 0xc1),
 	SIMPLE(M16, K(VMCALL), 3, 0x0f, 0x01, 0xc1),
+	SIMPLE(M64, K(XSETBV), 3, 0x0f, 0x01, 0xd1),
+	SIMPLE(M32, K(XSETBV), 4, 0x66, 0x0f, 0x01, 0xd1),
 	MEM(M64, K(RDPID), 4, 8, 0, false, 0, false, 0xf3, 0x0f, 0xc7, 0xf8),      /* rdpid rax */
 	MEM(M64, K(RDPID), 5, 8, 0, false, 9, false, 0xf3, 0x41, 0x0f, 0xc7, 0xf9), /* rdpid r9 */
 	MEM(M32, K(RDPID), 4, 4, 0, false, 3, false, 0xf3, 0x0f, 0xc7, 0xfb),      /* rdpid ebx */
@@ -561,8 +563,9 @@ static const uint8_t hot[] = {
 	0x08, 0x09,
 };
 
-static const uint8_t frag[5][3] = {
+static const uint8_t frag[6][3] = {
 	{ 0x0f, 0x01, 0xf9 }, { 0x0f, 0x01, 0xd9 }, { 0x0f, 0x01, 0xc1 }, { 0x0f, 0xc7, 0xf9 }, { 0x0f, 0xc7, 0xfe },
+	{ 0x0f, 0x01, 0xd1 },
 };
 
 struct fuzz_stats {
@@ -621,7 +624,7 @@ static void test_random(void)
 			b[j] = (r & 1) ? hot[(r >> 8) % sizeof(hot)] : (uint8_t)(r >> 16);
 			if ((r & 0xf0000000) == 0 && j + 3 <= n) {
 				/* splice in a group 7 / group 9 opcode */
-				memcpy(b + j, frag[(r >> 32) % 5], 3);
+				memcpy(b + j, frag[(r >> 32) % 6], 3);
 				j += 2;
 			}
 		}

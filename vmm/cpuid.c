@@ -4,6 +4,8 @@
 #include <tscvisor/guest.h>
 #include <tscvisor/pvclock.h>
 #include <tscvisor/vm.h>
+#include <tscvisor/xstate.h>
+#include "fpu.h"
 #include "x86.h"
 
 /* The hypervisor's leaves (docs/abi.md): KVM's at 0x40000000 so stock
@@ -106,6 +108,8 @@ void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 		break;
 	case 0x80000001:
 		r[2] &= ~(1u << 2);     /* SVM: no nesting */
+		if (!(fpu_host.offered & XS_AVX))
+			r[2] &= ~((1u << 11) | (1u << 16));   /* XOP, FMA4: AVX state */
 		break;
 	case 0x80000007:
 		/* Invariant TSC only when the VM's rate is guaranteed (SPEC 2). */
@@ -118,4 +122,8 @@ void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 	default:
 		break;
 	}
+	/* XSAVE, OSXSAVE, AVX, AVX-512 and leaf 0DH say what XSETBV accepts
+	 * and vmm/sched.c switches (vmm/xstate.c), nothing more. */
+	if (leaf == 1 || leaf == 7 || leaf == 0xd)
+		xstate_cpuid(leaf, subleaf, fpu_host.offered, v->xcr0, &fpu_host.layout, r);
 }

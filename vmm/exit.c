@@ -10,6 +10,8 @@
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
+#include <tscvisor/xstate.h>
+#include "fpu.h"
 #include "x86.h"
 
 typedef void exit_handler_fn(struct vcpu *v, struct vm_exit *e);
@@ -28,6 +30,8 @@ static const char *const reason_names[EXIT_NR] = {
 	[EXIT_INTR] = "interrupt",      [EXIT_IRQ_WINDOW] = "interrupt window",
 	[EXIT_INVD] = "INVD/WBINVD",
 	[EXIT_NOT_OFFERED] = "not offered (#UD)",
+	[EXIT_XSETBV] = "XSETBV",       [EXIT_RDPMC] = "RDPMC",
+	[EXIT_MACHINE_CHECK] = "machine check",
 	[EXIT_INVALID] = "invalid state",
 	[EXIT_UNHANDLED] = "unhandled",
 };
@@ -423,6 +427,53 @@ static void handle_not_offered(struct vcpu *v, struct vm_exit *e)
 	v->vm->ops->inject_exception(v, 6, false, 0);
 }
 
+/* XSETBV: XCR0 is the guest's own (vmm/sched.c loads it before every
+ * entry); only components the VM is offered and the hypervisor switches
+ * (fpu_host.offered), with the checks of SDM Vol. 1 13.3 and the XSETBV
+ * page: #UD without CR4.OSXSAVE, #GP(0) at CPL > 0, for ECX != 0 or an
+ * illegal value. On VMX the CPU checks CR4.OSXSAVE and CPL before the exit
+ * (Vol. 3C 25.1.1); SVM intercepts first, so both are checked here. */
+static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
+{
+	struct vcpu_sregs sr;
+	uint64_t val = (uint32_t)v->regs.rax | ((uint64_t)(uint32_t)v->regs.rdx << 32);
+	int vec;
+
+	v->vm->ops->get_sregs(v, &sr);
+	vec = xstate_xsetbv_check(fpu_host.offered, (sr.seg[SEG_SS].attr >> 5) & 3,
+				  (sr.cr4 >> 18) & 1, (uint32_t)v->regs.rcx, val);
+	if (vec) {
+		v->vm->ops->inject_exception(v, (uint8_t)vec, vec == 13, 0);
+		return;
+	}
+	if (!insn_length(v, e, X86_INSN_XSETBV))
+		return;
+	v->xcr0 = val;
+	skip(v, e);
+}
+
+/* RDPMC: the guest is shown no performance counters (CPUID leaf 0AH is
+ * zero, the counter MSRs #GP), so every counter index is invalid: #GP(0)
+ * at any CPL, as on a CPU without the counter (SDM Vol. 2 RDPMC; APM Vol. 3
+ * RDPMC). Intercepted on both backends, so the host's counters stay
+ * unreadable. */
+static void handle_rdpmc(struct vcpu *v, struct vm_exit *e)
+{
+	(void)e;
+	v->vm->ops->inject_exception(v, 13, true, 0);
+}
+
+/* A machine check while the guest ran (SVM intercepts #MC, APM 15.13): it
+ * is the host's, never the guest's to see; the hypervisor cannot tell what
+ * it hit, so the VM ends. */
+static void handle_machine_check(struct vcpu *v, struct vm_exit *e)
+{
+	(void)e;
+	log_err("vm %s: vCPU %u: machine check while the guest ran", v->vm->name, v->id);
+	uart_flush(v->vm);
+	stop_vm(v, VM_END_UNHANDLED, "machine check while the guest ran");
+}
+
 static void handle_nothing(struct vcpu *v, struct vm_exit *e)
 {
 	(void)v;
@@ -455,6 +506,9 @@ static exit_handler_fn *const handlers[EXIT_NR] = {
 	[EXIT_IRQ_WINDOW] = handle_nothing,
 	[EXIT_INVD] = handle_invd,
 	[EXIT_NOT_OFFERED] = handle_not_offered,
+	[EXIT_XSETBV] = handle_xsetbv,
+	[EXIT_RDPMC] = handle_rdpmc,
+	[EXIT_MACHINE_CHECK] = handle_machine_check,
 	[EXIT_INVALID] = handle_fatal,
 	[EXIT_UNHANDLED] = handle_fatal,
 };

@@ -148,8 +148,18 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 	snap.id.tsc_mode = vm->cfg->tsc_mode;
 	snap.id.tsc_khz = (uint32_t)vm->time.emul.guest_khz;
 	snap.id.vendor = !strcmp(vm->ops->name, "SVM") ? SNAP_VENDOR_SVM : SNAP_VENDOR_VMX;
-	/* x87/SSE: the other pCPUs flushed theirs when they parked. */
+	/* x87/SSE: the other pCPUs flushed theirs when they parked. The format
+	 * carries the FXSAVE image alone, not XCR0 nor the other XSAVE
+	 * components: a VM with any of them enabled is not saved rather than
+	 * saved wrong (docs/snapshot-format.md). */
 	sched_fpu_flush(vm);
+	for (i = 0; i < vm->nvcpus; i++) {
+		if (vm->vcpus[i].xcr0 != 1) {
+			log_err("vm %s: cannot save: vCPU %u has XCR0 0x%llx (only x87 state, XCR0 1, "
+				"fits a snapshot)", vm->name, i, (unsigned long long)vm->vcpus[i].xcr0);
+			return NULL;
+		}
+	}
 	snap.fpu_present = true;
 	for (i = 0; i < vm->nvcpus; i++) {
 		borrow(&vm->vcpus[i], self);
@@ -158,7 +168,7 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 		if (vm->vcpus[i].fpu_saved)
 			memcpy(snap.vcpu[i].fpu, vm->vcpus[i].fpu, SNAP_FPU_IMAGE_LEN);
 		else
-			fpu_init_image(snap.vcpu[i].fpu);
+			fpu_init_image(snap.vcpu[i].fpu, SNAP_FPU_IMAGE_LEN);
 	}
 	if (self)
 		vm->ops->vcpu_load(self);
@@ -324,10 +334,8 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 	/* x87/SSE: from the FPU sections; a snapshot without them (an older
 	 * writer) resets them as INIT does. */
 	sched_fpu_forget(vm);
-	for (i = 0; snap.fpu_present && i < vm->nvcpus; i++) {
-		memcpy(vm->vcpus[i].fpu, snap.vcpu[i].fpu, SNAP_FPU_IMAGE_LEN);
-		vm->vcpus[i].fpu_saved = true;
-	}
+	for (i = 0; snap.fpu_present && i < vm->nvcpus; i++)
+		sched_fpu_set_legacy(&vm->vcpus[i], snap.vcpu[i].fpu);
 	vm->uart.ier = snap.uart.ier; vm->uart.lcr = snap.uart.lcr; vm->uart.mcr = snap.uart.mcr;
 	vm->uart.scr = snap.uart.scr; vm->uart.dll = snap.uart.dll; vm->uart.dlm = snap.uart.dlm;
 	vm->uart.len = 0;

@@ -148,32 +148,71 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* Neither VMRUN nor VM entry switches the x87/MMX/SSE registers: a pCPU
- * holds the last vCPU's until another vCPU runs there (time slicing) or that
- * vCPU leaves (a move). One compare per entry when nothing changes. */
+/* Neither VMRUN nor VM entry switches the x87/MMX/SSE registers, the
+ * other XSAVE components, XCR0 or DR0-DR3 (arch/x86/fpu.h): a pCPU holds
+ * the last vCPU's until another vCPU runs there (time slicing, the next VM)
+ * or that vCPU leaves (a move). XCR0 is the guest's whenever a guest runs:
+ * a guest's native XSAVE, XRSTOR and AVX instructions reach exactly the
+ * components it enabled, all of them switched here. One or two compares per
+ * entry when nothing changes. */
+static void regs_save(struct pcpu *cpu, struct vcpu *o)
+{
+	if (fpu_host.xsave) {
+		if (cpu->cur_xcr0 != fpu_host.switched) {
+			xcr0_write(fpu_host.switched);
+			cpu->cur_xcr0 = fpu_host.switched;
+		}
+		xstate_save(o->fpu, fpu_host.switched);
+		fpu_legacy_fixup(o->fpu);
+	} else {
+		fpu_save(o->fpu);
+	}
+	dr03_read(o->dr);
+	o->fpu_saved = true;
+}
+
 static void fpu_take(struct pcpu *cpu, struct vcpu *v)
 {
 	struct vcpu *o = cpu->fpu_owner;
 
-	if (o == v)
-		return;
-	if (o) {
-		fpu_save(o->fpu);
-		o->fpu_saved = true;
+	if (o != v) {
+		if (o)
+			regs_save(cpu, o);
+		if (!v->fpu_saved) {
+			fpu_init_image(v->fpu, sizeof(v->fpu));
+			v->fpu_saved = true;
+		}
+		if (fpu_host.xsave) {
+			if (cpu->cur_xcr0 != fpu_host.switched) {
+				xcr0_write(fpu_host.switched);
+				cpu->cur_xcr0 = fpu_host.switched;
+			}
+			xstate_load(v->fpu, fpu_host.switched);
+		} else {
+			fpu_load(v->fpu);
+		}
+		dr03_write(v->dr);
+		/* Host DR7 is 0x400 after every exit already, nothing enabled.
+		 * QEMU's TCG keeps the breakpoints a guest's MOV to DR7 armed
+		 * across #VMEXIT and fires them in the next guest whatever its
+		 * DR7 says; it drops them only on a MOV to DR7 that changes the
+		 * type/length bits: a disabled R/W0 change, then 0x400 again
+		 * (docs/platform.md). */
+		dr7_write(0x10400);
+		dr7_write(0x400);
+		cpu->fpu_owner = v;
 	}
-	if (v->fpu_saved)
-		fpu_load(v->fpu);
-	else
-		fpu_reset();
-	cpu->fpu_owner = v;
+	if (fpu_host.xsave && cpu->cur_xcr0 != v->xcr0) {
+		xcr0_write(v->xcr0);
+		cpu->cur_xcr0 = v->xcr0;
+	}
 }
 
 static void fpu_release(struct pcpu *cpu, struct vcpu *v)
 {
 	if (cpu->fpu_owner != v)
 		return;
-	fpu_save(v->fpu);
-	v->fpu_saved = true;
+	regs_save(cpu, v);
 	cpu->fpu_owner = NULL;
 }
 
@@ -193,8 +232,20 @@ void sched_fpu_forget(struct vm *vm)
 	for (i = 0; i < MAX_CPUS; i++)
 		if (pcpus[i].fpu_owner && pcpus[i].fpu_owner->vm == vm)
 			pcpus[i].fpu_owner = NULL;
-	for (i = 0; i < vm->nvcpus; i++)
+	for (i = 0; i < vm->nvcpus; i++) {
 		vm->vcpus[i].fpu_saved = false;
+		vm->vcpus[i].xcr0 = 1;
+		for (unsigned j = 0; j < 4; j++)
+			vm->vcpus[i].dr[j] = 0;
+	}
+}
+
+/* A snapshot's 512-byte FXSAVE image becomes v's x87/SSE state, every other
+ * component initial (after sched_fpu_forget). */
+void sched_fpu_set_legacy(struct vcpu *v, const uint8_t image[512])
+{
+	fpu_image_from_legacy(v->fpu, sizeof(v->fpu), image);
+	v->fpu_saved = true;
 }
 
 static void move_vcpu(struct vcpu *v, uint64_t now)

@@ -80,6 +80,7 @@ static bool create_vcpus(struct vm *vm)
 		v->vm = vm;
 		v->id = i;
 		v->apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_ENABLE | (i == 0 ? APIC_BASE_BSP : 0);
+		v->xcr0 = 1;           /* x87 only, as after reset (SDM Vol. 1 13.3) */
 		lapic_reset(v);
 		if (vm->ops->vcpu_init(v)) {
 			log_err("vm %s: %s backend cannot set up vCPU %u", vm->name, vm->ops->name, i);

@@ -52,6 +52,7 @@ const char *x86_insn_kind_name(enum x86_insn_kind kind)
 		[X86_INSN_MOVSX] = "movsx",
 		[X86_INSN_INVD] = "invd",
 		[X86_INSN_WBINVD] = "wbinvd",
+		[X86_INSN_XSETBV] = "xsetbv",
 	};
 
 	if ((unsigned)kind >= X86_INSN_KIND_NR || !names[kind])
@@ -209,7 +210,7 @@ static int decode_0f(struct dec *d, enum cpu_mode mode, unsigned osz,
 		out->kind = X86_INSN_WBINVD;
 		return 0;
 	case 0x01:
-		/* Group 7: only three register forms, each a fixed ModRM byte.
+		/* Group 7: only four register forms, each a fixed ModRM byte.
 		 * F2/F3 select other instructions (F3/F2 0F 01 D9 is VMGEXIT). */
 		rc = take_u8(d, &modrm);
 		if (rc)
@@ -224,6 +225,8 @@ static int decode_0f(struct dec *d, enum cpu_mode mode, unsigned osz,
 			out->kind = X86_INSN_VMMCALL;
 		else if (modrm == 0xc1)
 			out->kind = X86_INSN_VMCALL;
+		else if (modrm == 0xd1)
+			out->kind = X86_INSN_XSETBV;
 		else
 			return X86_DECODE_EUNSUP;
 		return 0;

@@ -6,6 +6,7 @@
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
 #include "cpu_setup.h"
+#include "fpu.h"
 #include "percpu.h"
 #include "x86.h"
 
@@ -195,7 +196,13 @@ void arch_cpu_setup_bsp(const struct boot_info *bi)
 	 * leaves it so on x64; make sure. */
 	bsp_cr0 = (read_cr0() & ~((1ull << 3) | (1ull << 2))) | (1ull << 1);
 	bsp_cr4 = read_cr4() | (1ull << 9) | (1ull << 10);
+	/* OSXSAVE where the CPU has XSAVE: the guests' XSAVE state and XCR0
+	 * are switched with XSAVE/XRSTOR/XSETBV (arch/x86/fpu.h), and set here,
+	 * before any VMCS takes CR4 as its host value. */
+	if (r[2] & (1u << 26))
+		bsp_cr4 |= 1ull << 18;
 	write_cr0(bsp_cr0);
 	write_cr4(bsp_cr4);
+	fpu_host_init();
 	bsp_efer = rdmsr(0xc0000080);
 }

@@ -19,6 +19,7 @@ struct pcpu {
 	struct vcpu *current;        /* the vCPU running here, if any */
 	struct vcpu *fpu_owner;      /* whose x87/SSE registers this CPU holds, NULL: nobody's */
 	uint64_t cur_tsc_aux;        /* what this CPU's IA32_TSC_AUX holds */
+	uint64_t cur_xcr0;           /* what this CPU's XCR0 holds, 0: not known (vmm/sched.c) */
 	uint64_t cur_tsc_ratio;      /* what this CPU's TSC ratio MSR holds (SVM) */
 	int64_t tsc_skew;            /* test option: pretend this CPU's TSC is off by this much */
 	volatile uint64_t timer_irqs, kick_irqs, kicks_sent;

@@ -6,6 +6,7 @@
 #include <tscvisor/mem.h>
 #include <tscvisor/vm.h>
 #include "cpu.h"
+#include "fpu.h"
 #include "nested.h"
 #include "percpu.h"
 #include "svm.h"
@@ -28,6 +29,7 @@ struct svm_vcpu {
 	bool flush_tlb;
 	uint64_t tsc_ratio;  /* TSC ratio MSR value when scaling, 0 = none */
 	uint64_t *win[4];    /* pvclock window: this vCPU's PML4, PDPT, PD, PT */
+	bool xcr0_bypass_seen; /* logged once: XCR0 changed without an XSETBV exit */
 };
 
 /* Per physical CPU (struct pcpu.vendor). */
@@ -53,6 +55,11 @@ static int svm_cpu_enable(void)
 	p->host_vmcb_pa = PA(mem_alloc_pages(1));
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, p->hsave_pa);
+	/* TSC_AUX is switched lazily (cur_tsc_aux): start from a known 0, not
+	 * what the firmware left, so a vCPU that never wrote it reads 0. */
+	if (svm_cpu.rdtscp)
+		wrmsr(MSR_IA32_TSC_AUX, 0);
+	this_cpu()->cur_tsc_aux = 0;
 	svm_save_host(p->host_vmcb_pa);
 	this_cpu()->vendor = p;
 	return 0;
@@ -140,14 +147,19 @@ static int svm_vcpu_init(struct vcpu *v)
 	s->flush_tlb = true;
 	c->intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_IOIO |
 			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INVD |
-			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_INTR | SVM_INTERCEPT_INVLPGA;
+			     SVM_INTERCEPT_INIT | SVM_INTERCEPT_INTR | SVM_INTERCEPT_INVLPGA |
+			     SVM_INTERCEPT_NMI | SVM_INTERCEPT_RDPMC;
+	/* XSETBV: XCR0 is the guest's and checked (vmm/exit.c); NMI: a host
+	 * NMI exits and is taken by the host after STGI, never through the
+	 * guest's IDT (APM 15.12); RDPMC: no counters for the guest. */
 	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_WBINVD |
-			     SVM_INTERCEPT_MWAIT;
-	/* Every exception except #DB, NMI, #BP, #OF and #MC exits to be counted
-	 * and reflected back (docs/svm.md): a guest that faults shows in the log. */
-	c->intercept_exc = 0xffffffffu & ~((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 18));
+			     SVM_INTERCEPT_MWAIT | SVM_INTERCEPT_XSETBV;
+	/* Every exception except #DB, NMI, #BP and #OF exits to be counted and
+	 * reflected back (docs/svm.md): a guest that faults shows in the log.
+	 * #MC exits too, and is the host's (APM 15.13): the VM ends. */
+	c->intercept_exc = 0xffffffffu & ~((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4));
 	c->iopm_base_pa = PA(sv->iopm);
 	c->msrpm_base_pa = PA(sv->msrpm);
 	c->asid = 1;
@@ -295,6 +307,12 @@ static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_ex
 	case SVM_EXIT_VMMCALL:  e->reason = EXIT_HYPERCALL; break;
 	case SVM_EXIT_SHUTDOWN: e->reason = EXIT_SHUTDOWN; break;
 	case SVM_EXIT_INTR:     e->reason = EXIT_INTR; break;
+	/* The NMI stays pending while GIF is 0 and is taken by the host's
+	 * handler at the STGI after VMRUN (APM 15.12, 15.17). */
+	case SVM_EXIT_NMI:      e->reason = EXIT_INTR; break;
+	case SVM_EXIT_XSETBV:   e->reason = EXIT_XSETBV; break;
+	case SVM_EXIT_RDPMC:    e->reason = EXIT_RDPMC; break;
+	case SVM_EXIT_EXCP_BASE + 18: e->reason = EXIT_MACHINE_CHECK; break;
 	case SVM_EXIT_VINTR:    e->reason = EXIT_IRQ_WINDOW; break;
 	case SVM_EXIT_INVALID:  e->reason = EXIT_INVALID; break;
 	case SVM_EXIT_INVD:
@@ -387,6 +405,12 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	__asm__ volatile("clgi" ::: "memory");
 	svm_run(&v->regs, PA(vmcb), p->host_vmcb_pa);
 	__asm__ volatile("stgi" ::: "memory");
+	if (fpu_xcr0_sync(&cpu->cur_xcr0, &v->xcr0) && !s->xcr0_bypass_seen) {
+		s->xcr0_bypass_seen = true;
+		log_warn("vm %s: vCPU %u set XCR0 0x%llx without an XSETBV exit (an emulator without "
+			 "the intercept); it stays the guest's", v->vm->name, v->id,
+			 (unsigned long long)v->xcr0);
+	}
 	v->regs.rax = vmcb->save.rax;
 	v->regs.rsp = vmcb->save.rsp;
 	v->regs.rip = vmcb->save.rip;
@@ -548,6 +572,14 @@ static bool svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		g->efer = (val & ~0x400ull) | (g->efer & 0x400) | EFER_SVME;
 		return true;
 	case 0x277:
+		/* Each entry a defined memory type (0, 1, 4, 5, 6, 7); the rest
+		 * is #GP (APM Vol. 2 7.8.1, SDM Vol. 3A 12.12.2). */
+		for (unsigned i = 0; i < 8; i++) {
+			unsigned t = (val >> (8 * i)) & 0xff;
+
+			if (t == 2 || t == 3 || t > 7)
+				return false;
+		}
 		g->g_pat = val;
 		return true;
 	default:

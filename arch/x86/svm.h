@@ -99,6 +99,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_INTERCEPT_INIT      (1u << 3)
 #define SVM_INTERCEPT_VINTR     (1u << 4)
 #define SVM_INTERCEPT_RDTSC     (1u << 14)
+#define SVM_INTERCEPT_RDPMC     (1u << 15)
 #define SVM_INTERCEPT_CPUID     (1u << 18)
 #define SVM_INTERCEPT_INVD      (1u << 22)
 #define SVM_INTERCEPT_HLT       (1u << 24)
@@ -124,6 +125,8 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_EXIT_EXCP_BASE  0x040
 #define SVM_EXIT_INTR       0x060
 #define SVM_EXIT_NMI        0x061
+#define SVM_EXIT_RDPMC      0x06f
+#define SVM_EXIT_XSETBV     0x08d
 #define SVM_EXIT_VINTR      0x064
 #define SVM_EXIT_RDTSC      0x06e
 #define SVM_EXIT_CPUID      0x072

@@ -48,7 +48,6 @@ struct vmx_vcpu {
 	uint16_t vpid;
 	uint32_t proc, proc2;    /* VM-execution controls as last written */
 	uint64_t cr2;            /* not in the VMCS: loaded before every entry */
-	uint64_t xcr0;           /* XSETBV exits: loaded lazily like the MSRs */
 	uint64_t msr[GM_NR];
 	uint64_t dr6;
 	uint32_t intr_state;     /* guest interruptibility state, as in the VMCS */
@@ -62,7 +61,6 @@ struct vmx_pcpu {
 	uint64_t vmxon_pa;
 	uint64_t current_vmcs;   /* physical address VMPTRLD'd here, 0 = none */
 	struct vcpu *owner;      /* whose guest MSRs and DR6 the hardware holds */
-	uint64_t cur_xcr0;       /* what this CPU's XCR0 holds, 0 = unknown */
 };
 
 /* Found once, on the boot CPU: what every VMCS is built from. */
@@ -74,8 +72,6 @@ static struct {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	uint64_t cr0_mask, cr4_mask;      /* bits the guest must not own (guest/host masks) */
 	unsigned invept_type, invvpid_type; /* 0 = not available */
-	bool xsave;
-	uint64_t xcr0_supported;
 	unsigned preempt_shift;           /* preemption timer ticks = TSC >> this */
 } caps;
 
@@ -156,18 +152,6 @@ static inline void write_dr6(uint64_t v)
 	__asm__ volatile("mov %0, %%dr6" :: "r"(v));
 }
 
-/* XCR0 as the guest set it; the host's CR4.OSXSAVE only for the moment. */
-static void load_xcr0(uint64_t val)
-{
-	uint64_t cr4 = read_cr4();
-
-	if (!(cr4 & CR4_OSXSAVE))
-		write_cr4(cr4 | CR4_OSXSAVE);
-	__asm__ volatile("xsetbv" :: "c"(0), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)));
-	if (!(cr4 & CR4_OSXSAVE))
-		write_cr4(cr4);
-}
-
 /* ---- Per CPU --------------------------------------------------------- */
 
 /* A control word from its capability MSR (SDM Vol. 3C A.3-A.5): the low
@@ -193,7 +177,6 @@ static int find_caps(void)
 {
 	uint64_t basic = rdmsr(MSR_IA32_VMX_BASIC), ept = rdmsr(MSR_IA32_VMX_EPT_VPID);
 	bool tru = basic & VMX_BASIC_TRUE_CTLS;
-	uint32_t r[4];
 
 	cpu_discover(&vmx_cpu);
 	if (!vmx_cpu.vmx_ept || !vmx_cpu.vmx_unrestricted || !vmx_cpu.vmx_tsc_offset ||
@@ -224,7 +207,8 @@ static int find_caps(void)
 	    !make_ctls("primary", tru ? MSR_IA32_VMX_TRUE_PROC : MSR_IA32_VMX_PROCBASED,
 		       PROC_HLT_EXITING | PROC_TSC_OFFSETTING | PROC_IO_BITMAPS | PROC_MSR_BITMAPS |
 		       PROC_SECONDARY | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |
-		       PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING, 0, &caps.proc, &caps.proc_may1) ||
+		       PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING | PROC_RDPMC_EXITING, 0, &caps.proc,
+		       &caps.proc_may1) ||
 	    !make_ctls("secondary", MSR_IA32_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED,
 		       PROC2_VPID | PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES, &caps.proc2,
 		       &caps.proc2_may1) ||
@@ -258,12 +242,6 @@ static int find_caps(void)
 	caps.cr0_mask = (caps.cr0_fixed0 | ~caps.cr0_fixed1) & 0xffffffffull & ~(CR0_PE | CR0_PG);
 	caps.cr4_mask = (caps.cr4_fixed0 | ~caps.cr4_fixed1) & 0xffffffffull;
 
-	cpuid(1, r);
-	caps.xsave = r[2] & (1u << 26);
-	if (caps.xsave) {
-		cpuid_count(0xd, 0, r);
-		caps.xcr0_supported = r[0] | ((uint64_t)r[3] << 32);
-	}
 	log_info("vmx: VMCS revision 0x%x; controls pin 0x%x, primary 0x%x, secondary 0x%x, exit 0x%x, "
 		 "entry 0x%x; CR0/CR4 guest-host masks 0x%llx/0x%llx; VPID %s, INVEPT type %u",
 		 caps.revision, caps.pin, caps.proc, caps.proc2, caps.exit, caps.entry,
@@ -310,6 +288,11 @@ static int vmx_cpu_enable(void)
 		log_err("vmx: CPU %u: VMXON failed", this_cpu()->index);
 		return -1;
 	}
+	/* TSC_AUX is switched lazily (cur_tsc_aux): start from a known 0, not
+	 * what the firmware left, so a vCPU that never wrote it reads 0. */
+	if (vmx_cpu.rdtscp)
+		wrmsr(MSR_IA32_TSC_AUX, 0);
+	this_cpu()->cur_tsc_aux = 0;
 	this_cpu()->vendor = p;
 	return 0;
 }
@@ -558,7 +541,6 @@ static int vmx_vcpu_init(struct vcpu *v)
 	s->vpid = caps.proc2 & PROC2_VPID ? (uint16_t)(1 + v->vm->index * VM_MAX_VCPUS + v->id) : 0;
 	s->proc = caps.proc;
 	s->proc2 = caps.proc2;
-	s->xcr0 = 1;              /* x87 only, as after reset */
 	s->dr6 = 0xffff0ff0;
 	v->arch = s;
 	if (!vmclear(s->vmcs_pa) || !vmptrld(s->vmcs_pa)) {
@@ -828,7 +810,7 @@ static bool instruction_exit(unsigned basic)
 	switch (basic) {
 	case VMX_EXIT_CPUID: case VMX_EXIT_HLT: case VMX_EXIT_RDTSC: case VMX_EXIT_RDTSCP:
 	case VMX_EXIT_VMCALL: case VMX_EXIT_RDMSR: case VMX_EXIT_WRMSR: case VMX_EXIT_IO:
-	case VMX_EXIT_INVD: case VMX_EXIT_WBINVD:
+	case VMX_EXIT_INVD: case VMX_EXIT_WBINVD: case VMX_EXIT_XSETBV:
 		return true;
 	default:
 		return false;
@@ -859,6 +841,8 @@ static void translate_exit(struct vcpu *v, struct vm_exit *e)
 
 	switch (basic) {
 	case VMX_EXIT_CPUID:        e->reason = EXIT_CPUID; break;
+	case VMX_EXIT_XSETBV:       e->reason = EXIT_XSETBV; break;   /* always exits (25.1.2) */
+	case VMX_EXIT_RDPMC:        e->reason = EXIT_RDPMC; break;
 	case VMX_EXIT_RDTSC:        e->reason = EXIT_RDTSC; break;
 	case VMX_EXIT_RDTSCP:       e->reason = EXIT_RDTSCP; break;
 	case VMX_EXIT_HLT:          e->reason = EXIT_HLT; break;
@@ -945,9 +929,9 @@ static void translate_exit(struct vcpu *v, struct vm_exit *e)
 
 /* ---- Exits the backend handles itself -------------------------------
  * Reasons the core has no name for, because SVM never produces them:
- * control-register accesses the guest/host masks turn into exits, XSETBV
- * and the VMX instructions (both always exit on VMX). They are emulated here
- * and the guest re-entered; they are rare (none in the guest tests). */
+ * control-register accesses the guest/host masks turn into exits. They are
+ * emulated here and the guest re-entered; they are rare (none in the guest
+ * tests). XSETBV, which always exits here, is the core's (vmm/exit.c). */
 
 static bool long_mode_code(void)
 {
@@ -1042,27 +1026,6 @@ static void handle_cr_access(struct vcpu *v, uint64_t qual)
 		vmx_inject_exception(v, 13, true, 0);
 }
 
-/* XSETBV exits unconditionally (SDM Vol. 3C 25.1.2). XCR0 is the only XCR;
- * the value must be one the CPU supports, with x87, AVX only with SSE, the
- * three AVX-512 bits together on top of AVX (Vol. 1 13.3). Loaded into the
- * hardware before the next entry. */
-static void handle_xsetbv(struct vcpu *v)
-{
-	struct vmx_vcpu *s = v->arch;
-	uint64_t val = (uint32_t)v->regs.rax | (v->regs.rdx << 32);
-	unsigned cpl = (vmread(VMCS_GUEST_ES_AR + 2 * SEG_SS) >> 5) & 3;
-
-	if (!caps.xsave || cpl || (uint32_t)v->regs.rcx || !(val & 1) ||
-	    (val & ~caps.xcr0_supported) || ((val & 4) && !(val & 2)) ||
-	    ((val & 0xe0) && (val & 0xe0) != 0xe0) || ((val & 0xe0) && !(val & 4)) ||
-	    (((val >> 3) & 1) != ((val >> 4) & 1))) {
-		vmx_inject_exception(v, 13, true, 0);
-		return;
-	}
-	s->xcr0 = val;
-	skip_insn(v);
-}
-
 /* true when the exit was dealt with here and the guest can go on. */
 static bool handle_in_backend(struct vcpu *v, const struct vm_exit *e)
 {
@@ -1073,9 +1036,6 @@ static bool handle_in_backend(struct vcpu *v, const struct vm_exit *e)
 	switch (basic) {
 	case VMX_EXIT_CR_ACCESS:
 		handle_cr_access(v, e->info1);
-		return true;
-	case VMX_EXIT_XSETBV:
-		handle_xsetbv(v);
 		return true;
 	default:
 		return false;
@@ -1207,10 +1167,6 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		if (v->tsc_aux != cpu->cur_tsc_aux && vmx_cpu.rdtscp) {
 			wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
 			cpu->cur_tsc_aux = v->tsc_aux;
-		}
-		if (caps.xsave && s->xcr0 != p->cur_xcr0) {
-			load_xcr0(s->xcr0);
-			p->cur_xcr0 = s->xcr0;
 		}
 		if (read_cr2() != s->cr2)
 			write_cr2(s->cr2);
@@ -1411,7 +1367,6 @@ static void vmx_vcpu_sipi(struct vcpu *v, uint8_t vector)
 	vmwrite(VMCS_GUEST_PENDING_DBG, 0);
 	s->intr_state = 0;
 	s->cr2 = 0;
-	s->xcr0 = 1;
 	s->dr6 = 0xffff0ff0;
 	if (p->owner == v)
 		write_dr6(s->dr6);

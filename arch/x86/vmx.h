@@ -44,6 +44,7 @@
 #define PROC_TSC_OFFSETTING       (1u << 3)
 #define PROC_HLT_EXITING          (1u << 7)
 #define PROC_MWAIT_EXITING        (1u << 10)
+#define PROC_RDPMC_EXITING        (1u << 11)
 #define PROC_RDTSC_EXITING        (1u << 12)
 #define PROC_CR3_LOAD_EXITING     (1u << 15)
 #define PROC_CR3_STORE_EXITING    (1u << 16)
@@ -187,6 +188,7 @@ enum vmcs_field {
 #define VMX_EXIT_HLT              12
 #define VMX_EXIT_INVD             13
 #define VMX_EXIT_RDTSC            16
+#define VMX_EXIT_RDPMC            15
 #define VMX_EXIT_VMCALL           18
 #define VMX_EXIT_VMCLEAR          19   /* 19..27: the VMX instructions */
 #define VMX_EXIT_VMXON            27

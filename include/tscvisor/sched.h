@@ -28,10 +28,13 @@ void sched_resume_others(struct vm *vm);
 /* The x87/SSE registers this pCPU holds for one of vm's vCPUs go to that
  * vCPU's image (v->fpu), for a save. */
 void sched_fpu_flush(struct vm *vm);
-/* The x87/SSE registers of vm's vCPUs are forgotten (a restore: they are
+/* The x87/SSE (XSAVE) registers, XCR0 and DR0-DR3 of vm's vCPUs are forgotten (a restore: they are
  * not in the snapshot): each starts again from the state after INIT.
  * Called with the VM's other pCPUs parked. */
 void sched_fpu_forget(struct vm *vm);
+/* After sched_fpu_forget: v's x87/SSE registers from a snapshot's 512-byte
+ * FXSAVE image; every other XSAVE component initial, XCR0 1. */
+void sched_fpu_set_legacy(struct vcpu *v, const uint8_t image[512]);
 /* HLT from the guest. */
 void sched_halt(struct vcpu *v);
 

@@ -45,6 +45,9 @@ enum exit_reason {
 	EXIT_INVD,          /* INVD or WBINVD: done as a no-op */
 	EXIT_NOT_OFFERED,   /* an instruction the guest's CPU lacks (VMX, SVM,
 			     * MONITOR/MWAIT; CPUID hides them): #UD */
+	EXIT_XSETBV,        /* XSETBV (SVM: intercepted; VMX: always exits) */
+	EXIT_RDPMC,         /* RDPMC: the guest has no counters, #GP */
+	EXIT_MACHINE_CHECK, /* a #MC arrived while the guest ran (SVM) */
 	EXIT_INVALID,       /* VM entry failed: bad guest state */
 	EXIT_UNHANDLED,     /* an exit code the backend does not translate */
 	EXIT_NR
@@ -164,10 +167,15 @@ struct vcpu {
 	struct decode_cache dcache[4];   /* any RIP in any slot: a loop of up to four
 					  * trapping instructions always hits */
 	unsigned dcache_next;            /* the slot the next miss replaces */
-	/* x87/MMX/SSE registers while another vCPU has the pCPU's (FXSAVE
-	 * image; vmm/sched.c). fpu_saved: the image is current, load it. */
-	uint8_t fpu[512] __attribute__((aligned(16)));
+	/* The registers no VM entry switches (arch/x86/fpu.h, vmm/sched.c)
+	 * while another vCPU has the pCPU's: x87/SSE and the other XSAVE
+	 * components (an XSAVE area, standard format, whose first 512 bytes are
+	 * the FXSAVE image; FXSAVE alone without XSAVE), XCR0 and DR0-DR3.
+	 * fpu_saved: the image is current, load it. */
+	uint8_t fpu[4096] __attribute__((aligned(64)));
 	bool fpu_saved;
+	uint64_t xcr0;               /* as the guest set it (XSETBV); 1 after reset */
+	uint64_t dr[4];              /* DR0-DR3 */
 };
 
 struct vendor_ops {

@@ -56,6 +56,7 @@ enum x86_insn_kind {
 	X86_INSN_MOVSX,         /* 0F BE 0F BF, 63 (MOVSXD, 64-bit mode only) */
 	X86_INSN_INVD,          /* 0F 08 */
 	X86_INSN_WBINVD,        /* 0F 09 */
+	X86_INSN_XSETBV,        /* 0F 01 D1 */
 	X86_INSN_KIND_NR
 };
 
