@@ -81,7 +81,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 void vm_log(struct vm *vm, enum log_level lvl, const char *fmt, ...)
 {
 	uint64_t dropped = 0;
-	char prefix[16];
+	char line[400];
 	va_list ap;
 	bool ok;
 
@@ -96,17 +96,16 @@ void vm_log(struct vm *vm, enum log_level lvl, const char *fmt, ...)
 	spin_unlock(&vm->log_rl_lock);
 	if (!ok)
 		return;
-	if (dropped)
-		log_msg(LOG_WARN, "vm %s: %llu log lines it caused suppressed (at most %u at once, "
-			"then %u/s)", vm->name, (unsigned long long)dropped, VM_LOG_BURST,
-			VM_LOG_PER_SEC);
-	tv_snprintf(prefix, sizeof(prefix), "[%s] ", level_tag[lvl]);
-	log_lock_take();
 	va_start(ap, fmt);
-	vlog(prefix, fmt, ap);
+	tv_vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	serial_putc('\n');
-	log_lock_drop();
+	/* The count of lines dropped since the last one rides on this line:
+	 * one line per token, never two. */
+	if (dropped)
+		log_msg(lvl, "%s [%llu earlier lines of this VM suppressed: at most %u at once, "
+			"then %u/s]", line, (unsigned long long)dropped, VM_LOG_BURST, VM_LOG_PER_SEC);
+	else
+		log_msg(lvl, "%s", line);
 }
 
 void vm_log_summary(struct vm *vm)
@@ -120,7 +119,7 @@ void vm_log_summary(struct vm *vm)
 	spin_unlock(&vm->log_rl_lock);
 	if (dropped)
 		log_msg(LOG_WARN, "vm %s: %llu log lines it caused suppressed in all, %llu shown "
-			"(at most %u at once, then %u/s)", vm->name, (unsigned long long)dropped,
+			"(rate limit: at most %u at once, then %u/s)", vm->name, (unsigned long long)dropped,
 			(unsigned long long)shown, VM_LOG_BURST, VM_LOG_PER_SEC);
 }
 

@@ -25,7 +25,7 @@ void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * logged before the next line allowed and by vm_log_summary() at the VM's
  * end. The level filter applies first (a filtered line costs no token). */
 #define VM_LOG_BURST   20
-#define VM_LOG_PER_SEC 5
+#define VM_LOG_PER_SEC 2
 struct vm;
 void vm_log(struct vm *vm, enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
