@@ -41,7 +41,7 @@ MUST_NOT = [r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"vm after-flood: .*suppressed"
 
 def cases():
     cfg = os.path.join(CFG, "hostile-log.cfg")
-    return [
+    return fuzz_cases() + [
         Case("qemu-svm:hostile-log",
              [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400", cfg],
              timeout=450, weight=4, must=MUST, must_not=MUST_NOT,
@@ -52,3 +52,17 @@ def cases():
              timeout=900, weight=30, must=MUST + [r"vmm: VMX backend enabled"],
              must_not=MUST_NOT, check=flood_lines_within("flood")),
     ]
+
+
+def fuzz_cases():
+    """A few seconds of every libFuzzer target (tests/fuzz_*.c): each builds,
+    replays its corpus and runs without a finding. The long runs are
+    `make fuzz FUZZ_RUNS=10000000` (docs/testing.md, Fuzzing)."""
+    import glob
+    targets = sorted(os.path.basename(f)[:-2] for f in glob.glob(os.path.join(ROOT, "tests", "fuzz_*.c")))
+    return [Case("fuzz:smoke", ["make", "-C", ROOT, "--no-print-directory", "BUILD=" + BUILD,
+                                "fuzz", "FUZZ_SECONDS=3"],
+                 timeout=900, weight=6,
+                 must=[rf"^fuzz: {t}: \d+ runs in \d+ s, cov: \d+ ft: \d+, \d+ exec/s, no finding"
+                       for t in targets],
+                 must_not=[r"FAILED", r"ERROR: libFuzzer", r"ERROR: AddressSanitizer"])]
