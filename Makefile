@@ -37,7 +37,7 @@ HOST_CFLAGS := $(WARN) -std=gnu11 -O1 -g -I include -fsanitize=address,undefined
 PURE_SRCS  := $(wildcard vmm/config.c vmm/format.c arch/x86/calib.c arch/x86/acpi.c \
                          vmm/loader.c vmm/tsc.c vmm/acpi_build.c vmm/x86_decode.c \
                          vmm/guest_walk.c vmm/pvclock.c vmm/snapshot.c vmm/pmtimer.c \
-                         arch/x86/nested.c vmm/xstate.c)
+                         arch/x86/nested.c vmm/xstate.c vmm/ratelimit.c)
 HV_SRCS    := $(sort $(wildcard boot/*.c vmm/*.c arch/x86/*.c))
 HV_ASMS    := $(sort $(wildcard arch/x86/*.asm))
 HV_OBJS    := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o)
@@ -82,18 +82,31 @@ unit: $(UNIT_BINS)
 	  else echo "unit: $$(basename $$t) FAILED"; grep -E '^(not ok|#)' $$t.log | head -40; fail=1; fi; \
 	done; exit $$fail
 
-# libFuzzer targets of the pure parsers (not part of `make test`).
+# libFuzzer targets of the pure parsers (not part of `make test`; docs/testing.md).
+# Each target runs for FUZZ_SECONDS, or for FUZZ_RUNS executions when that is
+# set, one after another on one core; the corpus is kept in build/fuzz/.
+# `make fuzz FUZZ_TARGETS=fuzz_acpi` runs only the named ones.
 FUZZ_SECONDS ?= 30
+FUZZ_RUNS  ?=
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_SRCS:tests/%.c=$(BUILD)/fuzz/%)
+FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/%.c=%)
+FUZZ_LIMIT := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 
 $(BUILD)/fuzz/%: tests/%.c $(PURE_SRCS)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -I include -fsanitize=fuzzer,address,undefined $< $(PURE_SRCS) -o $@
+	clang $(WARN) -g -O1 -I include -fsanitize=fuzzer,address,undefined $< $(PURE_SRCS) -o $@
 
-fuzz: $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do mkdir -p $$f.corpus; echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$f.corpus 2>&1 | tail -n 3 || exit 1; done
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do f=$(BUILD)/fuzz/$$t; mkdir -p $$f.corpus; \
+	  echo "fuzz: $$t $(FUZZ_LIMIT)"; start=$$(date +%s); \
+	  if ! $$f $(FUZZ_LIMIT) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/$$t- \
+	      $$f.corpus > $$f.log 2>&1; then tail -n 40 $$f.log; echo "fuzz: $$t FAILED"; exit 1; fi; \
+	  end=$$(date +%s); \
+	  echo "fuzz: $$t: $$(grep -E '^stat::number_of_executed_units' $$f.log | awk '{print $$2}') runs" \
+	    "in $$((end - start)) s, $$(grep -E '^#[0-9]+.*(cov|DONE)' $$f.log | tail -n 1 | \
+	      grep -oE 'cov: [0-9]+ ft: [0-9]+'), $$(grep -E '^stat::average_exec_per_sec' $$f.log | \
+	      awk '{print $$2}') exec/s, no finding"; done
 
 -include guest-tests/guest.mk
 

@@ -328,9 +328,9 @@ static bool pf_retry(struct vcpu *v, const struct vm_exit *e, bool made)
 	sr.cr2 = e->u.exc.prev_cr2;
 	v->vm->ops->set_sregs(v, &sr);
 	v->pf_retried++;
-	log_info("vm %s: vCPU %u: %spage fault at 0x%llx (rip 0x%llx, error 0x%x) that its page "
-		 "tables do not explain: retried", v->vm->name, v->id, made ? "test_spurious_pf: " : "",
-		 (unsigned long long)la, (unsigned long long)v->regs.rip, e->u.exc.error);
+	vm_info(v->vm, "vm %s: vCPU %u: %spage fault at 0x%llx (rip 0x%llx, error 0x%x) that its page "
+		       "tables do not explain: retried", v->vm->name, v->id, made ? "test_spurious_pf: " : "",
+		       (unsigned long long)la, (unsigned long long)v->regs.rip, e->u.exc.error);
 	return true;
 }
 
@@ -397,14 +397,14 @@ static void handle_exception(struct vcpu *v, struct vm_exit *e)
 		}
 		if ((contributory(first) && contributory(vec)) ||
 		    (first == 14 && (contributory(vec) || vec == 14))) {
-			log_dbg("vm %s: exception %u while delivering %u: #DF", v->vm->name, vec, first);
+			vm_dbg(v->vm, "vm %s: exception %u while delivering %u: #DF", v->vm->name, vec, first);
 			v->vm->ops->inject_exception(v, 8, true, 0);
 			return;
 		}
 	}
 	/* Intercepted only to be seen: reflect it into the guest unchanged. */
-	log_dbg("vm %s: guest exception %u (error 0x%x) at rip 0x%llx, reflected", v->vm->name,
-		vec, e->u.exc.error, (unsigned long long)v->regs.rip);
+	vm_dbg(v->vm, "vm %s: guest exception %u (error 0x%x) at rip 0x%llx, reflected", v->vm->name,
+		      vec, e->u.exc.error, (unsigned long long)v->regs.rip);
 	v->vm->ops->inject_exception(v, (uint8_t)vec, e->u.exc.has_error, e->u.exc.error);
 }
 
@@ -421,9 +421,9 @@ static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
 static void handle_not_offered(struct vcpu *v, struct vm_exit *e)
 {
 	if (!v->stats[EXIT_NOT_OFFERED].count)
-		log_info("vm %s: vCPU %u: an instruction it does not have (exit code 0x%llx) at "
-			 "rip 0x%llx: #UD", v->vm->name, v->id, (unsigned long long)e->code,
-			 (unsigned long long)v->regs.rip);
+		vm_info(v->vm, "vm %s: vCPU %u: an instruction it does not have (exit code 0x%llx) at "
+			       "rip 0x%llx: #UD", v->vm->name, v->id, (unsigned long long)e->code,
+			       (unsigned long long)v->regs.rip);
 	v->vm->ops->inject_exception(v, 6, false, 0);
 }
 

@@ -39,13 +39,13 @@ static int64_t hc_pvclock_window(struct vcpu *v, uint64_t gpa)
 		kvmclock_update(&vm->vcpus[i]);
 	sched_resume_others(vm);
 	if (rc)
-		log_warn("vm %s: vCPU %u: pvclock window at 0x%llx refused: not a page of guest RAM",
-			 vm->name, v->id, (unsigned long long)gpa);
+		vm_warn(vm, "vm %s: vCPU %u: pvclock window at 0x%llx refused: not a page of guest RAM",
+			    vm->name, v->id, (unsigned long long)gpa);
 	else if (gpa)
-		log_info("vm %s: pvclock window at 0x%llx: each vCPU reads its own area there",
-			 vm->name, (unsigned long long)gpa);
+		vm_info(vm, "vm %s: pvclock window at 0x%llx: each vCPU reads its own area there",
+			    vm->name, (unsigned long long)gpa);
 	else
-		log_info("vm %s: pvclock window removed", vm->name);
+		vm_info(vm, "vm %s: pvclock window removed", vm->name);
 	return rc ? HC_EINVAL : 0;
 }
 

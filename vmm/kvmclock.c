@@ -135,8 +135,8 @@ int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 
 	r = pvclock_msr_decode(msr, val, vm->ram_size, &lapic, 1, &req);
 	if (r != PVCLOCK_GPA_OK) {
-		log_warn("vm %s: vCPU %u: WRMSR 0x%x = 0x%llx refused (%s): #GP", vm->name, v->id,
-			 msr, (unsigned long long)val, pvclock_gpa_result_name(r));
+		vm_warn(vm, "vm %s: vCPU %u: WRMSR 0x%x = 0x%llx refused (%s): #GP", vm->name, v->id,
+			    msr, (unsigned long long)val, pvclock_gpa_result_name(r));
 		return -1;
 	}
 	if (req.wall) {

@@ -253,8 +253,8 @@ static void deliver(struct vcpu *from, struct vcpu *to, uint32_t icr_lo)
 		sched_sipi_vcpu(to, vector);
 		break;
 	default:
-		log_dbg("vm %s: vCPU %u: IPI delivery mode %u not emulated", from->vm->name, from->id,
-			(icr_lo >> 8) & 7);
+		vm_dbg(from->vm, "vm %s: vCPU %u: IPI delivery mode %u not emulated", from->vm->name, from->id,
+				 (icr_lo >> 8) & 7);
 		break;
 	}
 }

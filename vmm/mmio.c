@@ -68,8 +68,8 @@ bool guest_mmio(struct vcpu *v, struct vm_exit *e)
 	}
 	if (guest_decode_at_rip(v, &insn) || !insn.has_mem ||
 	    (insn.kind != X86_INSN_MOV && insn.kind != X86_INSN_MOVZX && insn.kind != X86_INSN_MOVSX)) {
-		log_warn("vm %s: access to unbacked address 0x%llx by an instruction the hypervisor "
-			 "does not emulate", vm->name, (unsigned long long)gpa);
+		vm_warn(vm, "vm %s: access to unbacked address 0x%llx by an instruction the hypervisor "
+			    "does not emulate", vm->name, (unsigned long long)gpa);
 		return false;
 	}
 	lapic = (v->apic_base & APIC_BASE_ENABLE) && gpa >= base && gpa < base + 0x1000;
@@ -80,8 +80,8 @@ bool guest_mmio(struct vcpu *v, struct vm_exit *e)
 		if (lapic)
 			lapic_write(v, (uint32_t)(gpa - base), (uint32_t)val);
 		else if (!unbacked_logged(vm, gpa >> 12))
-			log_info("vm %s: write to unbacked address 0x%llx dropped (logged once per page)",
-				 vm->name, (unsigned long long)gpa);
+			vm_info(vm, "vm %s: write to unbacked address 0x%llx dropped (logged once per page)",
+				    vm->name, (unsigned long long)gpa);
 	} else {
 		if (lapic) {
 			uint32_t off = (uint32_t)(gpa - base);
@@ -90,8 +90,8 @@ bool guest_mmio(struct vcpu *v, struct vm_exit *e)
 		} else {
 			val = ~0ull;
 			if (!unbacked_logged(vm, gpa >> 12))
-				log_info("vm %s: read of unbacked address 0x%llx gives all-ones "
-					 "(logged once per page)", vm->name, (unsigned long long)gpa);
+				vm_info(vm, "vm %s: read of unbacked address 0x%llx gives all-ones "
+					    "(logged once per page)", vm->name, (unsigned long long)gpa);
 		}
 		val &= mask_of(insn.memsize);
 		if (insn.kind == X86_INSN_MOVSX && insn.memsize < 8 &&

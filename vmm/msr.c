@@ -43,7 +43,7 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 			return lapic_msr_read(v, msr, val);
 		if (kvmclock_is_msr(msr))
 			return kvmclock_rdmsr(v, msr, val);
-		log_dbg("vm %s: RDMSR 0x%x: no such MSR, #GP", v->vm->name, msr);
+		vm_dbg(v->vm, "vm %s: RDMSR 0x%x: no such MSR, #GP", v->vm->name, msr);
 		return -1;
 	}
 }
@@ -93,8 +93,8 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 			return kvmclock_wrmsr(v, msr, val);
 		if (v->vm->ops->msr_write(v, msr, val))
 			return 0;
-		log_dbg("vm %s: WRMSR 0x%x = 0x%llx: refused, #GP", v->vm->name, msr,
-			(unsigned long long)val);
+		vm_dbg(v->vm, "vm %s: WRMSR 0x%x = 0x%llx: refused, #GP", v->vm->name, msr,
+			      (unsigned long long)val);
 		return -1;
 	}
 }

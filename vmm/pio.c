@@ -109,8 +109,8 @@ static void unknown_port(struct vm *vm, uint16_t port, unsigned size, bool in)
 	if (*w & bit)
 		return;
 	*w |= bit;
-	log_info("vm %s: %s of unemulated port 0x%x (%u bytes): %s (logged once per port)",
-		 vm->name, in ? "read" : "write", port, size, in ? "all-ones" : "dropped");
+	vm_info(vm, "vm %s: %s of unemulated port 0x%x (%u bytes): %s (logged once per port)",
+		    vm->name, in ? "read" : "write", port, size, in ? "all-ones" : "dropped");
 }
 
 /* The guest's PM timer when it is not the host's own (vm->pm): read the

@@ -301,6 +301,7 @@ enum vm_verdict vm_report(struct vm *vm)
 	} else {
 		verdict = VERDICT_FAIL;
 	}
+	vm_log_summary(vm);
 	log_info("vm %s: ended by %s (%s), status %u: %s", vm->name,
 		 end_names[vm->end], vm->end_reason, vm->exit_status,
 		 verdict == VERDICT_PASS ? "PASS" : verdict == VERDICT_SKIP ? "SKIP" : "FAIL");

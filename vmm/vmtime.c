@@ -182,7 +182,7 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 		return 0;
 	tsc_decide(vm->cfg->tsc_mode, vm->cfg->tsc_khz, enable, &t->host, &d2);
 	if (enable && !d2.pv_fast_path) {
-		log_info("vm %s: tsc: pvclock fast path refused: %s", vm->name, d2.reason);
+		vm_info(vm, "vm %s: tsc: pvclock fast path refused: %s", vm->name, d2.reason);
 		return -1;
 	}
 	h = vm_host_tsc();
@@ -205,8 +205,8 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 		kvmclock_update(&vm->vcpus[i]);
 		sched_wake(&vm->vcpus[i]);
 	}
-	log_info("vm %s: tsc: pvclock fast path %s at guest TSC %llu: %s", vm->name,
-		 enable ? "on" : "off", (unsigned long long)vm_tsc, d2.reason);
+	vm_info(vm, "vm %s: tsc: pvclock fast path %s at guest TSC %llu: %s", vm->name,
+		    enable ? "on" : "off", (unsigned long long)vm_tsc, d2.reason);
 	return 0;
 }
 

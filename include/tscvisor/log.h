@@ -17,6 +17,25 @@ void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_dbg(...)  log_msg(LOG_DEBUG, __VA_ARGS__)
 
+/* A line the guest can cause at will (a refused MSR write, MMIO to a new
+ * unbacked page, an exception it raises, ...): limited per VM to
+ * VM_LOG_BURST lines at once, then VM_LOG_PER_SEC a second (host TSC; a
+ * token bucket, vmm/ratelimit.c), so that no guest can keep the log lock
+ * and the 115200-baud console busy. Lines refused are counted; the count is
+ * logged before the next line allowed and by vm_log_summary() at the VM's
+ * end. The level filter applies first (a filtered line costs no token). */
+#define VM_LOG_BURST   20
+#define VM_LOG_PER_SEC 2
+struct vm;
+void vm_log(struct vm *vm, enum log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* At the VM's end: how many of its lines were suppressed, if any. */
+void vm_log_summary(struct vm *vm);
+
+#define vm_warn(vm, ...) vm_log((vm), LOG_WARN, __VA_ARGS__)
+#define vm_info(vm, ...) vm_log((vm), LOG_INFO, __VA_ARGS__)
+#define vm_dbg(vm, ...)  vm_log((vm), LOG_DEBUG, __VA_ARGS__)
+
 /* End the run: print the final `TSCVISOR-RESULT:` line and stop the machine
  * (QEMU isa-debug-exit, Bochs shutdown port, UEFI ResetSystem, then halt). */
 __attribute__((noreturn)) void hv_exit(bool pass, const char *reason);

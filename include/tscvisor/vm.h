@@ -8,6 +8,7 @@
 #include <tscvisor/config.h>
 #include <tscvisor/spinlock.h>
 #include <tscvisor/pvclock.h>
+#include <tscvisor/ratelimit.h>
 #include <tscvisor/tsc.h>
 #include <tscvisor/vcpu.h>
 
@@ -92,6 +93,8 @@ struct vm {
 	uint64_t unknown_port_logged[1024]; /* one bit per port: "logged once" */
 	uint64_t mmio_logged[VM_MMIO_LOG_PAGES]; /* unbacked pages already logged */
 	unsigned mmio_logged_n;
+	struct spinlock log_rl_lock; /* log lines the guest causes: vm_log() */
+	struct ratelimit log_rl;
 };
 
 /* End the VM (the run loop stops before the next entry). */
