@@ -781,7 +781,7 @@ static int vmx_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 	if (gpa >= v->vm->ram_size || (gpa & 0xfff) || (host_pa & 0xfff))
 		return -1;
 	for (i = 0; i < 4; i++)
-		if (!s->win[i] && !(s->win[i] = mem_alloc_pages(1)))
+		if (!s->win[i] && !(s->win[i] = mem_try_alloc_pages(1, 0)))
 			return -1;
 	nested_window_tables(s->win, x->ept_pml4, gpa, PA(v->vm->ram), host_pa, &bits);
 	s->eptp = PA(s->win[0]) | EPTP_WB_4LEVEL;
