@@ -232,12 +232,21 @@ static void handle_invd(struct vcpu *v, struct vm_exit *e)
 
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
+	uint64_t rip = v->regs.rip;
+	int64_t rc;
+
 	if (!insn_length_either(v, e, X86_INSN_VMMCALL, X86_INSN_VMCALL,
 				"cannot decode the hypercall instruction"))
 		return;
 	skip(v, e);   /* first: a save taken by the call resumes after it */
-	v->regs.rax = (uint64_t)hypercall(v, v->regs.rax, v->regs.rbx, v->regs.rcx, v->regs.rdx,
-					  v->regs.rsi);
+	rc = hypercall(v, v->regs.rax, v->regs.rbx, v->regs.rcx, v->regs.rdx, v->regs.rsi);
+	if (rc == HC_RETRY) {
+		/* Another pCPU holds the VM's pause (vmm/sched.c): the call
+		 * is executed again once this pCPU has parked for it. */
+		v->regs.rip = rip;
+		return;
+	}
+	v->regs.rax = (uint64_t)rc;
 }
 
 static void handle_npf(struct vcpu *v, struct vm_exit *e)

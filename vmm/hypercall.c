@@ -10,12 +10,37 @@
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 
-static int64_t hc_pvclock_refresh(struct vcpu *v)
+/* Hypercalls 1, 2 and 4 change other vCPUs' TSC formula, pvclock areas or
+ * nested page tables: each runs with every other pCPU of the VM parked
+ * (vmm/sched.c's pause protocol), so no vCPU runs or writes its own area
+ * meanwhile. When another pCPU holds the pause, the call is executed again
+ * after it (HC_RETRY); when the VM is ending it returns -1. */
+static int64_t paused_call(struct vcpu *v, int64_t (*fn)(struct vcpu *, uint64_t), uint64_t a0)
+{
+	int64_t rc;
+	int p = sched_pause_others(v->vm);
+
+	if (p == SCHED_PAUSE_BUSY)
+		return HC_RETRY;
+	if (p)
+		return -1;
+	rc = fn(v, a0);
+	sched_resume_others(v->vm);
+	return rc;
+}
+
+static int64_t hc_pvclock_fast_path(struct vcpu *v, uint64_t enable)
+{
+	return vmtime_pv_fast_path(v, enable != 0);
+}
+
+static int64_t hc_pvclock_refresh(struct vcpu *v, uint64_t unused)
 {
 	struct vm *vm = v->vm;
 	unsigned i;
 	int64_t n = 0;
 
+	(void)unused;
 	for (i = 0; i < vm->nvcpus; i++) {
 		if (vm->vcpus[i].pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE) {
 			kvmclock_update(&vm->vcpus[i]);
@@ -33,11 +58,9 @@ static int64_t hc_pvclock_window(struct vcpu *v, uint64_t gpa)
 	unsigned i;
 	int rc;
 
-	sched_pause_others(vm);
 	rc = kvmclock_set_window(vm, gpa);
 	for (i = 0; !rc && i < vm->nvcpus; i++)
 		kvmclock_update(&vm->vcpus[i]);
-	sched_resume_others(vm);
 	if (rc)
 		vm_warn(vm, "vm %s: vCPU %u: pvclock window at 0x%llx refused: not a page of guest RAM",
 			    vm->name, v->id, (unsigned long long)gpa);
@@ -59,37 +82,46 @@ int64_t hypercall(struct vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_
 	case HC_NULL:
 		return 0;
 	case HC_PVCLOCK_FAST_PATH:
-		return vmtime_pv_fast_path(v, a0 != 0);
+		return paused_call(v, hc_pvclock_fast_path, a0);
 	case HC_PVCLOCK_REFRESH:
-		return hc_pvclock_refresh(v);
+		return paused_call(v, hc_pvclock_refresh, 0);
 	case HC_SAVE:
 		return vm_request_save(v);
 	case HC_PVCLOCK_WINDOW:
-		return hc_pvclock_window(v, a0);
+		return paused_call(v, hc_pvclock_window, a0);
 	default:
 		return HC_ENOSYS;
 	}
 }
 
-/* The guest asked for a snapshot now (HC_SAVE): every other vCPU parked,
- * the snapshot taken as if the call had returned 0, then the VM's on_save.
- * Returns 0 (also to the restored guest), or -1 when the save failed. */
-static int64_t save_now(struct vcpu *v, bool from_guest)
+/* A snapshot now: every other pCPU parked, the snapshot taken as if the
+ * guest's call (HC_SAVE, from_guest) had returned 0, then the VM's on_save.
+ * v is the vCPU whose exit takes it, NULL when pCPU 0 takes the operator's
+ * save while every vCPU sleeps. Returns 0 (also to the restored guest), -1
+ * when the save failed (the VM goes on), HC_RETRY while another pCPU holds
+ * the pause. */
+static int64_t save_now(struct vm *vm, struct vcpu *v, bool from_guest)
 {
-	struct vm *vm = v->vm;
 	const uint8_t *buf;
 	uint64_t len = 0;
 	int64_t rc = 0;
+	int p = sched_pause_others(vm);
 
-	sched_pause_others(vm);
+	if (p == SCHED_PAUSE_BUSY)
+		return HC_RETRY;
+	if (p)
+		return -1;
 	if (from_guest)
 		v->regs.rax = 0;
 	buf = save_vm(vm, v, &len);
 	/* Logged after the capture: a console line takes guest-visible
 	 * milliseconds on a real (or Bochs's) 115200-baud UART. */
-	if (!from_guest)
+	if (!from_guest && v)
 		log_info("vm %s: that was the operator's save (save_after_ms = %u), taken by vCPU %u",
 			 vm->name, vm->cfg->save_after_ms, v->id);
+	else if (!from_guest)
+		log_info("vm %s: that was the operator's save (save_after_ms = %u), taken while every "
+			 "vCPU slept", vm->name, vm->cfg->save_after_ms);
 	if (!buf) {
 		rc = -1;
 	} else {
@@ -117,10 +149,10 @@ static int64_t save_now(struct vcpu *v, bool from_guest)
 
 int64_t vm_request_save(struct vcpu *v)
 {
-	return save_now(v, true);
+	return save_now(v->vm, v, true);
 }
 
-int64_t vm_operator_save(struct vcpu *v)
+int64_t vm_operator_save(struct vm *vm, struct vcpu *v)
 {
-	return save_now(v, false);
+	return save_now(vm, v, false);
 }

@@ -80,33 +80,62 @@ void kvmclock_update(struct vcpu *v)
 		if (kvmclock_stable(vm))
 			f.flags |= PVCLOCK_TSC_STABLE_BIT;
 	}
+	/* One writer at a time on any area: two vCPUs may name the same GPA,
+	 * and the version protocol (odd while writing) holds only then. */
+	spin_lock(&vm->time_lock);
 	if (area)
 		pvclock_publish(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE), &f);
 	if (window)
 		pvclock_publish(v->window_page, &f);
+	spin_unlock(&vm->time_lock);
 	v->pv_updates++;
 	v->pv_stopped_pending = false;
 }
 
+/* Another vCPU changed what v's area must say (a TSC write moved the
+ * stable bit): v's own pCPU rewrites it, before v's next entry or while v
+ * sleeps there. */
+void kvmclock_update_if_asked(struct vcpu *v)
+{
+	if (__atomic_load_n(&v->pv_resync, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&v->pv_resync, 0, __ATOMIC_ACQ_REL))
+		kvmclock_update(v);
+}
+
+/* Called with the VM paused (or not yet running). Each vCPU's window page
+ * and the backend's window tables are taken from the pool once, the first
+ * time, and reused by every later window: a guest moving its window round
+ * and round allocates nothing more. When the pool cannot give them, the
+ * window is refused (-1) as it was, never a panic. */
 int kvmclock_set_window(struct vm *vm, uint64_t gpa)
 {
-	unsigned i;
+	uint64_t old = vm->time.window_gpa;
+	unsigned i, j;
 
 	if (gpa & 0xfff || (gpa && gpa >= vm->ram_size))
 		return -1;
 	/* The LAPIC page is MMIO even where RAM reaches past it. */
 	if (gpa && gpa == 0xfee00000ull)
 		return -1;
+	for (i = 0; gpa && i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (!v->window_page && !(v->window_page = mem_try_alloc_pages(1, 0))) {
+			log_err("vm %s: pvclock window refused: the hypervisor pool is exhausted", vm->name);
+			return -1;
+		}
+		*(uint32_t *)(v->window_page + 32) = v->id;
+	}
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		if (gpa && !v->window_page) {
-			v->window_page = mem_alloc_pages(1);
-			*(uint32_t *)(v->window_page + 32) = v->id;
-		}
 		/* Identity-mapped: the pointer is the host-physical address. */
-		if (vm->ops->set_window(v, gpa, gpa ? (uint64_t)(uintptr_t)v->window_page : 0))
+		if (vm->ops->set_window(v, gpa, gpa ? (uint64_t)(uintptr_t)v->window_page : 0)) {
+			for (j = 0; j < i; j++)     /* every vCPU back to the window it had */
+				vm->ops->set_window(&vm->vcpus[j], old,
+						    old ? (uint64_t)(uintptr_t)vm->vcpus[j].window_page : 0);
 			return -1;
+		}
 	}
 	vm->time.window_gpa = gpa;
 	return 0;
@@ -143,9 +172,11 @@ int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 		struct pvclock_wall_clock wc;
 		uint64_t ns = pvclock_clock_ns(&vm->time.master, vm_guest_tsc(v));
 
-		vm->time.pv_wall = val;
 		pvclock_wall_fields(wall_now_ns(), ns, &wc);
+		spin_lock(&vm->time_lock);
+		vm->time.pv_wall = val;
 		pvclock_publish_wall(vm->ram + req.gpa, &wc);
+		spin_unlock(&vm->time_lock);
 		return 0;
 	}
 	v->pv_system_time = req.enable ? (req.gpa | PVCLOCK_SYSTEM_TIME_ENABLE) : 0;

@@ -33,6 +33,20 @@ void *mem_alloc_pages(uint64_t count)
 	return (void *)(uintptr_t)p;
 }
 
+void *mem_try_alloc_pages(uint64_t count, uint64_t keep)
+{
+	uint64_t bytes = count * 4096, p = __atomic_load_n(&pool_next, __ATOMIC_RELAXED);
+
+	do {
+		if (count == 0 || bytes / 4096 != count || bytes > pool_end - p ||
+		    pool_end - p - bytes < keep)
+			return NULL;
+	} while (!__atomic_compare_exchange_n(&pool_next, &p, p + bytes, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	memset((void *)(uintptr_t)p, 0, bytes);
+	return (void *)(uintptr_t)p;
+}
+
 uint64_t mem_free_bytes(void)
 {
 	return pool_end - pool_next;

@@ -25,6 +25,21 @@
 
 static struct snap_vm snap;      /* 48 KiB: never on the stack */
 
+/* The snapshot budget: every save of the boot encodes into one buffer of
+ * SNAP_BUDGET_BYTES, taken from the hypervisor pool at the first save and
+ * reused by every later one, of this VM and of the VMs after it (they run
+ * one after another, and a snapshot is needed only until its save ends:
+ * restored at once or streamed out of COM2). A guest can therefore never
+ * make the hypervisor allocate more than this, however often it saves. A
+ * snapshot larger than the budget (about that much non-zero guest RAM), or
+ * a first save when the pool cannot give the buffer and still keep
+ * SNAP_POOL_KEEP for the VMs after this one, fails: the guest's call
+ * returns -1, a log line says why, the VM goes on. docs/snapshot-format.md. */
+#define SNAP_BUDGET_BYTES (16ull << 20)
+#define SNAP_POOL_KEEP    (4ull << 20)
+
+static uint8_t *snap_buf;
+
 static void com2_init(void)
 {
 	outb(COM2 + 1, 0x00);
@@ -196,8 +211,22 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 		return NULL;
 	}
 	size = snap_encoded_size(&snap, vm->ram, vm->ram_size);
-	sink.cap = (size + 4095) & ~4095ull;
-	sink.buf = mem_alloc_pages(sink.cap / 4096);
+	if (size > SNAP_BUDGET_BYTES) {
+		log_err("vm %s: cannot save: the snapshot needs %llu bytes, more than the snapshot "
+			"budget of %llu bytes (non-zero guest RAM); the save returns -1, the VM goes on",
+			vm->name, (unsigned long long)size, (unsigned long long)SNAP_BUDGET_BYTES);
+		return NULL;
+	}
+	if (!snap_buf)
+		snap_buf = mem_try_alloc_pages(SNAP_BUDGET_BYTES / 4096, SNAP_POOL_KEEP);
+	if (!snap_buf) {
+		log_err("vm %s: cannot save: the hypervisor pool cannot give the %llu-byte snapshot "
+			"buffer (%llu bytes free); the save returns -1, the VM goes on", vm->name,
+			(unsigned long long)SNAP_BUDGET_BYTES, (unsigned long long)mem_free_bytes());
+		return NULL;
+	}
+	sink.cap = SNAP_BUDGET_BYTES;
+	sink.buf = snap_buf;
 	sink.serial = true;
 	com2_init();
 	/* Firmware may have written to COM2 before us: a marker line with the

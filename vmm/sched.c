@@ -8,8 +8,11 @@
  * often (a test option): the guest TSC must stay continuous and monotonic. */
 #include <tscvisor/exit.h>
 #include <tscvisor/guest.h>
+#include <tscvisor/format.h>
 #include <tscvisor/hypercall.h>
+#include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
+#include <tscvisor/mem.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
@@ -43,6 +46,11 @@ void sched_wake(struct vcpu *v)
 {
 	__atomic_store_n(&v->wake, 1, __ATOMIC_RELEASE);
 	kick(v->cpu);
+}
+
+void sched_kick_vcpu(struct vcpu *v)
+{
+	kick(__atomic_load_n(&v->cpu, __ATOMIC_ACQUIRE));
 }
 
 void sched_init_vcpu(struct vcpu *v)
@@ -262,17 +270,22 @@ static void move_vcpu(struct vcpu *v, uint64_t now)
 }
 
 /* save_after_ms: the first vCPU to exit after the moment takes the save
- * (once per boot), as if the guest had asked for it at that instruction. */
+ * (once per boot), as if the guest had asked for it at that instruction;
+ * when every vCPU sleeps, pCPU 0 takes it between them (v NULL). */
 static void operator_save_if_due(struct vm *vm, struct vcpu *v)
 {
 	uint64_t at = __atomic_load_n(&vm->save_at, __ATOMIC_ACQUIRE);
+	int64_t rc;
 
 	if (!at || vm_host_tsc() < at || vm->end != VM_RUNNING)
 		return;
 	if (!__atomic_compare_exchange_n(&vm->save_at, &at, 0, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
 		return;         /* another vCPU took it */
-	if (vm_operator_save(v))
+	rc = vm_operator_save(vm, v);
+	if (rc == HC_RETRY)     /* another pCPU holds the pause: after it */
+		__atomic_store_n(&vm->save_at, at, __ATOMIC_RELEASE);
+	else if (rc)
 		log_err("vm %s: the operator's save failed; the VM goes on", vm->name);
 }
 
@@ -297,6 +310,7 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		if (v->state != VCPU_RUNNABLE)
 			break;
 		vmtime_resync_if_needed(v);
+		kvmclock_update_if_asked(v);
 		timer_check(v, now);
 		inject_pending(v);
 		apic_timer_at(earliest(earliest(earliest(lapic_next_deadline(v), slice_end),
@@ -329,10 +343,28 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 	}
 }
 
-/* Stop here while another pCPU saves (or restores) the VM: the control
- * blocks of this pCPU's vCPUs are put, so the saver can load them. */
+/* The pause protocol: one pCPU at a time (the holder, pause_req = 1 + its
+ * index) stops every other pCPU of the VM in park() to change what they
+ * would otherwise touch: snapshots, the TSC formula, the pvclock window,
+ * every vCPU's pvclock area. Taking it is one compare-and-swap; a pCPU that
+ * loses returns SCHED_PAUSE_BUSY and its caller gives up the change for now
+ * (a hypercall is executed again), so its pCPU goes back to its run loop and
+ * parks for the holder: two requesters serialise instead of each waiting
+ * for the other with interrupts off. Every wait is bounded: the holder
+ * waits PAUSE_PARK_MS for the others to park, a parked pCPU waits
+ * PAUSE_HOLD_MS for the holder to let go; either ends the VM naming the
+ * pCPU that did not move, rather than spinning for ever with IF = 0. A VM
+ * that ends releases every waiter (a pCPU that left its run loop only does
+ * so once the VM has ended). */
+#define PAUSE_PARK_MS     5000
+#define PAUSE_HOLD_MS     60000
+
+/* Stop here while another pCPU holds the pause: the control blocks of this
+ * pCPU's vCPUs are put, so the holder can load them. */
 static void park(struct vm *vm, unsigned me)
 {
+	uint32_t seq = __atomic_load_n(&vm->pause_seq, __ATOMIC_ACQUIRE), s, holder;
+	uint64_t since = vm_host_tsc();
 	unsigned i;
 
 	sched_fpu_flush(vm);        /* the saver reads every vCPU's from memory */
@@ -344,21 +376,65 @@ static void park(struct vm *vm, unsigned me)
 			t->loaded_on = -1;
 		}
 	}
-	__atomic_add_fetch(&vm->paused, 1, __ATOMIC_ACQ_REL);
-	while (__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE) && vm->end == VM_RUNNING)
+	__atomic_or_fetch(&vm->parked, 1u << me, __ATOMIC_ACQ_REL);
+	while ((holder = __atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE)) && vm->end == VM_RUNNING) {
+		s = __atomic_load_n(&vm->pause_seq, __ATOMIC_ACQUIRE);
+		if (s != seq) {         /* another pause right after: its own bound */
+			seq = s;
+			since = vm_host_tsc();
+		}
+		if (vm_host_tsc() - since > vm->time.host.tsc_khz * PAUSE_HOLD_MS) {
+			char why[96];
+
+			tv_snprintf(why, sizeof(why), "pause: pCPU %u held the VM paused for more than %u ms",
+				    holder - 1, PAUSE_HOLD_MS);
+			log_err("vm %s: %s (pCPU %u was parked)", vm->name, why, me);
+			vm_end(vm, VM_END_UNHANDLED, 0, why);
+			break;
+		}
 		cpu_relax();
-	__atomic_sub_fetch(&vm->paused, 1, __ATOMIC_ACQ_REL);
+	}
+	__atomic_and_fetch(&vm->parked, ~(1u << me), __ATOMIC_ACQ_REL);
 }
 
-void sched_pause_others(struct vm *vm)
+int sched_pause_others(struct vm *vm)
 {
-	unsigned i, want = pcpus_used - 1;
+	unsigned me = this_cpu()->index, i;
+	uint32_t none = 0, want = 0, got;
+	uint64_t start;
 
-	__atomic_store_n(&vm->pause_req, 1, __ATOMIC_RELEASE);
+	if (vm->end != VM_RUNNING)
+		return -1;
+	if (!__atomic_compare_exchange_n(&vm->pause_req, &none, me + 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return SCHED_PAUSE_BUSY;
+	__atomic_add_fetch(&vm->pause_seq, 1, __ATOMIC_ACQ_REL);
+	vm->pauses++;
+	for (i = 0; i < pcpus_used; i++)
+		if (i != me)
+			want |= 1u << i;
 	for (i = 0; i < pcpus_used; i++)
 		kick(i);
-	while (__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE) < want)
+	start = vm_host_tsc();
+	for (;;) {
+		got = __atomic_load_n(&vm->parked, __ATOMIC_ACQUIRE);
+		if ((got & want) == want)
+			return 0;
+		if (vm->end != VM_RUNNING)
+			break;      /* the others leave (or left) their run loops */
+		if (vm_host_tsc() - start > vm->time.host.tsc_khz * PAUSE_PARK_MS) {
+			char why[96];
+
+			tv_snprintf(why, sizeof(why), "pause: pCPU %u did not park within %u ms",
+				    (unsigned)__builtin_ctz(want & ~got), PAUSE_PARK_MS);
+			log_err("vm %s: %s (asked by pCPU %u)", vm->name, why, me);
+			vm_end(vm, VM_END_UNHANDLED, 0, why);
+			break;
+		}
 		cpu_relax();
+	}
+	sched_resume_others(vm);
+	return -1;
 }
 
 void sched_resume_others(struct vm *vm)
@@ -367,12 +443,19 @@ void sched_resume_others(struct vm *vm)
 	sched_kick_all();
 }
 
-/* Every vCPU of the VM halted or waiting for a SIPI with no timer armed and
- * nothing pending: nothing can ever wake it. */
-static bool vm_stuck(struct vm *vm)
+/* Nothing can ever wake the VM: every vCPU halted or waiting for a SIPI,
+ * none with a timer armed or an interrupt, INIT or SIPI on its way, no
+ * operator's save to come, and no vCPU running that could send an IPI (the
+ * hypervisor's devices raise no interrupts: docs/platform.md). Interrupts
+ * enabled (IF = 1) do not help then: no source is left. *if_set counts the
+ * halted vCPUs with IF set, for the reason. */
+static bool vm_stuck(struct vm *vm, unsigned *if_set)
 {
 	unsigned i;
 
+	*if_set = 0;
+	if (__atomic_load_n(&vm->save_at, __ATOMIC_ACQUIRE))
+		return false;
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *t = &vm->vcpus[i];
 
@@ -380,7 +463,7 @@ static bool vm_stuck(struct vm *vm)
 		    t->pending_init || t->pending_sipi)
 			return false;
 		if (t->state == VCPU_HALTED && (t->regs.rflags & (1u << 9)))
-			return false;   /* IF set: an IPI from another vCPU could still come */
+			(*if_set)++;
 	}
 	return true;
 }
@@ -388,7 +471,7 @@ static bool vm_stuck(struct vm *vm)
 static void run_on_this_cpu(struct vm *vm)
 {
 	struct pcpu *cpu = this_cpu();
-	unsigned me = cpu->index, rr = 0, i;
+	unsigned me = cpu->index, rr = 0, i, if_set;
 	uint64_t stuck_since = 0;
 
 	if (!cpu->vendor && vm->ops->cpu_enable()) {
@@ -414,6 +497,7 @@ static void run_on_this_cpu(struct vm *vm)
 				continue;
 			mine++;
 			apply_init_sipi(t);
+			kvmclock_update_if_asked(t);
 			lapic_timer_check(t, now);
 			check_wake(t);
 			if (t->state == VCPU_RUNNABLE && !pick) {
@@ -428,11 +512,30 @@ static void run_on_this_cpu(struct vm *vm)
 			run_slice(vm, pick, mine > 1, wake_at);
 			continue;
 		}
-		if (me == 0 && vm_stuck(vm)) {
+		if (me == 0 && __atomic_load_n(&vm->save_at, __ATOMIC_ACQUIRE)) {
+			uint64_t at = __atomic_load_n(&vm->save_at, __ATOMIC_ACQUIRE);
+
+			if (at && now >= at) {
+				operator_save_if_due(vm, NULL);
+				continue;
+			}
+			wake_at = earliest(wake_at, at);
+		}
+		if (me == 0 && vm_stuck(vm, &if_set)) {
 			if (!stuck_since)
 				stuck_since = now;
 			else if (now - stuck_since > vm->time.host.tsc_khz * HALT_GRACE_MS) {
-				vm_end(vm, VM_END_HALTED, 0, "every vCPU halted with nothing that could wake it");
+				char why[96];
+
+				/* The reason the runner and the docs name; with IF set
+				 * the guest waited for an interrupt nobody can send. */
+				if (if_set)
+					tv_snprintf(why, sizeof(why), "every vCPU halted with nothing that could "
+						    "wake it (%u with IF=1, no vCPU left to send an IPI)", if_set);
+				else
+					tv_snprintf(why, sizeof(why), "every vCPU halted with nothing that could "
+						    "wake it");
+				vm_end(vm, VM_END_HALTED, 0, why);
 				break;
 			}
 			wake_at = earliest(wake_at, now + vm->time.host.tsc_khz * HALT_GRACE_MS);
@@ -493,6 +596,10 @@ void sched_run_vm(struct vm *vm, unsigned npcpus)
 	while (__atomic_load_n(&cpus_done, __ATOMIC_ACQUIRE) < pcpus_used - 1)
 		cpu_relax();
 	active_vm = NULL;
+	/* Whatever the guest did, the pool must not shrink across VMs beyond
+	 * what creating them takes (the hostile-sched cases compare this). */
+	log_info("vm %s: %llu pause(s); hypervisor pool: %llu bytes free", vm->name,
+		 (unsigned long long)vm->pauses, (unsigned long long)mem_free_bytes());
 }
 
 void ap_idle_loop(void)

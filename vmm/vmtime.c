@@ -133,34 +133,54 @@ static void note_offsets(struct vm *vm)
 			vm->time.written_apart = true;
 }
 
-/* A TSC write changes this vCPU's pair and maybe the stable bit of all. */
-static void update_all_areas(struct vm *vm)
+/* A TSC write changes this vCPU's pair and maybe the stable bit of all:
+ * this vCPU's area is rewritten here, every other vCPU's by its own pCPU
+ * (asked through pv_resync and a kick), so that no area ever has two
+ * writers and no vCPU's formula is read while its own pCPU changes it. */
+static void update_all_areas(struct vcpu *v)
 {
+	struct vm *vm = v->vm;
 	unsigned i;
 
-	for (i = 0; i < vm->nvcpus; i++)
-		kvmclock_update(&vm->vcpus[i]);
+	kvmclock_update(v);
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *o = &vm->vcpus[i];
+
+		if (o == v)
+			continue;
+		__atomic_store_n(&o->pv_resync, 1, __ATOMIC_RELEASE);
+		sched_kick_vcpu(o);
+	}
 }
 
+/* Under the VM's time lock: a vCPU's offset and adjust change only on its
+ * own pCPU, but note_offsets() reads every vCPU's. */
 void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value)
 {
-	uint64_t now = vmtime_read_guest_tsc(v);
+	uint64_t now;
 
+	spin_lock(&v->vm->time_lock);
+	now = vmtime_read_guest_tsc(v);
 	tsc_msr_write_tsc(&v->tsc_offset, &v->tsc_adjust, now, value);
 	note_offsets(v->vm);
+	spin_unlock(&v->vm->time_lock);
 	apply(v);
-	update_all_areas(v->vm);
+	update_all_areas(v);
 }
 
 void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value)
 {
+	spin_lock(&v->vm->time_lock);
 	tsc_msr_write_tsc_adjust(&v->tsc_offset, &v->tsc_adjust, value);
 	note_offsets(v->vm);
+	spin_unlock(&v->vm->time_lock);
 	apply(v);
-	update_all_areas(v->vm);
+	update_all_areas(v);
 }
 
-/* The opt-in pvclock fast path (SPEC section 3): an emulate-mode VM whose
+/* Called with the VM paused (hypercall 1 takes the pause): every vCPU's
+ * formula changes at once and each applies its own (tsc_resync) on its own
+ * pCPU before it next runs. The opt-in pvclock fast path (SPEC section 3): an emulate-mode VM whose
  * guest reads time through pvclock asks to stop RDTSC trapping. Every vCPU's
  * guest TSC continues from the value it has at one host instant h, now as
  * G(h) = ((h * ratio) >> frac) + offset (native, scaled where the hardware
@@ -201,12 +221,10 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 	}
 	t->d = d2;
 	pvclock_clock_update(&t->master, vm_tsc, d2.guest_rate_khz ? d2.guest_rate_khz : t->emul.guest_khz);
-	for (i = 0; i < vm->nvcpus; i++) {
+	for (i = 0; i < vm->nvcpus; i++)
 		kvmclock_update(&vm->vcpus[i]);
-		sched_wake(&vm->vcpus[i]);
-	}
 	vm_info(vm, "vm %s: tsc: pvclock fast path %s at guest TSC %llu: %s", vm->name,
-		    enable ? "on" : "off", (unsigned long long)vm_tsc, d2.reason);
+		enable ? "on" : "off", (unsigned long long)vm_tsc, d2.reason);
 	return 0;
 }
 

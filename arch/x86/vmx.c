@@ -757,7 +757,7 @@ static int vmx_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 	if (gpa >= v->vm->ram_size || (gpa & 0xfff) || (host_pa & 0xfff))
 		return -1;
 	for (i = 0; i < 4; i++)
-		if (!s->win[i] && !(s->win[i] = mem_alloc_pages(1)))
+		if (!s->win[i] && !(s->win[i] = mem_try_alloc_pages(1, 0)))
 			return -1;
 	if (nested_window_tables(s->win, x->ept_pml4, gpa, PA(v->vm->ram), v->vm->ram_size,
 				 host_pa, &vmx_ept_bits))

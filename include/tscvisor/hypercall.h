@@ -12,13 +12,18 @@
 #define HC_PVCLOCK_WINDOW    4   /* RBX: GPA of the per-vCPU pvclock window, 0 removes it */
 #define HC_EINVAL            (-22)
 #define HC_ENOSYS            (-1000)
+/* Never seen by a guest: another pCPU holds the VM's pause; the exit
+ * handler leaves RIP on the call, which is executed again after it. */
+#define HC_RETRY             INT64_MIN
 
 int64_t hypercall(struct vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
 /* vmm/snapshot glue: 0 when the save was taken, negative otherwise. The
  * guest's request (HC_SAVE) returns 0 in RAX also to the restored guest. */
 int64_t vm_request_save(struct vcpu *v);
-/* The operator's save (save_after_ms), taken by vCPU v between two exits:
- * the same as the guest's request but no register of the guest changes. */
-int64_t vm_operator_save(struct vcpu *v);
+/* The operator's save (save_after_ms), taken by vCPU v between two exits
+ * (or by pCPU 0 with v NULL while every vCPU sleeps): the same as the
+ * guest's request but no register of the guest changes. HC_RETRY: not
+ * taken, another pCPU holds the pause. */
+int64_t vm_operator_save(struct vm *vm, struct vcpu *v);
 
 #endif

@@ -21,10 +21,18 @@ void sched_sipi_vcpu(struct vcpu *v, uint8_t vector);
 void sched_run_vm(struct vm *vm, unsigned npcpus);
 /* Make every pCPU leave its guest (the VM ended). */
 void sched_kick_all(void);
-/* Stop every other pCPU's vCPUs of vm (they park with their control
- * blocks put) / let them go on. Called from a vCPU's exit handler. */
-void sched_pause_others(struct vm *vm);
+/* The pause protocol: stop every other pCPU's vCPUs of vm (they park with
+ * their control blocks put) / let them go on. Called from a vCPU's exit
+ * handler or a pCPU's run loop. Returns 0: paused, the caller holds the
+ * pause and calls sched_resume_others(); SCHED_PAUSE_BUSY: another pCPU
+ * holds it, the caller changes nothing and tries again later (its pCPU
+ * parks for the holder on the way back to its run loop); -1: the VM ended
+ * (also when a pCPU did not park in time), nothing may change. */
+#define SCHED_PAUSE_BUSY 1
+int sched_pause_others(struct vm *vm);
 void sched_resume_others(struct vm *vm);
+/* Kick v's pCPU (it looks at v's pending work before its next entry). */
+void sched_kick_vcpu(struct vcpu *v);
 /* The x87/SSE registers this pCPU holds for one of vm's vCPUs go to that
  * vCPU's image (v->fpu), for a save. */
 void sched_fpu_flush(struct vm *vm);

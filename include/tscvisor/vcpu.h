@@ -150,6 +150,8 @@ struct vcpu {
 	uint8_t *window_page;        /* what the pvclock window shows this vCPU; NULL: none yet */
 	uint64_t hypercalls;
 	volatile uint32_t tsc_resync; /* the VM's TSC formula changed: re-apply before entry */
+	volatile uint32_t pv_resync;  /* another vCPU changed what its pvclock area must say:
+				       * its own pCPU rewrites it (one writer per area) */
 	uint64_t next_move;          /* host TSC of the next forced move (test option) */
 	uint64_t moves;              /* pCPU changes */
 	uint64_t ipis_sent;

@@ -75,7 +75,14 @@ struct vm {
 	unsigned nvcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	struct vm_time time;
-	volatile uint32_t pause_req, paused; /* save/restore: other pCPUs parked */
+	/* The pause protocol (vmm/sched.c): 0, or 1 + the pCPU holding it;
+	 * a bit per pCPU parked for it; +1 at every pause taken. */
+	volatile uint32_t pause_req, parked, pause_seq;
+	uint64_t pauses;            /* pauses taken (the end-of-VM line) */
+	/* TSC writes (IA32_TSC, TSC_ADJUST) and pvclock area writes: one at a
+	 * time VM-wide (vmm/vmtime.c, vmm/kvmclock.c). Never held across a
+	 * pause: a pCPU spinning on it could not park. */
+	struct spinlock time_lock;
 	uint64_t saves;             /* snapshots taken */
 	uint64_t save_at;           /* host TSC of the operator's save (save_after_ms), 0: none */
 	struct spinlock dev_lock;   /* port and MMIO devices, shared by the vCPUs */
