@@ -55,6 +55,46 @@ static bool same_bytes(const struct vm *vm, const struct decode_cache *dc)
 	return !((a ^ b) & mask);
 }
 
+/* RIP still translates as when the entry was made: every paging-structure
+ * entry of that walk holds the same value. This is on every trapped
+ * RDTSC/CPUID without NRIPS, so the usual case (8-byte entries) is one
+ * load, XOR and OR per level, no branch per level; 32-bit paging goes
+ * through guest_walk_path_same(). */
+static inline bool same_path(const struct vm *vm, const struct decode_cache *dc)
+{
+	const uint64_t *const *p = dc->pte;
+	const uint64_t *val = dc->path.val;
+	uint64_t d = 0;
+
+	switch (dc->npte) {
+	case 5: d |= *p[4] ^ val[4]; /* fall through */
+	case 4: d |= *p[3] ^ val[3]; /* fall through */
+	case 3: d |= *p[2] ^ val[2]; /* fall through */
+	case 2: d |= *p[1] ^ val[1]; /* fall through */
+	case 1: d |= *p[0] ^ val[0]; /* fall through */
+	case 0: return d == 0;
+	default:
+		return guest_walk_path_same(&dc->path, vm->ram, vm->ram_size);
+	}
+}
+
+/* The host pointers same_path() reads, from a walk's path (every entry of
+ * it was read from RAM, so each lies inside it). */
+static void set_path(const struct vm *vm, struct decode_cache *dc)
+{
+	unsigned i;
+
+	dc->npte = DC_PATH_SLOW;
+	if (dc->path.n && dc->path.size != 8)
+		return;
+	for (i = 0; i < dc->path.n; i++) {
+		if (dc->path.gpa[i] > vm->ram_size - 8)
+			return;
+		dc->pte[i] = (const uint64_t *)(const void *)(vm->ram + dc->path.gpa[i]);
+	}
+	dc->npte = dc->path.n;
+}
+
 _Static_assert(sizeof(struct x86_insn) <= sizeof(((struct decode_cache *)0)->insn),
 	       "decode_cache.insn holds a struct x86_insn");
 
@@ -78,7 +118,7 @@ const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 		dc = &v->dcache[i];
 		if (dc->len && dc->rip == rip && dc->cr3 == cr3 &&
 		    dc->gpa + dc->len <= v->vm->ram_size &&
-		    guest_walk_path_same(&dc->path, v->vm->ram, v->vm->ram_size) &&
+		    same_path(v->vm, dc) &&
 		    same_bytes(v->vm, dc))
 			return (struct x86_insn *)dc->insn;
 	}
@@ -92,6 +132,7 @@ const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 	if (translate_rip(v, &dc->gpa, &dc->path) == 0 && (dc->gpa & 4095) + insn->len <= 4096 &&
 	    dc->gpa + insn->len <= v->vm->ram_size) {
 		memcpy(dc->bytes, v->vm->ram + dc->gpa, insn->len);
+		set_path(v->vm, dc);
 		dc->rip = v->regs.rip;
 		dc->cr3 = cr3;
 		dc->len = insn->len;

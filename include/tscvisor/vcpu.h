@@ -116,12 +116,18 @@ struct lapic_timer {
 	uint64_t late_total, late_max; /* host cycles between deadline and firing */
 };
 
+#define DC_PATH_SLOW 0xff
+
 /* The last instruction decoded at an exit, reused while RIP, CR3, the
  * guest page-table entries that translated RIP to gpa, and its bytes in
  * guest memory are unchanged (vmm/guest.c). */
 struct decode_cache {
 	uint64_t rip, cr3, gpa;
 	struct guest_walk_path path;
+	/* 8-byte entries (PAE, long mode): where path.gpa[i] lies in host
+	 * memory, in guest RAM (checked when recorded; RAM never moves). */
+	const uint64_t *pte[GW_PATH_MAX];
+	uint8_t npte;          /* path.n, or DC_PATH_SLOW for 4-byte entries */
 	uint8_t bytes[16];
 	uint8_t len;           /* 0: empty */
 	uint8_t insn[128] __attribute__((aligned(8)));   /* struct x86_insn */
