@@ -358,6 +358,13 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
  * so once the VM has ended). */
 #define PAUSE_PARK_MS     5000
 #define PAUSE_HOLD_MS     60000
+/* After a pause the VM runs at least as long as the pause held (up to
+ * PAUSE_GAP_MAX_MS) plus PAUSE_GAP_MIN_US before the next one can be taken:
+ * a vCPU asking for pause after pause (or saving again and again) slows
+ * itself, but cannot keep its sibling vCPUs parked nearly all the time (seen
+ * under Bochs: a sibling's 100 ms busy wait took 40 s of guest time). */
+#define PAUSE_GAP_MIN_US  50
+#define PAUSE_GAP_MAX_MS  1000
 
 /* Stop here while another pCPU holds the pause: the control blocks of this
  * pCPU's vCPUs are put, so the holder can load them. */
@@ -405,10 +412,13 @@ int sched_pause_others(struct vm *vm)
 
 	if (vm->end != VM_RUNNING)
 		return -1;
+	if (vm_host_tsc() < __atomic_load_n(&vm->pause_free_at, __ATOMIC_ACQUIRE))
+		return SCHED_PAUSE_BUSY;    /* the VM's turn to run: ask again later */
 	if (!__atomic_compare_exchange_n(&vm->pause_req, &none, me + 1, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
 		return SCHED_PAUSE_BUSY;
 	__atomic_add_fetch(&vm->pause_seq, 1, __ATOMIC_ACQ_REL);
+	vm->pause_taken_at = vm_host_tsc();
 	vm->pauses++;
 	for (i = 0; i < pcpus_used; i++)
 		if (i != me)
@@ -437,10 +447,25 @@ int sched_pause_others(struct vm *vm)
 	return -1;
 }
 
+/* The holder lets go, then waits (bounded) until every pCPU it parked has
+ * seen that and left park, unless another pCPU took the next pause: a vCPU
+ * asking for pause after pause must not keep its siblings parked for ever
+ * (seen under Bochs, where one emulated CPU runs at a time). */
 void sched_resume_others(struct vm *vm)
 {
+	uint32_t others = ~(1u << this_cpu()->index);
+	uint64_t start = vm_host_tsc(), held = start - vm->pause_taken_at, khz = vm->time.host.tsc_khz;
+
+	if (held > khz * PAUSE_GAP_MAX_MS)
+		held = khz * PAUSE_GAP_MAX_MS;
+	__atomic_store_n(&vm->pause_free_at, start + held + khz * PAUSE_GAP_MIN_US / 1000,
+			 __ATOMIC_RELEASE);
 	__atomic_store_n(&vm->pause_req, 0, __ATOMIC_RELEASE);
 	sched_kick_all();
+	while ((__atomic_load_n(&vm->parked, __ATOMIC_ACQUIRE) & others) &&
+	       !__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE) && vm->end == VM_RUNNING &&
+	       vm_host_tsc() - start < vm->time.host.tsc_khz * PAUSE_PARK_MS)
+		cpu_relax();
 }
 
 /* Nothing can ever wake the VM: every vCPU halted or waiting for a SIPI,

@@ -79,6 +79,8 @@ struct vm {
 	 * a bit per pCPU parked for it; +1 at every pause taken. */
 	volatile uint32_t pause_req, parked, pause_seq;
 	uint64_t pauses;            /* pauses taken (the end-of-VM line) */
+	uint64_t pause_taken_at;    /* host TSC the current pause was taken */
+	uint64_t pause_free_at;     /* host TSC before which no new pause is taken */
 	/* TSC writes (IA32_TSC, TSC_ADJUST) and pvclock area writes: one at a
 	 * time VM-wide (vmm/vmtime.c, vmm/kvmclock.c). Never held across a
 	 * pause: a pCPU spinning on it could not park. */
