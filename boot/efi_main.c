@@ -297,7 +297,7 @@ static void load_config(EFI_FILE_HANDLE root)
  * (vCPUs, memory, tsc_mode, tsc_khz) comes from it. */
 static bool load_snapshot(EFI_FILE_HANDLE root, struct vm_config *vm, struct boot_vm *bv)
 {
-	static struct snap_vm id;   /* 48 KiB: not on the firmware's stack */
+	static struct snap_vm id;   /* ~200 KiB: not on the firmware's stack */
 	struct snap_error err;
 	char path[CFG_PATH_MAX * 2];
 	void *data = NULL;

@@ -23,6 +23,10 @@
  *   the odd ones x87 only, the even ones x87|SSE), XMM/YMM pattern, then for ms=N
  *   milliseconds exits over and over (CPUID) and checks that all of them
  *   stay its own. Run with more vCPUs than pCPUs.
+ * do=save (one CPU): XCR0 = everything offered, DR0-DR3, the widest vector
+ *   registers offered (ZMM0-31 and k1-k7, or YMM, or XMM) hold patterns; a
+ *   snapshot is taken and the VM restored from it (on_save = restore); all
+ *   of it must be back (the snapshot's XSTATE sections).
  * do=rules: XSETBV with CR4.OSXSAVE clear (#UD), ECX = 1, bit 0 clear, AVX
  *   without SSE, every bit CPUID.0DH.0 does not list (#GP), everything it
  *   lists (accepted, XGETBV reads it back); CPUID leaves 1, 7 and 0DH agree
@@ -566,6 +570,74 @@ static void report_slice(unsigned n)
 	}
 }
 
+/* ---- do=save ---- */
+static u32 incarnation(void)
+{
+	u32 max;
+
+	return tv_signature(&max) && max >= TV_LEAF_TIME ? cpuid(TV_LEAF_TIME).edx : 0;
+}
+
+/* XCR0, DR0-DR3 and the vector registers through a snapshot and the restore
+ * from it (the VM's on_save = restore): the XSTATE sections. */
+static void save_restore(void)
+{
+	u8 *want = vwant[0], *got = vbuf[0];
+	bool avx, avx512;
+	u64 xcr0 = mode_allowed, k[8], kw[8];
+	u32 inc0 = incarnation();
+	s64 rc;
+	unsigned bad = 0, kbad = 0;
+
+	enable_sse();
+	if (!xcr0) {
+		skip_rest("no XSAVE");
+		return;
+	}
+	osxsave(true);
+	ok(xsetbv_safe(0, xcr0) < 0, "XCR0 = 0x%llx", (unsigned long long)xcr0);
+	avx = (xcr0 & 4) && has_avx();
+	avx512 = avx512_usable();
+	for (unsigned i = 0; i < sizeof(vwant[0]); i++)
+		want[i] = pat_byte(5, i, 0xc0);
+	write_dr0(slice_dr(5, 0)); write_dr1(slice_dr(5, 1));
+	write_dr2(slice_dr(5, 2)); write_dr3(slice_dr(5, 3));
+	for (unsigned i = 0; i < 8; i++)
+		kw[i] = 0x5a00u + i;
+	if (avx512) {
+		zmm_in(want);
+		k_in(kw);
+	} else if (avx) {
+		ymm_in(want);
+	} else {
+		xmm_in(want);
+	}
+	rc = tv_hypercall(TV_HC_SAVE, 0, 0, 0, 0);
+	if (avx512) {
+		zmm_out(got);
+		k_out(k);
+		bad = count_diff(got, want, 32, 64, 0, 64, &res[0].first_bad);
+		for (unsigned i = 1; i < 8; i++)
+			kbad += (k[i] & 0xffff) != kw[i];
+	} else if (avx) {
+		ymm_out(got);
+		bad = count_diff(got, want, 16, 64, 0, 32, &res[0].first_bad);
+	} else {
+		xmm_out(got);
+		bad = count_diff(got, want, 16, 64, 0, 16, &res[0].first_bad);
+	}
+	ok(rc == 0 && incarnation() == inc0 + 1, "a snapshot was taken (%lld) and the VM restored from "
+	   "it (incarnation %u -> %u)", (long long)rc, inc0, incarnation());
+	ok(xgetbv0() == xcr0, "XCR0 0x%llx after the restore (0x%llx before)",
+	   (unsigned long long)xgetbv0(), (unsigned long long)xcr0);
+	ok(!bad && !kbad, "%s kept through the restore (%u, %u differ, e.g. 0x%llx)",
+	   avx512 ? "ZMM0-31 and k1-k7" : avx ? "YMM0-15" : "XMM0-15", bad, kbad,
+	   (unsigned long long)(bad ? res[0].first_bad : 0));
+	ok(read_dr0() == slice_dr(5, 0) && read_dr1() == slice_dr(5, 1) && read_dr2() == slice_dr(5, 2) &&
+	   read_dr3() == slice_dr(5, 3), "DR0-DR3 kept through the restore (0x%llx ...)",
+	   (unsigned long long)read_dr0());
+}
+
 /* ---- do=rules ---- */
 static u32 layout_size(u64 xcr0)
 {
@@ -700,6 +772,8 @@ void test_main(const struct mb_info *mbi)
 	} else if (!strncmp(mode, "clean", 6)) {
 		ok(smp_call_all(clean, NULL, 10000), "all %u CPU(s) looked at their registers", n);
 		report_clean(n);
+	} else if (!strncmp(mode, "save", 5)) {
+		save_restore();
 	} else if (!strncmp(mode, "slice", 6)) {
 		barrier_init(&bar, n);
 		ok(smp_call_all(slice, NULL, run_ms + 10000), "all %u CPU(s) finished", n);

@@ -113,6 +113,17 @@ static void setup(void)
 		vm->vcpu[i].fpu[25] = 0x1f;
 		memset(vm->vcpu[i].fpu + 160, 0x40 + (int)i, 32);
 	}
+	/* XSTATE sections: vCPU 0 with AVX-512 state and a breakpoint address,
+	 * vCPU 1 with AVX only, so edits reach every rule. */
+	vm->xstate_present = true;
+	vm->vcpu[0].xcr0 = 0xe7;
+	vm->vcpu[0].xstate_bv = 0xa4;
+	memset(vm->vcpu[0].xstate, 0x5a, 256);
+	memset(vm->vcpu[0].xstate + 832, 0xa5, 1024);
+	vm->vcpu[0].dr[0] = 0x100000;
+	vm->vcpu[1].xcr0 = 0x7;
+	vm->vcpu[1].xstate_bv = 0x4;
+	memset(vm->vcpu[1].xstate, 0x3c, 256);
 	memset(ram2, 0, RAM_CAP);
 	memset(ram2 + 4096, 0x11, 4096);
 	memset(ram2 + 10 * 4096, 0x22, 2 * 4096);

@@ -463,6 +463,13 @@ static bool same_vcpus(const struct snap_vm *a, const struct snap_vm *b)
 		if (a->fpu_present && memcmp(a->vcpu[i].fpu, b->vcpu[i].fpu, SNAP_FPU_IMAGE_LEN) != 0)
 			return false;
 	}
+	if (a->xstate_present != b->xstate_present)
+		return false;
+	for (unsigned i = 0; a->xstate_present && i < a->id.vcpus; i++)
+		if (a->vcpu[i].xcr0 != b->vcpu[i].xcr0 || a->vcpu[i].xstate_bv != b->vcpu[i].xstate_bv ||
+		    memcmp(a->vcpu[i].dr, b->vcpu[i].dr, sizeof(a->vcpu[i].dr)) != 0 ||
+		    memcmp(a->vcpu[i].xstate, b->vcpu[i].xstate, SNAP_XSTATE_EXT_LEN) != 0)
+			return false;
 	return true;
 }
 
@@ -1424,6 +1431,140 @@ static void test_fpu(void)
 	sink_free(&c);
 }
 
+/* ---- XSTATE (optional section 0x8000000A, one per vCPU) --------------- */
+
+static struct snap_vm *xs_vm;
+static struct sink xss;
+
+/* vCPU 0: everything (AVX-512 included), breakpoints in both halves of the
+ * address space; vCPU 1: AVX only, DR0-DR3 0. */
+static void make_xs(void)
+{
+	xs_vm = malloc(sizeof(*xs_vm));
+	memcpy(xs_vm, fpu_vm, sizeof(*xs_vm));
+	xs_vm->xstate_present = true;
+	xs_vm->vcpu[0].xcr0 = 0xe7;
+	xs_vm->vcpu[0].xstate_bv = 0xe4;
+	for (unsigned k = 0; k < SNAP_XSTATE_EXT_LEN; k++)
+		xs_vm->vcpu[0].xstate[k] = (uint8_t)rnd();
+	xs_vm->vcpu[0].dr[0] = 0x100310;
+	xs_vm->vcpu[0].dr[1] = 0xffff800000001000ull;
+	xs_vm->vcpu[0].dr[3] = 0x00007ffffffff000ull;
+	xs_vm->vcpu[1].xcr0 = 0x7;
+	xs_vm->vcpu[1].xstate_bv = 0x4;
+	memset(xs_vm->vcpu[1].xstate, 0, SNAP_XSTATE_EXT_LEN);
+	for (unsigned k = 0; k < 256; k++)
+		xs_vm->vcpu[1].xstate[k] = (uint8_t)(k | 1);
+	if (encode(xs_vm, base_ram, &xss))
+		abort();
+}
+
+/* One vCPU field of a copy of xs_vm changed: snap_validate refuses it. */
+#define XS_REFUSED(what, stmt, substr) do { \
+	struct snap_vm *t_ = malloc(sizeof(*t_)); \
+	struct snap_error e_; \
+	memcpy(t_, xs_vm, sizeof(*t_)); \
+	stmt; \
+	if (!th_check(snap_validate(t_, 2 * MIB, &e_) == -1 && strstr(e_.msg, substr) != NULL, \
+		      "XSTATE refused: " what, __FILE__, __LINE__)) \
+		printf("#   got: %s\n", e_.msg); \
+	free(t_); \
+} while (0)
+
+static void test_xstate(void)
+{
+	size_t x0 = find_section(xss.buf, xss.len, SNAP_SEC_XSTATE, 0);
+	size_t x1 = find_section(xss.buf, xss.len, SNAP_SEC_XSTATE, 1);
+	size_t f1 = find_section(xss.buf, xss.len, SNAP_SEC_FPU, 1);
+	char msg[200];
+	struct sink c;
+
+	/* layout: after the FPU sections, one per vCPU in order, before RAM */
+	CHECK_EQ_U64(xss.len, fpus.len + 2 * (16 + SNAP_XSTATE_LEN));
+	CHECK_EQ_U64(xss.len, snap_encoded_size(xs_vm, base_ram, 2 * MIB));
+	CHECK_EQ_U64(ld32(xss.buf + 20), 6 + 2 + 2 + 2);
+	CHECK(x0 == f1 + 16 + SNAP_FPU_LEN && x1 == x0 + 16 + SNAP_XSTATE_LEN);
+	CHECK_EQ_U64(find_section(xss.buf, xss.len, SNAP_SEC_RAM, 0), x1 + 16 + SNAP_XSTATE_LEN);
+	CHECK_EQ_U64(ld32(xss.buf + x0), 0x8000000au);
+	CHECK_EQ_U64(ld64(xss.buf + x0 + 8), 1912);
+	CHECK_EQ_U64(ld32(xss.buf + x1 + 16), 1);
+	CHECK_EQ_U64(ld64(xss.buf + x0 + 16 + 8), 0xe7);
+	CHECK_EQ_U64(ld64(xss.buf + x0 + 16 + 16), 0xe4);
+	CHECK_EQ_U64(ld64(xss.buf + x0 + 16 + 32), 0xffff800000001000ull);
+	CHECK(memcmp(xss.buf + x0 + 16 + 56, xs_vm->vcpu[0].xstate, SNAP_XSTATE_EXT_LEN) == 0);
+
+	/* round trip; absent without the sections */
+	CHECK(accepted(xss.buf, xss.len));
+	CHECK(g_out->xstate_present && same_vm(xs_vm, g_out));
+	canaries_reset();
+	CHECK(accepted(fpus.buf, fpus.len) && !g_out->xstate_present);
+	canaries_reset();
+
+	/* the encoder's own checks */
+	XS_REFUSED("XCR0 without x87", t_->vcpu[1].xcr0 = 0x6, "vCPU 1: XCR0 0x6 is not one XSETBV accepts");
+	XS_REFUSED("XCR0 with MPX", t_->vcpu[1].xcr0 = 0x1f, "XCR0 0x1f is not one");
+	XS_REFUSED("XCR0 with PKRU", t_->vcpu[1].xcr0 = 0x207, "XCR0 0x207 is not one");
+	XS_REFUSED("AVX without SSE", t_->vcpu[1].xcr0 = 0x5, "XCR0 0x5 is not one");
+	XS_REFUSED("opmask alone", (t_->vcpu[0].xcr0 = 0x27, t_->vcpu[0].xstate_bv = 0x24),
+		   "XCR0 0x27 is not one");
+	XS_REFUSED("AVX-512 without AVX", (t_->vcpu[0].xcr0 = 0xe3, t_->vcpu[0].xstate_bv = 0),
+		   "XCR0 0xe3 is not one");
+	XS_REFUSED("XSTATE_BV beyond XCR0", t_->vcpu[1].xstate_bv = 0x24, "XSTATE_BV 0x24 names components");
+	XS_REFUSED("XSTATE_BV with SSE", t_->vcpu[1].xstate_bv = 0x6, "XSTATE_BV 0x6 names components");
+	XS_REFUSED("bytes in an initial component", t_->vcpu[1].xstate[300] = 1,
+		   "vCPU 1: XSAVE component 5 is initial (XSTATE_BV 0x4) but byte 44 is 0x01");
+	XS_REFUSED("bytes in an initial AVX", (t_->vcpu[1].xstate_bv = 0),
+		   "XSAVE component 2 is initial");
+	XS_REFUSED("DR1 not canonical", t_->vcpu[0].dr[1] = 0x0000800000000000ull,
+		   "vCPU 0: DR1 0x800000000000 is not canonical");
+	XS_REFUSED("XSTATE without FPU", t_->fpu_present = false, "XSTATE sections without FPU sections");
+
+	/* the decoder's */
+	patched_in(&xss, "XSTATE reserved word", x1 + 20, 9, 4, SNAP_ERR_VALUE,
+		   "XSTATE section of vCPU 1: reserved word 0x00000009, must be 0");
+	snprintf(msg, sizeof(msg), "XSTATE section at offset %zu: vCPU id 5 out of range 0..1", x1);
+	patched_in(&xss, "XSTATE id out of range", x1 + 16, 5, 4, SNAP_ERR_INCONSISTENT, msg);
+	patched_in(&xss, "XSTATE duplicate id", x1 + 16, 0, 4, SNAP_ERR_DUPLICATE,
+		   "duplicate XSTATE section for vCPU 0");
+	snprintf(msg, sizeof(msg), "foreign version: section XSTATE (offset %zu) has version 2", x0);
+	patched_in(&xss, "XSTATE version 2", x0 + 4, 2, 4, SNAP_ERR_VERSION, msg);
+	patched_in(&xss, "XSTATE XCR0 x87 clear", x0 + 16 + 8, 0xe6, 8, SNAP_ERR_VALUE,
+		   "vCPU 0: XCR0 0xe6 is not one XSETBV accepts");
+	patched_in(&xss, "XSTATE XCR0 bit 63", x1 + 16 + 15, 0x80, 1, SNAP_ERR_VALUE,
+		   "vCPU 1: XCR0 0x8000000000000007 is not one");
+	patched_in(&xss, "XSTATE_BV beyond XCR0", x1 + 16 + 16, 0x84, 8, SNAP_ERR_VALUE,
+		   "vCPU 1: XSTATE_BV 0x84 names components outside XCR0 0x7");
+	patched_in(&xss, "XSTATE byte in an initial component", x1 + 16 + 56 + 1000, 0xff, 1,
+		   SNAP_ERR_VALUE, "vCPU 1: XSAVE component 7 is initial (XSTATE_BV 0x4) but byte 168");
+	patched_in(&xss, "XSTATE DR3 not canonical", x0 + 16 + 48 + 7, 0x7f, 1, SNAP_ERR_VALUE,
+		   "vCPU 0: DR3 0x7f007ffffffff000 is not canonical");
+	/* one missing */
+	copy_sink(&c, &xss);
+	remove_bytes(&c, x1, 16 + SNAP_XSTATE_LEN);
+	add_sections(&c, -1);
+	reseal(c.buf, c.len);
+	expect_refused("XSTATE for one vCPU of two", c.buf, c.len, SNAP_ERR_INCONSISTENT,
+		       "identity says 2 vCPUs, the snapshot holds 1 XSTATE and 2 FPU sections");
+	sink_free(&c);
+	/* without the FPU sections */
+	copy_sink(&c, &xss);
+	remove_bytes(&c, f1, 16 + SNAP_FPU_LEN);
+	remove_bytes(&c, find_section(c.buf, c.len, SNAP_SEC_FPU, 0), 16 + SNAP_FPU_LEN);
+	add_sections(&c, -2);
+	reseal(c.buf, c.len);
+	expect_refused("XSTATE without FPU", c.buf, c.len, SNAP_ERR_INCONSISTENT,
+		       "holds 2 XSTATE and 0 FPU sections");
+	sink_free(&c);
+	/* a byte short */
+	copy_sink(&c, &xss);
+	remove_bytes(&c, x0 + 16 + 1911, 1);
+	st(c.buf + x0 + 8, 1911, 8);
+	reseal(c.buf, c.len);
+	snprintf(msg, sizeof(msg), "section XSTATE (offset %zu): length 1911, version 1 has 1912", x0);
+	expect_refused("XSTATE of 1911 bytes", c.buf, c.len, SNAP_ERR_SECTION_SIZE, msg);
+	sink_free(&c);
+}
+
 /* The base state and RAM with a PLATFORM section. */
 static struct snap_vm *plat_vm;
 static struct sink plat;
@@ -1882,6 +2023,8 @@ int main(void)
 	test_platform_refusals();
 	make_fpus();
 	test_fpu();
+	make_xs();
+	test_xstate();
 	test_encoder_args();
 	test_ram_changing();
 	test_64_vcpus_and_65_sections();

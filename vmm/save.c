@@ -23,7 +23,7 @@
 
 #define COM2 0x2f8
 
-static struct snap_vm snap;      /* 48 KiB: never on the stack */
+static struct snap_vm snap;      /* ~200 KiB: never on the stack */
 
 /* The snapshot budget: every save of the boot encodes into one buffer of
  * SNAP_BUDGET_BYTES, taken from the hypervisor pool at the first save and
@@ -149,6 +149,49 @@ static void give_back(struct vcpu *x, struct vcpu *self)
 	}
 }
 
+/* XCR0, DR0-DR3 and the XSAVE components 2, 5, 6, 7 (those a guest may
+ * enable) from the vCPU's XSAVE area, at this CPU's offsets, into the
+ * snapshot's fixed places. A component the guest has not enabled, or whose
+ * XSTATE_BV bit is clear (initial), is left out (zeros, bit clear). */
+static void capture_xstate(const struct vcpu *v, struct snap_vcpu *s)
+{
+	uint64_t bv = 0;
+	unsigned b, off, size;
+
+	s->xcr0 = v->xcr0;
+	memcpy(s->dr, v->dr, sizeof(s->dr));
+	s->xstate_bv = 0;
+	memset(s->xstate, 0, sizeof(s->xstate));
+	if (!v->fpu_saved || !fpu_host.xsave)
+		return;
+	memcpy(&bv, v->fpu + 512, 8);
+	for (b = 2; b < 8; b++) {
+		if (!snap_xstate_component(b, &off, &size) || !((v->xcr0 & bv) >> b & 1) ||
+		    fpu_host.layout.size[b] != size)
+			continue;
+		memcpy(s->xstate + off, v->fpu + fpu_host.layout.offset[b], size);
+		s->xstate_bv |= 1ull << b;
+	}
+}
+
+/* The reverse, after sched_fpu_set_legacy(): the snapshot's components into
+ * the vCPU's XSAVE area at this CPU's offsets (restore_vm checked that this
+ * CPU offers every one). */
+static void apply_xstate(struct vcpu *v, const struct snap_vcpu *s)
+{
+	unsigned b, off, size;
+
+	v->xcr0 = s->xcr0;
+	memcpy(v->dr, s->dr, sizeof(v->dr));
+	for (b = 2; b < 8; b++) {
+		if (!snap_xstate_component(b, &off, &size) || !(s->xstate_bv >> b & 1) ||
+		    fpu_host.layout.size[b] != size)
+			continue;
+		memcpy(v->fpu + fpu_host.layout.offset[b], s->xstate + off, size);
+		v->fpu[512 + b / 8] |= (uint8_t)(1u << (b % 8));
+	}
+}
+
 const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 {
 	struct snap_error err;
@@ -163,19 +206,14 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 	snap.id.tsc_mode = vm->cfg->tsc_mode;
 	snap.id.tsc_khz = (uint32_t)vm->time.emul.guest_khz;
 	snap.id.vendor = !strcmp(vm->ops->name, "SVM") ? SNAP_VENDOR_SVM : SNAP_VENDOR_VMX;
-	/* x87/SSE: the other pCPUs flushed theirs when they parked. The format
-	 * carries the FXSAVE image alone, not XCR0 nor the other XSAVE
-	 * components: a VM with any of them enabled is not saved rather than
-	 * saved wrong (docs/snapshot-format.md). */
+	/* x87/SSE, XCR0, the other XSAVE components and DR0-DR3: the other
+	 * pCPUs flushed theirs when they parked. An XCR0 the format cannot hold
+	 * (PKRU or MPX, which only an emulator without the XSETBV intercept
+	 * lets a guest enable) fails snap_validate: no snapshot rather than a
+	 * wrong one. */
 	sched_fpu_flush(vm);
-	for (i = 0; i < vm->nvcpus; i++) {
-		if (vm->vcpus[i].xcr0 != 1) {
-			log_err("vm %s: cannot save: vCPU %u has XCR0 0x%llx (only x87 state, XCR0 1, "
-				"fits a snapshot)", vm->name, i, (unsigned long long)vm->vcpus[i].xcr0);
-			return NULL;
-		}
-	}
 	snap.fpu_present = true;
+	snap.xstate_present = true;
 	for (i = 0; i < vm->nvcpus; i++) {
 		borrow(&vm->vcpus[i], self);
 		capture_vcpu(&vm->vcpus[i], &snap.vcpu[i], now);
@@ -184,6 +222,7 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 			memcpy(snap.vcpu[i].fpu, vm->vcpus[i].fpu, SNAP_FPU_IMAGE_LEN);
 		else
 			fpu_init_image(snap.vcpu[i].fpu, SNAP_FPU_IMAGE_LEN);
+		capture_xstate(&vm->vcpus[i], &snap.vcpu[i]);
 	}
 	if (self)
 		vm->ops->vcpu_load(self);
@@ -353,6 +392,25 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 			}
 		}
 	}
+	for (i = 0; snap.xstate_present && i < vm->nvcpus; i++) {
+		uint64_t x = snap.vcpu[i].xcr0;
+		unsigned b, off, size;
+
+		if (x != 1 && (x & ~fpu_host.offered)) {
+			log_err("vm %s: snapshot refused: vCPU %u's XCR0 0x%llx has components this CPU "
+				"does not offer (0x%llx)", vm->name, i, (unsigned long long)x,
+				(unsigned long long)fpu_host.offered);
+			return -1;
+		}
+		for (b = 2; b < 8; b++)
+			if ((x >> b & 1) && snap_xstate_component(b, &off, &size) &&
+			    fpu_host.layout.size[b] != size) {
+				log_err("vm %s: snapshot refused: this CPU's XSAVE component %u has %u "
+					"bytes, the architecture %u", vm->name, b, fpu_host.layout.size[b],
+					size);
+				return -1;
+			}
+	}
 	for (i = 0; i < vm->nvcpus; i++) {
 		borrow(&vm->vcpus[i], self);
 		restore_vcpu(&vm->vcpus[i], &snap.vcpu[i]);
@@ -363,8 +421,11 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 	/* x87/SSE: from the FPU sections; a snapshot without them (an older
 	 * writer) resets them as INIT does. */
 	sched_fpu_forget(vm);
-	for (i = 0; snap.fpu_present && i < vm->nvcpus; i++)
+	for (i = 0; snap.fpu_present && i < vm->nvcpus; i++) {
 		sched_fpu_set_legacy(&vm->vcpus[i], snap.vcpu[i].fpu);
+		if (snap.xstate_present)
+			apply_xstate(&vm->vcpus[i], &snap.vcpu[i]);
+	}
 	vm->uart.ier = snap.uart.ier; vm->uart.lcr = snap.uart.lcr; vm->uart.mcr = snap.uart.mcr;
 	vm->uart.scr = snap.uart.scr; vm->uart.dll = snap.uart.dll; vm->uart.dlm = snap.uart.dlm;
 	vm->uart.len = 0;

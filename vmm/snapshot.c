@@ -212,6 +212,7 @@ const char *snap_section_name(uint32_t type)
 	case SNAP_SEC_RAM: return "RAM";
 	case SNAP_SEC_PLATFORM: return "PLATFORM";
 	case SNAP_SEC_FPU: return "FPU";
+	case SNAP_SEC_XSTATE: return "XSTATE";
 	default: return "?";
 	}
 }
@@ -392,6 +393,44 @@ static int check_platform(const struct snap_platform *pl, uint64_t off, struct s
 }
 
 #define MXCSR_RESERVED 0xffff0000u   /* FXRSTOR #GPs on any of them */
+
+/* The XSETBV rules for XCR0 (SDM Vol. 1 13.3) within what the format holds,
+ * XSTATE_BV within XCR0 and zeros where it says "initial", DR0-DR3
+ * canonical (MOV to DRn #GPs otherwise in 64-bit mode). */
+static int check_xstate_fields(uint64_t x, uint64_t bv, const uint64_t dr[4], const uint8_t *ext,
+			       unsigned id, uint64_t off, struct snap_error *err)
+{
+
+	if (!(x & 1) || (x & ~SNAP_XCR0_ALLOWED) || ((x & 4) && !(x & 2)) ||
+	    ((x & 0xe0) && ((x & 0xe0) != 0xe0 || !(x & 4))))
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: XCR0 0x%llx is not one XSETBV accepts "
+			    "(x87 set, within 0x%llx, AVX on SSE, AVX-512 all three on AVX)", id,
+			    (ull)x, (ull)SNAP_XCR0_ALLOWED);
+	if (bv & ~(x & 0xe4))
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: XSTATE_BV 0x%llx names components outside "
+			    "XCR0 0x%llx (or x87/SSE, which the FPU section holds)", id, (ull)bv, (ull)x);
+	for (unsigned b = 2; b < 8; b++) {
+		unsigned o, n;
+
+		if (!snap_xstate_component(b, &o, &n) || ((bv >> b) & 1))
+			continue;
+		for (unsigned k = 0; k < n; k++)
+			if (ext[o + k])
+				return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: XSAVE component %u is initial "
+					    "(XSTATE_BV 0x%llx) but byte %u is 0x%02x", id, b, (ull)bv,
+					    k, ext[o + k]);
+	}
+	for (unsigned d = 0; d < 4; d++)
+		if ((uint64_t)((int64_t)(dr[d] << 16) >> 16) != dr[d])
+			return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: DR%u 0x%llx is not canonical", id, d,
+				    (ull)dr[d]);
+	return 0;
+}
+
+static int check_xstate(const struct snap_vcpu *v, unsigned id, uint64_t off, struct snap_error *err)
+{
+	return check_xstate_fields(v->xcr0, v->xstate_bv, v->dr, v->xstate, id, off, err);
+}
 
 static int check_fpu(const uint8_t *image, unsigned id, uint64_t off, struct snap_error *err)
 {
@@ -589,7 +628,11 @@ int snap_validate(const struct snap_vm *vm, uint64_t ram_size, struct snap_error
 			return -1;
 		if (vm->fpu_present && check_fpu(vm->vcpu[i].fpu, i, 0, err))
 			return -1;
+		if (vm->xstate_present && check_xstate(&vm->vcpu[i], i, 0, err))
+			return -1;
 	}
+	if (vm->xstate_present && !vm->fpu_present)
+		return FAIL(SNAP_ERR_INCONSISTENT, 0, "XSTATE sections without FPU sections");
 	return 0;
 }
 
@@ -688,6 +731,26 @@ static void get_pic(const uint8_t *p, struct snap_pic *c)
 }
 
 /* Bytes 3..7 are reserved: written 0 and refused otherwise (see parse()). */
+static void put_xstate(uint8_t *p, const struct snap_vcpu *v, unsigned id)
+{
+	put32(p, id);
+	put32(p + 4, 0);
+	put64(p + 8, v->xcr0);
+	put64(p + 16, v->xstate_bv);
+	for (unsigned d = 0; d < 4; d++)
+		put64(p + 24 + 8 * d, v->dr[d]);
+	memcpy(p + 56, v->xstate, SNAP_XSTATE_EXT_LEN);
+}
+
+static void get_xstate(const uint8_t *p, struct snap_vcpu *v)
+{
+	v->xcr0 = get64(p + 8);
+	v->xstate_bv = get64(p + 16);
+	for (unsigned d = 0; d < 4; d++)
+		v->dr[d] = get64(p + 24 + 8 * d);
+	memcpy(v->xstate, p + 56, SNAP_XSTATE_EXT_LEN);
+}
+
 static void put_platform(uint8_t *p, const struct snap_platform *pl)
 {
 	put16(p, pl->pm_timer_port);
@@ -816,7 +879,8 @@ static void ram_scan(const uint8_t *ram, uint64_t ram_size, uint64_t *runs, uint
 	}
 }
 
-static uint64_t size_for(unsigned vcpus, bool platform, bool fpu, uint64_t runs, uint64_t pages)
+static uint64_t size_for(unsigned vcpus, bool platform, bool fpu, bool xs, uint64_t runs,
+			 uint64_t pages)
 {
 	return SNAP_HEADER_LEN +
 	       SNAP_SECTION_HDR_LEN + SNAP_IDENTITY_LEN +
@@ -827,6 +891,7 @@ static uint64_t size_for(unsigned vcpus, bool platform, bool fpu, uint64_t runs,
 	       SNAP_SECTION_HDR_LEN + SNAP_PIC_LEN +
 	       (platform ? SNAP_SECTION_HDR_LEN + SNAP_PLATFORM_LEN : 0) +
 	       (fpu ? (uint64_t)vcpus * (SNAP_SECTION_HDR_LEN + SNAP_FPU_LEN) : 0) +
+	       (xs ? (uint64_t)vcpus * (SNAP_SECTION_HDR_LEN + SNAP_XSTATE_LEN) : 0) +
 	       SNAP_SECTION_HDR_LEN + SNAP_RAM_HDR_LEN + runs * SNAP_RAM_RUN_LEN +
 	       pages * SNAP_PAGE_SIZE +
 	       SNAP_TRAILER_LEN;
@@ -839,7 +904,8 @@ size_t snap_encoded_size(const struct snap_vm *vm, const uint8_t *ram, uint64_t 
 	if (!ram || snap_validate(vm, ram_size, NULL))
 		return 0;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, vm->platform.present, vm->fpu_present, runs, pages);
+	total = size_for(vm->id.vcpus, vm->platform.present, vm->fpu_present, vm->xstate_present, runs,
+			 pages);
 	return total == (size_t)total ? (size_t)total : 0;
 }
 
@@ -874,14 +940,15 @@ static void out_section(struct emitter *e, uint8_t *b, uint32_t type, uint32_t l
 int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 		void (*emit)(void *ctx, const void *buf, size_t len), void *ctx)
 {
-	uint8_t b[SNAP_SECTION_HDR_LEN + SNAP_VCPU_LEN];
+	uint8_t b[SNAP_SECTION_HDR_LEN + SNAP_XSTATE_LEN];
 	struct emitter e = { emit, ctx, 0, 0 };
 	uint64_t runs, pages, total, npages, done_runs = 0, done_pages = 0;
 
 	if (!emit || !ram || snap_validate(vm, ram_size, NULL))
 		return -1;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, vm->platform.present, vm->fpu_present, runs, pages);
+	total = size_for(vm->id.vcpus, vm->platform.present, vm->fpu_present, vm->xstate_present, runs,
+			 pages);
 	if (runs > UINT32_MAX)
 		return -1;   /* cannot happen: at most 2^24 pages of RAM */
 
@@ -890,7 +957,8 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	put32(b + 12, SNAP_HEADER_LEN);
 	put32(b + 16, 0);                         /* flags */
 	put32(b + 20, 6 + vm->id.vcpus + (vm->platform.present ? 1 : 0) +
-	      (vm->fpu_present ? vm->id.vcpus : 0));   /* section count */
+	      (vm->fpu_present ? vm->id.vcpus : 0) +
+	      (vm->xstate_present ? vm->id.vcpus : 0));   /* section count */
 	put64(b + 24, total);
 	out(&e, b, SNAP_HEADER_LEN);
 
@@ -920,6 +988,12 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 			put32(b + SNAP_SECTION_HDR_LEN + 4, 0);
 			memcpy(b + SNAP_SECTION_HDR_LEN + 8, vm->vcpu[i].fpu, SNAP_FPU_IMAGE_LEN);
 			out_section(&e, b, SNAP_SEC_FPU, SNAP_FPU_LEN);
+		}
+	}
+	if (vm->xstate_present) {
+		for (unsigned i = 0; i < vm->id.vcpus; i++) {
+			put_xstate(b + SNAP_SECTION_HDR_LEN, &vm->vcpu[i], i);
+			out_section(&e, b, SNAP_SEC_XSTATE, SNAP_XSTATE_LEN);
 		}
 	}
 
@@ -975,6 +1049,8 @@ struct layout {
 	unsigned nvcpu;
 	struct sec fpu[SNAP_MAX_VCPUS];         /* optional, in file order */
 	unsigned nfpu;
+	struct sec xs[SNAP_MAX_VCPUS];          /* optional, in file order */
+	unsigned nxs;
 	struct snap_identity id;
 	uint64_t ram_size;
 };
@@ -990,6 +1066,7 @@ static uint64_t fixed_len(uint32_t type)
 	case SNAP_SEC_PIC: return SNAP_PIC_LEN;
 	case SNAP_SEC_PLATFORM: return SNAP_PLATFORM_LEN;
 	case SNAP_SEC_FPU: return SNAP_FPU_LEN;
+	case SNAP_SEC_XSTATE: return SNAP_XSTATE_LEN;
 	default: return 0;      /* RAM: variable */
 	}
 }
@@ -1075,7 +1152,7 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 		s.off = pos;
 		pos += SNAP_SECTION_HDR_LEN + slen;
 
-		if (type != SNAP_SEC_PLATFORM && type != SNAP_SEC_FPU &&
+		if (type != SNAP_SEC_PLATFORM && type != SNAP_SEC_FPU && type != SNAP_SEC_XSTATE &&
 		    (type < SNAP_SEC_IDENTITY || type > SNAP_SEC_RAM)) {
 			if (type & SNAP_SEC_OPTIONAL)
 				continue;       /* an optional section from a newer writer */
@@ -1103,6 +1180,11 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 				return FAIL(SNAP_ERR_OVERSIZED, s.off,
 					    "more than %u FPU sections", SNAP_MAX_VCPUS);
 			L->fpu[L->nfpu++] = s;
+		} else if (type == SNAP_SEC_XSTATE) {
+			if (L->nxs == SNAP_MAX_VCPUS)
+				return FAIL(SNAP_ERR_OVERSIZED, s.off,
+					    "more than %u XSTATE sections", SNAP_MAX_VCPUS);
+			L->xs[L->nxs++] = s;
 		} else {
 			struct sec *one = type == SNAP_SEC_PLATFORM ? &L->platform : &L->one[type];
 
@@ -1279,6 +1361,35 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 		if (check_fpu(s->p + 8, id, s->off, err))
 			return -1;
 	}
+	/* XSTATE: none, or exactly one per vCPU, and only with FPU sections
+	 * (the x87/SSE part is theirs). */
+	if (L->nxs && (L->nxs != L->id.vcpus || !L->nfpu))
+		return FAIL(SNAP_ERR_INCONSISTENT, L->xs[0].off,
+			    "identity says %u vCPUs, the snapshot holds %u XSTATE and %u FPU sections "
+			    "(XSTATE: none or one each, with the FPU ones)", L->id.vcpus, L->nxs, L->nfpu);
+	seen = 0;
+	for (unsigned i = 0; i < L->nxs; i++) {
+		const struct sec *s = &L->xs[i];
+		uint32_t id = get32(s->p);
+		uint64_t dr[4];
+
+		if (id >= L->id.vcpus)
+			return FAIL(SNAP_ERR_INCONSISTENT, s->off,
+				    "XSTATE section at offset %llu: vCPU id %u out of range 0..%u",
+				    (ull)s->off, id, L->id.vcpus - 1);
+		if (seen & (1ull << id))
+			return FAIL(SNAP_ERR_DUPLICATE, s->off,
+				    "duplicate XSTATE section for vCPU %u (offset %llu)", id, (ull)s->off);
+		seen |= 1ull << id;
+		if (get32(s->p + 4))
+			return FAIL(SNAP_ERR_VALUE, s->off,
+				    "XSTATE section of vCPU %u: reserved word 0x%08x, must be 0", id,
+				    get32(s->p + 4));
+		for (unsigned d = 0; d < 4; d++)
+			dr[d] = get64(s->p + 24 + 8 * d);
+		if (check_xstate_fields(get64(s->p + 8), get64(s->p + 16), dr, s->p + 56, id, s->off, err))
+			return -1;
+	}
 	return parse_ram(&L->one[SNAP_SEC_RAM], L->ram_size, err);
 }
 
@@ -1298,6 +1409,9 @@ static void fill(const struct layout *L, struct snap_vm *out)
 	out->fpu_present = L->nfpu != 0;
 	for (unsigned i = 0; i < L->nfpu; i++)
 		memcpy(out->vcpu[get32(L->fpu[i].p)].fpu, L->fpu[i].p + 8, SNAP_FPU_IMAGE_LEN);
+	out->xstate_present = L->nxs != 0;
+	for (unsigned i = 0; i < L->nxs; i++)
+		get_xstate(L->xs[i].p, &out->vcpu[get32(L->xs[i].p)]);
 }
 
 /* After parse(): zero the gaps, copy the runs. */

@@ -23,6 +23,7 @@ struct pcpu {
 	uint64_t cur_tsc_ratio;      /* what this CPU's TSC ratio MSR holds (SVM) */
 	int64_t tsc_skew;            /* test option: pretend this CPU's TSC is off by this much */
 	volatile uint64_t timer_irqs, kick_irqs, kicks_sent;
+	volatile uint64_t nmis;      /* NMIs the host took (arch/x86/trap.c) */
 	uint64_t timer_armed, timer_irqs_seen;  /* apic_timer_at's last programming */
 	void *gdt, *tss;             /* this CPU's descriptor tables */
 };

@@ -59,6 +59,7 @@ enum snap_section {
  * set the value does not fit an int, which is all an enum constant may be. */
 #define SNAP_SEC_PLATFORM   (SNAP_SEC_OPTIONAL | 8u)   /* 0x80000008 */
 #define SNAP_SEC_FPU        (SNAP_SEC_OPTIONAL | 9u)   /* 0x80000009, one per vCPU */
+#define SNAP_SEC_XSTATE     (SNAP_SEC_OPTIONAL | 10u)  /* 0x8000000A, one per vCPU */
 
 /* Payload lengths of the fixed-size sections (format version 1). */
 #define SNAP_IDENTITY_LEN 52u
@@ -70,6 +71,13 @@ enum snap_section {
 #define SNAP_PLATFORM_LEN 8u
 #define SNAP_FPU_IMAGE_LEN 512u  /* the 64-bit FXSAVE image */
 #define SNAP_FPU_LEN      (8u + SNAP_FPU_IMAGE_LEN)   /* vCPU id, reserved, image */
+/* XSTATE: vCPU id, reserved, XCR0, XSTATE_BV, DR0-DR3, then the XSAVE
+ * components beyond x87/SSE a guest may enable, each at a fixed place and
+ * of its architectural size (SDM Vol. 1 13.5): AVX (YMM_Hi128, 256 bytes),
+ * opmask (64), ZMM_Hi256 (512), Hi16_ZMM (1024). */
+#define SNAP_XSTATE_EXT_LEN 1856u
+#define SNAP_XSTATE_LEN   (56u + SNAP_XSTATE_EXT_LEN)
+#define SNAP_XCR0_ALLOWED 0xe7ull  /* x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM */
 #define SNAP_RAM_HDR_LEN  16u    /* ram_size, page_size, run_count */
 #define SNAP_RAM_RUN_LEN  16u    /* first_page, page_count (then the pages) */
 
@@ -190,7 +198,28 @@ struct snap_vcpu {
 	 * 1 10.5.1); used when snap_vm.fpu_present. MXCSR (bytes 24..27) may
 	 * not set bits 31:16 (FXRSTOR would fault). */
 	uint8_t fpu[SNAP_FPU_IMAGE_LEN];
+	/* Used when snap_vm.xstate_present (SNAP_SEC_XSTATE): XCR0 (bit 0 set,
+	 * within SNAP_XCR0_ALLOWED, AVX with SSE, the AVX-512 bits all three
+	 * on AVX, or none); XSTATE_BV: which of components 2, 5, 6, 7 hold
+	 * state (within XCR0; a component not in it is all zero in xstate);
+	 * DR0-DR3 (canonical addresses); xstate: the components, see
+	 * snap_xstate_component(). */
+	uint64_t xcr0, xstate_bv, dr[4];
+	uint8_t xstate[SNAP_XSTATE_EXT_LEN];
 };
+
+/* Where XSAVE component `bit` (2, 5, 6, 7) lives in snap_vcpu.xstate:
+ * true with its offset and size, false for any other component. */
+static inline int snap_xstate_component(unsigned bit, unsigned *off, unsigned *size)
+{
+	switch (bit) {
+	case 2: *off = 0; *size = 256; return 1;
+	case 5: *off = 256; *size = 64; return 1;
+	case 6: *off = 320; *size = 512; return 1;
+	case 7: *off = 832; *size = 1024; return 1;
+	default: return 0;
+	}
+}
 
 struct snap_vm {
 	struct snap_identity id;
@@ -202,6 +231,9 @@ struct snap_vm {
 	bool fpu_present;           /* an FPU section per vCPU (optional: absent in
 				     * snapshots from writers before it, and the
 				     * restorer then resets x87/SSE) */
+	bool xstate_present;        /* an XSTATE section per vCPU (optional, only
+				     * with the FPU sections: absent, every vCPU
+				     * restores with XCR0 1, DR0-DR3 0) */
 	struct snap_vcpu vcpu[SNAP_MAX_VCPUS];   /* [0, id.vcpus) are used */
 };
 

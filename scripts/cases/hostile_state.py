@@ -2,14 +2,15 @@
 leaves debug registers, XCR0, vector registers (XMM/YMM/ZMM/opmask), MXCSR,
 TSC_AUX and PKRU dirty; the next VM finds them as after reset; XSETBV, PAT
 and RDPMC give the architectural faults and CPUID agrees with XSETBV; vCPUs
-time-sliced on one pCPU keep their own. On QEMU SVM (one and two pCPUs),
+time-sliced on one pCPU keep their own; a save and restore keeps XCR0,
+DR0-DR3 and the vector registers (the snapshot's XSTATE sections). On QEMU SVM (one and two pCPUs),
 Bochs VMX (corei7_skylake_x: AVX-512) and Bochs SVM (ryzen: AVX)."""
 
 import os
 
 from testlib.common import *  # noqa: F401,F403
 
-STATE_VMS = ("dirty", "clean", "rules", "slice", "after")
+STATE_VMS = ("dirty", "clean", "rules", "save", "slice", "after")
 STATE_MUST_NOT = [r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"\[ERROR\]"]
 
 
@@ -26,6 +27,8 @@ def state_must(extra):
         r"\[rules\] ok \d+ - XSETBV 5 \(AVX without SSE\): #GP",
         r"\[rules\] ok \d+ - WRMSR PAT with type 2: #GP",
         r"\[rules\] ok \d+ - RDPMC 0: #GP",
+        r"\[save\] ok \d+ - XCR0 0x[0-9a-f]+ after the restore",
+        r"\[save\] ok \d+ - DR0-DR3 kept through the restore",
         r"\[slice\] ok \d+ - CPU 1: DR0-DR3 and DR7 stayed its own",
         r"\[slice\] ok \d+ - CPU 0: XCR0 stayed its own",
         r"TSCVISOR-RESULT: PASS"] + extra
@@ -51,6 +54,7 @@ def cases():
                     must=state_must([r"vmm: VMX backend enabled",
                                      r"\[clean\] ok \d+ - CPU 0: YMM0-15 upper halves are 0",
                                      r"\[clean\] ok \d+ - CPU 0: ZMM0-31 and k1-k7 are 0",
+                                     r"\[save\] ok \d+ - ZMM0-31 and k1-k7 kept through the restore",
                                      r"\[rules\] ok \d+ - XSETBV with any bit CPUID.0DH.0 does not list: #GP",
                                      r"\[rules\] ok \d+ - RDPMC fixed counter 0: #GP"]),
                     must_not=STATE_MUST_NOT))
