@@ -12,7 +12,8 @@ from testlib.common import *  # noqa: F401,F403
 SKYLAKE = ["--emulator", "bochs", "--cpu-model", "corei7_skylake_x", "--ips", str(BOCHS_IPS)]
 HALTED = (r"vm {}: ended by halted forever \(every vCPU halted with nothing that could wake it "
           r"\({} with IF=1, no vCPU left to send an IPI\)\)")
-NO_TROUBLE = [r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"PANIC|panic", r"pause: pCPU \d+"]
+NO_TROUBLE = [r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"TSCVISOR-RESULT: FAIL panic", r"pool exhausted",
+              r"pause: pCPU \d+"]
 
 
 def pool(out, vm):
