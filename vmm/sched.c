@@ -359,12 +359,14 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 #define PAUSE_PARK_MS     5000
 #define PAUSE_HOLD_MS     60000
 /* After a pause the VM runs at least as long as the pause held (up to
- * PAUSE_GAP_MAX_MS) plus PAUSE_GAP_MIN_US before the next one can be taken:
- * a vCPU asking for pause after pause (or saving again and again) slows
- * itself, but cannot keep its sibling vCPUs parked nearly all the time (seen
- * under Bochs: a sibling's 100 ms busy wait took 40 s of guest time). */
+ * PAUSE_GAP_MAX_US) plus PAUSE_GAP_MIN_US before the next one can be taken:
+ * a vCPU asking for pause after pause slows itself, but cannot keep its
+ * sibling vCPUs parked nearly all the time (seen under Bochs: a sibling's
+ * 100 ms busy wait took 40 s of guest time). Capped low, so that pauses
+ * that are long by nature (a save streamed out) do not halve the VM's
+ * throughput of them. */
 #define PAUSE_GAP_MIN_US  50
-#define PAUSE_GAP_MAX_MS  1000
+#define PAUSE_GAP_MAX_US  5000
 
 /* Stop here while another pCPU holds the pause: the control blocks of this
  * pCPU's vCPUs are put, so the holder can load them. */
@@ -456,8 +458,8 @@ void sched_resume_others(struct vm *vm)
 	uint32_t others = ~(1u << this_cpu()->index);
 	uint64_t start = vm_host_tsc(), held = start - vm->pause_taken_at, khz = vm->time.host.tsc_khz;
 
-	if (held > khz * PAUSE_GAP_MAX_MS)
-		held = khz * PAUSE_GAP_MAX_MS;
+	if (held > khz * PAUSE_GAP_MAX_US / 1000)
+		held = khz * PAUSE_GAP_MAX_US / 1000;
 	__atomic_store_n(&vm->pause_free_at, start + held + khz * PAUSE_GAP_MIN_US / 1000,
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&vm->pause_req, 0, __ATOMIC_RELEASE);

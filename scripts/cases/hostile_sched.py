@@ -12,7 +12,8 @@ from testlib.common import *  # noqa: F401,F403
 SKYLAKE = ["--emulator", "bochs", "--cpu-model", "corei7_skylake_x", "--ips", str(BOCHS_IPS)]
 HALTED = (r"vm {}: ended by halted forever \(every vCPU halted with nothing that could wake it "
           r"\({} with IF=1, no vCPU left to send an IPI\)\)")
-NO_TROUBLE = [r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"PANIC|panic", r"pause: pCPU \d+"]
+NO_TROUBLE = [r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"TSCVISOR-RESULT: FAIL panic", r"pool exhausted",
+              r"pause: pCPU \d+"]
 
 
 def pool(out, vm):
@@ -70,7 +71,8 @@ def cases():
                        r"vm sched-race-4: 4 vCPU\(s\) on 2 pCPU\(s\), time-sliced",
                        r"^\[sched-time\] ok \d+ - readers: [1-9]\d* pvclock reads, none failed",
                        r"^\[sched-time\] ok \d+ - the TSC never went back on or across the readers \(0 times\)",
-                       r"vm sched-time: tsc: pvclock fast path on",
+                       r"vm sched-time: tsc: pvclock fast path on at guest TSC",
+                       r"vm sched-time: tsc: pvclock fast path off at guest TSC",
                        r"^\[sched-endpause\] ok \d+ - the BSP ends the VM while [1-9]",
                        r"vmm: 5 VM\(s\): 5 passed, 0 skipped, 0 failed"],
                     must_not=NO_TROUBLE))
@@ -97,6 +99,7 @@ def cases():
                        r"^\[sched-saves-continue\] ok \d+ - every save was taken \(0\): 4 of 4",
                        r"^\[sched-race-2\] ok \d+ - every call returned a value it may return \(0 did not\)",
                        r"^\[sched-time\] ok \d+ - readers: [1-9]\d* pvclock reads, none failed",
+                       r"vm sched-time: tsc: pvclock fast path on at guest TSC",
                        HALTED.format("sched-hlt-all", 2),
                        r"vmm: 8 VM\(s\): 7 passed, 0 skipped, 1 failed"],
                     must_not=NO_TROUBLE))
