@@ -12,7 +12,12 @@
  *
  * Option fill=0 makes the expected data zero: bare QEMU reads its unassigned
  * addresses as 0, so `scripts/bare-test mmio_insns.elf -m 16 -append
- * fill=0` runs the same forms against QEMU's own devices as a reference. */
+ * fill=0` runs the same forms against QEMU's own devices as a reference.
+ *
+ * Option do=movs: a MOVSB from RAM to the first byte past RAM, a form the
+ * hypervisor does not emulate (a second memory operand): the VM must be
+ * ended with a reason naming the instruction bytes (a4), and the next VM
+ * must run. */
 #include "guest.h"
 
 struct st {
@@ -190,8 +195,20 @@ void test_main(const struct mb_info *mbi)
 
 	bool found;
 
+	char what[16];
+
 	if (cmdline_u64("fill", 1, &found) == 0 && found)
 		fill = 0;
+	if (cmdline_get("do", what, sizeof(what)) && !strncmp(what, "movs", 5)) {
+		u64 src = (u64)(uintptr_t)ref_buf, dst = ram_end;
+
+		plan(1);
+		diag("MOVSB from 0x%llx to 0x%llx: the VM should end here", (unsigned long long)src,
+		     (unsigned long long)dst);
+		__asm__ volatile("movsb" : "+S"(src), "+D"(dst) : : "memory");
+		ok(false, "MOVSB to unbacked memory was not refused");
+		done();
+	}
 	plan(2 * (int)ARRAY_SIZE(forms) + 1);
 	if (!ok(ram_end && ram_end < 0xc0000000ull, "RAM ends at 0x%llx", (unsigned long long)ram_end))
 		skip_rest("no memory map");
