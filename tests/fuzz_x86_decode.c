@@ -44,7 +44,8 @@ static int same_insn(const struct x86_insn *a, const struct x86_insn *b)
 	       a->rip_relative == b->rip_relative && a->has_mem == b->has_mem &&
 	       a->write == b->write && a->reg == b->reg && a->reg_high8 == b->reg_high8 &&
 	       a->rm == b->rm && a->rm_high8 == b->rm_high8 && a->has_imm == b->has_imm &&
-	       a->imm == b->imm && a->port_in_dx == b->port_in_dx && a->rep == b->rep;
+	       a->imm == b->imm && a->port_in_dx == b->port_in_dx && a->rep == b->rep &&
+	       a->alu_op == b->alu_op && a->mem_is_dst == b->mem_is_dst;
 }
 
 static int size_ok(unsigned s)
@@ -90,6 +91,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (a.memsize > a.opsize && a.kind != X86_INSN_MOV)
 		abort();                        /* only MOVZX/MOVSX differ, downwards */
+	/* LOCK only on a read-modify-write of memory; operation codes in range. */
+	if ((a.prefixes & X86_PFX_LOCK) && !(a.has_mem && a.mem_is_dst && a.write))
+		abort();
+	if ((a.kind == X86_INSN_ALU && a.alu_op > 7) || (a.kind == X86_INSN_BT && a.alu_op > 3) ||
+	    (a.kind == X86_INSN_SETCC && a.alu_op > 15))
+		abort();
 	if (a.disp_len != 0 && a.disp_len != 1 && a.disp_len != 2 && a.disp_len != 4 &&
 	    a.disp_len != 8)
 		abort();

@@ -224,7 +224,6 @@ static const struct tc table[] = {
 	ERR(M64, UNSUP, 0xc7, 0xf8, 0x00, 0x00, 0x00, 0x00),   /* xbegin */
 	ERR(M64, UNSUP, 0xc7, 0x4f, 0x10, 0, 0, 0, 0),         /* /1 */
 	ERR(M64, UNSUP, 0x8c, 0xd8),                           /* mov eax,ds */
-	ERR(M64, UNSUP, 0xa4),                                 /* movsb */
 
 	/* ---- MOV, 32-bit ---- */
 	MEM(M32, K(MOV), 6, 4, 4, false, 2, false, 0x8b, 0x15, 0x20, 0x00, 0xe0, 0xfe), /* mov edx,[0xfee00020] */
@@ -560,7 +559,9 @@ static const uint8_t hot[] = {
 	0x4f, 0x0f, 0x01, 0xa2, 0x31, 0x32, 0x30, 0xf9, 0xd9, 0xc1, 0xc7, 0xf8, 0xb6, 0xb7, 0xbe, 0xbf,
 	0xf4, 0x88, 0x89, 0x8a, 0x8b, 0xc6, 0xa0, 0xa1, 0xa2, 0xa3, 0x63, 0xe4, 0xe5, 0xe6, 0xe7, 0xec,
 	0xed, 0xee, 0xef, 0x6c, 0x6d, 0x6e, 0x6f, 0x04, 0x05, 0x25, 0x44, 0x45, 0x84, 0x85, 0x06, 0x46,
-	0x08, 0x09,
+	0x08, 0x09, 0x00, 0x01, 0x02, 0x03, 0x39, 0x80, 0x81, 0x83, 0x86, 0x87, 0xf6, 0xf7, 0xfe, 0xff,
+	0x8f, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xab, 0xba, 0xb0, 0xc0, 0x94,
+	0xf0, 0x30, 0x37, 0x20,
 };
 
 static const uint8_t frag[6][3] = {
@@ -607,6 +608,91 @@ static void fuzz_one(const uint8_t *b, unsigned n, enum cpu_mode mode, struct fu
 	k = (unsigned)(rng() % in.len);
 	if (decode_heap(b, k, mode, &again) != X86_DECODE_ETRUNC)
 		st->bad++;
+}
+
+/* The read-modify-write and string forms a guest may aim at MMIO. */
+static void test_mmio_forms(void)
+{
+	static const struct {
+		int line;
+		enum cpu_mode mode;
+		enum x86_insn_kind kind;
+		unsigned len, opsize, memsize, alu_op, reg;
+		bool write, mem_is_dst, has_imm;
+		uint64_t imm;
+		int rc;
+		uint8_t b[15];
+		unsigned n;
+	} t[] = {
+#define F(m, k, l, osz, msz, op, r, wr, dst, hi, im, ...) { __LINE__, m, K(k), l, osz, msz, op, r, wr, dst, hi, im, 0, \
+	{ __VA_ARGS__ }, sizeof((uint8_t[]){ __VA_ARGS__ }) }
+#define E(m, e, ...) { __LINE__, m, K(NONE), 0, 0, 0, 0, 0, 0, 0, 0, 0, e, { __VA_ARGS__ }, \
+	sizeof((uint8_t[]){ __VA_ARGS__ }) }
+		F(M64, ALU, 2, 4, 4, 0, 1, true, true, false, 0, 0x01, 0x0f),          /* add [rdi],ecx */
+		F(M64, ALU, 2, 4, 4, 0, 1, false, false, false, 0, 0x03, 0x0f),        /* add ecx,[rdi] */
+		F(M64, ALU, 2, 1, 1, 1, 4, true, true, false, 0, 0x08, 0x27),          /* or [rdi],ah */
+		F(M64, ALU, 3, 8, 8, 7, 0, false, true, false, 0, 0x48, 0x39, 0x07),   /* cmp [rdi],rax */
+		F(M64, ALU, 2, 4, 4, 7, 0, false, false, false, 0, 0x3b, 0x07),        /* cmp eax,[rdi] */
+		F(M64, ALU, 3, 4, 4, 4, 0, true, true, true, 0xffffffff, 0x83, 0x27, 0xff), /* and dword [rdi],-1 */
+		F(M64, ALU, 7, 8, 8, 6, 0, true, true, true, 0xffffffff80000000ull,
+		  0x48, 0x81, 0x37, 0x00, 0x00, 0x00, 0x80),                          /* xor qword [rdi],imm32 */
+		F(M64, ALU, 5, 2, 2, 2, 0, true, true, true, 0x1234, 0x66, 0x81, 0x17, 0x34, 0x12), /* adc */
+		F(M64, ALU, 3, 1, 1, 3, 0, true, true, true, 0x80, 0x80, 0x1f, 0x80),  /* sbb byte [rdi],0x80 */
+		F(M64, ALU, 3, 4, 4, 5, 0, true, true, false, 0, 0xf0, 0x29, 0x07),    /* lock sub [rdi],eax */
+		F(M64, TEST, 2, 4, 4, 0, 2, false, true, false, 0, 0x85, 0x17),        /* test [rdi],edx */
+		F(M64, TEST, 3, 1, 1, 0, 0, false, true, true, 0x81, 0xf6, 0x07, 0x81), /* test byte [rdi],0x81 */
+		F(M64, INC, 2, 4, 4, 0, 0, true, true, false, 0, 0xff, 0x07),
+		F(M64, DEC, 2, 1, 1, 0, 0, true, true, false, 0, 0xfe, 0x0f),
+		F(M64, NOT, 3, 2, 2, 0, 0, true, true, false, 0, 0x66, 0xf7, 0x17),
+		F(M64, NEG, 3, 8, 8, 0, 0, true, true, false, 0, 0x48, 0xf7, 0x1f),
+		F(M64, XCHG, 2, 4, 4, 0, 3, true, true, false, 0, 0x87, 0x1f),
+		F(M64, BT, 3, 4, 4, 0, 0, false, true, false, 0, 0x0f, 0xa3, 0x07),   /* bt [rdi],eax */
+		F(M64, BT, 4, 4, 4, 1, 0, true, true, true, 31, 0x0f, 0xba, 0x2f, 31), /* bts [rdi],31 */
+		F(M64, BT, 3, 4, 4, 3, 1, true, true, false, 0, 0x0f, 0xbb, 0x0f),    /* btc [rdi],ecx */
+		F(M64, SETCC, 3, 1, 1, 4, 0, true, true, false, 0, 0x0f, 0x94, 0x07), /* sete [rdi] */
+		F(M64, CMPXCHG, 3, 4, 4, 0, 1, true, true, false, 0, 0x0f, 0xb1, 0x0f),
+		F(M64, XADD, 4, 1, 1, 0, 1, true, true, false, 0, 0xf0, 0x0f, 0xc0, 0x0f),
+		F(M64, STOS, 1, 1, 0, 0, 0, true, false, false, 0, 0xaa),
+		F(M64, STOS, 3, 8, 0, 0, 0, true, false, false, 0, 0xf3, 0x48, 0xab),
+		F(M64, LODS, 1, 4, 0, 0, 0, false, false, false, 0, 0xad),
+		F(M64, SCAS, 2, 2, 0, 0, 0, false, false, false, 0, 0x66, 0xaf),
+		F(M64, MOVS, 1, 1, 0, 0, 0, true, false, false, 0, 0xa4),
+		F(M64, CMPS, 1, 4, 0, 0, 0, false, false, false, 0, 0xa7),
+		F(M64, PUSH, 2, 8, 8, 0, 0, false, false, false, 0, 0xff, 0x37),
+		F(M64, POP, 2, 8, 8, 0, 0, true, true, false, 0, 0x8f, 0x07),
+		F(M32, PUSH, 2, 4, 4, 0, 0, false, false, false, 0, 0xff, 0x37),
+		F(M32, ALU, 3, 1, 1, 0, 0, true, true, true, 1, 0x82, 0x07, 0x01),     /* add byte [edi],1 */
+		E(M64, UNSUP, 0x82, 0x07, 0x01),         /* #UD in 64-bit mode */
+		E(M64, INVAL, 0xf0, 0x3b, 0x07),         /* lock cmp-into-register */
+		E(M64, INVAL, 0xf0, 0x39, 0x07),         /* lock cmp */
+		E(M64, INVAL, 0xf0, 0x01, 0xc8),         /* lock add eax,ecx */
+		E(M64, INVAL, 0xf0, 0x0f, 0xa3, 0x07),   /* lock bt */
+		E(M64, INVAL, 0xf0, 0x85, 0x07),         /* lock test */
+		E(M64, UNSUP, 0xf7, 0x27),               /* mul dword [rdi] */
+		E(M64, UNSUP, 0x0f, 0xba, 0x17, 1),      /* 0F BA /2 */
+		E(M64, TRUNC, 0x81, 0x07, 0x01, 0x02),   /* imm32 cut short */
+#undef F
+#undef E
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct x86_insn in;
+		int rc = decode_heap(t[i].b, t[i].n, t[i].mode, &in);
+		bool ok;
+
+		if (t[i].rc)
+			ok = rc == t[i].rc;
+		else
+			ok = rc == 0 && in.kind == t[i].kind && in.len == t[i].len && in.opsize == t[i].opsize &&
+			     in.memsize == t[i].memsize && in.alu_op == t[i].alu_op && in.write == t[i].write &&
+			     in.mem_is_dst == t[i].mem_is_dst && in.has_imm == t[i].has_imm &&
+			     (!t[i].has_imm || in.imm == t[i].imm) && (t[i].has_imm || in.reg == t[i].reg);
+		if (!th_check(ok, "mmio form", __FILE__, t[i].line))
+			printf("#   rc %d kind %s len %u opsize %u memsize %u op %u reg %u write %d dst %d imm 0x%llx\n",
+			       rc, x86_insn_kind_name(in.kind), in.len, in.opsize, in.memsize, in.alu_op, in.reg,
+			       in.write, in.mem_is_dst, (unsigned long long)in.imm);
+	}
 }
 
 static void test_random(void)
@@ -682,6 +768,7 @@ int main(void)
 	test_fields();
 	test_errors();
 	test_cpu_mode();
+	test_mmio_forms();
 	test_random();
 	return th_done();
 }

@@ -4,6 +4,7 @@
  * and the timer in one-shot, periodic and TSC-deadline modes. Timers are kept
  * as host TSC deadlines; the scheduler brings the vCPU back in time to fire
  * them (vmm/sched.c). Missed periodic ticks follow the VM's tick_policy. */
+#include <tscvisor/apic_mode.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/log.h>
 #include <tscvisor/sched.h>
@@ -94,6 +95,12 @@ void lapic_accept(struct vcpu *v, uint8_t vector)
 {
 	if (vector < 16)
 		return;              /* illegal vector: dropped (ESR would say so) */
+	/* A globally disabled APIC accepts nothing (SDM Vol. 3A 11.4.3: the
+	 * processor is then one without an APIC). A request racing with the
+	 * disable may still land in the IRR: lapic_pending() ignores it while
+	 * disabled and the reset on re-enable clears it. */
+	if (!(__atomic_load_n(&v->apic_base, __ATOMIC_ACQUIRE) & APIC_BASE_ENABLE))
+		return;
 	__atomic_or_fetch(reg(v, APIC_IRR + (vector / 32u) * 16), 1u << (vector % 32), __ATOMIC_ACQ_REL);
 	sched_wake(v);
 }
@@ -239,6 +246,10 @@ void lapic_write_tsc_deadline(struct vcpu *v, uint64_t guest_tsc)
 static void deliver(struct vcpu *from, struct vcpu *to, uint32_t icr_lo)
 {
 	uint8_t vector = icr_lo & 0xff;
+
+	/* No APIC to receive it, INIT and SIPI included (SDM 11.4.3). */
+	if (!(__atomic_load_n(&to->apic_base, __ATOMIC_ACQUIRE) & APIC_BASE_ENABLE))
+		return;
 
 	switch ((icr_lo >> 8) & 7) {
 	case 0:                         /* fixed */
@@ -410,5 +421,43 @@ int lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		return 0;
 	}
 	lapic_write(v, off, (uint32_t)val);
+	return 0;
+}
+
+/* The guest's view of its MAXPHYADDR and x2APIC support, through CPUID as
+ * the guest sees it (so IA32_APIC_BASE and CPUID never disagree). */
+static unsigned guest_maxphyaddr(struct vcpu *v)
+{
+	uint32_t r[4];
+
+	guest_cpuid(v, 0x80000000u, 0, r);
+	if (r[0] < 0x80000008u)
+		return 36;
+	guest_cpuid(v, 0x80000008u, 0, r);
+	return r[0] & 0xff;
+}
+
+/* WRMSR IA32_APIC_BASE: 0, or -1 for #GP (apic_base_check()). Leaving the
+ * enabled modes resets the APIC (SDM 11.4.3: "prior initialization to the
+ * APIC may be lost and the APIC may return to the state described in
+ * 11.4.7.1"): pending and in-service interrupts are dropped, the timer
+ * stops, the LVTs are masked. Re-enabling starts from that reset state
+ * again (clearing anything that raced with the disable). */
+int lapic_write_apic_base(struct vcpu *v, uint64_t val)
+{
+	uint64_t old = v->apic_base;
+	uint32_t r[4];
+
+	guest_cpuid(v, 1, 0, r);
+	if (apic_base_check(old, val, guest_maxphyaddr(v), (r[2] >> 21) & 1))
+		return -1;
+	if ((old & APIC_BASE_ENABLE) && !(val & APIC_BASE_ENABLE)) {
+		__atomic_store_n(&v->apic_base, val, __ATOMIC_RELEASE);
+		lapic_reset(v);
+		return 0;
+	}
+	if (!(old & APIC_BASE_ENABLE) && (val & APIC_BASE_ENABLE))
+		lapic_reset(v);
+	__atomic_store_n(&v->apic_base, val, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -58,22 +58,7 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 		vmtime_write_tsc_adjust(v, val);
 		return 0;
 	case MSR_IA32_APIC_BASE:
-		/* Base must stay 4 KiB aligned below 2^36 here; BSP is read-only;
-		 * x2APIC mode (bit 10) is not offered. Clearing EN disables the
-		 * APIC; setting it again starts from the reset state (SDM Vol. 3A
-		 * 11.4.3). */
-		if ((val & ~(0xffffff000ull | APIC_BASE_ENABLE | APIC_BASE_EXTD | APIC_BASE_BSP)) ||
-		    (val & APIC_BASE_BSP) != (v->apic_base & APIC_BASE_BSP))
-			return -1;
-		/* x2APIC needs EN; leaving x2APIC goes through disabled (SDM 11.12.5). */
-		if ((val & APIC_BASE_EXTD) && !(val & APIC_BASE_ENABLE))
-			return -1;
-		if ((v->apic_base & APIC_BASE_EXTD) && !(val & APIC_BASE_EXTD) && (val & APIC_BASE_ENABLE))
-			return -1;
-		if ((val & APIC_BASE_ENABLE) && !(v->apic_base & APIC_BASE_ENABLE))
-			lapic_reset(v);
-		v->apic_base = val;
-		return 0;
+		return lapic_write_apic_base(v, val);
 	case MSR_IA32_TSC_AUX:
 		if (val >> 32)
 			return -1;

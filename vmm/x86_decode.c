@@ -53,6 +53,24 @@ const char *x86_insn_kind_name(enum x86_insn_kind kind)
 		[X86_INSN_INVD] = "invd",
 		[X86_INSN_WBINVD] = "wbinvd",
 		[X86_INSN_XSETBV] = "xsetbv",
+		[X86_INSN_ALU] = "alu",
+		[X86_INSN_TEST] = "test",
+		[X86_INSN_INC] = "inc",
+		[X86_INSN_DEC] = "dec",
+		[X86_INSN_NOT] = "not",
+		[X86_INSN_NEG] = "neg",
+		[X86_INSN_XCHG] = "xchg",
+		[X86_INSN_BT] = "bt",
+		[X86_INSN_SETCC] = "setcc",
+		[X86_INSN_CMPXCHG] = "cmpxchg",
+		[X86_INSN_XADD] = "xadd",
+		[X86_INSN_MOVS] = "movs",
+		[X86_INSN_CMPS] = "cmps",
+		[X86_INSN_STOS] = "stos",
+		[X86_INSN_LODS] = "lods",
+		[X86_INSN_SCAS] = "scas",
+		[X86_INSN_PUSH] = "push",
+		[X86_INSN_POP] = "pop",
 	};
 
 	if ((unsigned)kind >= X86_INSN_KIND_NR || !names[kind])
@@ -179,6 +197,44 @@ static uint8_t io_size(uint8_t opcode, unsigned osz)
 	return osz == 2 ? 2 : 4;
 }
 
+/* A ModRM instruction whose r/m operand is 8-bit when `byte`, else the
+ * operand size: sets opsize, memsize and the high-byte flags. */
+static int modrm_sized(struct dec *d, enum cpu_mode mode, bool byte, struct x86_insn *out)
+{
+	int rc = decode_modrm(d, mode, out);
+
+	if (rc)
+		return rc;
+	if (byte) {
+		out->opsize = 1;
+		out->reg_high8 = high8(out, out->reg);
+		if (!out->has_mem)
+			out->rm_high8 = high8(out, out->rm);
+	}
+	if (out->has_mem)
+		out->memsize = out->opsize;
+	return 0;
+}
+
+/* An immediate of `bytes` (1, 2 or 4), sign-extended to the operand size
+ * when `sext` (an imm8 with a wider operand, or imm32 with a 64-bit one),
+ * kept to opsize bytes (all 64 bits for opsize 8). */
+static int take_imm(struct dec *d, unsigned bytes, bool sext, struct x86_insn *out)
+{
+	uint64_t v;
+	int rc = take(d, bytes, &v);
+
+	if (rc)
+		return rc;
+	if (sext)
+		v = sign_extend(v, bytes);
+	if (out->opsize < 8)
+		v &= (1ull << (out->opsize * 8)) - 1;
+	out->has_imm = true;
+	out->imm = v;
+	return 0;
+}
+
 static int decode_0f(struct dec *d, enum cpu_mode mode, unsigned osz,
 		     struct x86_insn *out)
 {
@@ -257,7 +313,57 @@ static int decode_0f(struct dec *d, enum cpu_mode mode, unsigned osz,
 			out->rm_high8 = high8(out, out->rm);
 		out->write = false;
 		return 0;
+	case 0xa3: case 0xab: case 0xb3: case 0xbb:
+		rc = modrm_sized(d, mode, false, out);
+		if (rc)
+			return rc;
+		out->kind = X86_INSN_BT;
+		out->alu_op = (op >> 3) & 3;
+		out->mem_is_dst = true;
+		out->write = out->alu_op != 0;
+		return 0;
+	case 0xba:
+		rc = modrm_sized(d, mode, false, out);
+		if (rc)
+			return rc;
+		if (((out->modrm >> 3) & 7) < 4)
+			return X86_DECODE_EUNSUP;      /* /0-/3: #UD */
+		out->kind = X86_INSN_BT;
+		out->alu_op = (out->modrm >> 3) & 3;
+		out->mem_is_dst = true;
+		out->write = out->alu_op != 0;
+		out->reg = 0;
+		{
+			uint64_t v;
+
+			rc = take(d, 1, &v);
+			if (rc)
+				return rc;
+			out->has_imm = true;
+			out->imm = v;
+		}
+		return 0;
+	case 0xb0: case 0xb1: case 0xc0: case 0xc1:
+		rc = modrm_sized(d, mode, !(op & 1), out);
+		if (rc)
+			return rc;
+		out->kind = op >= 0xc0 ? X86_INSN_XADD : X86_INSN_CMPXCHG;
+		out->mem_is_dst = true;
+		out->write = true;
+		return 0;
 	default:
+		if (op >= 0x90 && op <= 0x9f) {
+			rc = modrm_sized(d, mode, true, out);
+			if (rc)
+				return rc;
+			out->kind = X86_INSN_SETCC;
+			out->alu_op = op & 0xf;
+			out->mem_is_dst = true;
+			out->write = true;
+			out->reg = 0;
+			out->reg_high8 = false;
+			return 0;
+		}
 		return X86_DECODE_EUNSUP;
 	}
 }
@@ -438,14 +544,131 @@ opcode:
 		out->rep = out->last_rep != 0;
 		rc = 0;
 		break;
+	case 0x84: case 0x85: case 0x86: case 0x87:
+		rc = modrm_sized(&d, mode, !(op & 1), out);
+		if (rc)
+			break;
+		out->kind = op >= 0x86 ? X86_INSN_XCHG : X86_INSN_TEST;
+		out->mem_is_dst = true;
+		out->write = op >= 0x86;
+		break;
+	case 0x80: case 0x81: case 0x82: case 0x83:
+		if (op == 0x82 && mode == CPU_MODE_64) {
+			rc = X86_DECODE_EUNSUP;        /* #UD in 64-bit mode */
+			break;
+		}
+		rc = modrm_sized(&d, mode, !(op & 1), out);
+		if (rc)
+			break;
+		out->kind = X86_INSN_ALU;
+		out->alu_op = (out->modrm >> 3) & 7;
+		out->mem_is_dst = true;
+		out->write = out->alu_op != 7;
+		out->reg = 0;
+		out->reg_high8 = false;
+		if (op == 0x83)
+			rc = take_imm(&d, 1, true, out);
+		else
+			rc = take_imm(&d, out->opsize == 1 ? 1 : out->opsize == 2 ? 2 : 4,
+				      out->opsize == 8, out);
+		break;
+	case 0xf6: case 0xf7:
+	case 0xfe: case 0xff: {
+		unsigned sub;
+
+		rc = modrm_sized(&d, mode, !(op & 1), out);
+		if (rc)
+			break;
+		sub = (out->modrm >> 3) & 7;
+		out->reg = 0;
+		out->reg_high8 = false;
+		out->mem_is_dst = true;
+		out->write = true;
+		if (op <= 0xf7) {
+			if (sub >= 4) {
+				rc = X86_DECODE_EUNSUP;   /* MUL IMUL DIV IDIV */
+				break;
+			}
+			if (sub < 2) {
+				out->kind = X86_INSN_TEST;
+				out->write = false;
+				rc = take_imm(&d, out->opsize == 1 ? 1 : out->opsize == 2 ? 2 : 4,
+					      out->opsize == 8, out);
+				break;
+			}
+			out->kind = sub == 2 ? X86_INSN_NOT : X86_INSN_NEG;
+		} else if (sub < 2) {
+			out->kind = sub == 0 ? X86_INSN_INC : X86_INSN_DEC;
+		} else if (op == 0xff && sub == 6) {
+			out->kind = X86_INSN_PUSH;
+			out->mem_is_dst = false;
+			out->write = false;
+			if (mode == CPU_MODE_64 && out->opsize == 4)
+				out->opsize = 8;        /* no 32-bit push in 64-bit mode */
+			if (out->has_mem)
+				out->memsize = out->opsize;
+		} else {
+			rc = X86_DECODE_EUNSUP;
+		}
+		break;
+	}
+	case 0x8f:
+		rc = modrm_sized(&d, mode, false, out);
+		if (rc)
+			break;
+		if ((out->modrm >> 3) & 7) {
+			rc = X86_DECODE_EUNSUP;        /* XOP prefix (AMD) */
+			break;
+		}
+		out->kind = X86_INSN_POP;
+		out->reg = 0;
+		out->mem_is_dst = true;
+		out->write = true;
+		if (mode == CPU_MODE_64 && out->opsize == 4)
+			out->opsize = 8;
+		if (out->has_mem)
+			out->memsize = out->opsize;
+		break;
+	case 0xa4: case 0xa5: case 0xa6: case 0xa7:
+	case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf: {
+		static const enum x86_insn_kind kinds[6] = {
+			X86_INSN_MOVS, X86_INSN_CMPS, 0, X86_INSN_STOS, X86_INSN_LODS, X86_INSN_SCAS,
+		};
+
+		out->kind = kinds[(op - 0xa4) >> 1];
+		if (!(op & 1))
+			out->opsize = 1;
+		out->rep = out->last_rep != 0;
+		out->write = out->kind == X86_INSN_STOS || out->kind == X86_INSN_MOVS;
+		rc = 0;
+		break;
+	}
 	default:
+		if (op < 0x40 && (op & 7) < 4) {
+			/* ADD OR ADC SBB AND SUB XOR CMP, ModRM forms: bit 1
+			 * set = register destination. */
+			rc = modrm_sized(&d, mode, !(op & 1), out);
+			if (rc)
+				break;
+			out->kind = X86_INSN_ALU;
+			out->alu_op = (op >> 3) & 7;
+			out->mem_is_dst = !(op & 2);
+			out->write = out->mem_is_dst && out->alu_op != 7;
+			break;
+		}
 		rc = X86_DECODE_EUNSUP;
 		break;
 	}
 	if (rc)
 		return rc;
-	/* None of the recognised instructions accepts LOCK. */
-	if (out->prefixes & X86_PFX_LOCK)
+	/* LOCK is legal only on a read-modify-write of memory (SDM Vol. 2
+	 * "LOCK"): ALU except CMP, INC DEC NOT NEG, XCHG, BTS BTR BTC, XADD,
+	 * CMPXCHG, each with a memory destination. Anything else #UD. */
+	if ((out->prefixes & X86_PFX_LOCK) &&
+	    !(out->has_mem && out->mem_is_dst && out->write &&
+	      (out->kind == X86_INSN_ALU || out->kind == X86_INSN_INC || out->kind == X86_INSN_DEC ||
+	       out->kind == X86_INSN_NOT || out->kind == X86_INSN_NEG || out->kind == X86_INSN_XCHG ||
+	       out->kind == X86_INSN_BT || out->kind == X86_INSN_XADD || out->kind == X86_INSN_CMPXCHG)))
 		return X86_DECODE_EINVAL;
 	out->len = (uint8_t)d.pos;
 	return 0;

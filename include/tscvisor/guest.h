@@ -24,6 +24,8 @@ int guest_decode_at_rip(struct vcpu *v, struct x86_insn *insn);
 /* The same without the copy: the cached decode (valid until the next
  * decode on this vCPU), or NULL. */
 const struct x86_insn *guest_insn_at_rip(struct vcpu *v);
+/* Up to 15 bytes at RIP (for a log line): the count read, 0 if none. */
+unsigned guest_bytes_at_rip(struct vcpu *v, uint8_t bytes[X86_MAX_INSN_LEN]);
 /* A not-present #PF at linear address la (error code pfec) that the
  * guest's page tables, as they are now, do not explain (guest_walk.h). */
 bool guest_pf_unexplained_now(struct vcpu *v, uint64_t la, uint32_t pfec);
@@ -50,6 +52,8 @@ bool guest_mmio(struct vcpu *v, struct vm_exit *e);
 
 /* vmm/lapic.c: the virtual local APIC. */
 void lapic_reset(struct vcpu *v);
+/* WRMSR IA32_APIC_BASE: 0, or -1 for #GP. */
+int lapic_write_apic_base(struct vcpu *v, uint64_t val);
 uint32_t lapic_read(struct vcpu *v, uint32_t offset);
 void lapic_write(struct vcpu *v, uint32_t offset, uint32_t val);
 int lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);

@@ -33,7 +33,8 @@ enum cpu_mode x86_cpu_mode(uint64_t cr0, uint64_t efer, uint64_t rflags,
 #define X86_DECODE_ETRUNC   (-1)  /* needs more bytes than were available */
 #define X86_DECODE_EUNSUP   (-2)  /* not an instruction this decoder knows */
 #define X86_DECODE_EINVAL   (-3)  /* a known instruction encoded in a way that
-				   * raises #UD (e.g. LOCK: none is lockable) */
+				   * raises #UD (e.g. LOCK on a non-lockable
+				   * instruction or a register destination) */
 #define X86_DECODE_ETOOLONG (-4)  /* longer than 15 bytes: #GP(0) */
 
 enum x86_insn_kind {
@@ -57,6 +58,28 @@ enum x86_insn_kind {
 	X86_INSN_INVD,          /* 0F 08 */
 	X86_INSN_WBINVD,        /* 0F 09 */
 	X86_INSN_XSETBV,        /* 0F 01 D1 */
+	/* Instructions with a memory operand a guest may aim at MMIO. */
+	X86_INSN_ALU,           /* 00-03 08-0B ... 38-3B, 80-83 /0-/7: alu_op
+				 * = ADD OR ADC SBB AND SUB XOR CMP (0..7) */
+	X86_INSN_TEST,          /* 84 85, F6/F7 /0 /1 (imm) */
+	X86_INSN_INC,           /* FE/FF /0 */
+	X86_INSN_DEC,           /* FE/FF /1 */
+	X86_INSN_NOT,           /* F6/F7 /2 */
+	X86_INSN_NEG,           /* F6/F7 /3 */
+	X86_INSN_XCHG,          /* 86 87 */
+	X86_INSN_BT,            /* 0F A3 AB B3 BB, 0F BA /4-/7: alu_op = BT BTS
+				 * BTR BTC (0..3); reg = the bit-offset
+				 * register, or has_imm */
+	X86_INSN_SETCC,         /* 0F 90-9F: alu_op = the condition (0..15) */
+	X86_INSN_CMPXCHG,       /* 0F B0 B1: reg = the source */
+	X86_INSN_XADD,          /* 0F C0 C1 */
+	X86_INSN_MOVS,          /* A4 A5 */
+	X86_INSN_CMPS,          /* A6 A7 */
+	X86_INSN_STOS,          /* AA AB */
+	X86_INSN_LODS,          /* AC AD */
+	X86_INSN_SCAS,          /* AE AF */
+	X86_INSN_PUSH,          /* FF /6 (memory source) */
+	X86_INSN_POP,           /* 8F /0 (memory destination) */
 	X86_INSN_KIND_NR
 };
 
@@ -109,12 +132,15 @@ struct x86_insn {
 	bool rip_relative;      /* 64-bit mode, mod=0 rm=5 (RIP/EIP + disp32) */
 
 	/* True when the instruction accesses memory through ModRM (mod != 3) or
-	 * a moffs offset. INS/OUTS access memory through rDI/rSI and report
-	 * false here. */
+	 * a moffs offset. INS/OUTS and the string instructions (MOVS ... SCAS)
+	 * access memory through rDI/rSI, report false here and memsize 0; their
+	 * element size is opsize. */
 	bool has_mem;
 	/* Direction of the access to the device: true for a write (a store to
-	 * memory, OUT, OUTS), false for a read (a load, IN, INS). Meaningful for
-	 * MOV*, IN/OUT and INS/OUTS only. */
+	 * memory, OUT, OUTS), false for a read (a load, IN, INS). For the
+	 * read-modify-write forms (ALU, INC ... XADD): whether memory is
+	 * written (CMP, TEST, BT: false). String instructions, PUSH, POP: as
+	 * the MMIO side (STOS, POP: write; LODS, SCAS, PUSH: read). */
 	bool write;
 
 	/* The register operand, 0..15 (REX.R included): MOV r/m,r and r,r/m:
@@ -136,7 +162,15 @@ struct x86_insn {
 				 * MOV: the value to store, opsize bytes (imm32
 				 * sign-extended when opsize is 8) */
 	bool port_in_dx;        /* IN/OUT/INS/OUTS: port in DX */
-	bool rep;               /* INS/OUTS: with a REP (F3 or F2) prefix */
+	bool rep;               /* INS/OUTS and the string instructions: with
+				 * a REP (F3 or F2) prefix */
+
+	/* ALU/BT: the operation; SETcc: the condition code. */
+	uint8_t alu_op;
+	/* The memory (r/m) operand is the first (destination) operand: ALU
+	 * r/m,reg and r/m,imm, INC/DEC/NOT/NEG, BT*, XADD, CMPXCHG, SETcc. For
+	 * CMP/TEST/BT it is read only (write false). */
+	bool mem_is_dst;
 };
 
 /* Decode the instruction at bytes[0..avail). Returns 0 and fills *out, or a
