@@ -37,24 +37,43 @@ static void write_reg(struct vcpu *v, unsigned idx, bool high8, unsigned bytes, 
 		*r = (*r & ~mask_of(bytes)) | (val & mask_of(bytes));
 }
 
-static bool unbacked_logged(struct vm *vm, uint64_t page)
+/* Whether the page was logged already; a guest touching many pages gets
+ * VM_MMIO_LOG_PAGES lines and one saying that the rest go unlogged, never a
+ * line per access. vCPUs of one VM fault in parallel: the table is theirs
+ * together, so it is changed under the VM's device lock (without it, two
+ * vCPUs could both take the last free slot and write past the table). */
+static bool unbacked_logged(struct vm *vm, uint64_t page, bool *last)
 {
-	unsigned i;
+	unsigned i, n;
+	bool seen = false;
 
-	for (i = 0; i < vm->mmio_logged_n; i++)
-		if (vm->mmio_logged[i] == page)
-			return true;
-	if (vm->mmio_logged_n < VM_MMIO_LOG_PAGES)
-		vm->mmio_logged[vm->mmio_logged_n++] = page;
-	return false;
+	*last = false;
+	spin_lock(&vm->dev_lock);
+	n = vm->mmio_logged_n < VM_MMIO_LOG_PAGES ? vm->mmio_logged_n : VM_MMIO_LOG_PAGES;
+	for (i = 0; i < n && !seen; i++)
+		seen = vm->mmio_logged[i] == page;
+	if (!seen) {
+		if (vm->mmio_logged_n < VM_MMIO_LOG_PAGES) {
+			vm->mmio_logged[vm->mmio_logged_n++] = page;
+		} else if (vm->mmio_logged_n == VM_MMIO_LOG_PAGES) {
+			vm->mmio_logged_n++;        /* the table is full: say so once */
+			*last = true;
+		} else {
+			seen = true;                /* full, and said so: quiet */
+		}
+	}
+	spin_unlock(&vm->dev_lock);
+	return seen;
 }
+
+#define LOG_FULL "; the pages after this one are not logged"
 
 bool guest_mmio(struct vcpu *v, struct vm_exit *e)
 {
 	struct vm *vm = v->vm;
 	uint64_t gpa = e->u.npf.gpa, val = 0, base = v->apic_base & ~0xfffull;
 	struct x86_insn insn;
-	bool lapic;
+	bool lapic, last;
 
 	if (gpa < vm->ram_size)
 		return false;   /* RAM is always mapped: this is not an MMIO access */
@@ -71,9 +90,9 @@ bool guest_mmio(struct vcpu *v, struct vm_exit *e)
 		val &= mask_of(insn.memsize);
 		if (lapic)
 			lapic_write(v, (uint32_t)(gpa - base), (uint32_t)val);
-		else if (!unbacked_logged(vm, gpa >> 12))
-			log_info("vm %s: write to unbacked address 0x%llx dropped (logged once per page)",
-				 vm->name, (unsigned long long)gpa);
+		else if (!unbacked_logged(vm, gpa >> 12, &last))
+			log_info("vm %s: write to unbacked address 0x%llx dropped (logged once per page%s)",
+				 vm->name, (unsigned long long)gpa, last ? LOG_FULL : "");
 	} else {
 		if (lapic) {
 			uint32_t off = (uint32_t)(gpa - base);
@@ -81,9 +100,10 @@ bool guest_mmio(struct vcpu *v, struct vm_exit *e)
 			val = lapic_read(v, off & ~0xfu) >> ((off & 3) * 8);
 		} else {
 			val = ~0ull;
-			if (!unbacked_logged(vm, gpa >> 12))
+			if (!unbacked_logged(vm, gpa >> 12, &last))
 				log_info("vm %s: read of unbacked address 0x%llx gives all-ones "
-					 "(logged once per page)", vm->name, (unsigned long long)gpa);
+					 "(logged once per page%s)", vm->name, (unsigned long long)gpa,
+					 last ? LOG_FULL : "");
 		}
 		val &= mask_of(insn.memsize);
 		if (insn.kind == X86_INSN_MOVSX && insn.memsize < 8 &&
