@@ -46,7 +46,7 @@ HV_OBJS    := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o
 UNIT_SRCS  := $(sort $(wildcard tests/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all hv guests unit test run bench deps clean fuzz plot unit-bins
+.PHONY: all hv guests unit test run bench deps clean fuzz plot unit-bins soak
 all: hv guests
 
 hv: $(BUILD)/tscvisor.efi
@@ -133,6 +133,13 @@ test: deps
 	scripts/run-tests
 
 unit-bins: $(UNIT_BINS)
+
+# The random exerciser seed after seed on QEMU SVM until MINUTES have passed
+# or a run fails (docs/testing.md). SEED: the first seed (default: the clock's).
+MINUTES ?= 10
+soak: deps
+	$(MAKE) all
+	scripts/soak --minutes $(MINUTES) $(if $(SEED),--seed $(SEED))
 
 # docs/img/migration-tsc.png: guest TSC across a cross-rate migration per mode.
 plot: deps

@@ -47,17 +47,36 @@ static void write_reg(struct vcpu *v, unsigned idx, bool high8, unsigned bytes, 
 		*r = (*r & ~mask_of(bytes)) | (val & mask_of(bytes));
 }
 
-static bool unbacked_logged(struct vm *vm, uint64_t page)
+/* Whether the page was logged already; a guest touching many pages gets
+ * VM_MMIO_LOG_PAGES lines and one saying that the rest go unlogged, never a
+ * line per access. vCPUs of one VM fault in parallel: the table is theirs
+ * together, so it is changed under the VM's device lock (without it, two
+ * vCPUs could both take the last free slot and write past the table). */
+static bool unbacked_logged(struct vm *vm, uint64_t page, bool *last)
 {
-	unsigned i;
+	unsigned i, n;
+	bool seen = false;
 
-	for (i = 0; i < vm->mmio_logged_n; i++)
-		if (vm->mmio_logged[i] == page)
-			return true;
-	if (vm->mmio_logged_n < VM_MMIO_LOG_PAGES)
-		vm->mmio_logged[vm->mmio_logged_n++] = page;
-	return false;
+	*last = false;
+	spin_lock(&vm->dev_lock);
+	n = vm->mmio_logged_n < VM_MMIO_LOG_PAGES ? vm->mmio_logged_n : VM_MMIO_LOG_PAGES;
+	for (i = 0; i < n && !seen; i++)
+		seen = vm->mmio_logged[i] == page;
+	if (!seen) {
+		if (vm->mmio_logged_n < VM_MMIO_LOG_PAGES) {
+			vm->mmio_logged[vm->mmio_logged_n++] = page;
+		} else if (vm->mmio_logged_n == VM_MMIO_LOG_PAGES) {
+			vm->mmio_logged_n++;        /* the table is full: say so once */
+			*last = true;
+		} else {
+			seen = true;                /* full, and said so: quiet */
+		}
+	}
+	spin_unlock(&vm->dev_lock);
+	return seen;
 }
+
+#define LOG_FULL "; the pages after this one are not logged"
 
 /* The xAPIC page answers only in xAPIC mode: in x2APIC mode MMIO "behaves
  * similar to that of a legacy xAPIC in globally disabled state" (SDM Vol.
@@ -72,26 +91,30 @@ static bool is_lapic(struct vcpu *v, uint64_t gpa)
 
 static uint64_t dev_read(struct vcpu *v, uint64_t gpa, unsigned size)
 {
+	bool last;
+
 	if (is_lapic(v, gpa)) {
 		uint32_t off = (uint32_t)(gpa & 0xfff);
 
 		return (lapic_read(v, off & ~0xfu) >> ((off & 3) * 8)) & mask_of(size);
 	}
-	if (!unbacked_logged(v->vm, gpa >> 12))
-		vm_info(v->vm, "vm %s: read of unbacked address 0x%llx gives all-ones (logged once per page)",
-			v->vm->name, (unsigned long long)gpa);
+	if (!unbacked_logged(v->vm, gpa >> 12, &last))
+		vm_info(v->vm, "vm %s: read of unbacked address 0x%llx gives all-ones (logged once per page%s)",
+			v->vm->name, (unsigned long long)gpa, last ? LOG_FULL : "");
 	return mask_of(size);
 }
 
 static void dev_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
 {
+	bool last;
+
 	if (is_lapic(v, gpa)) {
 		lapic_write(v, (uint32_t)(gpa & 0xfff), (uint32_t)(val & mask_of(size)));
 		return;
 	}
-	if (!unbacked_logged(v->vm, gpa >> 12))
-		vm_info(v->vm, "vm %s: write to unbacked address 0x%llx dropped (logged once per page)",
-			v->vm->name, (unsigned long long)gpa);
+	if (!unbacked_logged(v->vm, gpa >> 12, &last))
+		vm_info(v->vm, "vm %s: write to unbacked address 0x%llx dropped (logged once per page%s)",
+			v->vm->name, (unsigned long long)gpa, last ? LOG_FULL : "");
 }
 
 static void set_flags(struct vcpu *v, uint64_t f)

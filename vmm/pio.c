@@ -109,8 +109,15 @@ static void unknown_port(struct vm *vm, uint16_t port, unsigned size, bool in)
 	if (*w & bit)
 		return;
 	*w |= bit;
-	vm_info(vm, "vm %s: %s of unemulated port 0x%x (%u bytes): %s (logged once per port)",
-		    vm->name, in ? "read" : "write", port, size, in ? "all-ones" : "dropped");
+	/* Once per port, and for VM_PORT_LOG_LINES ports: a guest walking
+	 * the 64 Ki ports must not make a log line of each (the caller holds
+	 * the device lock). */
+	if (vm->unknown_ports_logged > VM_PORT_LOG_LINES)
+		return;
+	vm->unknown_ports_logged++;
+	vm_info(vm, "vm %s: %s of unemulated port 0x%x (%u bytes): %s (logged once per port%s)",
+		    vm->name, in ? "read" : "write", port, size, in ? "all-ones" : "dropped",
+		    vm->unknown_ports_logged > VM_PORT_LOG_LINES ? "; the ports after this one are not logged" : "");
 }
 
 /* The guest's PM timer when it is not the host's own (vm->pm): read the

@@ -481,10 +481,17 @@ int fwcfg_nb_cpus(void);
 unsigned smp_init(void);
 /* This CPU's index (0 = BSP), from its LAPIC ID. 0 before smp_init(). */
 unsigned smp_cpu(void);
+/* The same from the stack pointer (which CPU's stack this is): right also
+ * while the LAPIC is moved, disabled or in x2APIC mode. The fault
+ * functions (fault_arm, rdmsr_safe, ...) use it. */
+unsigned smp_cpu_by_stack(void);
 static inline unsigned smp_online(void) { return smp.online ? smp.online : 1; }
 
 /* Work for the APs: fn(cpu, arg) runs once on every online AP. */
 typedef void (*smp_fn)(unsigned cpu, void *arg);
+/* Set by a test whose APs may be started again by another CPU's INIT and
+ * SIPI: ap_start() calls it (cpu, NULL) instead of idling; not to return. */
+extern smp_fn smp_rejoin_hook;
 void smp_start_aps(smp_fn fn, void *arg);
 unsigned smp_aps_done(void);			/* APs that finished fn */
 bool smp_wait_aps(u64 timeout_ms);		/* all done within timeout */

@@ -165,6 +165,8 @@ static NORETURN void ap_idle(unsigned cpu, u32 seen)
 	}
 }
 
+smp_fn smp_rejoin_hook;
+
 /* Called by entry.asm on the AP's own stack, interrupts off. */
 NORETURN void ap_start(unsigned cpu)
 {
@@ -183,6 +185,10 @@ NORETURN void ap_start(unsigned cpu)
 		for (;;)	/* the BSP gave up on us: stay out of the way */
 			__asm__ volatile("cli; hlt");
 	}
+	/* Started again (another CPU's INIT and SIPI): a test that asked for
+	 * it takes the CPU back; its hook does not return. */
+	if (atomic_read(&c->starts) > 1 && smp_rejoin_hook)
+		smp_rejoin_hook(cpu, NULL);
 	ap_idle(cpu, seen);
 }
 
@@ -316,6 +322,19 @@ unsigned smp_cpu(void)
 		return 0;
 	c = apic_to_cpu[lapic_id()];
 	return c < MAX_CPUS ? c : 0;
+}
+
+/* From the stack pointer: each CPU runs on its own stack (interrupts and
+ * exceptions too, there is no IST), so this holds whatever a test does to
+ * its LAPIC (x2APIC mode, a moved or disabled APIC page). */
+unsigned smp_cpu_by_stack(void)
+{
+	u64 sp = (u64)(uintptr_t)__builtin_frame_address(0);
+	u64 lo = (u64)(uintptr_t)ap_stacks;
+
+	if (sp < lo || sp >= lo + sizeof(ap_stacks))
+		return 0;
+	return 1 + (unsigned)((sp - lo) / AP_STACK_SIZE);
 }
 
 /* ---- work ---- */

@@ -268,7 +268,7 @@ void lib_exception(struct exc_frame *f)
 	}
 	for (const struct extable_entry *e = __extable_start; e < __extable_end; e++) {
 		if (e->fault_rip == f->rip) {
-			fault_vector[smp_cpu()] = (int)f->vector;
+			fault_vector[smp_cpu_by_stack()] = (int)f->vector;
 			f->rip = e->fixup_rip;
 			return;
 		}
@@ -301,17 +301,17 @@ void lib_exception(struct exc_frame *f)
 
 void fault_arm(void)
 {
-	fault_vector[smp_cpu()] = -1;
+	fault_vector[smp_cpu_by_stack()] = -1;
 }
 
 int fault_seen(void)
 {
-	return fault_vector[smp_cpu()];
+	return fault_vector[smp_cpu_by_stack()];
 }
 
 int rdmsr_safe(u32 msr, u64 *v)
 {
-	unsigned cpu = smp_cpu();
+	unsigned cpu = smp_cpu_by_stack();
 	u32 lo = 0, hi = 0;
 
 	fault_vector[cpu] = -1;
@@ -323,7 +323,7 @@ int rdmsr_safe(u32 msr, u64 *v)
 
 int wrmsr_safe(u32 msr, u64 v)
 {
-	unsigned cpu = smp_cpu();
+	unsigned cpu = smp_cpu_by_stack();
 
 	fault_vector[cpu] = -1;
 	__asm__ volatile("1: wrmsr\n2:\n\t" EXTABLE("1b", "2b")

@@ -15,6 +15,7 @@
 #define VM_MAX_VCPUS 16
 #define UART_LINE_MAX 160
 #define VM_MMIO_LOG_PAGES 16
+#define VM_PORT_LOG_LINES 16
 
 enum vm_end {
 	VM_RUNNING = 0,
@@ -100,6 +101,7 @@ struct vm {
 	uint32_t exit_status;       /* (c << 1) | 1 for the exit port */
 	char end_reason[96];
 	uint64_t unknown_port_logged[1024]; /* one bit per port: "logged once" */
+	unsigned unknown_ports_logged;      /* lines of those: at most VM_PORT_LOG_LINES */
 	uint64_t mmio_logged[VM_MMIO_LOG_PAGES]; /* unbacked pages already logged */
 	unsigned mmio_logged_n;
 	struct spinlock log_rl_lock; /* log lines the guest causes: vm_log() */
