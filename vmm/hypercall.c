@@ -10,10 +10,9 @@
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 
-/* Hypercalls 1, 2 and 4 change other vCPUs' TSC formula, pvclock areas or
- * nested page tables: each runs with every other pCPU of the VM parked
- * (vmm/sched.c's pause protocol), so no vCPU runs or writes its own area
- * meanwhile. When another pCPU holds the pause, the call is executed again
+/* Hypercalls 1 and 4 change other vCPUs' TSC formula or nested page
+ * tables: each runs with every other pCPU of the VM parked (vmm/sched.c's
+ * pause protocol), so no vCPU runs or writes its own area meanwhile. When another pCPU holds the pause, the call is executed again
  * after it (HC_RETRY); when the VM is ending it returns -1. */
 static int64_t paused_call(struct vcpu *v, int64_t (*fn)(struct vcpu *, uint64_t), uint64_t a0)
 {
@@ -34,17 +33,27 @@ static int64_t hc_pvclock_fast_path(struct vcpu *v, uint64_t enable)
 	return vmtime_pv_fast_path(v, enable != 0);
 }
 
-static int64_t hc_pvclock_refresh(struct vcpu *v, uint64_t unused)
+/* Hypercall 2 needs no pause: this vCPU's area is rewritten here, every
+ * other vCPU's by its own pCPU before that vCPU next runs (or at once where
+ * it sleeps), as after a TSC write: one writer per area, and a guest that
+ * refreshes in a loop does not stop its siblings each time. */
+static int64_t hc_pvclock_refresh(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	unsigned i;
 	int64_t n = 0;
 
-	(void)unused;
 	for (i = 0; i < vm->nvcpus; i++) {
-		if (vm->vcpus[i].pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE) {
-			kvmclock_update(&vm->vcpus[i]);
-			n++;
+		struct vcpu *o = &vm->vcpus[i];
+
+		if (!(o->pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE))
+			continue;
+		n++;
+		if (o == v) {
+			kvmclock_update(v);
+		} else {
+			__atomic_store_n(&o->pv_resync, 1, __ATOMIC_RELEASE);
+			sched_kick_vcpu(o);
 		}
 	}
 	return n;
@@ -84,7 +93,7 @@ int64_t hypercall(struct vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_
 	case HC_PVCLOCK_FAST_PATH:
 		return paused_call(v, hc_pvclock_fast_path, a0);
 	case HC_PVCLOCK_REFRESH:
-		return paused_call(v, hc_pvclock_refresh, 0);
+		return hc_pvclock_refresh(v);
 	case HC_SAVE:
 		return vm_request_save(v);
 	case HC_PVCLOCK_WINDOW:
