@@ -37,7 +37,7 @@ HOST_CFLAGS := $(WARN) -std=gnu11 -O1 -g -I include -fsanitize=address,undefined
 PURE_SRCS  := $(wildcard vmm/config.c vmm/format.c arch/x86/calib.c arch/x86/acpi.c \
                          vmm/loader.c vmm/tsc.c vmm/acpi_build.c vmm/x86_decode.c \
                          vmm/guest_walk.c vmm/pvclock.c vmm/snapshot.c vmm/pmtimer.c \
-                         arch/x86/nested.c vmm/xstate.c vmm/ratelimit.c)
+                         arch/x86/nested.c vmm/xstate.c vmm/ratelimit.c vmm/cpumodel.c)
 HV_SRCS    := $(sort $(wildcard boot/*.c vmm/*.c arch/x86/*.c))
 HV_ASMS    := $(sort $(wildcard arch/x86/*.asm))
 HV_OBJS    := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o)
