@@ -66,6 +66,10 @@ extern const unsigned cpumodel_nr_features;
 extern const struct cpumodel_msr cpumodel_msrs[];
 extern const unsigned cpumodel_nr_msrs;
 
+/* Fold the feature table into per-leaf masks; once, at boot, before any
+ * vCPU runs (single-threaded). */
+void cpumodel_init(void);
+
 /* Leaves read as all zero (not virtualised at all). */
 bool cpumodel_leaf_zero(enum cpumodel_vendor vd, uint32_t leaf);
 
