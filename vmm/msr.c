@@ -1,6 +1,7 @@
-/* MSRs as a guest sees them: what the VM's description (vmm/cpumodel.c)
- * says, through the handler it names. Everything it does not list, and the
- * MSRs of features it hides, get #GP, as on a CPU without that MSR
+/* MSRs as a guest sees them. Whether an MSR exists, and how it behaves, is
+ * the VM's description's (vmm/cpumodel.c): everything it does not list, and
+ * the MSRs of features it hides, get #GP, as on a CPU without that MSR;
+ * constant MSRs are answered from it; the rest reach the handlers below
  * (docs/platform.md, docs/abi.md). */
 #include <tscvisor/cpumodel.h>
 #include <tscvisor/guest.h>
@@ -9,114 +10,107 @@
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 
+#define MSR_IA32_TSC          0x10
+#define MSR_IA32_APIC_BASE    0x1b
+#define MSR_IA32_TSC_ADJUST   0x3b
+#define MSR_IA32_TSC_AUX      0xc0000103
+#define MSR_IA32_TSC_DEADLINE 0x6e0
+#define MSR_X2APIC_FIRST      0x800
+#define MSR_X2APIC_LAST       0x8ff
+
 int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
 	struct cpumodel_msr_answer a = cpumodel_msr(guest_cpu_vendor(v->vm), msr);
 
-	switch (a.kind) {
-	case MSRK_CONST_WI:
-	case MSRK_CONST_RO:
+	if (a.kind == MSRK_GP)
+		goto refuse;
+	if (a.kind == MSRK_CONST_WI || a.kind == MSRK_CONST_RO) {
 		*val = a.value;
 		return 0;
-	case MSRK_BACKEND:
-	case MSRK_GUEST:        /* not intercepted; should an exit come, the backend's */
-		if (v->vm->ops->msr_read(v, msr, val))
-			return 0;
-		break;
-	case MSRK_HANDLER:
-		switch (a.handler) {
-		case MSRH_TSC:
-			*val = vmtime_read_guest_tsc(v);
-			return 0;
-		case MSRH_APIC_BASE:
-			*val = v->apic_base;
-			return 0;
-		case MSRH_TSC_ADJUST:
-			*val = v->tsc_adjust;
-			return 0;
-		case MSRH_TSC_AUX:
-			*val = v->tsc_aux;
-			return 0;
-		case MSRH_TSC_DEADLINE:
-			*val = lapic_read_tsc_deadline(v);
-			return 0;
-		case MSRH_X2APIC:
-			return lapic_msr_read(v, msr, val);
-		case MSRH_KVMCLOCK:
-			return kvmclock_rdmsr(v, msr, val);
-		case MSRH_NONE:
-			break;
-		}
-		break;
-	case MSRK_GP:
-		break;
 	}
-	vm_dbg(v->vm, "vm %s: RDMSR 0x%x: no such MSR, #GP", v->vm->name, msr);
-	return -1;
+	if (v->vm->ops->msr_read(v, msr, val))
+		return 0;
+	switch (msr) {
+	case MSR_IA32_TSC:
+		*val = vmtime_read_guest_tsc(v);
+		return 0;
+	case MSR_IA32_APIC_BASE:
+		*val = v->apic_base;
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		*val = v->tsc_adjust;
+		return 0;
+	case MSR_IA32_TSC_AUX:
+		*val = v->tsc_aux;
+		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+		*val = lapic_read_tsc_deadline(v);
+		return 0;
+	default:
+		if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
+			return lapic_msr_read(v, msr, val);
+		if (kvmclock_is_msr(msr))
+			return kvmclock_rdmsr(v, msr, val);
+	refuse:
+		vm_dbg(v->vm, "vm %s: RDMSR 0x%x: no such MSR, #GP", v->vm->name, msr);
+		return -1;
+	}
 }
 
 int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
 	struct cpumodel_msr_answer a = cpumodel_msr(guest_cpu_vendor(v->vm), msr);
 
-	switch (a.kind) {
-	case MSRK_CONST_WI:
+	if (a.kind == MSRK_CONST_WI)
+		return 0;               /* as with no counter running */
+	if (a.kind == MSRK_GP || a.kind == MSRK_CONST_RO)
+		goto refuse;
+	switch (msr) {
+	case MSR_IA32_TSC:
+		vmtime_write_guest_tsc(v, val);
 		return 0;
-	case MSRK_BACKEND:
-	case MSRK_GUEST:
+	case MSR_IA32_TSC_ADJUST:
+		vmtime_write_tsc_adjust(v, val);
+		return 0;
+	case MSR_IA32_APIC_BASE:
+		/* Base must stay 4 KiB aligned below 2^36 here; BSP is read-only;
+		 * x2APIC mode (bit 10) is not offered. Clearing EN disables the
+		 * APIC; setting it again starts from the reset state (SDM Vol. 3A
+		 * 11.4.3). */
+		if ((val & ~(0xffffff000ull | APIC_BASE_ENABLE | APIC_BASE_EXTD | APIC_BASE_BSP)) ||
+		    (val & APIC_BASE_BSP) != (v->apic_base & APIC_BASE_BSP))
+			return -1;
+		/* x2APIC needs EN; leaving x2APIC goes through disabled (SDM 11.12.5). */
+		if ((val & APIC_BASE_EXTD) && !(val & APIC_BASE_ENABLE))
+			return -1;
+		if ((v->apic_base & APIC_BASE_EXTD) && !(val & APIC_BASE_EXTD) && (val & APIC_BASE_ENABLE))
+			return -1;
+		if ((val & APIC_BASE_ENABLE) && !(v->apic_base & APIC_BASE_ENABLE))
+			lapic_reset(v);
+		v->apic_base = val;
+		return 0;
+	case MSR_IA32_TSC_AUX:
+		if (val >> 32)
+			return -1;
+		/* pvrdtscp: TSC_AUX is the VM's incarnation, the hypervisor's to
+		 * set (as Xen's native_paravirt): the write is ignored. */
+		if (v->vm->time.d.mode == TSC_MODE_PVRDTSCP)
+			return 0;
+		v->tsc_aux = val;
+		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+		lapic_write_tsc_deadline(v, val);
+		return 0;
+	default:
+		if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
+			return lapic_msr_write(v, msr, val);
+		if (kvmclock_is_msr(msr))
+			return kvmclock_wrmsr(v, msr, val);
 		if (v->vm->ops->msr_write(v, msr, val))
 			return 0;
-		break;
-	case MSRK_HANDLER:
-		switch (a.handler) {
-		case MSRH_TSC:
-			vmtime_write_guest_tsc(v, val);
-			return 0;
-		case MSRH_TSC_ADJUST:
-			vmtime_write_tsc_adjust(v, val);
-			return 0;
-		case MSRH_APIC_BASE:
-			/* Base must stay 4 KiB aligned below 2^36 here; BSP is read-only;
-			 * x2APIC mode (bit 10) is not offered. Clearing EN disables the
-			 * APIC; setting it again starts from the reset state (SDM Vol. 3A
-			 * 11.4.3). */
-			if ((val & ~(0xffffff000ull | APIC_BASE_ENABLE | APIC_BASE_EXTD | APIC_BASE_BSP)) ||
-			    (val & APIC_BASE_BSP) != (v->apic_base & APIC_BASE_BSP))
-				return -1;
-			/* x2APIC needs EN; leaving x2APIC goes through disabled (SDM 11.12.5). */
-			if ((val & APIC_BASE_EXTD) && !(val & APIC_BASE_ENABLE))
-				return -1;
-			if ((v->apic_base & APIC_BASE_EXTD) && !(val & APIC_BASE_EXTD) && (val & APIC_BASE_ENABLE))
-				return -1;
-			if ((val & APIC_BASE_ENABLE) && !(v->apic_base & APIC_BASE_ENABLE))
-				lapic_reset(v);
-			v->apic_base = val;
-			return 0;
-		case MSRH_TSC_AUX:
-			if (val >> 32)
-				return -1;
-			/* pvrdtscp: TSC_AUX is the VM's incarnation, the hypervisor's to
-			 * set (as Xen's native_paravirt): the write is ignored. */
-			if (v->vm->time.d.mode == TSC_MODE_PVRDTSCP)
-				return 0;
-			v->tsc_aux = val;
-			return 0;
-		case MSRH_TSC_DEADLINE:
-			lapic_write_tsc_deadline(v, val);
-			return 0;
-		case MSRH_X2APIC:
-			return lapic_msr_write(v, msr, val);
-		case MSRH_KVMCLOCK:
-			return kvmclock_wrmsr(v, msr, val);
-		case MSRH_NONE:
-			break;
-		}
-		break;
-	case MSRK_CONST_RO:
-	case MSRK_GP:
-		break;
+	refuse:
+		vm_dbg(v->vm, "vm %s: WRMSR 0x%x = 0x%llx: refused, #GP", v->vm->name, msr,
+			      (unsigned long long)val);
+		return -1;
 	}
-	vm_dbg(v->vm, "vm %s: WRMSR 0x%x = 0x%llx: refused, #GP", v->vm->name, msr,
-	       (unsigned long long)val);
-	return -1;
 }

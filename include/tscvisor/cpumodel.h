@@ -39,7 +39,7 @@ struct cpumodel_feature {
 /* How an MSR behaves. */
 enum cpumodel_msr_kind {
 	MSRK_GP,        /* #GP on read and write: no such MSR (or its feature is hidden) */
-	MSRK_HANDLER,   /* emulated by vmm/msr.c's named handler */
+	MSRK_HANDLER,   /* emulated by vmm/msr.c (its handler named here for the docs) */
 	MSRK_BACKEND,   /* held in the VMCB/VMCS by the backend (EFER, PAT) */
 	MSRK_GUEST,     /* the guest's own, not intercepted (FS/GS base, SYSCALL, SYSENTER) */
 	MSRK_CONST_WI,  /* reads a fixed value, writes ignored (as with no counter running) */
