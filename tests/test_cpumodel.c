@@ -88,6 +88,16 @@ static void test_tables(void)
 		CHECK(cpumodel_msrs[i].feature < (int)cpumodel_nr_features);
 		CHECK((cpumodel_msrs[i].kind == MSRK_HANDLER) == (cpumodel_msrs[i].handler != MSRH_NONE));
 	}
+	/* The CPUID index holds one masked subleaf per leaf; every masked and
+	 * every zeroed leaf is in its range (0-0x3f, 0x80000000-0x8000003f). */
+	for (vd = 0; vd < CPUMODEL_NR_VENDORS; vd++)
+		for (i = 0; i < cpumodel_nr_features; i++) {
+			uint32_t l = cpumodel_features[i].leaf;
+
+			CHECK(cpumodel_masked_subleaves(vd, l) <= 1);
+			CHECK(l < 0x40 || (l >= 0x80000000u && l < 0x80000040u));
+		}
+	CHECK(cpumodel_leaf_zero(CPUMODEL_AMD, 0x80000022));
 	/* Every feature entry is one bit, named once per vendor. */
 	for (i = 0; i < cpumodel_nr_features; i++) {
 		CHECK(cpumodel_features[i].name != NULL);
@@ -139,6 +149,17 @@ static void test_cpuid(void)
 	r[0] = r[1] = r[2] = r[3] = ~0u;
 	cpumodel_cpuid(CPUMODEL_AMD, 0xa, 0, r);
 	CHECK_EQ_U64(r[0] | r[1] | r[2] | r[3], 0);
+	for (uint32_t l = 0; l < 0x40; l++) {     /* the index agrees with the list */
+		r[0] = r[1] = r[2] = r[3] = ~0u;
+		cpumodel_cpuid(CPUMODEL_INTEL, l, 0, r);
+		CHECK_EQ_U64(cpumodel_leaf_zero(CPUMODEL_INTEL, l), (r[0] | r[1] | r[2] | r[3]) == 0);
+		r[0] = r[1] = r[2] = r[3] = ~0u;
+		cpumodel_cpuid(CPUMODEL_AMD, 0x80000000u + l, 0, r);
+		CHECK_EQ_U64(cpumodel_leaf_zero(CPUMODEL_AMD, 0x80000000u + l), (r[0] | r[1] | r[2] | r[3]) == 0);
+	}
+	r[0] = r[1] = r[2] = r[3] = ~0u;
+	cpumodel_cpuid(CPUMODEL_INTEL, 0x40000000, 0, r);          /* not indexed: untouched */
+	CHECK_EQ_U64(r[0] & r[1] & r[2] & r[3], ~0u);
 	r[0] = r[1] = r[2] = r[3] = ~0u;
 	cpumodel_cpuid(CPUMODEL_INTEL, 7, 0, r);
 	CHECK_EQ_U64(r[3] & (1u << 29), 0);              /* ARCH_CAPABILITIES */

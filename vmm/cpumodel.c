@@ -145,20 +145,34 @@ bool cpumodel_feature_shown(enum cpumodel_vendor vd, int feature)
 	return cpumodel_features[feature].show != SHOW_HIDE;
 }
 
-/* The static masks, per vendor and leaf, folded from the feature table once,
- * so a CPUID exit looks at a handful of leaves, not at every feature. */
+/* The static masks, per vendor and leaf, folded from the feature table once
+ * (cpumodel_init), with a direct index by leaf number, so a CPUID exit costs
+ * one lookup, not a walk over the features. */
 struct leaf_mask {
 	uint32_t leaf, subleaf;
 	uint32_t keep[4], set[4];
 };
-#define NR_MASKED 8
+#define NR_MASKED  8
+#define NR_INDEXED 0x40         /* leaves 0..0x3f and 0x80000000..0x8000003f */
+#define IDX_NONE   0
+#define IDX_ZERO   0xff
 static struct leaf_mask masks[CPUMODEL_NR_VENDORS][NR_MASKED];
 static unsigned nr_masks[CPUMODEL_NR_VENDORS];
+static uint8_t idx_basic[CPUMODEL_NR_VENDORS][NR_INDEXED], idx_ext[CPUMODEL_NR_VENDORS][NR_INDEXED];
 static int masks_ready;
 
 static bool has_subleaves(uint32_t leaf)
 {
 	return leaf == 7 || leaf == 0xd;
+}
+
+static uint8_t *leaf_index(unsigned vd, uint32_t leaf)
+{
+	if (leaf < NR_INDEXED)
+		return &idx_basic[vd][leaf];
+	if (leaf - 0x80000000u < NR_INDEXED)
+		return &idx_ext[vd][leaf - 0x80000000u];
+	return NULL;
 }
 
 void cpumodel_init(void)
@@ -190,13 +204,41 @@ void cpumodel_init(void)
 			else
 				m->set[f->reg] |= 1u << f->bit;
 		}
+		for (i = 0; i < NR_INDEXED; i++)
+			idx_basic[vd][i] = idx_ext[vd][i] = IDX_NONE;
+		/* One masked subleaf per leaf (the unit test checks it). */
+		for (j = 0; j < nr_masks[vd]; j++) {
+			uint8_t *x = leaf_index(vd, masks[vd][j].leaf);
+
+			if (x)
+				*x = (uint8_t)(j + 1);
+		}
+		for (i = 0; i < sizeof(zero_leaves) / sizeof(zero_leaves[0]); i++) {
+			uint8_t *x = leaf_index(vd, zero_leaves[i].leaf);
+
+			if (x && (zero_leaves[i].vendors & (1u << vd)))
+				*x = IDX_ZERO;
+		}
 	}
 	__atomic_store_n(&masks_ready, 1, __ATOMIC_RELEASE);
 }
 
+unsigned cpumodel_masked_subleaves(enum cpumodel_vendor vd, uint32_t leaf)
+{
+	unsigned j, n = 0;
+
+	if (!__atomic_load_n(&masks_ready, __ATOMIC_ACQUIRE))
+		cpumodel_init();
+	for (j = 0; j < nr_masks[vd]; j++)
+		n += masks[vd][j].leaf == leaf;
+	return n;
+}
+
 void cpumodel_cpuid(enum cpumodel_vendor vd, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
-	unsigned i, k;
+	const struct leaf_mask *m;
+	const uint8_t *x;
+	unsigned k;
 
 	if ((unsigned)vd >= CPUMODEL_NR_VENDORS)
 		return;
@@ -204,20 +246,18 @@ void cpumodel_cpuid(enum cpumodel_vendor vd, uint32_t leaf, uint32_t subleaf, ui
 	 * the unit tests get it here. */
 	if (!__atomic_load_n(&masks_ready, __ATOMIC_ACQUIRE))
 		cpumodel_init();
-	if (cpumodel_leaf_zero(vd, leaf)) {
+	x = leaf_index(vd, leaf);
+	if (!x || *x == IDX_NONE)
+		return;
+	if (*x == IDX_ZERO) {
 		r[0] = r[1] = r[2] = r[3] = 0;
 		return;
 	}
-	if (!has_subleaves(leaf))
-		subleaf = 0;
-	for (i = 0; i < nr_masks[vd]; i++) {
-		const struct leaf_mask *m = &masks[vd][i];
-
-		if (m->leaf != leaf || m->subleaf != subleaf)
-			continue;
-		for (k = 0; k < 4; k++)
-			r[k] = (r[k] & m->keep[k]) | m->set[k];
-	}
+	m = &masks[vd][*x - 1];
+	if (has_subleaves(leaf) ? m->subleaf != subleaf : false)
+		return;
+	for (k = 0; k < 4; k++)
+		r[k] = (r[k] & m->keep[k]) | m->set[k];
 }
 
 /* The MSRs, sorted by first, ranges disjoint (the unit test checks both).

@@ -70,6 +70,10 @@ extern const unsigned cpumodel_nr_msrs;
  * vCPU runs (single-threaded). */
 void cpumodel_init(void);
 
+/* How many subleaves of the leaf carry static masks (at most one may: the
+ * per-leaf index holds one). */
+unsigned cpumodel_masked_subleaves(enum cpumodel_vendor vd, uint32_t leaf);
+
 /* Leaves read as all zero (not virtualised at all). */
 bool cpumodel_leaf_zero(enum cpumodel_vendor vd, uint32_t leaf);
 
