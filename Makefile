@@ -38,7 +38,7 @@ PURE_SRCS  := $(wildcard vmm/config.c vmm/format.c arch/x86/calib.c arch/x86/acp
                          vmm/loader.c vmm/tsc.c vmm/acpi_build.c vmm/x86_decode.c \
                          vmm/guest_walk.c vmm/pvclock.c vmm/snapshot.c vmm/pmtimer.c \
                          arch/x86/nested.c vmm/xstate.c vmm/ratelimit.c \
-                         vmm/apic_mode.c vmm/x86_alu.c)
+                         vmm/apic_mode.c vmm/x86_alu.c vmm/cpumodel.c)
 HV_SRCS    := $(sort $(wildcard boot/*.c vmm/*.c arch/x86/*.c))
 HV_ASMS    := $(sort $(wildcard arch/x86/*.asm))
 HV_OBJS    := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o)

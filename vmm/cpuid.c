@@ -1,11 +1,13 @@
 /* CPUID as a guest sees it: the host's, minus what the VM does not offer,
  * plus what the hypervisor says about itself (docs/abi.md). */
 #include <string.h>
+#include <tscvisor/cpumodel.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/pvclock.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/xstate.h>
 #include "fpu.h"
+#include "vendor.h"
 #include "x86.h"
 
 /* The hypervisor's leaves (docs/abi.md): KVM's at 0x40000000 so stock
@@ -63,6 +65,15 @@ static void hypervisor_leaf(struct vcpu *v, uint32_t leaf, uint32_t r[4])
 	}
 }
 
+/* The VM's vendor is the host's: the SVM backend runs on AMD, VMX on Intel. */
+enum cpumodel_vendor guest_cpu_vendor(const struct vm *vm)
+{
+	return vm->ops == &svm_ops ? CPUMODEL_AMD : CPUMODEL_INTEL;
+}
+
+/* The host's answer through the VM's description (vmm/cpumodel.c), then the
+ * per-vCPU parts: APIC ID and count, APIC present while enabled, OSXSAVE,
+ * topology, invariant TSC, XSAVE (vmm/xstate.c). */
 void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
 	struct vcpu_sregs s;
@@ -72,52 +83,36 @@ void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 		return;
 	}
 	cpuid_count(leaf, subleaf, r);
+	cpumodel_cpuid(guest_cpu_vendor(v->vm), leaf, subleaf, r);
 	switch (leaf) {
 	case 1:
 		v->vm->ops->get_sregs(v, &s);
 		r[1] = (r[1] & 0x0000ffffu) | (v->id << 24) | (v->vm->nvcpus << 16);
-		/* No VMX/SMX (no nesting), MONITOR; the virtual LAPIC offers
-		 * x2APIC and TSC-deadline; hypervisor present; OSXSAVE mirrors
-		 * the guest. */
-		r[2] &= ~((1u << 3) | (1u << 5) | (1u << 6) | (1u << 27));
-		r[2] |= (1u << 21) | (1u << 24) | (1u << 31);
-		r[3] |= 1u << 9;        /* APIC on chip */
+		/* APIC on chip reads 0 while the vCPU's APIC is globally
+		 * disabled (SDM Vol. 3A 11.4.3); OSXSAVE mirrors CR4. */
+		r[3] = (r[3] & ~(1u << 9)) | ((v->apic_base & APIC_BASE_ENABLE) ? 1u << 9 : 0);
+		r[2] &= ~(1u << 27);
 		if (s.cr4 & (1u << 18))
 			r[2] |= 1u << 27;
-		/* No MCE, MTRR, MCA, perfmon-ish ACPI/thermal MSRs behind them. */
-		r[3] &= ~((1u << 7) | (1u << 12) | (1u << 14) | (1u << 22) | (1u << 29));
 		break;
 	case 0xb:               /* topology: one thread per core, x2APIC ID */
 	case 0x1f:
-		r[0] = subleaf == 0 ? 0 : 0;
+		r[0] = 0;
 		r[1] = subleaf == 0 ? 1 : 0;
 		r[2] = subleaf == 0 ? (1u << 8) : subleaf;
 		r[3] = v->id;
 		break;
-	case 6:                 /* thermal and power: nothing */
-		r[0] = r[1] = r[2] = r[3] = 0;
-		break;
-	case 7:
-		if (subleaf == 0) {
-			r[1] |= 1u << 1;        /* IA32_TSC_ADJUST */
-			r[2] |= 1u << 22;       /* RDPID: native, or emulated on #UD */
-		}
-		break;
-	case 0xa:               /* architectural perfmon: none */
-		r[0] = r[1] = r[2] = r[3] = 0;
-		break;
 	case 0x80000001:
-		r[2] &= ~(1u << 2);     /* SVM: no nesting */
+		/* AMD mirrors the APIC bit here (APM Vol. 3 E.4.2). */
+		if (guest_cpu_vendor(v->vm) == CPUMODEL_AMD)
+			r[3] = (r[3] & ~(1u << 9)) | ((v->apic_base & APIC_BASE_ENABLE) ? 1u << 9 : 0);
 		if (!(fpu_host.offered & XS_AVX))
 			r[2] &= ~((1u << 11) | (1u << 16));   /* XOP, FMA4: AVX state */
 		break;
 	case 0x80000007:
-		/* Invariant TSC only when the VM's rate is guaranteed (SPEC 2). */
+		/* Invariant TSC only when the VM's rate is guaranteed. */
 		r[0] = r[1] = r[2] = 0;
 		r[3] = v->vm->time.d.rate_guaranteed ? 1u << 8 : 0;
-		break;
-	case 0x8000000a:        /* SVM features: none */
-		r[0] = r[1] = r[2] = r[3] = 0;
 		break;
 	default:
 		break;

@@ -1,6 +1,7 @@
 /* The arch-neutral core's entry: runs on the hypervisor's own stack once the
  * firmware is gone. */
 #include <tscvisor/bootinfo.h>
+#include <tscvisor/cpumodel.h>
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
 #include "calib_hw.h"
@@ -160,6 +161,7 @@ void vmm_main(struct boot_info *bi)
 	apic_init_cpu();
 	apic_timer_calibrate(host_tsc.khz);
 	kvmclock_set_boot_wall(bi->wall_ns, bi->wall_tsc, host_tsc.khz);
+	cpumodel_init();
 	if (cfg->test_skew_cycles) {
 		if (cfg->test_skew_cpu >= MAX_CPUS)
 			hv_panic("config: test_tsc_skew names CPU %u; at most %u CPUs", cfg->test_skew_cpu,

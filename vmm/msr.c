@@ -1,5 +1,9 @@
-/* MSRs as a guest sees them. Everything not listed here gets #GP, as on a
- * CPU without that MSR (docs/abi.md lists what exists). */
+/* MSRs as a guest sees them. Whether an MSR exists, and how it behaves, is
+ * the VM's description's (vmm/cpumodel.c): everything it does not list, and
+ * the MSRs of features it hides, get #GP, as on a CPU without that MSR;
+ * constant MSRs are answered from it; the rest reach the handlers below
+ * (docs/platform.md, docs/abi.md). */
+#include <tscvisor/cpumodel.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
@@ -9,7 +13,6 @@
 #define MSR_IA32_TSC          0x10
 #define MSR_IA32_APIC_BASE    0x1b
 #define MSR_IA32_TSC_ADJUST   0x3b
-#define MSR_IA32_UCODE_REV    0x8b
 #define MSR_IA32_TSC_AUX      0xc0000103
 #define MSR_IA32_TSC_DEADLINE 0x6e0
 #define MSR_X2APIC_FIRST      0x800
@@ -17,6 +20,14 @@
 
 int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	struct cpumodel_msr_answer a = cpumodel_msr(guest_cpu_vendor(v->vm), msr);
+
+	if (a.kind == MSRK_GP)
+		goto refuse;
+	if (a.kind == MSRK_CONST_WI || a.kind == MSRK_CONST_RO) {
+		*val = a.value;
+		return 0;
+	}
 	if (v->vm->ops->msr_read(v, msr, val))
 		return 0;
 	switch (msr) {
@@ -32,9 +43,6 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_IA32_TSC_AUX:
 		*val = v->tsc_aux;
 		return 0;
-	case MSR_IA32_UCODE_REV:
-		*val = 0;
-		return 0;
 	case MSR_IA32_TSC_DEADLINE:
 		*val = lapic_read_tsc_deadline(v);
 		return 0;
@@ -43,6 +51,7 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 			return lapic_msr_read(v, msr, val);
 		if (kvmclock_is_msr(msr))
 			return kvmclock_rdmsr(v, msr, val);
+	refuse:
 		vm_dbg(v->vm, "vm %s: RDMSR 0x%x: no such MSR, #GP", v->vm->name, msr);
 		return -1;
 	}
@@ -50,6 +59,12 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 
 int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	struct cpumodel_msr_answer a = cpumodel_msr(guest_cpu_vendor(v->vm), msr);
+
+	if (a.kind == MSRK_CONST_WI)
+		return 0;               /* as with no counter running */
+	if (a.kind == MSRK_GP || a.kind == MSRK_CONST_RO)
+		goto refuse;
 	switch (msr) {
 	case MSR_IA32_TSC:
 		vmtime_write_guest_tsc(v, val);
@@ -78,6 +93,7 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 			return kvmclock_wrmsr(v, msr, val);
 		if (v->vm->ops->msr_write(v, msr, val))
 			return 0;
+	refuse:
 		vm_dbg(v->vm, "vm %s: WRMSR 0x%x = 0x%llx: refused, #GP", v->vm->name, msr,
 			      (unsigned long long)val);
 		return -1;

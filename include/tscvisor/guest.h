@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <tscvisor/cpumodel.h>
 #include <tscvisor/vcpu.h>
 #include <tscvisor/x86_decode.h>
 
@@ -41,6 +42,8 @@ bool guest_pf_unexplained_now(struct vcpu *v, uint64_t la, uint32_t pfec);
 #define TIMELEAF_PV_FAST_PATH    (1u << 3)
 #define TIMELEAF_RATE_GUARANTEED (1u << 4)
 void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* The vendor whose description (vmm/cpumodel.c) the VM is shown. */
+enum cpumodel_vendor guest_cpu_vendor(const struct vm *vm);
 
 /* vmm/msr.c: 0 on success, -1 when the guest must get #GP. */
 int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);
