@@ -101,6 +101,7 @@ static u32 enabled_mask;
 static u64 ms_budget, min_ops, max_ops, trace_n, trace_from, seed;
 static bool intel, emulate_mode, pvrdtscp_mode;
 static u64 ram_top;
+static unsigned maxphy = 36;	/* CPUID.80000008H:EAX[7:0], 36 without the leaf */
 static u16 pm_port;
 static u32 pm_mask;
 static unsigned ncpu;
@@ -572,6 +573,13 @@ static bool msr_exists(u32 m)
 	}
 }
 
+/* Back to an enabled xAPIC at base (0xfee00000), initialised as at start. */
+static void apic_restore(u64 base)
+{
+	wrmsr(MSR_APIC_BASE, base);
+	lapic_init();
+}
+
 static void op_msr(struct cpu_st *s, unsigned me)
 {
 	/* MSRs a guest might try that tscvisor does not offer: each must #GP. */
@@ -658,16 +666,25 @@ static void op_msr(struct cpu_st *s, unsigned me)
 		old = rdmsr(MSR_APIC_BASE);
 		switch (below(s, 4)) {
 		case 0: v = old; break;
-		case 1: v = old | 1ull << (36 + below(s, 28)); break;
+		/* Reserved: bits MAXPHYADDR..63 only (SDM 11.4.4). Bits below
+		 * MAXPHYADDR are address bits: setting one moves the APIC
+		 * page (the apic class does that, under its claim). */
+		case 1: v = old | 1ull << (maxphy + below(s, 64 - maxphy)); break;
 		case 2: v = old ^ APIC_BASE_BSP; break;
 		default: v = (old & ~(u64)APIC_BASE_ENABLE) | APIC_BASE_X2APIC; break;
 		}
 		trace(s, "msr: APIC_BASE = 0x%llx", (unsigned long long)v);
 		vec = try_wrmsr(MSR_APIC_BASE, v);
 		count(s, C_MSR, vec);
-		if (v == old ? vec >= 0 : vec != 13)
+		if (v == old ? vec >= 0 : vec != 13) {
 			wrong(s, C_MSR, "WRMSR APIC_BASE 0x%llx (was 0x%llx): vector %d",
 			      (unsigned long long)v, (unsigned long long)old, vec);
+			/* Wrongly taken: put the enabled xAPIC at its page back,
+			 * so the rest of the run (HLT with its timer, IPIs)
+			 * still has an APIC where it writes. */
+			if (v != old && vec < 0)
+				apic_restore(old);
+		}
 		return;
 	default:
 		/* Something that does not exist: a known absent one or any number. */
@@ -814,12 +831,6 @@ static void op_kvmclock(struct cpu_st *s, unsigned me)
 static bool claim_self(unsigned me)
 {
 	return atomic_cmpxchg(&claim[me], NO_CLAIM, me + 1);
-}
-
-static void apic_restore(u64 base)
-{
-	wrmsr(MSR_APIC_BASE, base);
-	lapic_init();
 }
 
 static u32 ipi_icr(struct cpu_st *s, u32 *dest, bool x2);
@@ -1508,6 +1519,8 @@ void test_main(const struct mb_info *mbi)
 	emulate_mode = (tl.ebx & 0xff) == TV_MODE_EMULATE;
 	pvrdtscp_mode = (tl.ebx & 0xff) == TV_MODE_PVRDTSCP;
 	ram_top = mb_ram_top();
+	if (cpuid(0x80000000u).eax >= 0x80000008u)
+		maxphy = cpuid(0x80000008u).eax & 0xff;
 	pm = pmtimer_init();
 	pm_port = pm ? pm->port : 0;
 	pm_mask = pm ? pm->mask : 0;
