@@ -17,6 +17,7 @@
  * IA32_APIC_BASE; without the option those two checks are skipped. The
  * APs must poll (ap_idle=spin): a BSP without an APIC cannot wake them. */
 #include "guest.h"
+#include "pvclock.h"
 
 #define X2APIC_ID  0x802u
 #define X2APIC_VER 0x803u
@@ -104,13 +105,17 @@ static void ap_wait(unsigned cpu, void *arg)
 void test_main(const struct mb_info *mbi)
 {
 	bool check_cpuid, found, x2;
-	u32 maxphy = 36;
+	u32 maxphy = 36, x2max;
 	u64 x, dis, x2v;
 	unsigned n;
 
 	(void)mbi;
 	check_cpuid = cmdline_u64("cpuid_apic", 0, &found) == 1;
 	plan(32);
+	/* Bare QEMU's TCG takes APIC_BASE writes the SDM forbids and has no
+	 * x2APIC: it is no reference for this test (the bare run skips). */
+	if (!tv_signature(&x2max))
+		skip_rest("not under tscvisor: the platform's APIC is its own");
 	n = smp_init();
 	if (!ok(n == 2, "2 CPUs online (%u)", n))
 		skip_rest("needs 2 CPUs");

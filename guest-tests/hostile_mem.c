@@ -107,22 +107,6 @@ static u32 rd32(u64 a) { return *(volatile u32 *)(uintptr_t)a; }
 static u64 rd64(u64 a) { return *(volatile u64 *)(uintptr_t)a; }
 static void wr32(u64 a, u32 v) { *(volatile u32 *)(uintptr_t)a = v; }
 
-static u64 find_ram_end(const struct mb_info *mbi)
-{
-	u64 end = 0;
-
-	if (!mbi || !(mbi->flags & MB_INFO_MMAP))
-		return 0;
-	for (u32 off = 0; off < mbi->mmap_length;) {
-		const struct mb_mmap_entry *e = phys_ptr(mbi->mmap_addr + off);
-
-		if (e->type == 1 && e->base + e->length > end)
-			end = e->base + e->length;
-		off += e->size + 4;
-	}
-	return end;
-}
-
 static void check_ram_edges(void)
 {
 	volatile u8 *last = (volatile u8 *)(uintptr_t)(ram_end - 1);
@@ -364,7 +348,7 @@ void test_main(const struct mb_info *mbi)
 
 	if (!cmdline_get("do", what, sizeof(what)))
 		memcpy(what, "contain", 8);
-	ram_end = find_ram_end(mbi);
+	ram_end = mb_ram_end(mbi);
 	if (!strncmp(what, "pde-past-ram", 13)) {
 		u32 v = 0;
 

@@ -19,6 +19,7 @@
  * ended with a reason naming the instruction bytes (a4), and the next VM
  * must run. */
 #include "guest.h"
+#include "pvclock.h"
 
 struct st {
 	u64 rax, rcx, rsi, rdi, fl;
@@ -131,22 +132,6 @@ static const struct form forms[] = {
 static u64 ref_buf[2] __attribute__((aligned(16)));
 static u64 fill = ~0ull;
 
-static u64 find_ram_end(const struct mb_info *mbi)
-{
-	u64 end = 0;
-
-	if (!mbi || !(mbi->flags & MB_INFO_MMAP))
-		return 0;
-	for (u32 off = 0; off < mbi->mmap_length;) {
-		const struct mb_mmap_entry *e = phys_ptr(mbi->mmap_addr + off);
-
-		if (e->type == 1 && e->base + e->length > end)
-			end = e->base + e->length;
-		off += e->size + 4;
-	}
-	return end;
-}
-
 static void run(const struct form *f, u64 base, struct st *s)
 {
 	s->rax = f->rax;
@@ -191,9 +176,10 @@ static void check_target(u64 target, const char *what)
 
 void test_main(const struct mb_info *mbi)
 {
-	u64 ram_end = find_ram_end(mbi);
+	u64 ram_end = mb_ram_end(mbi);
 
 	bool found;
+	u32 tv_max;
 
 	char what[16];
 
@@ -210,6 +196,11 @@ void test_main(const struct mb_info *mbi)
 		done();
 	}
 	plan(2 * (int)ARRAY_SIZE(forms) + 1);
+	/* Bare QEMU keeps ACPI-reserved RAM past the memory map's last range,
+	 * so "past RAM" is memory there (the bare run skips; `fill=0` runs the
+	 * hole forms against QEMU's unassigned memory by hand). */
+	if (!tv_signature(&tv_max) && !(cmdline_u64("fill", 1, &found) == 0 && found))
+		skip_rest("not under tscvisor: past the memory map is RAM on bare QEMU");
 	if (!ok(ram_end && ram_end < 0xc0000000ull, "RAM ends at 0x%llx", (unsigned long long)ram_end))
 		skip_rest("no memory map");
 	check_target(ram_end, "past RAM");

@@ -150,44 +150,43 @@ int guest_decode_at_rip(struct vcpu *v, struct x86_insn *insn)
 	return 0;
 }
 
-static int decode_slow(struct vcpu *v, struct x86_insn *insn)
+/* Up to 15 instruction bytes at RIP through the guest's page tables, and the
+ * mode they are to be decoded in; the count read (0 when RIP does not
+ * translate). */
+static unsigned fetch_at_rip(struct vcpu *v, uint8_t bytes[X86_MAX_INSN_LEN], enum cpu_mode *mode)
 {
 	struct vcpu_sregs s;
 	struct guest_mmu mmu;
-	enum cpu_mode mode;
-	uint8_t bytes[X86_MAX_INSN_LEN];
 	unsigned got = 0;
 	uint64_t la;
 
 	v->vm->ops->get_sregs(v, &s);
-	mode = x86_cpu_mode(s.cr0, s.efer, v->regs.rflags, s.seg[SEG_CS].attr & SEG_ATTR_L,
-			    s.seg[SEG_CS].attr & SEG_ATTR_D);
+	*mode = x86_cpu_mode(s.cr0, s.efer, v->regs.rflags, s.seg[SEG_CS].attr & SEG_ATTR_L,
+			     s.seg[SEG_CS].attr & SEG_ATTR_D);
 	/* In 64-bit mode the CS base is ignored (SDM Vol. 3A 3.2.4). */
-	la = mode == CPU_MODE_64 ? v->regs.rip : s.seg[SEG_CS].base + v->regs.rip;
+	la = *mode == CPU_MODE_64 ? v->regs.rip : s.seg[SEG_CS].base + v->regs.rip;
 	mmu = mmu_of(v, &s);
-	if (guest_fetch(&mmu, la, bytes, sizeof(bytes), &got, NULL, NULL) != GW_OK || !got)
-		return -1;
-	return x86_decode(bytes, got, mode, insn) == 0 ? 0 : -1;
+	if (guest_fetch(&mmu, la, bytes, X86_MAX_INSN_LEN, &got, NULL, NULL) != GW_OK)
+		return 0;
+	return got;
+}
+
+static int decode_slow(struct vcpu *v, struct x86_insn *insn)
+{
+	uint8_t bytes[X86_MAX_INSN_LEN];
+	enum cpu_mode mode;
+	unsigned got = fetch_at_rip(v, bytes, &mode);
+
+	return got && x86_decode(bytes, got, mode, insn) == 0 ? 0 : -1;
 }
 
 /* Up to 15 instruction bytes at RIP, for a log line; the count read (0 when
  * RIP does not translate). */
 unsigned guest_bytes_at_rip(struct vcpu *v, uint8_t bytes[X86_MAX_INSN_LEN])
 {
-	struct vcpu_sregs s;
-	struct guest_mmu mmu;
 	enum cpu_mode mode;
-	unsigned got = 0;
-	uint64_t la;
 
-	v->vm->ops->get_sregs(v, &s);
-	mode = x86_cpu_mode(s.cr0, s.efer, v->regs.rflags, s.seg[SEG_CS].attr & SEG_ATTR_L,
-			    s.seg[SEG_CS].attr & SEG_ATTR_D);
-	la = mode == CPU_MODE_64 ? v->regs.rip : s.seg[SEG_CS].base + v->regs.rip;
-	mmu = mmu_of(v, &s);
-	if (guest_fetch(&mmu, la, bytes, X86_MAX_INSN_LEN, &got, NULL, NULL) != GW_OK)
-		return 0;
-	return got;
+	return fetch_at_rip(v, bytes, &mode);
 }
 
 /* The guest-physical address of RIP and the entries that gave it (for the

@@ -46,10 +46,16 @@ static struct vcpu *svm_last_run[MAX_CPUS];   /* by pCPU index */
 static int svm_cpu_enable(void)
 {
 	struct svm_pcpu *p;
+	struct cpu_info ci;
 
-	cpu_discover(&svm_cpu);
-	if (!svm_cpu.svm || svm_cpu.svm_disabled || !svm_cpu.svm_npt)
+	/* Every pCPU gets here at about the same moment while the others
+	 * already read svm_cpu: discover into a local copy and publish it
+	 * whole (the same bytes on every CPU). Discovering into svm_cpu itself
+	 * zeroed it under a reader: a 4-CPU boot once had pCPU 3 see "no SVM". */
+	cpu_discover(&ci);
+	if (!ci.svm || ci.svm_disabled || !ci.svm_npt)
 		return -1;
+	svm_cpu = ci;
 	p = mem_alloc_pages(1);
 	p->hsave_pa = PA(mem_alloc_pages(1));
 	p->host_vmcb_pa = PA(mem_alloc_pages(1));

@@ -177,10 +177,13 @@ static int find_caps(void)
 {
 	uint64_t basic = rdmsr(MSR_IA32_VMX_BASIC), ept = rdmsr(MSR_IA32_VMX_EPT_VPID);
 	bool tru = basic & VMX_BASIC_TRUE_CTLS;
+	struct cpu_info ci;
 
-	cpu_discover(&vmx_cpu);
-	if (!vmx_cpu.vmx_ept || !vmx_cpu.vmx_unrestricted || !vmx_cpu.vmx_tsc_offset ||
-	    !vmx_cpu.vmx_rdtsc_exiting) {
+	/* As svm_cpu_enable: a local copy, published whole, so no pCPU ever
+	 * reads vmx_cpu half rewritten by another's discovery. */
+	cpu_discover(&ci);
+	vmx_cpu = ci;
+	if (!ci.vmx_ept || !ci.vmx_unrestricted || !ci.vmx_tsc_offset || !ci.vmx_rdtsc_exiting) {
 		log_err("vmx: needs EPT, unrestricted guest, TSC offsetting and RDTSC exiting");
 		return -1;
 	}

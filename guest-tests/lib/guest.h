@@ -207,6 +207,8 @@ int tap_failures(void);
 extern u32 mb_magic;			/* EAX at entry */
 extern const struct mb_info *mb_info;	/* EBX at entry; NULL if the magic is wrong */
 const char *mb_cmdline(void);		/* "" when none */
+/* The end of the highest RAM range in the memory map; 0 without a map. */
+u64 mb_ram_end(const struct mb_info *mbi);
 /* Options are key=value words of the command line; the first word (the
  * program name) and words without '=' are ignored. */
 bool cmdline_get(const char *key, char *val, size_t size);

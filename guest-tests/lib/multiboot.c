@@ -24,6 +24,22 @@ const char *mb_cmdline(void)
 	return (const char *)(uintptr_t)mb_info->cmdline;
 }
 
+u64 mb_ram_end(const struct mb_info *mbi)
+{
+	u64 end = 0;
+
+	if (!mbi || !(mbi->flags & MB_INFO_MMAP))
+		return 0;
+	for (u32 off = 0; off < mbi->mmap_length;) {
+		const struct mb_mmap_entry *e = phys_ptr(mbi->mmap_addr + off);
+
+		if (e->type == 1 && e->base + e->length > end)
+			end = e->base + e->length;
+		off += e->size + 4;
+	}
+	return end;
+}
+
 /* Called by lib_start before test_main: prints the hand-off as diagnostics. */
 void mb_report(void)
 {
