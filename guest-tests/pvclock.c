@@ -1,4 +1,4 @@
-/* pvclock — kvmclock as a stock guest uses it (SPEC section 3, docs/abi.md).
+/* pvclock — kvmclock as a stock guest uses it (docs/abi.md).
  *
  * CPUID 0x40000000 must read "KVMKVMKVM\0\0\0" with max leaf >= 0x40000010;
  * 0x40000001 EAX has CLOCKSOURCE (0), CLOCKSOURCE2 (3) and STABLE_BIT (24);
@@ -230,7 +230,7 @@ static void run_pass(const struct pass *p, u64 khz, const struct pmtimer *pm, u6
 }
 
 /* System time counts ns since the VM was created, whatever the guest does
- * to its TSC (SPEC section 3): WRMSR IA32_TSC forward by 2^40 cycles and
+ * to its TSC (docs/abi.md): WRMSR IA32_TSC forward by 2^40 cycles and
  * back again must leave the pvclock time continuous (a step of at most
  * 1 s, never back), and, on this single vCPU (never written "apart from
  * the others"), the stable bit as it was. */

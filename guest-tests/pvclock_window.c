@@ -1,4 +1,4 @@
-/* pvclock_window — one address, every vCPU's own clock (SPEC section 3,
+/* pvclock_window — one address, every vCPU's own clock (docs/abi.md,
  * hypercall 4 in docs/abi.md): after the window hypercall, the page at the
  * window's GPA reads, on each vCPU, that vCPU's pvclock area at offset 0 and
  * its vCPU index at offset 32, so code can read its own CPU's time (and

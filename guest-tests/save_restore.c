@@ -1,4 +1,4 @@
-/* save_restore — guest time across a save and a restore (SPEC section 5):
+/* save_restore — guest time across a save and a restore (docs/save-restore.md):
  * the guest asks for a snapshot with the save hypercall at a moment of its
  * choosing, and checks what it sees when the call returns in the restored
  * VM (in the same boot, or in a later boot on another host):

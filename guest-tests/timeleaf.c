@@ -1,4 +1,4 @@
-/* timeleaf — tscvisor's time leaf (SPEC section 4, docs/abi.md).
+/* timeleaf — tscvisor's time leaf (docs/abi.md).
  *
  * CPUID 0x40000100: EAX max leaf (0x40000101..0x400001ff), EBX:ECX:EDX
  * "TSCVisorTSCV". 0x40000101: EAX flags (bit 0 RDTSC trapped now, 1 host

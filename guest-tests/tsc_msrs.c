@@ -1,4 +1,4 @@
-/* tsc_msrs — the TSC MSRs with SDM semantics (SPEC section 2; SDM Vol. 3B
+/* tsc_msrs — the TSC MSRs with SDM semantics (docs/tsc-modes.md; SDM Vol. 3B
  * 17.17.3):
  *   - WRMSR IA32_TSC (0x10) = v: RDTSC continues from v (also from 2^63 and
  *     from 2^64 - 1, where it wraps); RDMSR IA32_TSC reads the TSC; RDTSCP

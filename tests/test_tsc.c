@@ -583,7 +583,7 @@ static const struct rate_case rate_cases[] = {
 	{ "10 GHz on 1 MHz",  10000000, 1000 },
 };
 
-/* The rules of SPEC section 2, written out again independently. */
+/* The rules of docs/tsc-modes.md, written out again independently. */
 static void oracle(enum tsc_mode mode, const struct rate_case *rc, const struct tsc_host_info *h,
 		   bool fast, struct tsc_decision *want)
 {

@@ -1,4 +1,4 @@
-/* kvmclock (SPEC section 3): one master (guest TSC, ns) pair per VM feeds
+/* kvmclock (docs/abi.md): one master (guest TSC, ns) pair per VM feeds
  * every vCPU's pvclock area, with PVCLOCK_TSC_STABLE_BIT, while the host TSC
  * is synchronised and no vCPU's TSC was written apart; otherwise each vCPU
  * gets its own pair and the bit is clear. */

@@ -1,4 +1,4 @@
-/* Port-I/O devices of the guest platform (SPEC section 6). */
+/* Port-I/O devices of the guest platform (docs/platform.md). */
 #include <string.h>
 #include <tscvisor/log.h>
 #include <tscvisor/pio.h>

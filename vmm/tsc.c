@@ -1,6 +1,6 @@
 /* Guest TSC arithmetic and the tsc_mode policy (pure C): fixed-point and exact
  * scaling, offsets, pvclock's mul/shift, TSC MSR semantics, and the decision
- * table of SPEC section 2. No hardware access, no floating point, no libgcc
+ * table of docs/tsc-modes.md. No hardware access, no floating point, no libgcc
  * helpers (128-by-64 division is done here). See docs/tsc-modes.md. */
 #include <stdint.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* A VM's guest TSC on the running host (SPEC section 2): the decision of
+/* A VM's guest TSC on the running host (docs/tsc-modes.md): the decision of
  * tsc_decide() applied to every vCPU, and the value of a trapped read. */
 #include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
@@ -123,7 +123,7 @@ uint64_t vmtime_read_guest_tsc(struct vcpu *v)
 
 /* Once one vCPU's TSC is written apart from the others, the VM's vCPUs no
  * longer share one guest TSC: pvclock's master clock (and its stable bit)
- * no longer holds (SPEC section 3). */
+ * no longer holds (docs/abi.md). */
 static void note_offsets(struct vm *vm)
 {
 	unsigned i;
@@ -180,7 +180,7 @@ void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value)
 
 /* Called with the VM paused (hypercall 1 takes the pause): every vCPU's
  * formula changes at once and each applies its own (tsc_resync) on its own
- * pCPU before it next runs. The opt-in pvclock fast path (SPEC section 3): an emulate-mode VM whose
+ * pCPU before it next runs. The opt-in pvclock fast path (docs/abi.md): an emulate-mode VM whose
  * guest reads time through pvclock asks to stop RDTSC trapping. Every vCPU's
  * guest TSC continues from the value it has at one host instant h, now as
  * G(h) = ((h * ratio) >> frac) + offset (native, scaled where the hardware

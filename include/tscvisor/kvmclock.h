@@ -1,4 +1,4 @@
-/* kvmclock for a VM (SPEC section 3): the master clock, the vCPUs' areas,
+/* kvmclock for a VM (docs/abi.md): the master clock, the vCPUs' areas,
  * the wall clock, the CPUID leaves and MSRs of the kvmclock ABI. The pure
  * arithmetic and the version protocol are vmm/pvclock.c. */
 #ifndef TSCVISOR_KVMCLOCK_H
@@ -17,7 +17,7 @@ bool kvmclock_is_msr(uint32_t msr);
 int kvmclock_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);
 /* 0, or -1 for #GP (bad GPA: outside RAM, crossing a page, misaligned). */
 int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
-/* The pvclock window (hypercall 4, SPEC section 3): every vCPU reads, at
+/* The pvclock window (hypercall 4, docs/abi.md): every vCPU reads, at
  * guest-physical page gpa, a page of its own: its pvclock area at offset 0,
  * its vCPU index (u32) at offset 32, zeros after; gpa 0 removes it. Only
  * while no other vCPU of the VM runs (paused, or not started); the caller

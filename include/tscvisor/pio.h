@@ -1,4 +1,4 @@
-/* Port I/O seen by a guest (SPEC section 6): the UART console, the exit
+/* Port I/O seen by a guest (docs/platform.md): the UART console, the exit
  * ports, fw_cfg, PIC masks; everything else reads all-ones and drops writes. */
 #ifndef TSCVISOR_PIO_H
 #define TSCVISOR_PIO_H

@@ -1,4 +1,4 @@
-/* pvclock: the kvmclock ABI a guest reads its time from (SPEC section 3,
+/* pvclock: the kvmclock ABI a guest reads its time from (docs/abi.md,
  * docs/abi.md). Pure C, no hardware access: the hypervisor links it, and
  * so do the host tests (tests/test_pvclock.c).
  *

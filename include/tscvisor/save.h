@@ -1,4 +1,4 @@
-/* Save and restore (SPEC section 5; vmm/save.c). */
+/* Save and restore (docs/save-restore.md; vmm/save.c). */
 #ifndef TSCVISOR_SAVE_H
 #define TSCVISOR_SAVE_H
 

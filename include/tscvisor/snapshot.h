@@ -1,7 +1,7 @@
 /* VM snapshots: the codec (pure C, no hardware access, no allocation).
  *
  * A snapshot holds everything a paused VM needs to resume on another host
- * (SPEC section 5): its identity, the architectural state of every vCPU in a
+ * (docs/save-restore.md): its identity, the architectural state of every vCPU in a
  * vendor-neutral form, device state, time state and guest RAM with the zero
  * pages left out. The byte layout is in docs/snapshot-format.md; the structs
  * below are this codec's in-memory form of it, independent of struct vm and

@@ -2,7 +2,7 @@
  * the modes are described in docs/tsc-modes.md).
  *
  * The guest TSC of a VM is one function of the host TSC h, the same for every
- * vCPU (SPEC section 2):
+ * vCPU (docs/tsc-modes.md):
  *
  *     G(h) = ((h * ratio) >> frac) + offset        at the VM's tsc_khz
  *
@@ -136,7 +136,7 @@ void tsc_msr_write_tsc(uint64_t *offset, uint64_t *tsc_adjust, uint64_t guest_ts
 /* WRMSR IA32_TSC_ADJUST (0x3b) = value: the TSC moves by (value - old adjust). */
 void tsc_msr_write_tsc_adjust(uint64_t *offset, uint64_t *tsc_adjust, uint64_t value);
 
-/* ---- Mode policy (SPEC section 2) ------------------------------------- */
+/* ---- Mode policy (docs/tsc-modes.md) ------------------------------------- */
 
 /* tsc_khz may differ from the host's by this much and still be "the host
  * rate" (a common crystal tolerance; KVM's default tsc_tolerance_ppm). */

@@ -237,7 +237,7 @@ struct vendor_ops {
 	/* TSC: apply the VM's offset (and ratio, when hardware scaling is in
 	 * use) and whether RDTSC/RDTSCP exit. */
 	void (*set_tsc)(struct vcpu *v, uint64_t offset, uint64_t ratio, bool trap_rdtsc);
-	/* The pvclock window (SPEC section 3): guest-physical page gpa, in
+	/* The pvclock window (docs/abi.md): guest-physical page gpa, in
 	 * guest RAM, reads for this vCPU alone as host page host_pa,
 	 * read-only (a write is a nested page fault); host_pa 0 gives the RAM
 	 * page back. Called while the vCPU is not running; takes effect at its

@@ -33,7 +33,7 @@ void vmtime_vcpu_loaded(struct vcpu *v);
  * VM runs a little later (log lines over a 115200-baud console take ~15 ms
  * each). Called right before the VM runs again: every guest TSC, emulated
  * or native, and every LAPIC timer moves on by the host time in between, so
- * the guest sees none of it ("pause" semantics, SPEC section 5). */
+ * the guest sees none of it ("pause" semantics, docs/save-restore.md). */
 void vmtime_resume(struct vm *vm);
 
 #endif
