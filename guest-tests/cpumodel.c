@@ -1,4 +1,4 @@
-/* The virtual CPU is consistent (vmm/cpumodel.c, docs/platform.md): every
+/* The virtual CPU is consistent (pure/cpumodel.c, docs/platform.md): every
  * CPUID leaf the VM is shown is read, and for each feature the MSRs and
  * instructions it implies work, while those of hidden features fail as on
  * hardware without them (#GP for MSRs, #UD for instructions). Plus what

@@ -567,7 +567,7 @@ static bool msr_exists(u32 m)
 	case 0xc0000100: case 0xc0000101: case 0xc0000102:
 	case 0xc0000081: case 0xc0000082: case 0xc0000083: case 0xc0000084:
 	case 0x174: case 0x175: case 0x176:
-	/* Architectural on every CPU of a vendor (vmm/cpumodel.c): Intel's
+	/* Architectural on every CPU of a vendor (pure/cpumodel.c): Intel's
 	 * PLATFORM_ID and MISC_ENABLE, AMD's legacy counters. */
 	case 0x17: case 0x1a0:
 		return true;

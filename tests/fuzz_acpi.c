@@ -1,4 +1,4 @@
-/* libFuzzer target for arch/x86/acpi.c, which parses the firmware's ACPI
+/* libFuzzer target for pure/acpi.c, which parses the firmware's ACPI
  * tables (RSDP, XSDT/RSDT, FADT, MADT) at boot.
  *
  * The parser follows physical addresses, so a raw byte image cannot be fed

@@ -1,4 +1,4 @@
-/* libFuzzer target for vmm/guest_walk.c, which walks page tables the guest
+/* libFuzzer target for pure/guest_walk.c, which walks page tables the guest
  * wrote. The input is a 19-byte header and a guest-physical memory image:
  *
  *   [0]     paging bits: 0 CR0.PG, 1 CR4.PAE, 2 CR4.PSE, 3 EFER.LMA,

@@ -1,4 +1,4 @@
-/* libFuzzer target for vmm/loader.c. The input is the kernel file; its last
+/* libFuzzer target for pure/loader.c. The input is the kernel file; its last
  * byte (when the input is long enough) also picks 0-2 modules cut from the
  * input. Asserts that mb_check and mb_load agree, that a refusal leaves guest
  * RAM untouched, and that an accepted load describes itself consistently.
@@ -6,7 +6,7 @@
  *
  * Build and run (not part of `make unit`):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I include \
- *       tests/fuzz_loader.c vmm/loader.c vmm/format.c -o /tmp/fuzz_loader
+ *       tests/fuzz_loader.c pure/loader.c pure/format.c -o /tmp/fuzz_loader
  *   mkdir -p /tmp/loader-corpus && build/tests/test_loader --seeds /tmp/loader-corpus
  *   /tmp/fuzz_loader -max_total_time=60 /tmp/loader-corpus
  */

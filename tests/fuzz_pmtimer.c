@@ -1,7 +1,7 @@
 /* libFuzzer target for two small pure decoders of guest- and host-supplied
- * values: the PM-timer translation (vmm/pmtimer.c: the guest's FADT width
+ * values: the PM-timer translation (pure/pmtimer.c: the guest's FADT width
  * and port against the host's) and the kvmclock WRMSR decoder
- * (pvclock_msr_decode in vmm/pvclock.c: the guest's MSR value).
+ * (pvclock_msr_decode in pure/pvclock.c: the guest's MSR value).
  *
  * Input: [0] flags (guest/host width, host timer present, which MSR),
  * [1..2] guest port, [3..4] host port, [5..12] host kHz (cut to 44 bits: it

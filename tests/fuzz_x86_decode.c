@@ -1,4 +1,4 @@
-/* libFuzzer target for vmm/x86_decode.c, which decodes instruction bytes the
+/* libFuzzer target for pure/x86_decode.c, which decodes instruction bytes the
  * guest wrote at its RIP. The first input byte picks the CPU mode, the rest
  * are the instruction bytes, copied into a buffer of exactly that size so
  * that ASan catches any read at or past bytes[avail].

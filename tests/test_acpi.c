@@ -1,4 +1,4 @@
-/* Host tests of arch/x86/acpi.c. Tables are built in heap buffers of exactly
+/* Host tests of pure/acpi.c. Tables are built in heap buffers of exactly
  * their length, so ASan catches any read past a table's end. */
 #include "harness.h"
 #include <tscvisor/acpi.h>

@@ -1,6 +1,6 @@
-/* Host tests of vmm/acpi_build.c: the tables are checked field by field with
+/* Host tests of pure/acpi_build.c: the tables are checked field by field with
  * readers written here, then walked by the hypervisor's own parser
- * (arch/x86/acpi.c) with address_base set to the buffer's host address. */
+ * (pure/acpi.c) with address_base set to the buffer's host address. */
 #include "harness.h"
 #include <tscvisor/acpi_build.h>
 #include <tscvisor/acpi.h>
@@ -239,7 +239,7 @@ static void check_area(const uint8_t *ram, const struct acpi_guest_params *p,
 	CHECK_EQ_U64(outside, 0);
 }
 
-/* Walk the tables with arch/x86/acpi.c (address_base = host address of ram). */
+/* Walk the tables with pure/acpi.c (address_base = host address of ram). */
 static void round_trip(uint8_t *ram, const struct acpi_guest_params *p,
 		       const struct acpi_build_result *r)
 {
@@ -378,7 +378,7 @@ int main(void)
 	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
 	verify(ram, &p, &r);
 
-	/* Round trip through arch/x86/acpi.c, tables below 4 GiB: through the
+	/* Round trip through pure/acpi.c, tables below 4 GiB: through the
 	 * XSDT, then through the RSDT alone. */
 	p = defaults(8);
 	p.address_base = (uint64_t)(uintptr_t)low;

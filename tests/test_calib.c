@@ -1,4 +1,4 @@
-/* Host tests of arch/x86/calib.c: the arithmetic, and calib_measure() against
+/* Host tests of pure/calib.c: the arithmetic, and calib_measure() against
  * simulated clocks (a TSC and a reference counter driven by one simulated
  * time line that advances on every read). */
 #include "harness.h"

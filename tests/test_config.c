@@ -1,4 +1,4 @@
-/* Host tests of vmm/config.c: the config language, every rejection with its
+/* Host tests of pure/config.c: the config language, every rejection with its
  * line and key, the "untouched on error" guarantee, overrides, validation,
  * and a deterministic mini-fuzz. */
 #include "harness.h"

@@ -1,4 +1,4 @@
-/* Host tests of vmm/cpumodel.c: the CPUID bits a guest is shown and the
+/* Host tests of pure/cpumodel.c: the CPUID bits a guest is shown and the
  * MSRs that come with them agree; the tables are well formed. With --doc,
  * prints the tables of docs/platform.md instead. */
 #include "harness.h"
@@ -12,8 +12,8 @@ static const char *const kind_name[] = {
 	"reads 0x%llx, writes ignored", "reads 0x%llx, writes #GP",
 };
 static const char *const handler_name[] = {
-	"", "vmtime (TSC mode)", "APIC base (vmm/lapic.c)", "vmtime (TSC_ADJUST)", "TSC_AUX",
-	"vmm/lapic.c TSC deadline", "vmm/lapic.c x2APIC", "vmm/kvmclock.c",
+	"", "vmtime (TSC mode)", "APIC base (vmm/dev/lapic.c)", "vmtime (TSC_ADJUST)", "TSC_AUX",
+	"vmm/dev/lapic.c TSC deadline", "vmm/dev/lapic.c x2APIC", "vmm/kvmclock.c",
 };
 
 static void doc(void)

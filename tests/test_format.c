@@ -1,4 +1,4 @@
-/* Host tests of vmm/format.c against the C library's snprintf. */
+/* Host tests of pure/format.c against the C library's snprintf. */
 #include "harness.h"
 #include <tscvisor/format.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* Host tests of vmm/guest_walk.c: page tables built in a fake guest RAM for
+/* Host tests of pure/guest_walk.c: page tables built in a fake guest RAM for
  * each paging mode (large pages, non-present and reserved-bit entries, tables
  * outside RAM), guest_fetch() across pages, and a random-table loop. */
 #include "harness.h"

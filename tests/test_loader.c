@@ -1,4 +1,4 @@
-/* Host tests of vmm/loader.c: ELF32/ELF64/a.out-kludge images built in
+/* Host tests of pure/loader.c: ELF32/ELF64/a.out-kludge images built in
  * memory, every field of the multiboot information, every refusal (with
  * guest RAM left untouched), and a fixed-seed mutation loop.
  *

@@ -1,10 +1,10 @@
-/* Host tests of arch/x86/nested.c: the nested tables map exactly guest RAM
+/* Host tests of pure/nested.c: the nested tables map exactly guest RAM
  * [0, ram_size) and nothing past it, whatever size is asked (a size that is
  * not a multiple of 2 MiB once mapped whole 2 MiB pages past the end, onto
  * the hypervisor's own memory), and a pvclock window never maps a page
  * outside RAM. The tables are walked here as the hardware would. */
 #include "harness.h"
-#include "../arch/x86/nested.h"
+#include <tscvisor/nested.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Host tests of vmm/pmtimer.c: how a guest's PM timer maps onto another
+/* Host tests of pure/pmtimer.c: how a guest's PM timer maps onto another
  * host's, and the translation of each reading. */
 #include "harness.h"
 #include <tscvisor/pmtimer.h>

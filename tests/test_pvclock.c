@@ -1,4 +1,4 @@
-/* Host tests of vmm/pvclock.c: the clock pair against exact arithmetic,
+/* Host tests of pure/pvclock.c: the clock pair against exact arithmetic,
  * updates that keep the guest's time from going back, per-vCPU pairs, the
  * version protocol (also under concurrent readers: host threads), the wall
  * clock and the validation of kvmclock MSR values.

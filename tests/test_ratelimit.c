@@ -1,4 +1,4 @@
-/* Host tests of vmm/ratelimit.c: the token bucket that limits the log lines
+/* Host tests of pure/ratelimit.c: the token bucket that limits the log lines
  * a guest can cause. A 1 MHz "TSC" (host_khz 1000) keeps the numbers small:
  * 10 lines/s is one line per 100000 cycles. */
 #include "harness.h"

@@ -1,4 +1,4 @@
-/* Host tests of vmm/snapshot.c: round trips, the byte layout of
+/* Host tests of pure/snapshot.c: round trips, the byte layout of
  * docs/snapshot-format.md, and every refusal (ASan + UBSan). */
 #include "harness.h"
 #include <stddef.h>

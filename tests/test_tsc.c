@@ -1,4 +1,4 @@
-/* Host tests of vmm/tsc.c: 128-bit helpers, hardware and exact scaling,
+/* Host tests of pure/tsc.c: 128-bit helpers, hardware and exact scaling,
  * offsets, pvclock mul/shift, TSC MSR semantics and the tsc_mode policy.
  * References are computed here independently with the host's 128-bit
  * division (libgcc is fine in a host test). */

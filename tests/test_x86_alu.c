@@ -1,7 +1,7 @@
-/* Host tests of vmm/x86_alu.c: every operation and operand size against
+/* Host tests of pure/x86_alu.c: every operation and operand size against
  * the host CPU executing the same instruction (an independent reference),
  * on edge values and pseudo-random ones; the flags the SDM defines must
- * match. Then vmm/apic_mode.c: the IA32_APIC_BASE transitions. */
+ * match. Then pure/apic_mode.c: the IA32_APIC_BASE transitions. */
 #include "harness.h"
 #include <tscvisor/apic_mode.h>
 #include <tscvisor/x86_alu.h>

@@ -1,4 +1,4 @@
-/* Host tests of vmm/x86_decode.c: a table of hand-assembled encodings (from
+/* Host tests of pure/x86_decode.c: a table of hand-assembled encodings (from
  * the SDM opcode tables), truncation at every length, the 15-byte limit, REX
  * placement, and a fixed-seed random/mutation loop. Every decode reads from
  * a heap buffer of exactly `avail` bytes, so ASan catches any over-read. */

@@ -1,4 +1,4 @@
-/* Host tests of vmm/xstate.c: which XCR0 components a guest is offered,
+/* Host tests of pure/xstate.c: which XCR0 components a guest is offered,
  * the XSETBV rules (SDM Vol. 1 13.3, Vol. 2 XSETBV) and the CPUID leaves
  * that must agree with them. */
 #include "harness.h"

@@ -71,9 +71,9 @@ enum cpumodel_vendor guest_cpu_vendor(const struct vm *vm)
 	return vm->ops == &svm_ops ? CPUMODEL_AMD : CPUMODEL_INTEL;
 }
 
-/* The host's answer through the VM's description (vmm/cpumodel.c), then the
+/* The host's answer through the VM's description (pure/cpumodel.c), then the
  * per-vCPU parts: APIC ID and count, APIC present while enabled, OSXSAVE,
- * topology, invariant TSC, XSAVE (vmm/xstate.c). */
+ * topology, invariant TSC, XSAVE (pure/xstate.c). */
 void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
 	struct vcpu_sregs s;
@@ -118,7 +118,7 @@ void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 		break;
 	}
 	/* XSAVE, OSXSAVE, AVX, AVX-512 and leaf 0DH say what XSETBV accepts
-	 * and vmm/sched.c switches (vmm/xstate.c), nothing more. */
+	 * and vmm/sched.c switches (pure/xstate.c), nothing more. */
 	if (leaf == 1 || leaf == 7 || leaf == 0xd)
 		xstate_cpuid(leaf, subleaf, fpu_host.offered, v->xcr0, &fpu_host.layout, r);
 }

@@ -1,11 +1,11 @@
 /* MMIO emulation: a nested page fault on a guest-physical address that is
  * not RAM. The local APIC page (xAPIC mode only) is emulated by
- * vmm/lapic.c; any other address reads all-ones and drops writes, logged
+ * vmm/dev/lapic.c; any other address reads all-ones and drops writes, logged
  * once per page (docs/platform.md "Outside RAM").
  *
  * Every instruction a guest plausibly aims at such an address is carried
- * out here on the data the device gives: the decoder (vmm/x86_decode.c)
- * names the operands, vmm/x86_alu.c computes the result and the flags
+ * out here on the data the device gives: the decoder (pure/x86_decode.c)
+ * names the operands, pure/x86_alu.c computes the result and the flags
  * (both pure and host-tested), and this file reads the device, writes the
  * registers and the device, and advances RIP. Anything else ends the VM
  * with the instruction bytes in a rate-limited log line: the hypervisor

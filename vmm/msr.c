@@ -1,5 +1,5 @@
 /* MSRs as a guest sees them. Whether an MSR exists, and how it behaves, is
- * the VM's description's (vmm/cpumodel.c): everything it does not list, and
+ * the VM's description's (pure/cpumodel.c): everything it does not list, and
  * the MSRs of features it hides, get #GP, as on a CPU without that MSR;
  * constant MSRs are answered from it; the rest reach the handlers below
  * (docs/platform.md, docs/abi.md). */

@@ -96,7 +96,7 @@ static bool create_vcpus(struct vm *vm)
  * from the snapshot, time resumed on this host (vmm/save.c). */
 /* The guest's PM timer: the host's on a fresh VM; a restored VM keeps the
  * one its FADT names (recorded in the snapshot), trapped and translated when
- * this host's differs (vmm/pmtimer.c). */
+ * this host's differs (pure/pmtimer.c). */
 static void setup_pm_timer(struct vm *vm, const struct boot_vm *bv, const struct platform_info *pf)
 {
 	bool guest_32bit = pf->pm_timer_32bit;

@@ -7,7 +7,7 @@
 #include <tscvisor/vm.h>
 #include "cpu.h"
 #include "fpu.h"
-#include "nested.h"
+#include <tscvisor/nested.h>
 #include "percpu.h"
 #include "svm.h"
 #include "vendor.h"

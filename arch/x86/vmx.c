@@ -13,7 +13,7 @@
 #include <tscvisor/mem.h>
 #include <tscvisor/vm.h>
 #include "cpu.h"
-#include "nested.h"
+#include <tscvisor/nested.h>
 #include "percpu.h"
 #include "vendor.h"
 #include "vmx.h"

@@ -1,6 +1,6 @@
 /* pvclock.h — guest-side kvmclock and tscvisor time-leaf helpers for the
  * guest tests (pvclock, timeleaf, tsc_msrs, bench). Written from the guest's
- * point of view, independently of the hypervisor's vmm/pvclock.c, so that a
+ * point of view, independently of the hypervisor's pure/pvclock.c, so that a
  * test compares two implementations of the ABI (docs/abi.md).
  *
  * Everything here is single-vCPU; names carry a pvclock_ / tv_ prefix so

@@ -1,4 +1,4 @@
-/* The virtual CPU, one description per vendor (vmm/cpumodel.c): which CPUID
+/* The virtual CPU, one description per vendor (pure/cpumodel.c): which CPUID
  * bits a guest is shown, and for each the MSRs that come with it and how
  * they behave; plus the vendor's architectural MSRs that exist without a
  * CPUID bit. vmm/cpuid.c filters CPUID and vmm/msr.c answers RDMSR/WRMSR

@@ -42,7 +42,7 @@ bool guest_pf_unexplained_now(struct vcpu *v, uint64_t la, uint32_t pfec);
 #define TIMELEAF_PV_FAST_PATH    (1u << 3)
 #define TIMELEAF_RATE_GUARANTEED (1u << 4)
 void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
-/* The vendor whose description (vmm/cpumodel.c) the VM is shown. */
+/* The vendor whose description (pure/cpumodel.c) the VM is shown. */
 enum cpumodel_vendor guest_cpu_vendor(const struct vm *vm);
 
 /* vmm/msr.c: 0 on success, -1 when the guest must get #GP. */
@@ -53,7 +53,7 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
  * false when it cannot (the caller stops the VM). */
 bool guest_mmio(struct vcpu *v, struct vm_exit *e);
 
-/* vmm/lapic.c: the virtual local APIC. */
+/* vmm/dev/lapic.c: the virtual local APIC. */
 void lapic_reset(struct vcpu *v);
 /* WRMSR IA32_APIC_BASE: 0, or -1 for #GP. */
 int lapic_write_apic_base(struct vcpu *v, uint64_t val);

@@ -1,6 +1,6 @@
 /* kvmclock for a VM (docs/abi.md): the master clock, the vCPUs' areas,
  * the wall clock, the CPUID leaves and MSRs of the kvmclock ABI. The pure
- * arithmetic and the version protocol are vmm/pvclock.c. */
+ * arithmetic and the version protocol are pure/pvclock.c. */
 #ifndef TSCVISOR_KVMCLOCK_H
 #define TSCVISOR_KVMCLOCK_H
 

@@ -20,7 +20,7 @@ void log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A line the guest can cause at will (a refused MSR write, MMIO to a new
  * unbacked page, an exception it raises, ...): limited per VM to
  * VM_LOG_BURST lines at once, then VM_LOG_PER_SEC a second (host TSC; a
- * token bucket, vmm/ratelimit.c), so that no guest can keep the log lock
+ * token bucket, pure/ratelimit.c), so that no guest can keep the log lock
  * and the 115200-baud console busy. Lines refused are counted; the count is
  * logged before the next line allowed and by vm_log_summary() at the VM's
  * end. The level filter applies first (a filtered line costs no token). */

@@ -17,7 +17,7 @@
  * Units: guest TSC values in guest TSC cycles, times in ns. system_time
  * counts ns since the VM was created (its guest TSC started at 0 then).
  * The TSC-to-ns scale (struct pvclock_scale, pvclock_scale_for(),
- * pvclock_scale_delta()) is vmm/tsc.c's. */
+ * pvclock_scale_delta()) is pure/tsc.c's. */
 #ifndef TSCVISOR_PVCLOCK_H
 #define TSCVISOR_PVCLOCK_H
 

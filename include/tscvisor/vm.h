@@ -43,7 +43,7 @@ struct pic_state {
 	uint8_t icw_step[2];
 };
 
-/* The VM's time (vmm/vmtime.c, vmm/tsc.c, docs/tsc-modes.md). */
+/* The VM's time (vmm/vmtime.c, pure/tsc.c, docs/tsc-modes.md). */
 struct vm_time {
 	struct tsc_host_info host;  /* the host it runs on now */
 	struct tsc_decision d;      /* mode in effect, trapping, scaling, why */
@@ -94,7 +94,7 @@ struct vm {
 	struct pic_state pic;
 	unsigned shutdown_pos;      /* progress through "Shutdown" on 0x8900 */
 	uint16_t pm_timer_port;     /* the guest's PM timer port (its FADT), 0: none */
-	struct pm_xlate pm;         /* how it maps onto this host's (vmm/pmtimer.c);
+	struct pm_xlate pm;         /* how it maps onto this host's (pure/pmtimer.c);
 				     * PM_DIRECT: passed through read-only */
 	uint64_t guest_reported_khz; /* last "# tsc_khz=N" console line, 0 if none */
 	enum vm_end end;

@@ -1,4 +1,4 @@
-/* A VM's time on the running host: applies vmm/tsc.c's decision to the
+/* A VM's time on the running host: applies pure/tsc.c's decision to the
  * vCPUs and serves trapped reads of the guest TSC. */
 #ifndef TSCVISOR_VMTIME_H
 #define TSCVISOR_VMTIME_H

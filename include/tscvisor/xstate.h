@@ -1,6 +1,6 @@
 /* The XSAVE-managed state a VM is offered (XCR0), pure logic: which state
  * components a guest may enable, whether an XSETBV is legal, how large the
- * XSAVE area is, and what CPUID says about it (vmm/xstate.c, unit-tested).
+ * XSAVE area is, and what CPUID says about it (pure/xstate.c, unit-tested).
  * The hardware side (XSAVE/XRSTOR/XSETBV on a vCPU switch) is
  * arch/x86/fpu.h and vmm/sched.c. */
 #ifndef TSCVISOR_XSTATE_H

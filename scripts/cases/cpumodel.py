@@ -1,4 +1,4 @@
-"""A consistent virtual CPU (guest-tests/cpumodel.c, vmm/cpumodel.c): the
+"""A consistent virtual CPU (guest-tests/cpumodel.c, pure/cpumodel.c): the
 guest reads every CPUID leaf it is shown; each shown feature's MSRs and
 instructions work, each hidden feature's MSRs #GP and instructions #UD;
 AMD's legacy PerfEvtSel/PerfCtr 0-3 read 0 and take writes, PerfCtrExtCore

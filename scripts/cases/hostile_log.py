@@ -1,6 +1,6 @@
 """Log floods: a guest causes events the hypervisor used to log one line
 each (guest-tests/hostile_log.c, configs/hostile-log.cfg). Its lines are
-rate-limited per VM (vmm/ratelimit.c: VM_LOG_BURST at once, then
+rate-limited per VM (pure/ratelimit.c: VM_LOG_BURST at once, then
 VM_LOG_PER_SEC a second), the count of those suppressed is reported, its
 second vCPU keeps running, and the VM after it passes."""
 

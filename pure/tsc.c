@@ -266,7 +266,7 @@ static bool within_tolerance(uint64_t a, uint64_t b)
 }
 
 /* A switch rather than a table of pointers: no data relocations. (Mirrors
- * tsc_mode_name() of vmm/config.c, which this file does not link against.) */
+ * tsc_mode_name() of pure/config.c, which this file does not link against.) */
 static const char *mode_word(enum tsc_mode m)
 {
 	switch (m) {

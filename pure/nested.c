@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
-#include "nested.h"
+#include <tscvisor/nested.h>
 
 #define PA(p) ((uint64_t)(uintptr_t)(p))
 #define TABLE(e) ((uint64_t *)(uintptr_t)((e) & 0x000ffffffffff000ull))

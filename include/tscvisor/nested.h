@@ -1,8 +1,8 @@
 /* Nested page tables (AMD NPT, Intel EPT) as both backends build them: four
  * levels, guest RAM in 2 MiB pages. Only the entry bits differ. Pure C (no
  * hardware access): host-unit-tested in tests/test_nested.c. */
-#ifndef ARCH_X86_NESTED_H
-#define ARCH_X86_NESTED_H
+#ifndef TSCVISOR_NESTED_H
+#define TSCVISOR_NESTED_H
 
 #include <stdint.h>
 
