@@ -8,7 +8,7 @@
 #include <tscvisor/xstate.h>
 #include "fpu.h"
 #include "vendor.h"
-#include "x86.h"
+#include "insn.h"
 
 /* The hypervisor's leaves (docs/abi.md): KVM's at 0x40000000 so stock
  * guests find kvmclock, tscvisor's time leaf at 0x40000100. */

@@ -12,7 +12,7 @@
 #include <tscvisor/vmtime.h>
 #include <tscvisor/xstate.h>
 #include "fpu.h"
-#include "x86.h"
+#include "insn.h"
 
 typedef void exit_handler_fn(struct vcpu *v, struct vm_exit *e);
 

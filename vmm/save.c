@@ -19,7 +19,7 @@
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 #include "fpu.h"
-#include "x86.h"
+#include "insn.h"
 
 #define COM2 0x2f8
 

@@ -20,7 +20,7 @@
 #include "fpu.h"
 #include "percpu.h"
 #include "smp.h"
-#include "x86.h"
+#include "insn.h"
 
 #define SLICE_US          2000
 #define HALT_GRACE_MS     50

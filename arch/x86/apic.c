@@ -2,7 +2,7 @@
 #include <tscvisor/log.h>
 #include "apic.h"
 #include "percpu.h"
-#include "x86.h"
+#include "insn.h"
 
 #define MSR_APIC_BASE      0x1b
 #define MSR_TSC_DEADLINE   0x6e0

@@ -6,7 +6,7 @@
 #include <tscvisor/acpi.h>
 #include <tscvisor/log.h>
 #include "calib_hw.h"
-#include "x86.h"
+#include "insn.h"
 
 static uint64_t read_tsc_cb(void *ctx)
 {

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <tscvisor/log.h>
 #include "cpu.h"
-#include "x86.h"
+#include "insn.h"
 
 static void regs_to_str(char *dst, const uint32_t *regs, unsigned n)
 {

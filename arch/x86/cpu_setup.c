@@ -8,7 +8,7 @@
 #include "cpu_setup.h"
 #include "fpu.h"
 #include "percpu.h"
-#include "x86.h"
+#include "insn.h"
 
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10

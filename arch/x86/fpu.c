@@ -1,7 +1,7 @@
 /* What the machine offers for the guests' XSAVE state (arch/x86/fpu.h). */
 #include <tscvisor/log.h>
 #include "fpu.h"
-#include "x86.h"
+#include "insn.h"
 
 struct fpu_host fpu_host;
 

@@ -1,6 +1,6 @@
 /* Per-CPU data: one struct pcpu per physical CPU, found through GS. */
 #include "percpu.h"
-#include "x86.h"
+#include "insn.h"
 
 #define MSR_GS_BASE 0xc0000101
 

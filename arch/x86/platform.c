@@ -5,7 +5,7 @@
 #include <tscvisor/bootinfo.h>
 #include <tscvisor/log.h>
 #include "platform.h"
-#include "x86.h"
+#include "insn.h"
 
 #define DEBUG_EXIT_PORT  0xf4
 #define BOCHS_SHUTDOWN   0x8900

@@ -1,6 +1,6 @@
 /* 16550 UART on COM1: the hypervisor's console. Polled, 115200 8N1. */
 #include <stdbool.h>
-#include "x86.h"
+#include "insn.h"
 #include "serial.h"
 
 #define COM1 0x3f8

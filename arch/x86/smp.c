@@ -9,7 +9,7 @@
 #include "cpu_setup.h"
 #include "percpu.h"
 #include "smp.h"
-#include "x86.h"
+#include "insn.h"
 
 #define AP_STACK_PAGES 16
 

@@ -11,7 +11,7 @@
 #include "percpu.h"
 #include "svm.h"
 #include "vendor.h"
-#include "x86.h"
+#include "insn.h"
 
 void svm_run(struct gprs *g, uint64_t vmcb_pa, uint64_t host_vmcb_pa);
 void svm_save_host(uint64_t host_vmcb_pa);

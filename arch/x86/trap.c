@@ -2,7 +2,7 @@
  * prints a register dump and ends the run with a failure status. */
 #include <tscvisor/log.h>
 #include "trap.h"
-#include "x86.h"
+#include "insn.h"
 #include "cpu_setup.h"
 #include "apic.h"
 #include "percpu.h"

@@ -17,7 +17,7 @@
 #include "percpu.h"
 #include "vendor.h"
 #include "vmx.h"
-#include "x86.h"
+#include "insn.h"
 
 int vmx_run(struct gprs *g, int launched);
 void vmx_exit(void);
@@ -319,7 +319,7 @@ static void msr_bitmap_pass(uint8_t *bm, uint32_t msr)
 
 /* EPT entry bits (SDM Vol. 3C 29.3.2): RWX everywhere, write-back leaves. */
 static const struct nested_bits vmx_ept_bits = {
-	.table = EPT_RWX, .large = EPT_RWX | EPT_MT_WB | EPT_LEAF_2M,
+	.table = EPT_RWX, .large = EPT_RWX | EPT_MT_WB | EPT_LARGE,
 	.page = EPT_RWX | EPT_MT_WB, .ro_page = EPT_R | EPT_MT_WB,
 };
 

@@ -233,10 +233,6 @@ enum vmcs_field {
 
 /* EPT entries (28.3.2): read, write, execute; leaf memory type 5:3; 2 MiB
  * leaf bit 7. EPTP: memory type 2:0, walk length - 1 in 5:3. */
-#define EPT_RWX                   0x7ull
-#define EPT_R                     0x1ull
-#define EPT_MT_WB                 (6ull << 3)
-#define EPT_LEAF_2M               (1ull << 7)
 #define EPTP_WB_4LEVEL            (6ull | (3ull << 3))
 
 #define CR0_PE                    (1ull << 0)

@@ -1,8 +1,10 @@
-/* Thin wrappers around x86 instructions. Hypervisor-only (not pure). */
-#ifndef ARCH_X86_X86_H
-#define ARCH_X86_X86_H
+/* Thin wrappers around x86 instructions. Hypervisor-only (not pure); the
+ * architecture's names are in <tscvisor/x86.h>. */
+#ifndef ARCH_X86_INSN_H
+#define ARCH_X86_INSN_H
 
 #include <stdint.h>
+#include <tscvisor/x86.h>
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
@@ -51,17 +53,5 @@ DEFINE_CR(4)
 static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
-
-#define MSR_IA32_FEATURE_CONTROL 0x3a
-#define MSR_IA32_VMX_BASIC       0x480
-#define MSR_IA32_VMX_PINBASED    0x481
-#define MSR_IA32_VMX_PROCBASED   0x482
-#define MSR_IA32_VMX_PROCBASED2  0x48b
-#define MSR_IA32_VMX_EPT_VPID    0x48c
-#define MSR_IA32_VMX_TRUE_PIN    0x48d
-#define MSR_IA32_VMX_TRUE_PROC   0x48e
-#define MSR_AMD_VM_CR            0xc0010114
-#define MSR_AMD_TSC_RATIO        0xc0000104
-#define MSR_IA32_TSC_AUX         0xc0000103
 
 #endif
