@@ -169,12 +169,12 @@ static void handle_msr(struct vcpu *v, struct vm_exit *e)
 	if (write) {
 		val = (uint32_t)v->regs.rax | (v->regs.rdx << 32);
 		if (guest_wrmsr(v, msr, val)) {
-			v->vm->ops->inject_exception(v, 13, true, 0);
+			inject_gp(v, 0);
 			return;
 		}
 	} else {
 		if (guest_rdmsr(v, msr, &val)) {
-			v->vm->ops->inject_exception(v, 13, true, 0);
+			inject_gp(v, 0);
 			return;
 		}
 		v->regs.rax = (uint32_t)val;
@@ -190,7 +190,7 @@ static void handle_io(struct vcpu *v, struct vm_exit *e)
 	if (e->u.io.string) {
 		/* INS/OUTS: no device of ours needs them; refuse like hardware
 		 * refuses the impossible. */
-		v->vm->ops->inject_exception(v, 13, true, 0);
+		inject_gp(v, 0);
 		return;
 	}
 	val = (uint32_t)v->regs.rax;
@@ -407,7 +407,7 @@ static void handle_exception(struct vcpu *v, struct vm_exit *e)
 		if ((contributory(first) && contributory(vec)) ||
 		    (first == 14 && (contributory(vec) || vec == 14))) {
 			vm_dbg(v->vm, "vm %s: exception %u while delivering %u: #DF", v->vm->name, vec, first);
-			v->vm->ops->inject_exception(v, 8, true, 0);
+			inject_df(v);
 			return;
 		}
 	}
@@ -433,7 +433,7 @@ static void handle_not_offered(struct vcpu *v, struct vm_exit *e)
 		vm_info(v->vm, "vm %s: vCPU %u: an instruction it does not have (exit code 0x%llx) at "
 			       "rip 0x%llx: #UD", v->vm->name, v->id, (unsigned long long)e->code,
 			       (unsigned long long)v->regs.rip);
-	v->vm->ops->inject_exception(v, 6, false, 0);
+	inject_ud(v);
 }
 
 /* XSETBV: XCR0 is the guest's own (vmm/sched.c loads it before every
@@ -469,7 +469,7 @@ static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
 static void handle_rdpmc(struct vcpu *v, struct vm_exit *e)
 {
 	(void)e;
-	v->vm->ops->inject_exception(v, 13, true, 0);
+	inject_gp(v, 0);
 }
 
 /* A machine check while the guest ran (SVM intercepts #MC, APM 15.13): it

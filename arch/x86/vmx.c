@@ -1026,7 +1026,7 @@ static void handle_cr_access(struct vcpu *v, uint64_t qual)
 	if (ok)
 		skip_insn(v);
 	else
-		vmx_inject_exception(v, 13, true, 0);
+		vmx_inject_exception(v, X86_EXC_GP, true, 0);
 }
 
 /* true when the exit was dealt with here and the guest can go on. */

@@ -11,6 +11,7 @@
 #include <tscvisor/ratelimit.h>
 #include <tscvisor/tsc.h>
 #include <tscvisor/vcpu.h>
+#include <tscvisor/x86.h>
 
 #define VM_MAX_VCPUS 16
 #define UART_LINE_MAX 160
@@ -110,5 +111,21 @@ struct vm {
 
 /* End the VM (the run loop stops before the next entry). */
 void vm_end(struct vm *vm, enum vm_end how, uint32_t status, const char *reason);
+
+/* The exceptions the core raises, by name (vectors in <tscvisor/x86.h>). */
+static inline void inject_gp(struct vcpu *v, uint32_t error)
+{
+	v->vm->ops->inject_exception(v, X86_EXC_GP, true, error);
+}
+
+static inline void inject_ud(struct vcpu *v)
+{
+	v->vm->ops->inject_exception(v, X86_EXC_UD, false, 0);
+}
+
+static inline void inject_df(struct vcpu *v)
+{
+	v->vm->ops->inject_exception(v, X86_EXC_DF, true, 0);
+}
 
 #endif
