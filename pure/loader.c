@@ -256,18 +256,18 @@ static int parse_aout(struct image *img, uint32_t hoff, struct mb_load_error *er
 		load_size = load_end_addr - load_addr;
 		if (load_size > img->file_size - load_off)
 			return fail(err, MB_ERR_SEG_FILE,
-				    "a.out kludge: file bytes [0x%llx, 0x%llx) past the file's end 0x%llx",
-				    (unsigned long long)load_off,
-				    (unsigned long long)(load_off + load_size),
-				    (unsigned long long)img->file_size);
+				    "a.out kludge: file bytes [0x%lx, 0x%lx) past the file's end 0x%lx",
+				    load_off,
+				    (load_off + load_size),
+				    img->file_size);
 	} else {
 		load_size = img->file_size - load_off;
 	}
 	if (bss_end_addr) {
 		if (bss_end_addr < load_addr + load_size)
 			return fail(err, MB_ERR_AOUT,
-				    "a.out kludge: bss_end_addr 0x%x below the end of the loaded image 0x%llx",
-				    bss_end_addr, (unsigned long long)(load_addr + load_size));
+				    "a.out kludge: bss_end_addr 0x%x below the end of the loaded image 0x%lx",
+				    bss_end_addr, (load_addr + load_size));
 		mem_size = bss_end_addr - load_addr;
 	} else {
 		mem_size = load_size;
@@ -295,8 +295,8 @@ static int parse_elf(struct image *img, struct mb_load_error *err)
 	unsigned phentsize, want_phentsize, machine, want_machine;
 
 	if (img->file_size < EI_NIDENT)
-		return fail(err, MB_ERR_ELF_HEADER, "ELF identification truncated (%llu bytes)",
-			    (unsigned long long)img->file_size);
+		return fail(err, MB_ERR_ELF_HEADER, "ELF identification truncated (%lu bytes)",
+			    img->file_size);
 	if (f[EI_CLASS] == ELFCLASS32)
 		img->elf_class = 32;
 	else if (f[EI_CLASS] == ELFCLASS64)
@@ -310,8 +310,8 @@ static int parse_elf(struct image *img, struct mb_load_error *err)
 	if (f[EI_VERSION] != EV_CURRENT)
 		return fail(err, MB_ERR_ELF_HEADER, "ELF version %u is not 1", f[EI_VERSION]);
 	if (img->file_size < (img->elf_class == 32 ? ELF32_EHDR_SIZE : ELF64_EHDR_SIZE))
-		return fail(err, MB_ERR_ELF_HEADER, "ELF%u header truncated (file is %llu bytes)",
-			    img->elf_class, (unsigned long long)img->file_size);
+		return fail(err, MB_ERR_ELF_HEADER, "ELF%u header truncated (file is %lu bytes)",
+			    img->elf_class, img->file_size);
 
 	if (rd16(f + 16) != ET_EXEC)
 		return fail(err, MB_ERR_ELF_TYPE, "ELF type %u is not ET_EXEC (2)", rd16(f + 16));
@@ -345,9 +345,9 @@ static int parse_elf(struct image *img, struct mb_load_error *err)
 	table = (uint64_t)img->phnum * phentsize;
 	if (phoff > img->file_size || table > img->file_size - phoff)
 		return fail(err, MB_ERR_PHDRS,
-			    "program headers [0x%llx, +0x%llx) out of the file (0x%llx bytes)",
-			    (unsigned long long)phoff, (unsigned long long)table,
-			    (unsigned long long)img->file_size);
+			    "program headers [0x%lx, +0x%lx) out of the file (0x%lx bytes)",
+			    phoff, table,
+			    img->file_size);
 	img->phoff = phoff;
 	return 0;
 }
@@ -390,32 +390,32 @@ static int check_one_seg(const struct image *img, unsigned i, const struct seg *
 	unsigned r;
 
 	if (s->filesz > s->memsz)
-		return fail(err, MB_ERR_SEG_SIZES, "segment %u: file size 0x%llx > memory size 0x%llx",
-			    i, (unsigned long long)s->filesz, (unsigned long long)s->memsz);
+		return fail(err, MB_ERR_SEG_SIZES, "segment %u: file size 0x%lx > memory size 0x%lx",
+			    i, s->filesz, s->memsz);
 	if (s->filesz && (s->offset > img->file_size || s->filesz > img->file_size - s->offset))
 		return fail(err, MB_ERR_SEG_FILE,
-			    "segment %u: file bytes [0x%llx, +0x%llx) out of the file (0x%llx bytes)",
-			    i, (unsigned long long)s->offset, (unsigned long long)s->filesz,
-			    (unsigned long long)img->file_size);
+			    "segment %u: file bytes [0x%lx, +0x%lx) out of the file (0x%lx bytes)",
+			    i, s->offset, s->filesz,
+			    img->file_size);
 	if (s->memsz == 0)
 		return 0;
 	if (s->paddr > ram_size || s->memsz > ram_size - s->paddr)
 		return fail(err, MB_ERR_SEG_RAM,
-			    "segment %u: [0x%llx, +0x%llx) does not fit in guest RAM (0x%llx bytes)",
-			    i, (unsigned long long)s->paddr, (unsigned long long)s->memsz,
-			    (unsigned long long)ram_size);
+			    "segment %u: [0x%lx, +0x%lx) does not fit in guest RAM (0x%lx bytes)",
+			    i, s->paddr, s->memsz,
+			    ram_size);
 	if (s->paddr + s->memsz > FOUR_GIB)
 		return fail(err, MB_ERR_SEG_4G,
-			    "segment %u: [0x%llx, 0x%llx) is not below 4 GiB (32-bit entry)",
-			    i, (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz));
+			    "segment %u: [0x%lx, 0x%lx) is not below 4 GiB (32-bit entry)",
+			    i, s->paddr, (s->paddr + s->memsz));
 	for (r = 0; r < NRESERVED; r++)
 		if (overlaps(s->paddr, s->memsz, reserved[r].lo, reserved[r].hi - reserved[r].lo))
 			return fail(err, MB_ERR_SEG_RESERVED,
-				    "segment %u: [0x%llx, 0x%llx) overlaps %s [0x%llx, 0x%llx)",
-				    i, (unsigned long long)s->paddr,
-				    (unsigned long long)(s->paddr + s->memsz), reserved[r].what,
-				    (unsigned long long)reserved[r].lo,
-				    (unsigned long long)reserved[r].hi);
+				    "segment %u: [0x%lx, 0x%lx) overlaps %s [0x%lx, 0x%lx)",
+				    i, s->paddr,
+				    (s->paddr + s->memsz), reserved[r].what,
+				    reserved[r].lo,
+				    reserved[r].hi);
 	return 0;
 }
 
@@ -441,11 +441,11 @@ static int check_segments(const struct image *img, uint64_t ram_size,
 			get_seg(img, j, &b);
 			if (seg_used(&b) && overlaps(a.paddr, a.memsz, b.paddr, b.memsz))
 				return fail(err, MB_ERR_SEG_OVERLAP,
-					    "segment %u [0x%llx, 0x%llx) overlaps segment %u [0x%llx, 0x%llx)",
-					    i, (unsigned long long)a.paddr,
-					    (unsigned long long)(a.paddr + a.memsz), j,
-					    (unsigned long long)b.paddr,
-					    (unsigned long long)(b.paddr + b.memsz));
+					    "segment %u [0x%lx, 0x%lx) overlaps segment %u [0x%lx, 0x%lx)",
+					    i, a.paddr,
+					    (a.paddr + a.memsz), j,
+					    b.paddr,
+					    (b.paddr + b.memsz));
 		}
 		res->nsegs++;
 		if (a.paddr < res->kernel_lo)
@@ -458,11 +458,11 @@ static int check_segments(const struct image *img, uint64_t ram_size,
 	if (res->nsegs == 0)
 		return fail(err, MB_ERR_NO_LOAD, "no PT_LOAD segment with a non-zero memory size");
 	if (img->entry >= FOUR_GIB)
-		return fail(err, MB_ERR_ENTRY, "entry 0x%llx is not below 4 GiB",
-			    (unsigned long long)img->entry);
+		return fail(err, MB_ERR_ENTRY, "entry 0x%lx is not below 4 GiB",
+			    img->entry);
 	if (!entry_ok)
-		return fail(err, MB_ERR_ENTRY, "entry 0x%llx is not inside a loaded segment",
-			    (unsigned long long)img->entry);
+		return fail(err, MB_ERR_ENTRY, "entry 0x%lx is not inside a loaded segment",
+			    img->entry);
 	return 0;
 }
 
@@ -476,8 +476,8 @@ static int check_cmdline(const char *progname, const char *args, struct mb_load_
 		len += (len ? 1 : 0) + (uint64_t)strlen(args);
 	if (len > MB_CMDLINE_MAX - 1)
 		return fail(err, MB_ERR_CMDLINE,
-			    "command line \"PROGNAME ARGS\" is %llu bytes, at most %u",
-			    (unsigned long long)len, MB_CMDLINE_MAX - 1);
+			    "command line \"PROGNAME ARGS\" is %lu bytes, at most %u",
+			    len, MB_CMDLINE_MAX - 1);
 	return 0;
 }
 
@@ -510,21 +510,21 @@ static int check_modules(const struct mb_module *mods, unsigned nmods, uint64_t 
 		uint64_t start;
 
 		if (mods[i].size && !mods[i].data)
-			return fail(err, MB_ERR_ARG, "module %u: no data for %llu bytes",
-				    i, (unsigned long long)mods[i].size);
+			return fail(err, MB_ERR_ARG, "module %u: no data for %lu bytes",
+				    i, mods[i].size);
 		if (mods[i].string && strlen(mods[i].string) > MB_MODSTR_MAX - 1)
-			return fail(err, MB_ERR_MOD_STRING, "module %u: string is %llu bytes, at most %u",
-				    i, (unsigned long long)strlen(mods[i].string), MB_MODSTR_MAX - 1);
+			return fail(err, MB_ERR_MOD_STRING, "module %u: string is %lu bytes, at most %u",
+				    i, strlen(mods[i].string), MB_MODSTR_MAX - 1);
 		if (mods[i].size > limit)
 			return fail(err, MB_ERR_MOD_FIT,
-				    "module %u: %llu bytes do not fit in guest RAM below 4 GiB",
-				    i, (unsigned long long)mods[i].size);
+				    "module %u: %lu bytes do not fit in guest RAM below 4 GiB",
+				    i, mods[i].size);
 		start = place_module(cursor, mods[i].size);
 		if (start > limit || mods[i].size > limit - start)
 			return fail(err, MB_ERR_MOD_FIT,
-				    "module %u: %llu bytes at 0x%llx do not fit below 0x%llx",
-				    i, (unsigned long long)mods[i].size, (unsigned long long)start,
-				    (unsigned long long)limit);
+				    "module %u: %lu bytes at 0x%lx do not fit below 0x%lx",
+				    i, mods[i].size, start,
+				    limit);
 		cursor = start + mods[i].size;
 	}
 	res->mods_hi = cursor;
@@ -545,8 +545,8 @@ static int check_all(const uint8_t *file, uint64_t file_size, uint64_t ram_size,
 	if (!file)
 		return fail(err, MB_ERR_ARG, "no kernel file");
 	if (ram_size < MB_MIN_RAM)
-		return fail(err, MB_ERR_RAM_SIZE, "guest RAM of %llu bytes, at least %u needed",
-			    (unsigned long long)ram_size, MB_MIN_RAM);
+		return fail(err, MB_ERR_RAM_SIZE, "guest RAM of %lu bytes, at least %u needed",
+			    ram_size, MB_MIN_RAM);
 	img->file = file;
 	img->file_size = file_size;
 
