@@ -7,6 +7,7 @@
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
 #include <tscvisor/pvclock.h>
+#include <tscvisor/save.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
@@ -181,5 +182,47 @@ int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 	}
 	v->pv_system_time = req.enable ? (req.gpa | PVCLOCK_SYSTEM_TIME_ENABLE) : 0;
 	kvmclock_update(v);
+	return 0;
+}
+
+/* ---- save and restore (docs/save-restore.md), after the time part ---- */
+
+/* system_time at the save instant, from the VM-wide guest TSC the time
+ * part just saved (vCPU 0's TSC less what the guest wrote into it). */
+void kvmclock_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
+{
+	unsigned i;
+
+	(void)c;
+	for (i = 0; i < vm->nvcpus; i++)
+		s->vcpu[i].pvclock_msr = vm->vcpus[i].pv_system_time;
+	s->time.system_time_ns = pvclock_clock_ns(&vm->time.master, s->vcpu[0].tsc - s->vcpu[0].tsc_adjust);
+	s->time.wall_clock_msr = vm->time.pv_wall;
+	s->time.pvclock_window_gpa = vm->time.window_gpa;
+}
+
+/* The master pair resumes at the saved system_time and the VM's guest TSC
+ * at the rate just decided; every area is rewritten, with
+ * PVCLOCK_GUEST_STOPPED; the window goes back where it was (or away). */
+int kvmclock_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
+{
+	struct vm_time *t = &vm->time;
+	uint64_t rate = t->d.guest_rate_khz ? t->d.guest_rate_khz : s->id.tsc_khz;
+	unsigned i;
+
+	(void)c;
+	for (i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i].pv_system_time = s->vcpu[i].pvclock_msr;
+	pvclock_clock_init(&t->master, s->vcpu[0].tsc - s->vcpu[0].tsc_adjust, s->time.system_time_ns, rate);
+	t->pv_wall = s->time.wall_clock_msr;
+	for (i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i].pv_stopped_pending = true;
+	if (kvmclock_set_window(vm, s->time.pvclock_window_gpa)) {
+		log_err("vm %s: snapshot's pvclock window 0x%lx is not a page of guest RAM", vm->name,
+			s->time.pvclock_window_gpa);
+		return -1;
+	}
+	for (i = 0; i < vm->nvcpus; i++)
+		kvmclock_update(&vm->vcpus[i]);
 	return 0;
 }

@@ -2,6 +2,7 @@
  * tsc_decide() applied to every vCPU, and the value of a trapped read. */
 #include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
+#include <tscvisor/save.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 #include <tscvisor/sched.h>
@@ -43,33 +44,94 @@ uint64_t vmtime_guest_to_host(struct vcpu *v, uint64_t guest_tsc)
 	return ovf ? UINT64_MAX : now + delta;
 }
 
-void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
+/* Start the VM's guest TSCs, for a new VM and for a restored one alike:
+ * decide the mode on this host for the rate khz (0: the host's) and the
+ * guest's pvclock fast path, then (at the host TSC of that moment,
+ * returned) make vCPU i's guest TSC read tsc[i]. say: log the decision
+ * (a restore says it in its own line). */
+static uint64_t start_clock(struct vm *vm, uint64_t khz, bool pv_fast_path, const uint64_t *tsc,
+			    bool say)
 {
 	struct vm_time *t = &vm->time;
 	uint64_t now;
 	unsigned i;
 
-	t->host = *host;
-	tsc_decide(vm->cfg->tsc_mode, vm->cfg->tsc_khz, false, host, &t->d);
-	if (t->d.warn)
+	tsc_decide(vm->cfg->tsc_mode, khz, pv_fast_path, &t->host, &t->d);
+	if (say && t->d.warn)
 		log_warn("vm %s: tsc: %s", vm->name, t->d.reason);
-	else
+	else if (say)
 		log_info("vm %s: tsc: %s", vm->name, t->d.reason);
 	now = vm_host_tsc();
 	t->emul.host_base = now;
-	t->emul.guest_khz = vm->cfg->tsc_khz ? vm->cfg->tsc_khz : host->tsc_khz;
-	t->emul.host_khz = host->tsc_khz;
+	t->emul.guest_khz = khz ? khz : t->host.tsc_khz;
+	t->emul.host_khz = t->host.tsc_khz;
 	t->last_emulated = 0;
-	kvmclock_init(vm);
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		/* The guest TSC starts at 0 when the VM is created. */
-		v->tsc_offset = t->d.trap_rdtsc ? 0 : tsc_offset_for(now, t->d.scale, 0);
-		v->tsc_adjust = 0;
+		v->tsc_offset = t->d.trap_rdtsc ? tsc[i] : tsc_offset_for(now, t->d.scale, tsc[i]);
 		if (t->d.mode == TSC_MODE_PVRDTSCP)
 			v->tsc_aux = t->incarnation;
 	}
+	return now;
+}
+
+void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
+{
+	static const uint64_t zero[VM_MAX_VCPUS];   /* the guest TSC starts at 0 */
+	unsigned i;
+
+	vm->time.host = *host;
+	for (i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i].tsc_adjust = 0;
+	start_clock(vm, vm->cfg->tsc_khz, false, zero, true);
+	kvmclock_init(vm);
+}
+
+/* The guest TSCs at the save instant (all at one host TSC), what IA32_TSC_ADJUST
+ * holds, and what the VM-wide clock carries over. */
+void vmtime_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
+{
+	const struct vm_time *t = &vm->time;
+	unsigned i;
+
+	for (i = 0; i < vm->nvcpus; i++) {
+		s->vcpu[i].tsc = vmtime_guest_tsc_at(&vm->vcpus[i], c->now);
+		s->vcpu[i].tsc_adjust = vm->vcpus[i].tsc_adjust;
+	}
+	s->time.emul_last = t->last_emulated;
+	s->time.incarnation = t->incarnation;
+	s->time.pv_fast_path = t->d.pv_fast_path;
+}
+
+/* Decided again on this host, resumed where it stopped: the incarnation
+ * goes up by one, every vCPU's TSC continues from its saved value at the
+ * instant taken here (c->now, moved on to the first entry by
+ * vmtime_resume()). */
+int vmtime_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
+{
+	struct vm_time *t = &vm->time;
+	uint64_t tsc[VM_MAX_VCPUS];
+	unsigned i;
+
+	t->incarnation = s->time.incarnation + 1;
+	t->written_apart = false;
+	for (i = 0; i < vm->nvcpus; i++) {
+		vm->vcpus[i].tsc_adjust = s->vcpu[i].tsc_adjust;
+		tsc[i] = s->vcpu[i].tsc;
+	}
+	c->now = start_clock(vm, s->id.tsc_khz, s->time.pv_fast_path, tsc, false);
+	t->resume_host = c->now;
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->tsc_adjust != vm->vcpus[0].tsc_adjust)
+			t->written_apart = true;
+		if (v != c->self)
+			v->loaded_on = -1;
+		__atomic_store_n(&v->tsc_resync, 1, __ATOMIC_RELEASE);
+	}
+	return 0;
 }
 
 /* The vCPU's guest TSC at host TSC h, by the formula in force. */
@@ -223,8 +285,8 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 	pvclock_clock_update(&t->master, vm_tsc, d2.guest_rate_khz ? d2.guest_rate_khz : t->emul.guest_khz);
 	for (i = 0; i < vm->nvcpus; i++)
 		kvmclock_update(&vm->vcpus[i]);
-	vm_info(vm, "vm %s: tsc: pvclock fast path %s at guest TSC %llu: %s", vm->name,
-		enable ? "on" : "off", (unsigned long long)vm_tsc, d2.reason);
+	vm_info(vm, "vm %s: tsc: pvclock fast path %s at guest TSC %lu: %s", vm->name,
+		enable ? "on" : "off", vm_tsc, d2.reason);
 	return 0;
 }
 
