@@ -45,13 +45,13 @@ static int64_t hc_pvclock_refresh(struct vcpu *v)
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *o = &vm->vcpus[i];
 
-		if (!(o->pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE))
+		if (!(o->pv.system_time & PVCLOCK_SYSTEM_TIME_ENABLE))
 			continue;
 		n++;
 		if (o == v) {
 			kvmclock_update(v);
 		} else {
-			__atomic_store_n(&o->pv_resync, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&o->pv.resync, 1, __ATOMIC_RELEASE);
 			sched_kick_vcpu(o);
 		}
 	}

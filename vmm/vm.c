@@ -259,9 +259,9 @@ enum vm_verdict vm_report(struct vm *vm)
 			 "(late by %llu cycles on average, %llu at most), %llu moves between pCPUs; "
 			 "INIT/SIPI seen %u/%u, started by SIPI %u time(s), state %d on pCPU %u",
 			 vm->name, i, (unsigned long long)v->irqs_injected,
-			 (unsigned long long)v->ipis_sent, (unsigned long long)v->timer.fired,
-			 (unsigned long long)(v->timer.fired ? v->timer.late_total / v->timer.fired : 0),
-			 (unsigned long long)v->timer.late_max, (unsigned long long)v->moves,
+			 (unsigned long long)v->ipis_sent, (unsigned long long)v->lapic.timer.fired,
+			 (unsigned long long)(v->lapic.timer.fired ? v->lapic.timer.late_total / v->lapic.timer.fired : 0),
+			 (unsigned long long)v->lapic.timer.late_max, (unsigned long long)v->moves,
 			 v->inits_seen, v->sipis_seen, v->sipis_taken, (int)v->state, v->cpu);
 		if (v->pf_retried > v->pf_tested)
 			log_warn("vm %s: vCPU %u: %llu page fault(s) its page tables did not explain were "

@@ -16,7 +16,7 @@ static void apply(struct vcpu *v)
 {
 	const struct tsc_decision *d = &v->vm->time.d;
 	uint64_t skew = (uint64_t)this_cpu()->tsc_skew;
-	uint64_t offset = v->tsc_offset + (skew ? tsc_guest(skew, d->scale, 0) : 0);
+	uint64_t offset = v->tsc.offset + (skew ? tsc_guest(skew, d->scale, 0) : 0);
 
 	v->vm->ops->set_tsc(v, offset, d->use_hw_scaling ? d->scale.ratio : 0, d->trap_rdtsc);
 }
@@ -69,7 +69,7 @@ static uint64_t start_clock(struct vm *vm, uint64_t khz, bool pv_fast_path, cons
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		v->tsc_offset = t->d.trap_rdtsc ? tsc[i] : tsc_offset_for(now, t->d.scale, tsc[i]);
+		v->tsc.offset = t->d.trap_rdtsc ? tsc[i] : tsc_offset_for(now, t->d.scale, tsc[i]);
 		if (t->d.mode == TSC_MODE_PVRDTSCP)
 			v->tsc_aux = t->incarnation;
 	}
@@ -83,7 +83,7 @@ void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
 
 	vm->time.host = *host;
 	for (i = 0; i < vm->nvcpus; i++)
-		vm->vcpus[i].tsc_adjust = 0;
+		vm->vcpus[i].tsc.adjust = 0;
 	start_clock(vm, vm->cfg->tsc_khz, false, zero, true);
 	kvmclock_init(vm);
 }
@@ -97,7 +97,7 @@ void vmtime_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
 
 	for (i = 0; i < vm->nvcpus; i++) {
 		s->vcpu[i].tsc = vmtime_guest_tsc_at(&vm->vcpus[i], c->now);
-		s->vcpu[i].tsc_adjust = vm->vcpus[i].tsc_adjust;
+		s->vcpu[i].tsc_adjust = vm->vcpus[i].tsc.adjust;
 	}
 	s->time.emul_last = t->last_emulated;
 	s->time.incarnation = t->incarnation;
@@ -117,7 +117,7 @@ int vmtime_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
 	t->incarnation = s->time.incarnation + 1;
 	t->written_apart = false;
 	for (i = 0; i < vm->nvcpus; i++) {
-		vm->vcpus[i].tsc_adjust = s->vcpu[i].tsc_adjust;
+		vm->vcpus[i].tsc.adjust = s->vcpu[i].tsc_adjust;
 		tsc[i] = s->vcpu[i].tsc;
 	}
 	c->now = start_clock(vm, s->id.tsc_khz, s->time.pv_fast_path, tsc, false);
@@ -125,11 +125,11 @@ int vmtime_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		if (v->tsc_adjust != vm->vcpus[0].tsc_adjust)
+		if (v->tsc.adjust != vm->vcpus[0].tsc.adjust)
 			t->written_apart = true;
 		if (v != c->self)
 			v->loaded_on = -1;
-		__atomic_store_n(&v->tsc_resync, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&v->tsc.resync, 1, __ATOMIC_RELEASE);
 	}
 	return 0;
 }
@@ -140,8 +140,8 @@ static uint64_t guest_tsc_at(struct vcpu *v, uint64_t h)
 	struct vm_time *t = &v->vm->time;
 
 	if (!t->d.trap_rdtsc)
-		return tsc_guest(h, t->d.scale, v->tsc_offset);
-	return tsc_emul_guest(&t->emul, h, 0) + v->tsc_offset;
+		return tsc_guest(h, t->d.scale, v->tsc.offset);
+	return tsc_emul_guest(&t->emul, h, 0) + v->tsc.offset;
 }
 
 /* Every vCPU's guest TSC at one host instant (save): no clamping, no
@@ -152,11 +152,11 @@ uint64_t vmtime_guest_tsc_at(struct vcpu *v, uint64_t h)
 	uint64_t base;
 
 	if (!t->d.trap_rdtsc)
-		return tsc_guest(h, t->d.scale, v->tsc_offset);
+		return tsc_guest(h, t->d.scale, v->tsc.offset);
 	base = tsc_emul_guest(&t->emul, h, 0);
 	if (base < t->last_emulated)
 		base = t->last_emulated;
-	return base + v->tsc_offset;
+	return base + v->tsc.offset;
 }
 
 uint64_t vmtime_read_guest_tsc(struct vcpu *v)
@@ -165,7 +165,7 @@ uint64_t vmtime_read_guest_tsc(struct vcpu *v)
 	uint64_t h = vm_host_tsc(), base;
 
 	if (!t->d.trap_rdtsc)
-		return tsc_guest(h, t->d.scale, v->tsc_offset);
+		return tsc_guest(h, t->d.scale, v->tsc.offset);
 	/* One VM-wide sequence that never goes back, whatever pCPU reads it
 	 * (the host TSCs may disagree); each vCPU's own offset on top. */
 	base = tsc_emul_guest(&t->emul, h, 0);
@@ -180,7 +180,7 @@ uint64_t vmtime_read_guest_tsc(struct vcpu *v)
 						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			break;
 	}
-	return base + v->tsc_offset;
+	return base + v->tsc.offset;
 }
 
 /* Once one vCPU's TSC is written apart from the others, the VM's vCPUs no
@@ -191,13 +191,13 @@ static void note_offsets(struct vm *vm)
 	unsigned i;
 
 	for (i = 1; i < vm->nvcpus; i++)
-		if (vm->vcpus[i].tsc_adjust != vm->vcpus[0].tsc_adjust)
+		if (vm->vcpus[i].tsc.adjust != vm->vcpus[0].tsc.adjust)
 			vm->time.written_apart = true;
 }
 
 /* A TSC write changes this vCPU's pair and maybe the stable bit of all:
  * this vCPU's area is rewritten here, every other vCPU's by its own pCPU
- * (asked through pv_resync and a kick), so that no area ever has two
+ * (asked through pv.resync and a kick), so that no area ever has two
  * writers and no vCPU's formula is read while its own pCPU changes it. */
 static void update_all_areas(struct vcpu *v)
 {
@@ -210,7 +210,7 @@ static void update_all_areas(struct vcpu *v)
 
 		if (o == v)
 			continue;
-		__atomic_store_n(&o->pv_resync, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&o->pv.resync, 1, __ATOMIC_RELEASE);
 		sched_kick_vcpu(o);
 	}
 }
@@ -223,7 +223,7 @@ void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value)
 
 	spin_lock(&v->vm->time_lock);
 	now = vmtime_read_guest_tsc(v);
-	tsc_msr_write_tsc(&v->tsc_offset, &v->tsc_adjust, now, value);
+	tsc_msr_write_tsc(&v->tsc.offset, &v->tsc.adjust, now, value);
 	note_offsets(v->vm);
 	spin_unlock(&v->vm->time_lock);
 	apply(v);
@@ -233,7 +233,7 @@ void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value)
 void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value)
 {
 	spin_lock(&v->vm->time_lock);
-	tsc_msr_write_tsc_adjust(&v->tsc_offset, &v->tsc_adjust, value);
+	tsc_msr_write_tsc_adjust(&v->tsc.offset, &v->tsc.adjust, value);
 	note_offsets(v->vm);
 	spin_unlock(&v->vm->time_lock);
 	apply(v);
@@ -241,7 +241,7 @@ void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value)
 }
 
 /* Called with the VM paused (hypercall 1 takes the pause): every vCPU's
- * formula changes at once and each applies its own (tsc_resync) on its own
+ * formula changes at once and each applies its own (tsc.resync) on its own
  * pCPU before it next runs. The opt-in pvclock fast path (docs/abi.md): an emulate-mode VM whose
  * guest reads time through pvclock asks to stop RDTSC trapping. Every vCPU's
  * guest TSC continues from the value it has at one host instant h, now as
@@ -270,7 +270,7 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 	h = vm_host_tsc();
 	for (i = 0; i < vm->nvcpus; i++)
 		g[i] = guest_tsc_at(&vm->vcpus[i], h);
-	vm_tsc = g[0] - vm->vcpus[0].tsc_adjust;   /* the VM-wide guest TSC */
+	vm_tsc = g[0] - vm->vcpus[0].tsc.adjust;   /* the VM-wide guest TSC */
 	if (d2.trap_rdtsc) {
 		t->emul.host_base = h;
 		t->last_emulated = 0;
@@ -278,8 +278,8 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *x = &vm->vcpus[i];
 
-		x->tsc_offset = d2.trap_rdtsc ? g[i] : tsc_offset_for(h, d2.scale, g[i]);
-		__atomic_store_n(&x->tsc_resync, 1, __ATOMIC_RELEASE);
+		x->tsc.offset = d2.trap_rdtsc ? g[i] : tsc_offset_for(h, d2.scale, g[i]);
+		__atomic_store_n(&x->tsc.resync, 1, __ATOMIC_RELEASE);
 	}
 	t->d = d2;
 	pvclock_clock_update(&t->master, vm_tsc, d2.guest_rate_khz ? d2.guest_rate_khz : t->emul.guest_khz);
@@ -307,16 +307,16 @@ void vmtime_resume(struct vm *vm)
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		v->tsc_offset -= g;
-		if (v->timer.host_deadline)
-			v->timer.host_deadline += d;
-		__atomic_store_n(&v->tsc_resync, 1, __ATOMIC_RELEASE);
+		v->tsc.offset -= g;
+		if (v->lapic.timer.host_deadline)
+			v->lapic.timer.host_deadline += d;
+		__atomic_store_n(&v->tsc.resync, 1, __ATOMIC_RELEASE);
 	}
 }
 
 void vmtime_resync_if_needed(struct vcpu *v)
 {
-	if (__atomic_load_n(&v->tsc_resync, __ATOMIC_RELAXED) &&
-	    __atomic_exchange_n(&v->tsc_resync, 0, __ATOMIC_ACQ_REL))
+	if (__atomic_load_n(&v->tsc.resync, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&v->tsc.resync, 0, __ATOMIC_ACQ_REL))
 		apply(v);
 }

@@ -159,6 +159,11 @@
 #define APIC_DEST_ALL_BUT_SELF  3
 #define APIC_DEST_SHIFT  24           /* xAPIC destination in ICR_HIGH */
 
+/* CPUID leaves and feature bits (SDM 2 CPUID; APM 3 appendix E). */
+#define X86_CPUID_EXT_MAX_LEAF  0x80000000u   /* EAX: the highest extended leaf */
+#define X86_CPUID_ADDR_SIZES    0x80000008u   /* EAX[7:0]: MAXPHYADDR */
+#define X86_CPUID1_ECX_X2APIC   (1u << 21)
+
 /* The FXSAVE image (SDM 1 table 10-2): where MXCSR is. */
 #define X86_FXSAVE_MXCSR 24
 

@@ -19,10 +19,14 @@
 #define APIC_LVT_LAST    APIC_LVT_ERROR
 #define APIC_VERSION_VAL 0x00050014u  /* integrated APIC, 6 LVT entries */
 #define APIC_ID_SHIFT    24           /* xAPIC: the ID is bits 31:24 */
+#define BROADCAST_XAPIC  0xffu        /* physical destination "all" */
+#define BROADCAST_X2APIC 0xffffffffu
+/* A vector's priority class is its upper four bits (SDM 11.8.3). */
+#define PRIO_CLASS(x)    ((x) & 0xf0u)
 
 static uint32_t *reg(struct vcpu *v, uint32_t offset)
 {
-	return &v->lapic_regs[(offset >> 4) & 63];
+	return &v->lapic.regs[(offset >> 4) & (APIC_NR_REGS - 1)];
 }
 
 static bool x2apic_mode(const struct vcpu *v)
@@ -41,9 +45,9 @@ void lapic_reset(struct vcpu *v)
 	*reg(v, APIC_SVR) = 0xff;            /* software-disabled, spurious vector 0xff */
 	for (off = APIC_LVT_FIRST; off <= APIC_LVT_LAST; off += 16)
 		*reg(v, off) = APIC_LVT_MASKED;
-	v->timer.host_deadline = 0;
-	v->timer.period = 0;
-	v->timer.guest_deadline = 0;
+	v->lapic.timer.host_deadline = 0;
+	v->lapic.timer.period = 0;
+	v->lapic.timer.guest_deadline = 0;
 }
 
 /* ---- interrupt acceptance (SDM 11.8) ---- */
@@ -63,11 +67,11 @@ static int highest_bit(struct vcpu *v, uint32_t base)
 
 static uint32_t ppr(struct vcpu *v)
 {
-	uint32_t tpr = *reg(v, APIC_TPR) & 0xff;
+	uint32_t tpr = APIC_VECTOR(*reg(v, APIC_TPR));
 	int isr = highest_bit(v, APIC_ISR);
 	uint32_t isrv = isr < 0 ? 0 : (uint32_t)isr;
 
-	return (tpr >> 4) >= (isrv >> 4) ? tpr : (isrv & 0xf0);
+	return PRIO_CLASS(tpr) >= PRIO_CLASS(isrv) ? tpr : PRIO_CLASS(isrv);
 }
 
 /* Make `vector` pending in v's IRR; callable from any pCPU. */
@@ -96,7 +100,7 @@ int lapic_pending(struct vcpu *v)
 
 	if (irr < 0 || !(*reg(v, APIC_SVR) & APIC_SVR_ENABLE) || !(v->apic_base & APIC_BASE_ENABLE))
 		return -1;
-	if (((uint32_t)irr & 0xf0) <= (ppr(v) & 0xf0))
+	if (PRIO_CLASS((uint32_t)irr) <= PRIO_CLASS(ppr(v)))
 		return -1;
 	return irr;
 }
@@ -140,14 +144,14 @@ static void timer_start_count(struct vcpu *v)
 	uint32_t count = *reg(v, APIC_TIMER_ICR);
 	uint32_t lvt = *reg(v, APIC_LVT_TIMER);
 
-	v->timer.host_deadline = 0;
-	v->timer.period = 0;
+	v->lapic.timer.host_deadline = 0;
+	v->lapic.timer.period = 0;
 	if (!count || APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_TSC_DEADLINE)
 		return;
-	v->timer.period = ticks_to_host(v, count);
-	if (!v->timer.period)
-		v->timer.period = 1;
-	v->timer.host_deadline = vm_host_tsc() + v->timer.period;
+	v->lapic.timer.period = ticks_to_host(v, count);
+	if (!v->lapic.timer.period)
+		v->lapic.timer.period = 1;
+	v->lapic.timer.host_deadline = vm_host_tsc() + v->lapic.timer.period;
 }
 
 /* Fire the timer if due: sets IRR (unless masked), re-arms periodic mode
@@ -159,66 +163,66 @@ void lapic_timer_check(struct vcpu *v, uint64_t now)
 	uint64_t missed;
 
 	/* catchup: one owed tick each time the last one has been taken. */
-	if (v->timer.catchup && !(lvt & APIC_LVT_MASKED) &&
+	if (v->lapic.timer.catchup && !(lvt & APIC_LVT_MASKED) &&
 	    !(*reg(v, APIC_IRR + (vec / 32u) * 16) & (1u << (vec % 32)))) {
-		v->timer.catchup--;
+		v->lapic.timer.catchup--;
 		lapic_accept(v, vec);
 	}
-	if (!v->timer.host_deadline || now < v->timer.host_deadline)
+	if (!v->lapic.timer.host_deadline || now < v->lapic.timer.host_deadline)
 		return;
 	if (!(lvt & APIC_LVT_MASKED))
 		lapic_accept(v, (uint8_t)APIC_VECTOR(lvt));
-	v->timer.fired++;
-	if (v->timer.host_deadline > 1) {        /* 1 = "already due when armed" */
-		v->timer.late_total += now - v->timer.host_deadline;
-		if (now - v->timer.host_deadline > v->timer.late_max)
-			v->timer.late_max = now - v->timer.host_deadline;
+	v->lapic.timer.fired++;
+	if (v->lapic.timer.host_deadline > 1) {        /* 1 = "already due when armed" */
+		v->lapic.timer.late_total += now - v->lapic.timer.host_deadline;
+		if (now - v->lapic.timer.host_deadline > v->lapic.timer.late_max)
+			v->lapic.timer.late_max = now - v->lapic.timer.host_deadline;
 	}
-	if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_PERIODIC && v->timer.period) {
-		missed = (now - v->timer.host_deadline) / v->timer.period;
+	if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_PERIODIC && v->lapic.timer.period) {
+		missed = (now - v->lapic.timer.host_deadline) / v->lapic.timer.period;
 		switch (v->vm->cfg->tick_policy) {
 		case TICK_CATCHUP:
 			/* Deliver the missed ticks one per entry, as fast as the
 			 * guest takes them, then resume the schedule. */
-			v->timer.catchup += missed;
-			v->timer.host_deadline += v->timer.period * (missed + 1);
+			v->lapic.timer.catchup += missed;
+			v->lapic.timer.host_deadline += v->lapic.timer.period * (missed + 1);
 			break;
 		case TICK_MERGE:
 		case TICK_DISCARD:
 			/* One tick stands for all missed; the schedule is kept. */
-			v->timer.host_deadline += v->timer.period * (missed + 1);
+			v->lapic.timer.host_deadline += v->lapic.timer.period * (missed + 1);
 			break;
 		case TICK_DELAY:
 		default:
 			/* Every tick, late: the next one a period after this. */
-			v->timer.host_deadline = (missed ? now : v->timer.host_deadline) + v->timer.period;
+			v->lapic.timer.host_deadline = (missed ? now : v->lapic.timer.host_deadline) + v->lapic.timer.period;
 			break;
 		}
 	} else {
-		v->timer.host_deadline = 0;
+		v->lapic.timer.host_deadline = 0;
 		if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_TSC_DEADLINE)
-			v->timer.guest_deadline = 0;   /* the MSR reads 0 once fired (SDM 11.5.4.1) */
+			v->lapic.timer.guest_deadline = 0;   /* the MSR reads 0 once fired (SDM 11.5.4.1) */
 	}
 }
 
 uint64_t lapic_next_deadline(struct vcpu *v)
 {
-	return v->timer.host_deadline;
+	return v->lapic.timer.host_deadline;
 }
 
 uint64_t lapic_read_tsc_deadline(struct vcpu *v)
 {
-	return APIC_LVT_TIMER_MODE(*reg(v, APIC_LVT_TIMER)) == APIC_TIMER_TSC_DEADLINE ? v->timer.guest_deadline : 0;
+	return APIC_LVT_TIMER_MODE(*reg(v, APIC_LVT_TIMER)) == APIC_TIMER_TSC_DEADLINE ? v->lapic.timer.guest_deadline : 0;
 }
 
 void lapic_write_tsc_deadline(struct vcpu *v, uint64_t guest_tsc)
 {
 	if (APIC_LVT_TIMER_MODE(*reg(v, APIC_LVT_TIMER)) != APIC_TIMER_TSC_DEADLINE)
 		return;                    /* ignored outside TSC-deadline mode */
-	v->timer.guest_deadline = guest_tsc;
-	v->timer.host_deadline = guest_tsc ? vmtime_guest_to_host(v, guest_tsc) : 0;
-	if (guest_tsc && !v->timer.host_deadline)
-		v->timer.host_deadline = 1;  /* already in the past: fire at once */
+	v->lapic.timer.guest_deadline = guest_tsc;
+	v->lapic.timer.host_deadline = guest_tsc ? vmtime_guest_to_host(v, guest_tsc) : 0;
+	if (guest_tsc && !v->lapic.timer.host_deadline)
+		v->lapic.timer.host_deadline = 1;  /* already in the past: fire at once */
 }
 
 /* ---- IPIs ---- */
@@ -267,7 +271,7 @@ static void send_ipi(struct vcpu *v, uint32_t icr_lo, uint32_t dest)
 		default:
 			/* Physical destination; 0xff (xAPIC) / 0xffffffff (x2APIC)
 			 * broadcast. Logical mode is not emulated. */
-			hit = dest == t->id || dest == (x2apic_mode(v) ? 0xffffffffu : 0xffu);
+			hit = dest == t->id || dest == (x2apic_mode(v) ? BROADCAST_X2APIC : BROADCAST_XAPIC);
 			break;
 		}
 		if (hit)
@@ -293,10 +297,10 @@ uint32_t lapic_read(struct vcpu *v, uint32_t offset)
 		uint64_t now = vm_host_tsc(), left;
 		bool ovf;
 
-		if (!v->timer.host_deadline || now >= v->timer.host_deadline ||
+		if (!v->lapic.timer.host_deadline || now >= v->lapic.timer.host_deadline ||
 		    APIC_LVT_TIMER_MODE(*reg(v, APIC_LVT_TIMER)) == APIC_TIMER_TSC_DEADLINE)
 			return 0;
-		left = mul_div_u64(v->timer.host_deadline - now, LAPIC_TIMER_KHZ,
+		left = mul_div_u64(v->lapic.timer.host_deadline - now, LAPIC_TIMER_KHZ,
 				   v->vm->time.host.tsc_khz * timer_divisor(v), &ovf);
 		return left > 0xffffffffu ? 0xffffffffu : (uint32_t)left;
 	}
@@ -344,12 +348,12 @@ void lapic_write(struct vcpu *v, uint32_t offset, uint32_t val)
 		/* Switching into or out of TSC-deadline mode disarms the timer
 		 * (SDM 11.5.4.1); one-shot <-> periodic keeps counting. */
 		if ((APIC_LVT_TIMER_MODE(old) == APIC_TIMER_TSC_DEADLINE) != (APIC_LVT_TIMER_MODE(val) == APIC_TIMER_TSC_DEADLINE)) {
-			v->timer.host_deadline = 0;
-			v->timer.guest_deadline = 0;
-			v->timer.period = 0;
+			v->lapic.timer.host_deadline = 0;
+			v->lapic.timer.guest_deadline = 0;
+			v->lapic.timer.period = 0;
 			*reg(v, APIC_TIMER_ICR) = 0;
-		} else if (APIC_LVT_TIMER_MODE(val) == APIC_TIMER_PERIODIC && v->timer.host_deadline && !v->timer.period) {
-			v->timer.period = ticks_to_host(v, *reg(v, APIC_TIMER_ICR));
+		} else if (APIC_LVT_TIMER_MODE(val) == APIC_TIMER_PERIODIC && v->lapic.timer.host_deadline && !v->lapic.timer.period) {
+			v->lapic.timer.period = ticks_to_host(v, *reg(v, APIC_TIMER_ICR));
 		}
 		break;
 	}
@@ -410,10 +414,10 @@ static unsigned guest_maxphyaddr(struct vcpu *v)
 {
 	uint32_t r[4];
 
-	guest_cpuid(v, 0x80000000u, 0, r);
-	if (r[0] < 0x80000008u)
-		return 36;
-	guest_cpuid(v, 0x80000008u, 0, r);
+	guest_cpuid(v, X86_CPUID_EXT_MAX_LEAF, 0, r);
+	if (r[0] < X86_CPUID_ADDR_SIZES)
+		return 36;          /* the SDM's MAXPHYADDR without the leaf */
+	guest_cpuid(v, X86_CPUID_ADDR_SIZES, 0, r);
 	return r[0] & 0xff;
 }
 
@@ -429,7 +433,7 @@ int lapic_write_apic_base(struct vcpu *v, uint64_t val)
 	uint32_t r[4];
 
 	guest_cpuid(v, 1, 0, r);
-	if (apic_base_check(old, val, guest_maxphyaddr(v), (r[2] >> 21) & 1))
+	if (apic_base_check(old, val, guest_maxphyaddr(v), !!(r[2] & X86_CPUID1_ECX_X2APIC)))
 		return -1;
 	if ((old & APIC_BASE_ENABLE) && !(val & APIC_BASE_ENABLE)) {
 		__atomic_store_n(&v->apic_base, val, __ATOMIC_RELEASE);
@@ -485,9 +489,9 @@ int lapic_create(struct vm *vm)
 
 static unsigned timer_mode_of(const struct vcpu *v)
 {
-	if (!v->timer.host_deadline)
+	if (!v->lapic.timer.host_deadline)
 		return SNAP_TIMER_IDLE;
-	switch (APIC_LVT_TIMER_MODE(v->lapic_regs[APIC_LVT_TIMER >> 4])) {
+	switch (APIC_LVT_TIMER_MODE(v->lapic.regs[APIC_LVT_TIMER >> 4])) {
 	case APIC_TIMER_PERIODIC: return SNAP_TIMER_PERIODIC;
 	case APIC_TIMER_TSC_DEADLINE: return SNAP_TIMER_DEADLINE;
 	default: return SNAP_TIMER_ONESHOT;
@@ -505,12 +509,12 @@ void lapic_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
 		struct snap_vcpu *sv = &s->vcpu[i];
 
 		sv->apic_base = v->apic_base;
-		memcpy(sv->lapic, v->lapic_regs, sizeof(sv->lapic));
+		memcpy(sv->lapic, v->lapic.regs, sizeof(sv->lapic));
 		sv->timer_mode = timer_mode_of(v);
-		sv->timer_deadline = sv->timer_mode == SNAP_TIMER_DEADLINE ? v->timer.guest_deadline : 0;
+		sv->timer_deadline = sv->timer_mode == SNAP_TIMER_DEADLINE ? v->lapic.timer.guest_deadline : 0;
 		if (sv->timer_mode == SNAP_TIMER_ONESHOT || sv->timer_mode == SNAP_TIMER_PERIODIC) {
 			bool ovf;
-			uint64_t left = v->timer.host_deadline > c->now ? v->timer.host_deadline - c->now : 0;
+			uint64_t left = v->lapic.timer.host_deadline > c->now ? v->lapic.timer.host_deadline - c->now : 0;
 
 			/* host cycles -> guest TSC cycles at the VM's rate */
 			sv->timer_remaining = mul_div_u64(left, vm->time.emul.guest_khz,
@@ -531,21 +535,21 @@ int lapic_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
 		bool ovf;
 
 		v->apic_base = sv->apic_base;
-		memcpy(v->lapic_regs, sv->lapic, sizeof(v->lapic_regs));
-		v->timer = (struct lapic_timer){ 0 };
+		memcpy(v->lapic.regs, sv->lapic, sizeof(v->lapic.regs));
+		v->lapic.timer = (struct lapic_timer){ 0 };
 		switch (sv->timer_mode) {
 		case SNAP_TIMER_ONESHOT:
 		case SNAP_TIMER_PERIODIC:
-			v->timer.host_deadline = c->now + mul_div_u64(sv->timer_remaining, vm->time.host.tsc_khz,
+			v->lapic.timer.host_deadline = c->now + mul_div_u64(sv->timer_remaining, vm->time.host.tsc_khz,
 								     vm->time.emul.guest_khz, &ovf);
 			if (sv->timer_mode == SNAP_TIMER_PERIODIC)
-				v->timer.period = ticks_to_host(v, *reg(v, APIC_TIMER_ICR));
+				v->lapic.timer.period = ticks_to_host(v, *reg(v, APIC_TIMER_ICR));
 			break;
 		case SNAP_TIMER_DEADLINE:
-			v->timer.guest_deadline = sv->timer_deadline;
-			v->timer.host_deadline = vmtime_guest_to_host(v, sv->timer_deadline);
-			if (!v->timer.host_deadline)
-				v->timer.host_deadline = 1;
+			v->lapic.timer.guest_deadline = sv->timer_deadline;
+			v->lapic.timer.host_deadline = vmtime_guest_to_host(v, sv->timer_deadline);
+			if (!v->lapic.timer.host_deadline)
+				v->lapic.timer.host_deadline = 1;
 			break;
 		default:
 			break;
