@@ -23,6 +23,15 @@
 #define BROADCAST_X2APIC 0xffffffffu
 /* A vector's priority class is its upper four bits (SDM 11.8.3). */
 #define PRIO_CLASS(x)    ((x) & 0xf0u)
+/* The bits a guest's write keeps (SDM 11.4.6, 11.5.1, 11.6.2.2, 11.9). */
+#define ID_WRITABLE      0xff000000u  /* xAPIC ID: bits 31:24 */
+#define TPR_WRITABLE     0xffu        /* priority class and sub-class */
+#define LDR_WRITABLE     0xff000000u  /* logical APIC ID */
+#define DFR_ONES         0x0fffffffu  /* DFR: bits 27:0 read as ones */
+#define SVR_WRITABLE     0x13ffu      /* vector, enable, focus check, EOI suppression */
+#define LVT_TIMER_WRITABLE (0xffu | APIC_LVT_MASKED | (3u << 17))   /* vector, mask, mode */
+#define LVT_WRITABLE     0x000317ffu  /* vector, delivery mode, polarity, trigger, mask */
+#define TDCR_WRITABLE    0xbu         /* divide value bits 0, 1, 3 */
 
 static uint32_t *reg(struct vcpu *v, uint32_t offset)
 {
@@ -67,7 +76,7 @@ static int highest_bit(struct vcpu *v, uint32_t base)
 
 static uint32_t ppr(struct vcpu *v)
 {
-	uint32_t tpr = APIC_VECTOR(*reg(v, APIC_TPR));
+	uint32_t tpr = *reg(v, APIC_TPR) & TPR_WRITABLE;
 	int isr = highest_bit(v, APIC_ISR);
 	uint32_t isrv = isr < 0 ? 0 : (uint32_t)isr;
 
@@ -314,22 +323,22 @@ void lapic_write(struct vcpu *v, uint32_t offset, uint32_t val)
 	switch (offset) {
 	case APIC_ID:
 		if (!x2apic_mode(v))
-			*reg(v, offset) = val & 0xff000000u;
+			*reg(v, offset) = val & ID_WRITABLE;
 		break;
 	case APIC_TPR:
-		*reg(v, offset) = val & 0xff;
+		*reg(v, offset) = val & TPR_WRITABLE;
 		break;
 	case APIC_EOI:
 		eoi(v);
 		break;
 	case APIC_LDR:
-		*reg(v, offset) = val & 0xff000000u;
+		*reg(v, offset) = val & LDR_WRITABLE;
 		break;
 	case APIC_DFR:
-		*reg(v, offset) = val | 0x0fffffffu;
+		*reg(v, offset) = val | DFR_ONES;
 		break;
 	case APIC_SVR:
-		*reg(v, offset) = val & 0x13ff;
+		*reg(v, offset) = val & SVR_WRITABLE;
 		break;
 	case APIC_ESR:
 		*reg(v, offset) = 0;
@@ -344,7 +353,7 @@ void lapic_write(struct vcpu *v, uint32_t offset, uint32_t val)
 	case APIC_LVT_TIMER: {
 		uint32_t old = *reg(v, offset);
 
-		*reg(v, offset) = val & (0xff | APIC_LVT_MASKED | (3u << 17));
+		*reg(v, offset) = val & LVT_TIMER_WRITABLE;
 		/* Switching into or out of TSC-deadline mode disarms the timer
 		 * (SDM 11.5.4.1); one-shot <-> periodic keeps counting. */
 		if ((APIC_LVT_TIMER_MODE(old) == APIC_TIMER_TSC_DEADLINE) != (APIC_LVT_TIMER_MODE(val) == APIC_TIMER_TSC_DEADLINE)) {
@@ -362,7 +371,7 @@ void lapic_write(struct vcpu *v, uint32_t offset, uint32_t val)
 		timer_start_count(v);
 		break;
 	case APIC_TIMER_DCR:
-		*reg(v, offset) = val & 0xb;
+		*reg(v, offset) = val & TDCR_WRITABLE;
 		break;
 	case APIC_SELF_IPI:
 		if (x2apic_mode(v))
@@ -370,7 +379,7 @@ void lapic_write(struct vcpu *v, uint32_t offset, uint32_t val)
 		break;
 	default:
 		if (offset > APIC_LVT_TIMER && offset <= APIC_LVT_LAST)
-			*reg(v, offset) = val & 0x000317ffu;
+			*reg(v, offset) = val & LVT_WRITABLE;
 		/* read-only and reserved registers: writes ignored */
 		break;
 	}
