@@ -5,7 +5,6 @@
 #include <tscvisor/kvmclock.h>
 #include <string.h>
 #include <tscvisor/log.h>
-#include <tscvisor/save.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
@@ -46,13 +45,13 @@ static int64_t hc_pvclock_refresh(struct vcpu *v)
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *o = &vm->vcpus[i];
 
-		if (!(o->pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE))
+		if (!(o->pv.system_time & PVCLOCK_SYSTEM_TIME_ENABLE))
 			continue;
 		n++;
 		if (o == v) {
 			kvmclock_update(v);
 		} else {
-			__atomic_store_n(&o->pv_resync, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&o->pv.resync, 1, __ATOMIC_RELEASE);
 			sched_kick_vcpu(o);
 		}
 	}
@@ -101,67 +100,4 @@ int64_t hypercall(struct vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_
 	default:
 		return HC_ENOSYS;
 	}
-}
-
-/* A snapshot now: every other pCPU parked, the snapshot taken as if the
- * guest's call (HC_SAVE, from_guest) had returned 0, then the VM's on_save.
- * v is the vCPU whose exit takes it, NULL when pCPU 0 takes the operator's
- * save while every vCPU sleeps. Returns 0 (also to the restored guest), -1
- * when the save failed (the VM goes on), HC_RETRY while another pCPU holds
- * the pause. */
-static int64_t save_now(struct vm *vm, struct vcpu *v, bool from_guest)
-{
-	const uint8_t *buf;
-	uint64_t len = 0;
-	int64_t rc = 0;
-	int p = sched_pause_others(vm);
-
-	if (p == SCHED_PAUSE_BUSY)
-		return HC_RETRY;
-	if (p)
-		return -1;
-	if (from_guest)
-		v->regs.rax = 0;
-	buf = save_vm(vm, v, &len);
-	/* Logged after the capture: a console line takes guest-visible
-	 * milliseconds on a real (or Bochs's) 115200-baud UART. */
-	if (!from_guest && v)
-		log_info("vm %s: that was the operator's save (save_after_ms = %u), taken by vCPU %u",
-			 vm->name, vm->cfg->save_after_ms, v->id);
-	else if (!from_guest)
-		log_info("vm %s: that was the operator's save (save_after_ms = %u), taken while every "
-			 "vCPU slept", vm->name, vm->cfg->save_after_ms);
-	if (!buf) {
-		rc = -1;
-	} else {
-		vm->saves++;
-		switch (vm->cfg->on_save) {
-		case ON_SAVE_STOP:
-			vm_end(vm, VM_END_SAVED, 1, "saved; on_save = stop");
-			break;
-		case ON_SAVE_CONTINUE:
-			break;
-		case ON_SAVE_RESTORE:
-		default:
-			/* Destroy (RAM and vCPU state gone), restore, go on. */
-			memset(vm->ram, 0, vm->ram_size);
-			if (restore_vm(vm, v, buf, len))
-				vm_end(vm, VM_END_UNHANDLED, 0, "restore from its own snapshot failed");
-			else
-				vmtime_resume(vm);
-			break;
-		}
-	}
-	sched_resume_others(vm);
-	return rc;
-}
-
-int64_t vm_request_save(struct vcpu *v)
-{
-	return save_now(v->vm, v, true);
-}
-
-int64_t vm_operator_save(struct vm *vm, struct vcpu *v)
-{
-	return save_now(vm, v, false);
 }

@@ -7,6 +7,7 @@
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
 #include <tscvisor/pvclock.h>
+#include <tscvisor/save.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
@@ -43,7 +44,7 @@ bool kvmclock_stable(const struct vm *vm)
  * guest wrote into it, which IA32_TSC_ADJUST accumulates (SDM 17.17.3). */
 static uint64_t vm_guest_tsc(struct vcpu *v)
 {
-	return vmtime_read_guest_tsc(v) - v->tsc_adjust;
+	return vmtime_read_guest_tsc(v) - v->tsc.adjust;
 }
 
 void kvmclock_update(struct vcpu *v)
@@ -51,10 +52,10 @@ void kvmclock_update(struct vcpu *v)
 	struct vm *vm = v->vm;
 	struct pvclock_vcpu_time_info f;
 	/* GUEST_STOPPED once after a restore (the guest clears it, as KVM's). */
-	uint8_t flags = v->pv_stopped_pending ? PVCLOCK_GUEST_STOPPED : 0;
+	uint8_t flags = v->pv.stopped_pending ? PVCLOCK_GUEST_STOPPED : 0;
 
-	bool area = v->pv_system_time & PVCLOCK_SYSTEM_TIME_ENABLE;
-	bool window = vm->time.window_gpa && v->window_page;
+	bool area = v->pv.system_time & PVCLOCK_SYSTEM_TIME_ENABLE;
+	bool window = vm->time.window_gpa && v->pv.window_page;
 
 	if (!area && !window)
 		return;
@@ -64,15 +65,15 @@ void kvmclock_update(struct vcpu *v)
 	 * until the first update after the restore's). */
 	if (area) {
 		const struct pvclock_vcpu_time_info *cur =
-			(const void *)(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE));
+			(const void *)(vm->ram + (v->pv.system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE));
 
 		if (__atomic_load_n(&cur->flags, __ATOMIC_RELAXED) & PVCLOCK_GUEST_STOPPED)
 			flags |= PVCLOCK_GUEST_STOPPED;
 	}
-	if (kvmclock_stable(vm) && !v->tsc_adjust) {
+	if (kvmclock_stable(vm) && !v->tsc.adjust) {
 		pvclock_fields_master(&vm->time.master, flags | PVCLOCK_TSC_STABLE_BIT, &f);
 	} else {
-		uint64_t vcpu_tsc = vmtime_read_guest_tsc(v), vm_tsc = vcpu_tsc - v->tsc_adjust;
+		uint64_t vcpu_tsc = vmtime_read_guest_tsc(v), vm_tsc = vcpu_tsc - v->tsc.adjust;
 
 		/* The master's time, moved onto this vCPU's own TSC. Every vCPU
 		 * moved by the same amount still shares one clock. */
@@ -84,12 +85,12 @@ void kvmclock_update(struct vcpu *v)
 	 * and the version protocol (odd while writing) holds only then. */
 	spin_lock(&vm->time_lock);
 	if (area)
-		pvclock_publish(vm->ram + (v->pv_system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE), &f);
+		pvclock_publish(vm->ram + (v->pv.system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE), &f);
 	if (window)
-		pvclock_publish(v->window_page, &f);
+		pvclock_publish(v->pv.window_page, &f);
 	spin_unlock(&vm->time_lock);
-	v->pv_updates++;
-	v->pv_stopped_pending = false;
+	v->pv.updates++;
+	v->pv.stopped_pending = false;
 }
 
 /* Another vCPU changed what v's area must say (a TSC write moved the
@@ -97,8 +98,8 @@ void kvmclock_update(struct vcpu *v)
  * sleeps there. */
 void kvmclock_update_if_asked(struct vcpu *v)
 {
-	if (__atomic_load_n(&v->pv_resync, __ATOMIC_RELAXED) &&
-	    __atomic_exchange_n(&v->pv_resync, 0, __ATOMIC_ACQ_REL))
+	if (__atomic_load_n(&v->pv.resync, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&v->pv.resync, 0, __ATOMIC_ACQ_REL))
 		kvmclock_update(v);
 }
 
@@ -120,20 +121,20 @@ int kvmclock_set_window(struct vm *vm, uint64_t gpa)
 	for (i = 0; gpa && i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		if (!v->window_page && !(v->window_page = mem_try_alloc_pages(1, 0))) {
+		if (!v->pv.window_page && !(v->pv.window_page = mem_try_alloc_pages(1, 0))) {
 			log_err("vm %s: pvclock window refused: the hypervisor pool is exhausted", vm->name);
 			return -1;
 		}
-		*(uint32_t *)(v->window_page + 32) = v->id;
+		*(uint32_t *)(v->pv.window_page + 32) = v->id;
 	}
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
 		/* Identity-mapped: the pointer is the host-physical address. */
-		if (vm->ops->set_window(v, gpa, gpa ? (uint64_t)(uintptr_t)v->window_page : 0)) {
+		if (vm->ops->set_window(v, gpa, gpa ? (uint64_t)(uintptr_t)v->pv.window_page : 0)) {
 			for (j = 0; j < i; j++)     /* every vCPU back to the window it had */
 				vm->ops->set_window(&vm->vcpus[j], old,
-						    old ? (uint64_t)(uintptr_t)vm->vcpus[j].window_page : 0);
+						    old ? (uint64_t)(uintptr_t)vm->vcpus[j].pv.window_page : 0);
 			return -1;
 		}
 	}
@@ -149,7 +150,7 @@ bool kvmclock_is_msr(uint32_t msr)
 int kvmclock_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
 	*val = (msr == MSR_KVM_WALL_CLOCK || msr == MSR_KVM_WALL_CLOCK_NEW) ? v->vm->time.pv_wall
-									   : v->pv_system_time;
+									   : v->pv.system_time;
 	return 0;
 }
 
@@ -179,7 +180,49 @@ int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 		spin_unlock(&vm->time_lock);
 		return 0;
 	}
-	v->pv_system_time = req.enable ? (req.gpa | PVCLOCK_SYSTEM_TIME_ENABLE) : 0;
+	v->pv.system_time = req.enable ? (req.gpa | PVCLOCK_SYSTEM_TIME_ENABLE) : 0;
 	kvmclock_update(v);
+	return 0;
+}
+
+/* ---- save and restore (docs/save-restore.md), after the time part ---- */
+
+/* system_time at the save instant, from the VM-wide guest TSC the time
+ * part just saved (vCPU 0's TSC less what the guest wrote into it). */
+void kvmclock_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
+{
+	unsigned i;
+
+	(void)c;
+	for (i = 0; i < vm->nvcpus; i++)
+		s->vcpu[i].pvclock_msr = vm->vcpus[i].pv.system_time;
+	s->time.system_time_ns = pvclock_clock_ns(&vm->time.master, s->vcpu[0].tsc - s->vcpu[0].tsc_adjust);
+	s->time.wall_clock_msr = vm->time.pv_wall;
+	s->time.pvclock_window_gpa = vm->time.window_gpa;
+}
+
+/* The master pair resumes at the saved system_time and the VM's guest TSC
+ * at the rate just decided; every area is rewritten, with
+ * PVCLOCK_GUEST_STOPPED; the window goes back where it was (or away). */
+int kvmclock_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
+{
+	struct vm_time *t = &vm->time;
+	uint64_t rate = t->d.guest_rate_khz ? t->d.guest_rate_khz : s->id.tsc_khz;
+	unsigned i;
+
+	(void)c;
+	for (i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i].pv.system_time = s->vcpu[i].pvclock_msr;
+	pvclock_clock_init(&t->master, s->vcpu[0].tsc - s->vcpu[0].tsc_adjust, s->time.system_time_ns, rate);
+	t->pv_wall = s->time.wall_clock_msr;
+	for (i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i].pv.stopped_pending = true;
+	if (kvmclock_set_window(vm, s->time.pvclock_window_gpa)) {
+		log_err("vm %s: snapshot's pvclock window 0x%lx is not a page of guest RAM", vm->name,
+			s->time.pvclock_window_gpa);
+		return -1;
+	}
+	for (i = 0; i < vm->nvcpus; i++)
+		kvmclock_update(&vm->vcpus[i]);
 	return 0;
 }

@@ -80,7 +80,7 @@ static void print_summary(unsigned n, const enum vm_verdict *verdicts)
 			vm->time.d.reason[0] ? tsc_mode_name(vm->time.d.mode) : "-",
 			vm->time.d.trap_rdtsc ? "yes" : "no",
 			(unsigned long long)vm->time.emul.guest_khz,
-			(unsigned long long)vm->guest_reported_khz, (unsigned long long)total,
+			(unsigned long long)vm->uart.reported_khz, (unsigned long long)total,
 			(unsigned long long)vm_exit_count(vm, EXIT_RDTSC),
 			(unsigned long long)vm_exit_count(vm, EXIT_RDTSCP), names[verdicts[i]]);
 	}

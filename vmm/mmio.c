@@ -1,7 +1,8 @@
 /* MMIO emulation: a nested page fault on a guest-physical address that is
- * not RAM. The local APIC page (xAPIC mode only) is emulated by
- * vmm/dev/lapic.c; any other address reads all-ones and drops writes, logged
- * once per page (docs/platform.md "Outside RAM").
+ * not RAM. The address goes to the first device on the VM's MMIO bus that
+ * claims it (include/tscvisor/io.h: the local APIC page of
+ * vmm/dev/lapic.c, in xAPIC mode only); any other address reads all-ones
+ * and drops writes, logged once per page (docs/platform.md "Outside RAM").
  *
  * Every instruction a guest plausibly aims at such an address is carried
  * out here on the data the device gives: the decoder (pure/x86_decode.c)
@@ -11,6 +12,7 @@
  * with the instruction bytes in a rate-limited log line: the hypervisor
  * never guesses an instruction's effect. */
 #include <tscvisor/guest.h>
+#include <tscvisor/io.h>
 #include <tscvisor/log.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/x86_alu.h>
@@ -47,6 +49,29 @@ static void write_reg(struct vcpu *v, unsigned idx, bool high8, unsigned bytes, 
 		*r = (*r & ~mask_of(bytes)) | (val & mask_of(bytes));
 }
 
+int mmio_register(struct vm *vm, const struct mmio_region *r)
+{
+	struct mmio_bus *b = &vm->mmio;
+
+	if (b->n >= IO_MAX_MMIO_REGIONS || (!r->claims && r->first > r->last)) {
+		log_err("vm %s: device %s: MMIO range 0x%lx-0x%lx cannot be registered (%s)", vm->name,
+			r->name, r->first, r->last, b->n >= IO_MAX_MMIO_REGIONS ? "table full" : "empty range");
+		return -1;
+	}
+	b->r[b->n++] = *r;
+	return 0;
+}
+
+static const struct mmio_region *claimant(struct vcpu *v, uint64_t gpa)
+{
+	const struct mmio_region *r = v->vm->mmio.r, *end = r + v->vm->mmio.n;
+
+	for (; r < end; r++)
+		if (r->claims ? r->claims(v, gpa) : gpa >= r->first && gpa <= r->last)
+			return r;
+	return NULL;
+}
+
 /* Whether the page was logged already; a guest touching many pages gets
  * VM_MMIO_LOG_PAGES lines and one saying that the rest go unlogged, never a
  * line per access. vCPUs of one VM fault in parallel: the table is theirs
@@ -54,19 +79,20 @@ static void write_reg(struct vcpu *v, unsigned idx, bool high8, unsigned bytes, 
  * vCPUs could both take the last free slot and write past the table). */
 static bool unbacked_logged(struct vm *vm, uint64_t page, bool *last)
 {
+	struct mmio_bus *b = &vm->mmio;
 	unsigned i, n;
 	bool seen = false;
 
 	*last = false;
 	spin_lock(&vm->dev_lock);
-	n = vm->mmio_logged_n < VM_MMIO_LOG_PAGES ? vm->mmio_logged_n : VM_MMIO_LOG_PAGES;
+	n = b->logged_n < VM_MMIO_LOG_PAGES ? b->logged_n : VM_MMIO_LOG_PAGES;
 	for (i = 0; i < n && !seen; i++)
-		seen = vm->mmio_logged[i] == page;
+		seen = b->logged[i] == page;
 	if (!seen) {
-		if (vm->mmio_logged_n < VM_MMIO_LOG_PAGES) {
-			vm->mmio_logged[vm->mmio_logged_n++] = page;
-		} else if (vm->mmio_logged_n == VM_MMIO_LOG_PAGES) {
-			vm->mmio_logged_n++;        /* the table is full: say so once */
+		if (b->logged_n < VM_MMIO_LOG_PAGES) {
+			b->logged[b->logged_n++] = page;
+		} else if (b->logged_n == VM_MMIO_LOG_PAGES) {
+			b->logged_n++;              /* the table is full: say so once */
 			*last = true;
 		} else {
 			seen = true;                /* full, and said so: quiet */
@@ -78,43 +104,32 @@ static bool unbacked_logged(struct vm *vm, uint64_t page, bool *last)
 
 #define LOG_FULL "; the pages after this one are not logged"
 
-/* The xAPIC page answers only in xAPIC mode: in x2APIC mode MMIO "behaves
- * similar to that of a legacy xAPIC in globally disabled state" (SDM Vol.
- * 3A 11.12.2), and a disabled APIC is no device at all (11.4.3). */
-static bool is_lapic(struct vcpu *v, uint64_t gpa)
-{
-	uint64_t b = v->apic_base;
-
-	return (b & (APIC_BASE_ENABLE | APIC_BASE_EXTD)) == APIC_BASE_ENABLE &&
-	       gpa - (b & ~0xfffull) < 0x1000;
-}
-
 static uint64_t dev_read(struct vcpu *v, uint64_t gpa, unsigned size)
 {
+	const struct mmio_region *r = claimant(v, gpa);
 	bool last;
 
-	if (is_lapic(v, gpa)) {
-		uint32_t off = (uint32_t)(gpa & 0xfff);
-
-		return (lapic_read(v, off & ~0xfu) >> ((off & 3) * 8)) & mask_of(size);
-	}
-	if (!unbacked_logged(v->vm, gpa >> 12, &last))
-		vm_info(v->vm, "vm %s: read of unbacked address 0x%llx gives all-ones (logged once per page%s)",
-			v->vm->name, (unsigned long long)gpa, last ? LOG_FULL : "");
+	if (r)
+		return r->read ? r->read(v, r->dev, gpa, size) & mask_of(size) : mask_of(size);
+	if (!unbacked_logged(v->vm, gpa >> X86_PAGE_SHIFT, &last))
+		vm_info(v->vm, "vm %s: read of unbacked address 0x%lx gives all-ones (logged once per page%s)",
+			v->vm->name, gpa, last ? LOG_FULL : "");
 	return mask_of(size);
 }
 
 static void dev_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
 {
+	const struct mmio_region *r = claimant(v, gpa);
 	bool last;
 
-	if (is_lapic(v, gpa)) {
-		lapic_write(v, (uint32_t)(gpa & 0xfff), (uint32_t)(val & mask_of(size)));
+	if (r) {
+		if (r->write)
+			r->write(v, r->dev, gpa, size, val & mask_of(size));
 		return;
 	}
-	if (!unbacked_logged(v->vm, gpa >> 12, &last))
-		vm_info(v->vm, "vm %s: write to unbacked address 0x%llx dropped (logged once per page%s)",
-			v->vm->name, (unsigned long long)gpa, last ? LOG_FULL : "");
+	if (!unbacked_logged(v->vm, gpa >> X86_PAGE_SHIFT, &last))
+		vm_info(v->vm, "vm %s: write to unbacked address 0x%lx dropped (logged once per page%s)",
+			v->vm->name, gpa, last ? LOG_FULL : "");
 }
 
 static void set_flags(struct vcpu *v, uint64_t f)
@@ -151,9 +166,9 @@ static void string_op(struct vcpu *v, const struct x86_insn *in, uint64_t gpa)
 
 	/* Elements from gpa to the edge of its page in the direction of DF. */
 	if (step > 0)
-		left = (0x1000 - (gpa & 0xfff) + size - 1) / size;
+		left = (X86_PAGE_SIZE - (gpa & (X86_PAGE_SIZE - 1)) + size - 1) / size;
 	else
-		left = (gpa & 0xfff) / size + 1;
+		left = (gpa & (X86_PAGE_SIZE - 1)) / size + 1;
 	n = in->rep ? read_reg(v, R_CX, false) & mask_of(asz) : 1;
 	if (n > left)
 		n = left;
@@ -172,7 +187,7 @@ static void string_op(struct vcpu *v, const struct x86_insn *in, uint64_t gpa)
 		default:                /* SCAS: CMP rAX, mem */
 			x86_alu(X86_ALU_CMP, size, acc, dev_read(v, gpa, size), v->regs.rflags, &f);
 			set_flags(v, f);
-			if (in->rep && ((in->last_rep == 0xf3) != !!(f & X86_ZF)))
+			if (in->rep && ((in->last_rep == X86_PREFIX_REP) != !!(f & X86_ZF)))
 				done = true;   /* REPE: stop on unequal; REPNE: on equal */
 			break;
 		}
@@ -200,9 +215,9 @@ static void refuse(struct vcpu *v, uint64_t gpa, const char *why)
 		hex[3 * i + 2] = i + 1 < n ? ' ' : 0;
 	}
 	hex[n ? 3 * n - 1 : 0] = 0;
-	vm_warn(v->vm, "vm %s: access to unbacked address 0x%llx at RIP 0x%llx by an instruction the "
-		       "hypervisor does not emulate (%s; bytes: %s)", v->vm->name, (unsigned long long)gpa,
-		(unsigned long long)v->regs.rip, why, n ? hex : "unreadable");
+	vm_warn(v->vm, "vm %s: access to unbacked address 0x%lx at RIP 0x%lx by an instruction the "
+		       "hypervisor does not emulate (%s; bytes: %s)", v->vm->name, gpa, v->regs.rip, why,
+		n ? hex : "unreadable");
 }
 
 bool guest_mmio(struct vcpu *v, struct vm_exit *e)
@@ -218,8 +233,8 @@ bool guest_mmio(struct vcpu *v, struct vm_exit *e)
 	 * operand was never reached, so there is nothing to emulate (giving it
 	 * all-ones would complete an access its tables do not map). */
 	if (e->u.npf.walk) {
-		log_warn("vm %s: the guest's page-table walk reached unbacked address 0x%llx",
-			 vm->name, (unsigned long long)gpa);
+		log_warn("vm %s: the guest's page-table walk reached unbacked address 0x%lx",
+			 vm->name, gpa);
 		return false;
 	}
 	if (e->u.npf.fetch) {

@@ -38,7 +38,7 @@ int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = v->apic_base;
 		return 0;
 	case MSR_IA32_TSC_ADJUST:
-		*val = v->tsc_adjust;
+		*val = v->tsc.adjust;
 		return 0;
 	case MSR_IA32_TSC_AUX:
 		*val = v->tsc_aux;

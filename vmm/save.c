@@ -7,10 +7,16 @@
  * every vCPU's guest TSC and the pvclock system_time resume at their saved
  * values, at the VM's tsc_khz, on whatever rate this host's TSC has; offset
  * and ratio are recomputed here; the mode is decided again (auto, pvrdtscp);
- * the incarnation goes up by one and the pvclock areas say GUEST_STOPPED. */
+ * the incarnation goes up by one and the pvclock areas say GUEST_STOPPED.
+ *
+ * Each subsystem saves and restores its own state (struct save_ctx,
+ * include/tscvisor/save.h); this file calls them from one table, in one
+ * order, and owns the vCPU registers and the FPU/XSTATE parts itself. */
 #include <string.h>
 #include <tscvisor/format.h>
+#include <tscvisor/dev/lapic.h>
 #include <tscvisor/guest.h>
+#include <tscvisor/hypercall.h>
 #include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
@@ -18,10 +24,27 @@
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
+#include <tscvisor/xstate.h>
 #include "fpu.h"
 #include "insn.h"
 
 #define COM2 0x2f8
+/* 16550 registers and settings for the snapshot stream (115200 8N1, FIFOs). */
+#define COM_DATA 0       /* THR; DLL with DLAB */
+#define COM_IER  1       /* DLM with DLAB */
+#define COM_FCR  2
+#define COM_LCR  3
+#define COM_LSR  5
+#define COM_LCR_DLAB  0x80
+#define COM_LCR_8N1   0x03
+#define COM_FCR_ON_CLEAR_14 0xc7   /* enable, clear both, 14-byte trigger */
+#define COM_LSR_THRE  0x20
+#define COM_DIVISOR_115200 1
+
+/* The XSAVE components a snapshot holds (snap_xstate_component()): AVX
+ * (bit 2) to Hi16_ZMM (bit 7). */
+#define SNAP_XS_FIRST 2
+#define SNAP_XS_END   8
 
 static struct snap_vm snap;      /* ~200 KiB: never on the stack */
 
@@ -42,12 +65,12 @@ static uint8_t *snap_buf;
 
 static void com2_init(void)
 {
-	outb(COM2 + 1, 0x00);
-	outb(COM2 + 3, 0x80);
-	outb(COM2 + 0, 0x01);
-	outb(COM2 + 1, 0x00);
-	outb(COM2 + 3, 0x03);
-	outb(COM2 + 2, 0xc7);
+	outb(COM2 + COM_IER, 0x00);                 /* no interrupts */
+	outb(COM2 + COM_LCR, COM_LCR_DLAB);
+	outb(COM2 + COM_DATA, COM_DIVISOR_115200);  /* DLL */
+	outb(COM2 + COM_IER, 0x00);                 /* DLM */
+	outb(COM2 + COM_LCR, COM_LCR_8N1);
+	outb(COM2 + COM_FCR, COM_FCR_ON_CLEAR_14);
 }
 
 struct sink {
@@ -70,32 +93,18 @@ static void emit(void *ctx, const void *data, size_t n)
 	for (i = 0; i < n; i++) {
 		unsigned spins = 0;
 
-		while (!(inb(COM2 + 5) & 0x20) && ++spins < 1000000)
+		while (!(inb(COM2 + COM_LSR) & COM_LSR_THRE) && ++spins < 1000000)
 			cpu_relax();
 		outb(COM2, p[i]);
 	}
 }
 
-static unsigned timer_mode_of(const struct vcpu *v)
-{
-	uint32_t lvt = v->lapic_regs[0x320 >> 4];
-
-	if (!v->timer.host_deadline)
-		return SNAP_TIMER_IDLE;
-	switch ((lvt >> 17) & 3) {
-	case 1: return SNAP_TIMER_PERIODIC;
-	case 2: return SNAP_TIMER_DEADLINE;
-	default: return SNAP_TIMER_ONESHOT;
-	}
-}
-
-static void capture_vcpu(struct vcpu *v, struct snap_vcpu *s, uint64_t now)
+static void capture_vcpu(struct vcpu *v, struct snap_vcpu *s)
 {
 	struct vcpu_sregs r;
 	unsigned i;
 
 	v->vm->ops->get_sregs(v, &r);
-	memset(s, 0, sizeof(*s));
 	for (i = 0; i < SNAP_NR_GPRS; i++)
 		s->gpr[i] = *gpr_by_index(&v->regs, i);
 	s->rip = v->regs.rip;
@@ -114,21 +123,6 @@ static void capture_vcpu(struct vcpu *v, struct snap_vcpu *s, uint64_t now)
 	s->pending_event = r.pending_event;
 	s->interrupt_shadow = r.interrupt_shadow;
 	s->tsc_aux = v->tsc_aux;
-	s->apic_base = v->apic_base;
-	memcpy(s->lapic, v->lapic_regs, sizeof(s->lapic));
-	s->timer_mode = timer_mode_of(v);
-	s->timer_deadline = s->timer_mode == SNAP_TIMER_DEADLINE ? v->timer.guest_deadline : 0;
-	if (s->timer_mode == SNAP_TIMER_ONESHOT || s->timer_mode == SNAP_TIMER_PERIODIC) {
-		bool ovf;
-		uint64_t left = v->timer.host_deadline > now ? v->timer.host_deadline - now : 0;
-
-		/* host cycles -> guest TSC cycles at the VM's rate */
-		s->timer_remaining = mul_div_u64(left, v->vm->time.emul.guest_khz,
-						 v->vm->time.host.tsc_khz, &ovf) + 1;
-	}
-	s->tsc = vmtime_guest_tsc_at(v, now);
-	s->tsc_adjust = v->tsc_adjust;
-	s->pvclock_msr = v->pv_system_time;
 	s->run_state = v->state == VCPU_WAIT_SIPI ? SNAP_RUN_WAIT_SIPI : SNAP_RUN_RUNNING;
 	s->halted = v->state == VCPU_HALTED;
 }
@@ -164,8 +158,8 @@ static void capture_xstate(const struct vcpu *v, struct snap_vcpu *s)
 	memset(s->xstate, 0, sizeof(s->xstate));
 	if (!v->fpu_saved || !fpu_host.xsave)
 		return;
-	memcpy(&bv, v->fpu + 512, 8);
-	for (b = 2; b < 8; b++) {
+	memcpy(&bv, v->fpu + XSTATE_LEGACY, 8);   /* XSTATE_BV, the header's first word */
+	for (b = SNAP_XS_FIRST; b < SNAP_XS_END; b++) {
 		if (!snap_xstate_component(b, &off, &size) || !((v->xcr0 & bv) >> b & 1) ||
 		    fpu_host.layout.size[b] != size)
 			continue;
@@ -183,112 +177,13 @@ static void apply_xstate(struct vcpu *v, const struct snap_vcpu *s)
 
 	v->xcr0 = s->xcr0;
 	memcpy(v->dr, s->dr, sizeof(v->dr));
-	for (b = 2; b < 8; b++) {
+	for (b = SNAP_XS_FIRST; b < SNAP_XS_END; b++) {
 		if (!snap_xstate_component(b, &off, &size) || !(s->xstate_bv >> b & 1) ||
 		    fpu_host.layout.size[b] != size)
 			continue;
 		memcpy(v->fpu + fpu_host.layout.offset[b], s->xstate + off, size);
-		v->fpu[512 + b / 8] |= (uint8_t)(1u << (b % 8));
+		v->fpu[XSTATE_LEGACY + b / 8] |= (uint8_t)(1u << (b % 8));
 	}
-}
-
-const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
-{
-	struct snap_error err;
-	struct sink sink = { 0 };
-	uint64_t now = vm_host_tsc(), size, vm_tsc;
-	unsigned i;
-
-	memset(&snap, 0, sizeof(snap));
-	tv_snprintf(snap.id.name, sizeof(snap.id.name), "%s", vm->name);
-	snap.id.vcpus = vm->nvcpus;
-	snap.id.memory_mib = (uint32_t)(vm->ram_size >> 20);
-	snap.id.tsc_mode = vm->cfg->tsc_mode;
-	snap.id.tsc_khz = (uint32_t)vm->time.emul.guest_khz;
-	snap.id.vendor = !strcmp(vm->ops->name, "SVM") ? SNAP_VENDOR_SVM : SNAP_VENDOR_VMX;
-	/* x87/SSE, XCR0, the other XSAVE components and DR0-DR3: the other
-	 * pCPUs flushed theirs when they parked. An XCR0 the format cannot hold
-	 * (PKRU or MPX, which only an emulator without the XSETBV intercept
-	 * lets a guest enable) fails snap_validate: no snapshot rather than a
-	 * wrong one. */
-	sched_fpu_flush(vm);
-	snap.fpu_present = true;
-	snap.xstate_present = true;
-	for (i = 0; i < vm->nvcpus; i++) {
-		borrow(&vm->vcpus[i], self);
-		capture_vcpu(&vm->vcpus[i], &snap.vcpu[i], now);
-		give_back(&vm->vcpus[i], self);
-		if (vm->vcpus[i].fpu_saved)
-			memcpy(snap.vcpu[i].fpu, vm->vcpus[i].fpu, SNAP_FPU_IMAGE_LEN);
-		else
-			fpu_init_image(snap.vcpu[i].fpu, SNAP_FPU_IMAGE_LEN);
-		capture_xstate(&vm->vcpus[i], &snap.vcpu[i]);
-	}
-	if (self)
-		vm->ops->vcpu_load(self);
-	vm_tsc = snap.vcpu[0].tsc - snap.vcpu[0].tsc_adjust;
-	snap.time.system_time_ns = pvclock_clock_ns(&vm->time.master, vm_tsc);
-	snap.time.wall_clock_msr = vm->time.pv_wall;
-	snap.time.emul_last = vm->time.last_emulated;
-	snap.time.incarnation = vm->time.incarnation;
-	snap.time.pv_fast_path = vm->time.d.pv_fast_path;
-	snap.time.pvclock_window_gpa = vm->time.window_gpa;
-	snap.uart = (struct snap_uart){ vm->uart.ier, vm->uart.lcr, vm->uart.mcr, vm->uart.scr,
-					vm->uart.dll, vm->uart.dlm };
-	snap.fwcfg.selector = vm->fwcfg.selector;
-	snap.fwcfg.offset = vm->fwcfg.offset;
-	snap.pic.imr[0] = vm->pic.imr[0];
-	snap.pic.imr[1] = vm->pic.imr[1];
-	snap.pic.icw_step[0] = vm->pic.icw_step[0];
-	snap.pic.icw_step[1] = vm->pic.icw_step[1];
-	snap.platform.present = true;
-	snap.platform.pm_timer_port = vm->pm_timer_port;
-	snap.platform.pm_timer_32bit = vm->pm_timer_port && vm->pm.guest_32bit;
-
-	if (snap_validate(&snap, vm->ram_size, &err)) {
-		log_err("vm %s: cannot save: %s (%s)", vm->name, err.msg, snap_err_name(err.code));
-		return NULL;
-	}
-	size = snap_encoded_size(&snap, vm->ram, vm->ram_size);
-	if (size > SNAP_BUDGET_BYTES) {
-		log_err("vm %s: cannot save: the snapshot needs %llu bytes, more than the snapshot "
-			"budget of %llu bytes (non-zero guest RAM); the save returns -1, the VM goes on",
-			vm->name, (unsigned long long)size, (unsigned long long)SNAP_BUDGET_BYTES);
-		return NULL;
-	}
-	if (!snap_buf)
-		snap_buf = mem_try_alloc_pages(SNAP_BUDGET_BYTES / 4096, SNAP_POOL_KEEP);
-	if (!snap_buf) {
-		log_err("vm %s: cannot save: the hypervisor pool cannot give the %llu-byte snapshot "
-			"buffer (%llu bytes free); the save returns -1, the VM goes on", vm->name,
-			(unsigned long long)SNAP_BUDGET_BYTES, (unsigned long long)mem_free_bytes());
-		return NULL;
-	}
-	sink.cap = SNAP_BUDGET_BYTES;
-	sink.buf = snap_buf;
-	sink.serial = true;
-	com2_init();
-	/* Firmware may have written to COM2 before us: a marker line with the
-	 * length frames the snapshot (scripts/migrate looks for it). */
-	{
-		char hdr[80];
-		int n = tv_snprintf(hdr, sizeof(hdr), "\nTSCVISOR-SNAPSHOT %llu %s\n",
-				    (unsigned long long)size, vm->name);
-		struct sink plain = { 0 };
-
-		plain.serial = true;
-		emit(&plain, hdr, (size_t)n);
-	}
-	if (snap_encode(&snap, vm->ram, vm->ram_size, emit, &sink) || sink.len != size) {
-		log_err("vm %s: encoding the snapshot failed", vm->name);
-		return NULL;
-	}
-	log_info("vm %s: saved: %llu bytes (guest TSC %llu, system_time %llu ns, incarnation %u), "
-		 "streamed out of COM2", vm->name, (unsigned long long)size,
-		 (unsigned long long)snap.vcpu[0].tsc, (unsigned long long)snap.time.system_time_ns,
-		 snap.time.incarnation);
-	*len = size;
-	return sink.buf;
 }
 
 static void restore_vcpu(struct vcpu *v, const struct snap_vcpu *s)
@@ -316,10 +211,6 @@ static void restore_vcpu(struct vcpu *v, const struct snap_vcpu *s)
 	r.interrupt_shadow = s->interrupt_shadow;
 	v->vm->ops->set_sregs(v, &r);
 	v->tsc_aux = s->tsc_aux;
-	v->apic_base = s->apic_base;
-	memcpy(v->lapic_regs, s->lapic, sizeof(v->lapic_regs));
-	v->tsc_adjust = s->tsc_adjust;
-	v->pv_system_time = s->pvclock_msr;
 	v->state = s->run_state == SNAP_RUN_WAIT_SIPI ? VCPU_WAIT_SIPI :
 		   s->halted ? VCPU_HALTED : VCPU_RUNNABLE;
 	memset(v->dcache, 0, sizeof(v->dcache));
@@ -327,64 +218,72 @@ static void restore_vcpu(struct vcpu *v, const struct snap_vcpu *s)
 	v->irq_window_requested = false;
 }
 
-/* LAPIC timers resume with the guest time they had left, at the guest's
- * rate on this host. */
-static void restore_timer(struct vcpu *v, const struct snap_vcpu *s, uint64_t now)
+/* ---- the vCPU registers: GPRs, segments, control and system registers,
+ * the event being delivered, TSC_AUX, run state ---- */
+
+static void vcpu_regs_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
 {
-	bool ovf;
+	unsigned i;
 
-	v->timer = (struct lapic_timer){ 0 };
-	switch (s->timer_mode) {
-	case SNAP_TIMER_ONESHOT:
-	case SNAP_TIMER_PERIODIC: {
-		uint64_t count = v->lapic_regs[0x380 >> 4];
-		uint32_t d = v->lapic_regs[0x3e0 >> 4];
-		unsigned code = (d & 3) | ((d >> 1) & 4);
-		uint64_t div = code == 7 ? 1 : 2u << code;
-
-		v->timer.host_deadline = now + mul_div_u64(s->timer_remaining, v->vm->time.host.tsc_khz,
-							    v->vm->time.emul.guest_khz, &ovf);
-		if (s->timer_mode == SNAP_TIMER_PERIODIC)
-			v->timer.period = mul_div_u64(count * div, v->vm->time.host.tsc_khz,
-						      LAPIC_TIMER_KHZ, &ovf);
-		break;
+	for (i = 0; i < vm->nvcpus; i++) {
+		borrow(&vm->vcpus[i], c->self);
+		capture_vcpu(&vm->vcpus[i], &s->vcpu[i]);
+		give_back(&vm->vcpus[i], c->self);
 	}
-	case SNAP_TIMER_DEADLINE:
-		v->timer.guest_deadline = s->timer_deadline;
-		v->timer.host_deadline = vmtime_guest_to_host(v, s->timer_deadline);
-		if (!v->timer.host_deadline)
-			v->timer.host_deadline = 1;
-		break;
-	default:
-		break;
+	if (c->self)
+		vm->ops->vcpu_load(c->self);
+}
+
+static int vcpu_regs_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->nvcpus; i++) {
+		borrow(&vm->vcpus[i], c->self);
+		restore_vcpu(&vm->vcpus[i], &s->vcpu[i]);
+		give_back(&vm->vcpus[i], c->self);
+	}
+	if (c->self)
+		vm->ops->vcpu_load(c->self);
+	return 0;
+}
+
+/* ---- x87/SSE, XCR0, the other XSAVE components, DR0-DR3 ---- */
+
+/* The other pCPUs flushed theirs when they parked. An XCR0 the format
+ * cannot hold (PKRU or MPX, which only an emulator without the XSETBV
+ * intercept lets a guest enable) fails snap_validate: no snapshot rather
+ * than a wrong one. */
+static void vcpu_fpu_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
+{
+	unsigned i;
+
+	(void)c;
+	sched_fpu_flush(vm);
+	s->fpu_present = true;
+	s->xstate_present = true;
+	for (i = 0; i < vm->nvcpus; i++) {
+		if (vm->vcpus[i].fpu_saved)
+			memcpy(s->vcpu[i].fpu, vm->vcpus[i].fpu, SNAP_FPU_IMAGE_LEN);
+		else
+			fpu_init_image(s->vcpu[i].fpu, SNAP_FPU_IMAGE_LEN);
+		capture_xstate(&vm->vcpus[i], &s->vcpu[i]);
 	}
 }
 
-int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t len)
+/* Whether this CPU can hold the snapshot's FPU state: checked before
+ * anything of the VM changes. */
+static int vcpu_fpu_check(struct vm *vm, const struct snap_vm *s)
 {
-	struct vm_time *t = &vm->time;
-	struct snap_error err;
-	uint64_t now, vm_tsc, rate;
 	unsigned i;
 
-	if (snap_decode(buf, len, &snap, vm->ram, vm->ram_size, &err)) {
-		log_err("vm %s: snapshot refused: %s (%s at byte %llu)", vm->name, err.msg,
-			snap_err_name(err.code), (unsigned long long)err.offset);
-		return -1;
-	}
-	if (snap.id.vcpus != vm->nvcpus || ((uint64_t)snap.id.memory_mib << 20) != vm->ram_size) {
-		log_err("vm %s: snapshot is of a VM with %u vCPUs and %u MiB; this VM has %u and %llu MiB",
-			vm->name, snap.id.vcpus, snap.id.memory_mib, vm->nvcpus,
-			(unsigned long long)(vm->ram_size >> 20));
-		return -1;
-	}
-	if (snap.fpu_present) {
+	if (s->fpu_present) {
 		uint32_t mask = fpu_mxcsr_mask();
 
 		for (i = 0; i < vm->nvcpus; i++) {
 			uint32_t mxcsr;
 
-			memcpy(&mxcsr, snap.vcpu[i].fpu + 24, 4);
+			memcpy(&mxcsr, s->vcpu[i].fpu + X86_FXSAVE_MXCSR, 4);
 			if (mxcsr & ~mask) {
 				log_err("vm %s: snapshot refused: vCPU %u's MXCSR 0x%x has bits this CPU "
 					"lacks (MXCSR_MASK 0x%x)", vm->name, i, mxcsr, mask);
@@ -392,17 +291,16 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 			}
 		}
 	}
-	for (i = 0; snap.xstate_present && i < vm->nvcpus; i++) {
-		uint64_t x = snap.vcpu[i].xcr0;
+	for (i = 0; s->xstate_present && i < vm->nvcpus; i++) {
+		uint64_t x = s->vcpu[i].xcr0;
 		unsigned b, off, size;
 
-		if (x != 1 && (x & ~fpu_host.offered)) {
-			log_err("vm %s: snapshot refused: vCPU %u's XCR0 0x%llx has components this CPU "
-				"does not offer (0x%llx)", vm->name, i, (unsigned long long)x,
-				(unsigned long long)fpu_host.offered);
+		if (x != XS_X87 && (x & ~fpu_host.offered)) {
+			log_err("vm %s: snapshot refused: vCPU %u's XCR0 0x%lx has components this CPU "
+				"does not offer (0x%lx)", vm->name, i, x, fpu_host.offered);
 			return -1;
 		}
-		for (b = 2; b < 8; b++)
+		for (b = SNAP_XS_FIRST; b < SNAP_XS_END; b++)
 			if ((x >> b & 1) && snap_xstate_component(b, &off, &size) &&
 			    fpu_host.layout.size[b] != size) {
 				log_err("vm %s: snapshot refused: this CPU's XSAVE component %u has %u "
@@ -411,72 +309,199 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 				return -1;
 			}
 	}
-	for (i = 0; i < vm->nvcpus; i++) {
-		borrow(&vm->vcpus[i], self);
-		restore_vcpu(&vm->vcpus[i], &snap.vcpu[i]);
-		give_back(&vm->vcpus[i], self);
-	}
-	if (self)
-		vm->ops->vcpu_load(self);
-	/* x87/SSE: from the FPU sections; a snapshot without them (an older
-	 * writer) resets them as INIT does. */
+	return 0;
+}
+
+/* From the FPU sections; a snapshot without them (an older writer) resets
+ * them as INIT does. */
+static int vcpu_fpu_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
+{
+	unsigned i;
+
+	(void)c;
 	sched_fpu_forget(vm);
-	for (i = 0; snap.fpu_present && i < vm->nvcpus; i++) {
-		sched_fpu_set_legacy(&vm->vcpus[i], snap.vcpu[i].fpu);
-		if (snap.xstate_present)
-			apply_xstate(&vm->vcpus[i], &snap.vcpu[i]);
+	for (i = 0; s->fpu_present && i < vm->nvcpus; i++) {
+		sched_fpu_set_legacy(&vm->vcpus[i], s->vcpu[i].fpu);
+		if (s->xstate_present)
+			apply_xstate(&vm->vcpus[i], &s->vcpu[i]);
 	}
-	vm->uart.ier = snap.uart.ier; vm->uart.lcr = snap.uart.lcr; vm->uart.mcr = snap.uart.mcr;
-	vm->uart.scr = snap.uart.scr; vm->uart.dll = snap.uart.dll; vm->uart.dlm = snap.uart.dlm;
-	vm->uart.len = 0;
-	vm->fwcfg.selector = snap.fwcfg.selector;
-	vm->fwcfg.offset = snap.fwcfg.offset;
-	vm->pic.imr[0] = snap.pic.imr[0];
-	vm->pic.imr[1] = snap.pic.imr[1];
-	vm->pic.icw_step[0] = snap.pic.icw_step[0];
-	vm->pic.icw_step[1] = snap.pic.icw_step[1];
+	return 0;
+}
 
-	/* Time: decided again on this host, resumed where it stopped. */
-	t->incarnation = snap.time.incarnation + 1;
-	t->written_apart = false;
-	tsc_decide(vm->cfg->tsc_mode, snap.id.tsc_khz, snap.time.pv_fast_path, &t->host, &t->d);
-	now = vm_host_tsc();
-	t->resume_host = now;       /* moved on to the first entry: vmtime_resume() */
-	t->emul.host_base = now;
-	t->emul.guest_khz = snap.id.tsc_khz;
-	t->emul.host_khz = t->host.tsc_khz;
-	t->last_emulated = 0;
-	for (i = 0; i < vm->nvcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
+/* The snapshot's parts in their fixed order, the same for save and restore:
+ * the registers first; the time before what is measured in it (the LAPIC
+ * timers, kvmclock's pair, which also needs every vCPU's TSC_ADJUST); the
+ * devices of the port bus last. check (optional) refuses a snapshot this
+ * host cannot take before anything of the VM changes. A new device adds
+ * its line here. */
+static const struct save_part {
+	const char *name;
+	void (*save)(struct vm *vm, struct snap_vm *s, struct save_ctx *c);
+	int (*restore)(struct vm *vm, const struct snap_vm *s, struct save_ctx *c);
+	int (*check)(struct vm *vm, const struct snap_vm *s);
+} parts[] = {
+	{ "vcpu registers", vcpu_regs_save, vcpu_regs_restore, NULL },
+	{ "fpu/xstate",     vcpu_fpu_save,  vcpu_fpu_restore,  vcpu_fpu_check },
+	{ "time",           vmtime_save,    vmtime_restore,    NULL },
+	{ "lapic",          lapic_save,     lapic_restore,     NULL },
+	{ "kvmclock",       kvmclock_save,  kvmclock_restore,  NULL },
+	{ "uart",           uart_save,      uart_restore,      NULL },
+	{ "fw_cfg",         fwcfg_save,     fwcfg_restore,     NULL },
+	{ "pic",            pic_save,       pic_restore,       NULL },
+	{ "pm timer",       acpi_pm_save,   acpi_pm_restore,   NULL },
+};
 
-		v->tsc_offset = t->d.trap_rdtsc ? snap.vcpu[i].tsc :
-				tsc_offset_for(now, t->d.scale, snap.vcpu[i].tsc);
-		if (t->d.mode == TSC_MODE_PVRDTSCP)
-			v->tsc_aux = t->incarnation;
-		if (v->tsc_adjust != vm->vcpus[0].tsc_adjust)
-			t->written_apart = true;
-		if (v != self)
-			v->loaded_on = -1;
-		__atomic_store_n(&v->tsc_resync, 1, __ATOMIC_RELEASE);
+const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
+{
+	struct snap_error err;
+	struct sink sink = { 0 };
+	struct save_ctx c = { self, vm_host_tsc() };
+	uint64_t size;
+	unsigned i;
+
+	memset(&snap, 0, sizeof(snap));
+	tv_snprintf(snap.id.name, sizeof(snap.id.name), "%s", vm->name);
+	snap.id.vcpus = vm->nvcpus;
+	snap.id.memory_mib = (uint32_t)(vm->ram_size >> 20);
+	snap.id.tsc_mode = vm->cfg->tsc_mode;
+	snap.id.tsc_khz = (uint32_t)vm->time.emul.guest_khz;
+	snap.id.vendor = !strcmp(vm->ops->name, "SVM") ? SNAP_VENDOR_SVM : SNAP_VENDOR_VMX;
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		parts[i].save(vm, &snap, &c);
+
+	if (snap_validate(&snap, vm->ram_size, &err)) {
+		log_err("vm %s: cannot save: %s (%s)", vm->name, err.msg, snap_err_name(err.code));
+		return NULL;
 	}
-	for (i = 0; i < vm->nvcpus; i++)
-		restore_timer(&vm->vcpus[i], &snap.vcpu[i], now);
-	vm_tsc = snap.vcpu[0].tsc - snap.vcpu[0].tsc_adjust;
-	rate = t->d.guest_rate_khz ? t->d.guest_rate_khz : snap.id.tsc_khz;
-	pvclock_clock_init(&t->master, vm_tsc, snap.time.system_time_ns, rate);
-	t->pv_wall = snap.time.wall_clock_msr;
-	for (i = 0; i < vm->nvcpus; i++)
-		vm->vcpus[i].pv_stopped_pending = true;
-	/* The window as it was (or none); its pages are rewritten below. */
-	if (kvmclock_set_window(vm, snap.time.pvclock_window_gpa)) {
-		log_err("vm %s: snapshot's pvclock window 0x%llx is not a page of guest RAM", vm->name,
-			(unsigned long long)snap.time.pvclock_window_gpa);
+	size = snap_encoded_size(&snap, vm->ram, vm->ram_size);
+	if (size > SNAP_BUDGET_BYTES) {
+		log_err("vm %s: cannot save: the snapshot needs %lu bytes, more than the snapshot "
+			"budget of %lu bytes (non-zero guest RAM); the save returns -1, the VM goes on",
+			vm->name, size, (uint64_t)SNAP_BUDGET_BYTES);
+		return NULL;
+	}
+	if (!snap_buf)
+		snap_buf = mem_try_alloc_pages(SNAP_BUDGET_BYTES / 4096, SNAP_POOL_KEEP);
+	if (!snap_buf) {
+		log_err("vm %s: cannot save: the hypervisor pool cannot give the %lu-byte snapshot "
+			"buffer (%lu bytes free); the save returns -1, the VM goes on", vm->name,
+			(uint64_t)SNAP_BUDGET_BYTES, (uint64_t)mem_free_bytes());
+		return NULL;
+	}
+	sink.cap = SNAP_BUDGET_BYTES;
+	sink.buf = snap_buf;
+	sink.serial = true;
+	com2_init();
+	/* Firmware may have written to COM2 before us: a marker line with the
+	 * length frames the snapshot (scripts/migrate looks for it). */
+	{
+		char hdr[80];
+		int n = tv_snprintf(hdr, sizeof(hdr), "\nTSCVISOR-SNAPSHOT %lu %s\n", size, vm->name);
+		struct sink plain = { 0 };
+
+		plain.serial = true;
+		emit(&plain, hdr, (size_t)n);
+	}
+	if (snap_encode(&snap, vm->ram, vm->ram_size, emit, &sink) || sink.len != size) {
+		log_err("vm %s: encoding the snapshot failed", vm->name);
+		return NULL;
+	}
+	log_info("vm %s: saved: %lu bytes (guest TSC %lu, system_time %lu ns, incarnation %u), "
+		 "streamed out of COM2", vm->name, size, snap.vcpu[0].tsc, snap.time.system_time_ns,
+		 snap.time.incarnation);
+	*len = size;
+	return sink.buf;
+}
+
+int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t len)
+{
+	struct save_ctx c = { self, 0 };
+	struct snap_error err;
+	unsigned i;
+
+	if (snap_decode(buf, len, &snap, vm->ram, vm->ram_size, &err)) {
+		log_err("vm %s: snapshot refused: %s (%s at byte %lu)", vm->name, err.msg,
+			snap_err_name(err.code), err.offset);
 		return -1;
 	}
-	for (i = 0; i < vm->nvcpus; i++)
-		kvmclock_update(&vm->vcpus[i]);
-	log_info("vm %s: restored: incarnation %u, guest TSC resumes at %llu, system_time at %llu ns; "
-		 "tsc: %s", vm->name, t->incarnation, (unsigned long long)snap.vcpu[0].tsc,
-		 (unsigned long long)snap.time.system_time_ns, t->d.reason);
+	if (snap.id.vcpus != vm->nvcpus || ((uint64_t)snap.id.memory_mib << 20) != vm->ram_size) {
+		log_err("vm %s: snapshot is of a VM with %u vCPUs and %u MiB; this VM has %u and %lu MiB",
+			vm->name, snap.id.vcpus, snap.id.memory_mib, vm->nvcpus, vm->ram_size >> 20);
+		return -1;
+	}
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (parts[i].check && parts[i].check(vm, &snap))
+			return -1;
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (parts[i].restore(vm, &snap, &c))
+			return -1;
+	log_info("vm %s: restored: incarnation %u, guest TSC resumes at %lu, system_time at %lu ns; "
+		 "tsc: %s", vm->name, vm->time.incarnation, snap.vcpu[0].tsc,
+		 snap.time.system_time_ns, vm->time.d.reason);
 	return 0;
+}
+
+/* ---- taking a snapshot (HC_SAVE, the operator's save_after_ms) ---- */
+
+/* A snapshot now: every other pCPU parked, the snapshot taken as if the
+ * guest's call (HC_SAVE, from_guest) had returned 0, then the VM's on_save.
+ * v is the vCPU whose exit takes it, NULL when pCPU 0 takes the operator's
+ * save while every vCPU sleeps. Returns 0 (also to the restored guest), -1
+ * when the save failed (the VM goes on), HC_RETRY while another pCPU holds
+ * the pause. */
+static int64_t save_now(struct vm *vm, struct vcpu *v, bool from_guest)
+{
+	const uint8_t *buf;
+	uint64_t len = 0;
+	int64_t rc = 0;
+	int p = sched_pause_others(vm);
+
+	if (p == SCHED_PAUSE_BUSY)
+		return HC_RETRY;
+	if (p)
+		return -1;
+	if (from_guest)
+		v->regs.rax = 0;
+	buf = save_vm(vm, v, &len);
+	/* Logged after the capture: a console line takes guest-visible
+	 * milliseconds on a real (or Bochs's) 115200-baud UART. */
+	if (!from_guest && v)
+		log_info("vm %s: that was the operator's save (save_after_ms = %u), taken by vCPU %u",
+			 vm->name, vm->cfg->save_after_ms, v->id);
+	else if (!from_guest)
+		log_info("vm %s: that was the operator's save (save_after_ms = %u), taken while every "
+			 "vCPU slept", vm->name, vm->cfg->save_after_ms);
+	if (!buf) {
+		rc = -1;
+	} else {
+		vm->saves++;
+		switch (vm->cfg->on_save) {
+		case ON_SAVE_STOP:
+			vm_end(vm, VM_END_SAVED, 1, "saved; on_save = stop");
+			break;
+		case ON_SAVE_CONTINUE:
+			break;
+		case ON_SAVE_RESTORE:
+		default:
+			/* Destroy (RAM and vCPU state gone), restore, go on. */
+			memset(vm->ram, 0, vm->ram_size);
+			if (restore_vm(vm, v, buf, len))
+				vm_end(vm, VM_END_UNHANDLED, 0, "restore from its own snapshot failed");
+			else
+				vmtime_resume(vm);
+			break;
+		}
+	}
+	sched_resume_others(vm);
+	return rc;
+}
+
+int64_t vm_request_save(struct vcpu *v)
+{
+	return save_now(v->vm, v, true);
+}
+
+int64_t vm_operator_save(struct vm *vm, struct vcpu *v)
+{
+	return save_now(vm, v, false);
 }

@@ -103,7 +103,7 @@ static inline void apply_init_sipi(struct vcpu *v)
 
 static inline void timer_check(struct vcpu *v, uint64_t now)
 {
-	if (v->timer.catchup || (v->timer.host_deadline && now >= v->timer.host_deadline))
+	if (v->lapic.timer.catchup || (v->lapic.timer.host_deadline && now >= v->lapic.timer.host_deadline))
 		lapic_timer_check(v, now);
 }
 
@@ -486,7 +486,7 @@ static bool vm_stuck(struct vm *vm, unsigned *if_set)
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *t = &vm->vcpus[i];
 
-		if (t->state == VCPU_RUNNABLE || t->timer.host_deadline || t->wake ||
+		if (t->state == VCPU_RUNNABLE || t->lapic.timer.host_deadline || t->wake ||
 		    t->pending_init || t->pending_sipi)
 			return false;
 		if (t->state == VCPU_HALTED && (t->regs.rflags & (1u << 9)))

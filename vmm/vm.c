@@ -7,7 +7,7 @@
 #include <tscvisor/guest.h>
 #include <tscvisor/loader.h>
 #include <tscvisor/log.h>
-#include <tscvisor/pio.h>
+#include <tscvisor/dev/platform.h>
 #include <tscvisor/save.h>
 #include <tscvisor/vmrun.h>
 #include <tscvisor/sched.h>
@@ -94,28 +94,6 @@ static bool create_vcpus(struct vm *vm)
 
 /* A VM that goes on from a snapshot (restore = FILE): RAM, vCPUs and devices
  * from the snapshot, time resumed on this host (vmm/save.c). */
-/* The guest's PM timer: the host's on a fresh VM; a restored VM keeps the
- * one its FADT names (recorded in the snapshot), trapped and translated when
- * this host's differs (pure/pmtimer.c). */
-static void setup_pm_timer(struct vm *vm, const struct boot_vm *bv, const struct platform_info *pf)
-{
-	bool guest_32bit = pf->pm_timer_32bit;
-
-	vm->pm_timer_port = pf->pm_timer_port;
-	if (bv->snapshot && bv->snap_platform) {
-		vm->pm_timer_port = bv->snap_pm_port;
-		guest_32bit = bv->snap_pm_32bit;
-	}
-	if (!vm->pm_timer_port)
-		return;
-	pm_xlate_init(&vm->pm, vm->pm_timer_port, guest_32bit, pf->pm_timer_port,
-		      pf->pm_timer_32bit, pf->tsc.tsc_khz);
-	if (vm->pm.kind != PM_DIRECT)
-		log_info("vm %s: PM timer: the guest's at port 0x%x (%u-bit), this host's at 0x%x "
-			 "(%u-bit): %s", vm->name, vm->pm_timer_port, guest_32bit ? 32 : 24,
-			 pf->pm_timer_port, pf->pm_timer_32bit ? 32 : 24, pm_xlate_kind_name(vm->pm.kind));
-}
-
 static bool create_from_snapshot(struct vm *vm, const struct boot_info *bi,
 				 const struct platform_info *pf)
 {
@@ -185,7 +163,8 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 		return false;
 	}
 	vm->nvcpus = vc->vcpus;
-	setup_pm_timer(vm, &bi->vms[index], pf);
+	if (platform_create(vm, &bi->vms[index], pf))
+		return false;
 	zero_ram(vm->ram, vm->ram_size);
 	if (bi->vms[index].snapshot)
 		return create_from_snapshot(vm, bi, pf);
@@ -280,9 +259,9 @@ enum vm_verdict vm_report(struct vm *vm)
 			 "(late by %llu cycles on average, %llu at most), %llu moves between pCPUs; "
 			 "INIT/SIPI seen %u/%u, started by SIPI %u time(s), state %d on pCPU %u",
 			 vm->name, i, (unsigned long long)v->irqs_injected,
-			 (unsigned long long)v->ipis_sent, (unsigned long long)v->timer.fired,
-			 (unsigned long long)(v->timer.fired ? v->timer.late_total / v->timer.fired : 0),
-			 (unsigned long long)v->timer.late_max, (unsigned long long)v->moves,
+			 (unsigned long long)v->ipis_sent, (unsigned long long)v->lapic.timer.fired,
+			 (unsigned long long)(v->lapic.timer.fired ? v->lapic.timer.late_total / v->lapic.timer.fired : 0),
+			 (unsigned long long)v->lapic.timer.late_max, (unsigned long long)v->moves,
 			 v->inits_seen, v->sipis_seen, v->sipis_taken, (int)v->state, v->cpu);
 		if (v->pf_retried > v->pf_tested)
 			log_warn("vm %s: vCPU %u: %llu page fault(s) its page tables did not explain were "

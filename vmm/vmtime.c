@@ -2,6 +2,7 @@
  * tsc_decide() applied to every vCPU, and the value of a trapped read. */
 #include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
+#include <tscvisor/save.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 #include <tscvisor/sched.h>
@@ -15,7 +16,7 @@ static void apply(struct vcpu *v)
 {
 	const struct tsc_decision *d = &v->vm->time.d;
 	uint64_t skew = (uint64_t)this_cpu()->tsc_skew;
-	uint64_t offset = v->tsc_offset + (skew ? tsc_guest(skew, d->scale, 0) : 0);
+	uint64_t offset = v->tsc.offset + (skew ? tsc_guest(skew, d->scale, 0) : 0);
 
 	v->vm->ops->set_tsc(v, offset, d->use_hw_scaling ? d->scale.ratio : 0, d->trap_rdtsc);
 }
@@ -43,33 +44,94 @@ uint64_t vmtime_guest_to_host(struct vcpu *v, uint64_t guest_tsc)
 	return ovf ? UINT64_MAX : now + delta;
 }
 
-void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
+/* Start the VM's guest TSCs, for a new VM and for a restored one alike:
+ * decide the mode on this host for the rate khz (0: the host's) and the
+ * guest's pvclock fast path, then (at the host TSC of that moment,
+ * returned) make vCPU i's guest TSC read tsc[i]. say: log the decision
+ * (a restore says it in its own line). */
+static uint64_t start_clock(struct vm *vm, uint64_t khz, bool pv_fast_path, const uint64_t *tsc,
+			    bool say)
 {
 	struct vm_time *t = &vm->time;
 	uint64_t now;
 	unsigned i;
 
-	t->host = *host;
-	tsc_decide(vm->cfg->tsc_mode, vm->cfg->tsc_khz, false, host, &t->d);
-	if (t->d.warn)
+	tsc_decide(vm->cfg->tsc_mode, khz, pv_fast_path, &t->host, &t->d);
+	if (say && t->d.warn)
 		log_warn("vm %s: tsc: %s", vm->name, t->d.reason);
-	else
+	else if (say)
 		log_info("vm %s: tsc: %s", vm->name, t->d.reason);
 	now = vm_host_tsc();
 	t->emul.host_base = now;
-	t->emul.guest_khz = vm->cfg->tsc_khz ? vm->cfg->tsc_khz : host->tsc_khz;
-	t->emul.host_khz = host->tsc_khz;
+	t->emul.guest_khz = khz ? khz : t->host.tsc_khz;
+	t->emul.host_khz = t->host.tsc_khz;
 	t->last_emulated = 0;
-	kvmclock_init(vm);
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		/* The guest TSC starts at 0 when the VM is created. */
-		v->tsc_offset = t->d.trap_rdtsc ? 0 : tsc_offset_for(now, t->d.scale, 0);
-		v->tsc_adjust = 0;
+		v->tsc.offset = t->d.trap_rdtsc ? tsc[i] : tsc_offset_for(now, t->d.scale, tsc[i]);
 		if (t->d.mode == TSC_MODE_PVRDTSCP)
 			v->tsc_aux = t->incarnation;
 	}
+	return now;
+}
+
+void vmtime_init(struct vm *vm, const struct tsc_host_info *host)
+{
+	static const uint64_t zero[VM_MAX_VCPUS];   /* the guest TSC starts at 0 */
+	unsigned i;
+
+	vm->time.host = *host;
+	for (i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i].tsc.adjust = 0;
+	start_clock(vm, vm->cfg->tsc_khz, false, zero, true);
+	kvmclock_init(vm);
+}
+
+/* The guest TSCs at the save instant (all at one host TSC), what IA32_TSC_ADJUST
+ * holds, and what the VM-wide clock carries over. */
+void vmtime_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
+{
+	const struct vm_time *t = &vm->time;
+	unsigned i;
+
+	for (i = 0; i < vm->nvcpus; i++) {
+		s->vcpu[i].tsc = vmtime_guest_tsc_at(&vm->vcpus[i], c->now);
+		s->vcpu[i].tsc_adjust = vm->vcpus[i].tsc.adjust;
+	}
+	s->time.emul_last = t->last_emulated;
+	s->time.incarnation = t->incarnation;
+	s->time.pv_fast_path = t->d.pv_fast_path;
+}
+
+/* Decided again on this host, resumed where it stopped: the incarnation
+ * goes up by one, every vCPU's TSC continues from its saved value at the
+ * instant taken here (c->now, moved on to the first entry by
+ * vmtime_resume()). */
+int vmtime_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
+{
+	struct vm_time *t = &vm->time;
+	uint64_t tsc[VM_MAX_VCPUS];
+	unsigned i;
+
+	t->incarnation = s->time.incarnation + 1;
+	t->written_apart = false;
+	for (i = 0; i < vm->nvcpus; i++) {
+		vm->vcpus[i].tsc.adjust = s->vcpu[i].tsc_adjust;
+		tsc[i] = s->vcpu[i].tsc;
+	}
+	c->now = start_clock(vm, s->id.tsc_khz, s->time.pv_fast_path, tsc, false);
+	t->resume_host = c->now;
+	for (i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->tsc.adjust != vm->vcpus[0].tsc.adjust)
+			t->written_apart = true;
+		if (v != c->self)
+			v->loaded_on = -1;
+		__atomic_store_n(&v->tsc.resync, 1, __ATOMIC_RELEASE);
+	}
+	return 0;
 }
 
 /* The vCPU's guest TSC at host TSC h, by the formula in force. */
@@ -78,8 +140,8 @@ static uint64_t guest_tsc_at(struct vcpu *v, uint64_t h)
 	struct vm_time *t = &v->vm->time;
 
 	if (!t->d.trap_rdtsc)
-		return tsc_guest(h, t->d.scale, v->tsc_offset);
-	return tsc_emul_guest(&t->emul, h, 0) + v->tsc_offset;
+		return tsc_guest(h, t->d.scale, v->tsc.offset);
+	return tsc_emul_guest(&t->emul, h, 0) + v->tsc.offset;
 }
 
 /* Every vCPU's guest TSC at one host instant (save): no clamping, no
@@ -90,11 +152,11 @@ uint64_t vmtime_guest_tsc_at(struct vcpu *v, uint64_t h)
 	uint64_t base;
 
 	if (!t->d.trap_rdtsc)
-		return tsc_guest(h, t->d.scale, v->tsc_offset);
+		return tsc_guest(h, t->d.scale, v->tsc.offset);
 	base = tsc_emul_guest(&t->emul, h, 0);
 	if (base < t->last_emulated)
 		base = t->last_emulated;
-	return base + v->tsc_offset;
+	return base + v->tsc.offset;
 }
 
 uint64_t vmtime_read_guest_tsc(struct vcpu *v)
@@ -103,7 +165,7 @@ uint64_t vmtime_read_guest_tsc(struct vcpu *v)
 	uint64_t h = vm_host_tsc(), base;
 
 	if (!t->d.trap_rdtsc)
-		return tsc_guest(h, t->d.scale, v->tsc_offset);
+		return tsc_guest(h, t->d.scale, v->tsc.offset);
 	/* One VM-wide sequence that never goes back, whatever pCPU reads it
 	 * (the host TSCs may disagree); each vCPU's own offset on top. */
 	base = tsc_emul_guest(&t->emul, h, 0);
@@ -118,7 +180,7 @@ uint64_t vmtime_read_guest_tsc(struct vcpu *v)
 						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			break;
 	}
-	return base + v->tsc_offset;
+	return base + v->tsc.offset;
 }
 
 /* Once one vCPU's TSC is written apart from the others, the VM's vCPUs no
@@ -129,13 +191,13 @@ static void note_offsets(struct vm *vm)
 	unsigned i;
 
 	for (i = 1; i < vm->nvcpus; i++)
-		if (vm->vcpus[i].tsc_adjust != vm->vcpus[0].tsc_adjust)
+		if (vm->vcpus[i].tsc.adjust != vm->vcpus[0].tsc.adjust)
 			vm->time.written_apart = true;
 }
 
 /* A TSC write changes this vCPU's pair and maybe the stable bit of all:
  * this vCPU's area is rewritten here, every other vCPU's by its own pCPU
- * (asked through pv_resync and a kick), so that no area ever has two
+ * (asked through pv.resync and a kick), so that no area ever has two
  * writers and no vCPU's formula is read while its own pCPU changes it. */
 static void update_all_areas(struct vcpu *v)
 {
@@ -148,7 +210,7 @@ static void update_all_areas(struct vcpu *v)
 
 		if (o == v)
 			continue;
-		__atomic_store_n(&o->pv_resync, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&o->pv.resync, 1, __ATOMIC_RELEASE);
 		sched_kick_vcpu(o);
 	}
 }
@@ -161,7 +223,7 @@ void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value)
 
 	spin_lock(&v->vm->time_lock);
 	now = vmtime_read_guest_tsc(v);
-	tsc_msr_write_tsc(&v->tsc_offset, &v->tsc_adjust, now, value);
+	tsc_msr_write_tsc(&v->tsc.offset, &v->tsc.adjust, now, value);
 	note_offsets(v->vm);
 	spin_unlock(&v->vm->time_lock);
 	apply(v);
@@ -171,7 +233,7 @@ void vmtime_write_guest_tsc(struct vcpu *v, uint64_t value)
 void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value)
 {
 	spin_lock(&v->vm->time_lock);
-	tsc_msr_write_tsc_adjust(&v->tsc_offset, &v->tsc_adjust, value);
+	tsc_msr_write_tsc_adjust(&v->tsc.offset, &v->tsc.adjust, value);
 	note_offsets(v->vm);
 	spin_unlock(&v->vm->time_lock);
 	apply(v);
@@ -179,7 +241,7 @@ void vmtime_write_tsc_adjust(struct vcpu *v, uint64_t value)
 }
 
 /* Called with the VM paused (hypercall 1 takes the pause): every vCPU's
- * formula changes at once and each applies its own (tsc_resync) on its own
+ * formula changes at once and each applies its own (tsc.resync) on its own
  * pCPU before it next runs. The opt-in pvclock fast path (docs/abi.md): an emulate-mode VM whose
  * guest reads time through pvclock asks to stop RDTSC trapping. Every vCPU's
  * guest TSC continues from the value it has at one host instant h, now as
@@ -208,7 +270,7 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 	h = vm_host_tsc();
 	for (i = 0; i < vm->nvcpus; i++)
 		g[i] = guest_tsc_at(&vm->vcpus[i], h);
-	vm_tsc = g[0] - vm->vcpus[0].tsc_adjust;   /* the VM-wide guest TSC */
+	vm_tsc = g[0] - vm->vcpus[0].tsc.adjust;   /* the VM-wide guest TSC */
 	if (d2.trap_rdtsc) {
 		t->emul.host_base = h;
 		t->last_emulated = 0;
@@ -216,15 +278,15 @@ int64_t vmtime_pv_fast_path(struct vcpu *v, bool enable)
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *x = &vm->vcpus[i];
 
-		x->tsc_offset = d2.trap_rdtsc ? g[i] : tsc_offset_for(h, d2.scale, g[i]);
-		__atomic_store_n(&x->tsc_resync, 1, __ATOMIC_RELEASE);
+		x->tsc.offset = d2.trap_rdtsc ? g[i] : tsc_offset_for(h, d2.scale, g[i]);
+		__atomic_store_n(&x->tsc.resync, 1, __ATOMIC_RELEASE);
 	}
 	t->d = d2;
 	pvclock_clock_update(&t->master, vm_tsc, d2.guest_rate_khz ? d2.guest_rate_khz : t->emul.guest_khz);
 	for (i = 0; i < vm->nvcpus; i++)
 		kvmclock_update(&vm->vcpus[i]);
-	vm_info(vm, "vm %s: tsc: pvclock fast path %s at guest TSC %llu: %s", vm->name,
-		enable ? "on" : "off", (unsigned long long)vm_tsc, d2.reason);
+	vm_info(vm, "vm %s: tsc: pvclock fast path %s at guest TSC %lu: %s", vm->name,
+		enable ? "on" : "off", vm_tsc, d2.reason);
 	return 0;
 }
 
@@ -245,16 +307,16 @@ void vmtime_resume(struct vm *vm)
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
-		v->tsc_offset -= g;
-		if (v->timer.host_deadline)
-			v->timer.host_deadline += d;
-		__atomic_store_n(&v->tsc_resync, 1, __ATOMIC_RELEASE);
+		v->tsc.offset -= g;
+		if (v->lapic.timer.host_deadline)
+			v->lapic.timer.host_deadline += d;
+		__atomic_store_n(&v->tsc.resync, 1, __ATOMIC_RELEASE);
 	}
 }
 
 void vmtime_resync_if_needed(struct vcpu *v)
 {
-	if (__atomic_load_n(&v->tsc_resync, __ATOMIC_RELAXED) &&
-	    __atomic_exchange_n(&v->tsc_resync, 0, __ATOMIC_ACQ_REL))
+	if (__atomic_load_n(&v->tsc.resync, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&v->tsc.resync, 0, __ATOMIC_ACQ_REL))
 		apply(v);
 }

@@ -94,12 +94,12 @@ static int svm_vm_init(struct vm *vm)
 		return -1;
 	s->iopm = mem_alloc_pages(3);
 	memset(s->iopm, 0xff, 3 * 4096);
-	if (vm->pm_timer_port && vm->pm.kind == PM_DIRECT) {
+	if (vm->pm.port && vm->pm.xlate.kind == PM_DIRECT) {
 		/* The PM timer is the guest's independent reference clock: reads go
 		 * straight to the hardware (the register is read-only). */
 		unsigned p;
 
-		for (p = vm->pm_timer_port; p < vm->pm_timer_port + 4u; p++)
+		for (p = vm->pm.port; p < vm->pm.port + 4u; p++)
 			s->iopm[p / 8] &= ~(1u << (p % 8));
 	}
 	s->msrpm = mem_alloc_pages(2);

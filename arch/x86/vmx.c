@@ -341,13 +341,13 @@ static int vmx_vm_init(struct vm *vm)
 	x->eptp = PA(x->ept_pml4) | EPTP_WB_4LEVEL;
 	x->io_bitmaps = mem_alloc_pages(2);
 	memset(x->io_bitmaps, 0xff, 2 * 4096);
-	if (vm->pm_timer_port && vm->pm.kind == PM_DIRECT) {
+	if (vm->pm.port && vm->pm.xlate.kind == PM_DIRECT) {
 		/* The PM timer is the guest's independent reference clock: reads go
 		 * straight to the hardware (the register is read-only). Bitmap B
 		 * follows A, so the port number is the bit number. */
 		unsigned p;
 
-		for (p = vm->pm_timer_port; p < vm->pm_timer_port + 4u; p++)
+		for (p = vm->pm.port; p < vm->pm.port + 4u; p++)
 			x->io_bitmaps[p / 8] &= ~(1u << (p % 8));
 	}
 	x->msr_bitmap = mem_alloc_pages(1);

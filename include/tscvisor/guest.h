@@ -64,10 +64,10 @@ int lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
 void lapic_accept(struct vcpu *v, uint8_t vector);
 int lapic_pending(struct vcpu *v);
 /* Whether any vector is requested (IRR non-empty): the run loop's cheap
- * test before lapic_pending(). The IRR is lapic_regs[0x20..0x27]. */
+ * test before lapic_pending(). The IRR is lapic.regs[0x20..0x27]. */
 static inline bool lapic_irr_any(const struct vcpu *v)
 {
-	const uint32_t *irr = &v->lapic_regs[0x200 >> 4];
+	const uint32_t *irr = &v->lapic.regs[0x200 >> 4];
 	uint32_t any = __atomic_load_n(&irr[0], __ATOMIC_RELAXED) |
 		       __atomic_load_n(&irr[1], __ATOMIC_RELAXED) |
 		       __atomic_load_n(&irr[2], __ATOMIC_RELAXED) |

@@ -3,6 +3,7 @@
 #define TSCVISOR_HYPERCALL_H
 
 #include <stdint.h>
+#include <tscvisor/save.h>   /* vm_request_save(), vm_operator_save() */
 #include <tscvisor/vcpu.h>
 
 #define HC_NULL              0   /* returns 0: the cheapest exit there is */
@@ -17,13 +18,5 @@
 #define HC_RETRY             INT64_MIN
 
 int64_t hypercall(struct vcpu *v, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
-/* vmm/snapshot glue: 0 when the save was taken, negative otherwise. The
- * guest's request (HC_SAVE) returns 0 in RAX also to the restored guest. */
-int64_t vm_request_save(struct vcpu *v);
-/* The operator's save (save_after_ms), taken by vCPU v between two exits
- * (or by pCPU 0 with v NULL while every vCPU sleeps): the same as the
- * guest's request but no register of the guest changes. HC_RETRY: not
- * taken, another pCPU holds the pause. */
-int64_t vm_operator_save(struct vm *vm, struct vcpu *v);
 
 #endif

@@ -26,7 +26,7 @@ int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
 int kvmclock_set_window(struct vm *vm, uint64_t gpa);
 /* Rewrite the vCPU's area (after a TSC write, a move, a restore...). */
 void kvmclock_update(struct vcpu *v);
-/* The update another vCPU asked of v (v->pv_resync), on v's own pCPU. */
+/* The update another vCPU asked of v (v->pv.resync), on v's own pCPU. */
 void kvmclock_update_if_asked(struct vcpu *v);
 /* Whether the VM's areas carry PVCLOCK_TSC_STABLE_BIT now. */
 bool kvmclock_stable(const struct vm *vm);

@@ -19,4 +19,34 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len);
  * this host. Returns 0, or -1 with a message logged. */
 int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *snap, uint64_t len);
 
+/* A snapshot now, for the guest's HC_SAVE: 0 when the save was taken (also
+ * to the restored guest, in RAX), negative otherwise, HC_RETRY while
+ * another pCPU holds the VM's pause. */
+int64_t vm_request_save(struct vcpu *v);
+/* The operator's save (save_after_ms), taken by vCPU v between two exits
+ * (or by pCPU 0 with v NULL while every vCPU sleeps): the same as the
+ * guest's request but no register of the guest changes. HC_RETRY: not
+ * taken, another pCPU holds the pause. */
+int64_t vm_operator_save(struct vm *vm, struct vcpu *v);
+
+/* Every subsystem with state a guest can see has a save and a restore of
+ * this shape (vmm/save.c calls them from one table, in one fixed order,
+ * every vCPU stopped). save fills its part of the snapshot; restore puts it
+ * back, 0 or -1 with a log line. */
+struct save_ctx {
+	struct vcpu *self;   /* as for save_vm / restore_vm */
+	uint64_t now;        /* save: the host TSC of the save instant; restore:
+			      * the host TSC the clocks resume at (set by the
+			      * time part, for the parts after it) */
+};
+
+/* The time (vmm/vmtime.c): every vCPU's guest TSC and IA32_TSC_ADJUST, the
+ * mode decided again on this host, the incarnation. */
+void vmtime_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c);
+int vmtime_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c);
+/* kvmclock (vmm/kvmclock.c): the master pair, the MSRs, the window; every
+ * area rewritten, saying PVCLOCK_GUEST_STOPPED. After the time. */
+void kvmclock_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c);
+int kvmclock_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <tscvisor/guest_walk.h>
+#include <tscvisor/dev/lapic.h>
 
 struct vm;
 
@@ -96,6 +97,23 @@ struct vcpu_sregs {
 				      * 0 when none */
 };
 
+/* A vCPU's guest TSC (vmm/vmtime.c, docs/tsc-modes.md). */
+struct vcpu_tsc {
+	uint64_t offset;             /* additive term of this vCPU's G(h) */
+	uint64_t adjust;             /* IA32_TSC_ADJUST */
+	volatile uint32_t resync;    /* the VM's TSC formula changed: re-apply before entry */
+};
+
+/* A vCPU's kvmclock (vmm/kvmclock.c, docs/abi.md). */
+struct kvmclock_vcpu {
+	uint64_t system_time;        /* the system-time MSR: GPA | enable */
+	uint64_t updates;            /* times its area was written */
+	bool stopped_pending;        /* next update says PVCLOCK_GUEST_STOPPED */
+	uint8_t *window_page;        /* what the pvclock window shows this vCPU; NULL: none yet */
+	volatile uint32_t resync;    /* another vCPU changed what its pvclock area must say:
+				      * its own pCPU rewrites it (one writer per area) */
+};
+
 struct exit_stat {
 	uint64_t count;
 	uint64_t cycles;   /* host TSC cycles spent in the hypervisor for this reason */
@@ -105,15 +123,6 @@ enum vcpu_state {
 	VCPU_RUNNABLE = 0,
 	VCPU_HALTED,        /* HLT: until an interrupt it can take */
 	VCPU_WAIT_SIPI,     /* an AP before (or after) INIT, until a SIPI */
-};
-
-struct lapic_timer {
-	uint64_t host_deadline;     /* host TSC at which it fires, 0 = disarmed */
-	uint64_t period;            /* host TSC cycles, periodic mode */
-	uint64_t guest_deadline;    /* IA32_TSC_DEADLINE as written */
-	uint64_t fired;             /* times it fired */
-	uint64_t catchup;           /* missed periodic ticks still to deliver */
-	uint64_t late_total, late_max; /* host cycles between deadline and firing */
 };
 
 #define DC_PATH_SLOW 0xff
@@ -150,26 +159,18 @@ struct vcpu {
 	uint64_t pf_retried, pf_retry_rip, pf_retry_la, pf_retry_at;
 	unsigned pf_retry_run;
 	unsigned pf_tested;          /* test_spurious_pf faults made so far */
-	uint64_t pv_system_time;     /* kvmclock system-time MSR: GPA | enable */
-	uint64_t pv_updates;         /* times its area was written */
-	bool pv_stopped_pending;     /* next update says PVCLOCK_GUEST_STOPPED */
-	uint8_t *window_page;        /* what the pvclock window shows this vCPU; NULL: none yet */
+	struct kvmclock_vcpu pv;     /* its pvclock area and window page (vmm/kvmclock.c) */
 	uint64_t hypercalls;
-	volatile uint32_t tsc_resync; /* the VM's TSC formula changed: re-apply before entry */
-	volatile uint32_t pv_resync;  /* another vCPU changed what its pvclock area must say:
-				       * its own pCPU rewrites it (one writer per area) */
 	uint64_t next_move;          /* host TSC of the next forced move (test option) */
 	uint64_t moves;              /* pCPU changes */
 	uint64_t ipis_sent;
 	uint32_t inits_seen, sipis_seen, sipis_taken; /* for the end-of-VM line */
-	struct lapic_timer timer;
 	struct gprs regs;
 	void *arch;                  /* the backend's per-vCPU state (VMCB, VMCS...) */
 	uint64_t tsc_aux;            /* IA32_TSC_AUX as the guest wrote it */
-	uint64_t tsc_offset;         /* additive term of this vCPU's G(h) */
-	uint64_t tsc_adjust;         /* IA32_TSC_ADJUST */
+	struct vcpu_tsc tsc;         /* its guest TSC (vmm/vmtime.c) */
 	uint64_t apic_base;          /* IA32_APIC_BASE */
-	uint32_t lapic_regs[64];     /* xAPIC registers at 16-byte offsets */
+	struct lapic_state lapic;    /* registers and timer (vmm/dev/lapic.c) */
 	bool halted;
 	struct exit_stat stats[EXIT_NR];
 	struct decode_cache dcache[4];   /* any RIP in any slot: a loop of up to four

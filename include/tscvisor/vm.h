@@ -4,19 +4,21 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <tscvisor/pmtimer.h>
 #include <tscvisor/config.h>
+#include <tscvisor/io.h>
 #include <tscvisor/spinlock.h>
 #include <tscvisor/pvclock.h>
 #include <tscvisor/ratelimit.h>
 #include <tscvisor/tsc.h>
 #include <tscvisor/vcpu.h>
 #include <tscvisor/x86.h>
+#include <tscvisor/dev/acpi_pm.h>
+#include <tscvisor/dev/exit_ports.h>
+#include <tscvisor/dev/fwcfg.h>
+#include <tscvisor/dev/pic.h>
+#include <tscvisor/dev/uart.h>
 
 #define VM_MAX_VCPUS 16
-#define UART_LINE_MAX 160
-#define VM_MMIO_LOG_PAGES 16
-#define VM_PORT_LOG_LINES 16
 
 enum vm_end {
 	VM_RUNNING = 0,
@@ -26,22 +28,6 @@ enum vm_end {
 	VM_END_UNHANDLED,   /* an exit or state the hypervisor cannot handle */
 	VM_END_HALTED,      /* HLT with nothing that could ever wake it */
 	VM_END_SAVED,       /* saved with on_save = stop: it goes on from its snapshot */
-};
-
-struct uart_state {
-	uint8_t ier, lcr, mcr, scr, dll, dlm;
-	char line[UART_LINE_MAX];
-	unsigned len;
-};
-
-struct fwcfg_state {
-	uint16_t selector;
-	uint32_t offset;
-};
-
-struct pic_state {
-	uint8_t imr[2];
-	uint8_t icw_step[2];
 };
 
 /* The VM's time (vmm/vmtime.c, pure/tsc.c, docs/tsc-modes.md). */
@@ -89,22 +75,19 @@ struct vm {
 	struct spinlock time_lock;
 	uint64_t saves;             /* snapshots taken */
 	uint64_t save_at;           /* host TSC of the operator's save (save_after_ms), 0: none */
-	struct spinlock dev_lock;   /* port and MMIO devices, shared by the vCPUs */
-	struct uart_state uart;
-	struct fwcfg_state fwcfg;
-	struct pic_state pic;
-	unsigned shutdown_pos;      /* progress through "Shutdown" on 0x8900 */
-	uint16_t pm_timer_port;     /* the guest's PM timer port (its FADT), 0: none */
-	struct pm_xlate pm;         /* how it maps onto this host's (pure/pmtimer.c);
-				     * PM_DIRECT: passed through read-only */
-	uint64_t guest_reported_khz; /* last "# tsc_khz=N" console line, 0 if none */
 	enum vm_end end;
 	uint32_t exit_status;       /* (c << 1) | 1 for the exit port */
 	char end_reason[96];
-	uint64_t unknown_port_logged[1024]; /* one bit per port: "logged once" */
-	unsigned unknown_ports_logged;      /* lines of those: at most VM_PORT_LOG_LINES */
-	uint64_t mmio_logged[VM_MMIO_LOG_PAGES]; /* unbacked pages already logged */
-	unsigned mmio_logged_n;
+	/* The buses (vmm/pio.c, vmm/mmio.c) and the VM-wide devices on them,
+	 * each struct owned by its file in vmm/dev/ (platform_create()). */
+	struct spinlock dev_lock;   /* port devices and the buses' logs, shared by the vCPUs */
+	struct port_bus ports;
+	struct mmio_bus mmio;
+	struct uart_state uart;
+	struct fwcfg_state fwcfg;
+	struct pic_state pic;
+	struct exit_ports_state exit_ports;
+	struct acpi_pm_state pm;
 	struct spinlock log_rl_lock; /* log lines the guest causes: vm_log() */
 	struct ratelimit log_rl;
 };

@@ -114,6 +114,7 @@
 #define APIC_ID        0x020
 #define APIC_VERSION   0x030
 #define APIC_TPR       0x080
+#define APIC_APR       0x090
 #define APIC_PPR       0x0a0
 #define APIC_EOI       0x0b0
 #define APIC_LDR       0x0d0
@@ -135,7 +136,44 @@
 #define APIC_TIMER_CCR 0x390   /* current count */
 #define APIC_TIMER_DCR 0x3e0   /* divide configuration */
 #define APIC_SELF_IPI  0x3f0   /* x2APIC only */
+#define APIC_REGS_END  0x400   /* registers live below this offset of the page */
+#define APIC_SVR_ENABLE (1u << 8)   /* APIC software enable */
+#define APIC_VECTOR(x)  ((x) & 0xffu)   /* of an LVT entry or ICR */
 #define APIC_LVT_MASKED (1u << 16)
+#define APIC_LVT_TIMER_MODE(lvt) (((lvt) >> 17) & 3)
+#define APIC_TIMER_ONESHOT      0
+#define APIC_TIMER_PERIODIC     1
+#define APIC_TIMER_TSC_DEADLINE 2
+/* ICR (low word): delivery mode, status, level, trigger, shorthand. */
+#define APIC_ICR_DELIVERY_MODE(icr) (((icr) >> 8) & 7)
+#define APIC_DM_FIXED    0
+#define APIC_DM_LOWEST   1
+#define APIC_DM_INIT     5
+#define APIC_DM_STARTUP  6
+#define APIC_ICR_PENDING (1u << 12)   /* delivery status: send pending */
+#define APIC_ICR_ASSERT  (1u << 14)   /* level: assert */
+#define APIC_ICR_LEVEL   (1u << 15)   /* trigger mode: level */
+#define APIC_ICR_SHORTHAND(icr) (((icr) >> 18) & 3)
+#define APIC_DEST_SELF          1
+#define APIC_DEST_ALL           2
+#define APIC_DEST_ALL_BUT_SELF  3
+#define APIC_DEST_SHIFT  24           /* xAPIC destination in ICR_HIGH */
+
+/* CPUID leaves and feature bits (SDM 2 CPUID; APM 3 appendix E). */
+#define X86_CPUID_EXT_MAX_LEAF  0x80000000u   /* EAX: the highest extended leaf */
+#define X86_CPUID_ADDR_SIZES    0x80000008u   /* EAX[7:0]: MAXPHYADDR */
+#define X86_CPUID1_ECX_X2APIC   (1u << 21)
+
+/* The FXSAVE image (SDM 1 table 10-2): where MXCSR is. */
+#define X86_FXSAVE_MXCSR 24
+
+/* Pages (SDM 3 chapter 4). */
+#define X86_PAGE_SHIFT 12
+#define X86_PAGE_SIZE  (1ull << X86_PAGE_SHIFT)
+
+/* Legacy instruction prefixes (SDM 2 section 2.1.1). */
+#define X86_PREFIX_REPNE 0xf2
+#define X86_PREFIX_REP   0xf3   /* REP / REPE */
 
 /* Guest page-table entries, 4-level paging (SDM 3 section 4.5). */
 #define X86_PTE_P    (1ull << 0)
