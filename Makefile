@@ -49,7 +49,7 @@ HV_OBJS    := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o
 UNIT_SRCS  := $(sort $(wildcard tests/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all hv guests unit test run bench deps clean fuzz plot unit-bins soak
+.PHONY: all hv guests unit test run bench deps clean fuzz plot unit-bins soak linux-guest
 all: hv guests
 
 hv: $(BUILD)/tscvisor.efi
@@ -130,6 +130,11 @@ run: deps
 	$(MAKE) all
 	scripts/boot --emulator qemu guest-tests/configs/demo.cfg
 
+# A stock Debian kernel and the initramfs that checks its clocks, in
+# build/linux/ (scripts/linux-guest, docs/linux-guest.md).
+linux-guest:
+	scripts/linux-guest
+
 # Exit-path costs in instructions under QEMU icount (docs/performance.md).
 bench: deps
 	$(MAKE) all
@@ -137,7 +142,7 @@ bench: deps
 
 # The whole matrix (docs/testing.md). JOBS=N sets the parallel emulator runs.
 test: deps
-	$(MAKE) all unit-bins $(BUILD)/host-tsc-khz
+	$(MAKE) all unit-bins $(BUILD)/host-tsc-khz linux-guest
 	scripts/run-tests
 
 unit-bins: $(UNIT_BINS)
