@@ -8,7 +8,8 @@
  *     and comparing the value they read with the last value any CPU read
  *     under it (the method of Linux's check_tsc_warp);
  *   - the rate of both against the ACPI PM timer (3.579545 MHz, port from
- *     the FADT in sysfs or clockcheck.pm_port= on the command line);
+ *     clockcheck.pm_port=, the FADT in sysfs, or the kernel's log line
+ *     "ACPI: PM-Timer IO Port: 0x...");
  *   - the kernel log free of clocksource-unstable, "Marking TSC unstable",
  *     soft/hard lockup and RCU stall reports.
  *
@@ -31,8 +32,10 @@
  *   clockcheck.tsc_khz=N       expected TSC rate (checked within tol_ppm)
  *   clockcheck.clocksource=S   required clocksource (e.g. kvm-clock)
  *   clockcheck.out=uart        write to COM1's ports, not to the tty
- *   clockcheck.inject_backstep=1  pretend one TSC read stepped back, through
- *                              the real comparison, to show the check fails
+ *   clockcheck.inject_backstep=1  make CPU 0's 11th TSC read 1000 cycles lower
+ *                              than its previous one and the last of any
+ *                              CPU, through the real comparisons, to show
+ *                              the checks fail
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -203,6 +206,8 @@ struct warp_shared {
 	volatile int stop;
 	volatile int started;
 	int lock;
+	int active;             /* threads still reading */
+	int last_cpu;           /* who read last, under lock; -1 at first */
 	uint64_t last;          /* last value read by any CPU, under lock */
 	bool inject;            /* pretend one read stepped back */
 };
@@ -213,20 +218,28 @@ struct warp_cpu {
 	int cpu;
 	bool pinned;
 	uint64_t reads;
+	uint64_t handoffs;            /* reads whose previous read was another CPU's */
 	uint64_t warps, max_warp;     /* below the last value of any CPU */
 	uint64_t backs, max_back;     /* below this CPU's own previous read */
 };
 
-static void lock(int *l)
+/* A test-and-set lock. Alone it is unfair where each read traps to the
+ * hypervisor (emulated RDTSC): the CPU that just released it took it again
+ * almost every time, one CPU made thousands of reads and the other one, and
+ * warps across CPUs went unlooked for. A ticket lock was fair but made
+ * every read wait for the other vCPU to be scheduled (269 reads in 2 s on
+ * nested QEMU). So a thread that has just read waits a bounded while for
+ * another CPU to take a turn (warp_thread), and the test counts handoffs. */
+static void lock(struct warp_shared *sh)
 {
-	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(l, __ATOMIC_RELAXED))
+	while (__atomic_exchange_n(&sh->lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&sh->lock, __ATOMIC_RELAXED))
 			__builtin_ia32_pause();
 }
 
-static void unlock(int *l)
+static void unlock(struct warp_shared *sh)
 {
-	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->lock, 0, __ATOMIC_RELEASE);
 }
 
 static void *warp_thread(void *arg)
@@ -234,6 +247,7 @@ static void *warp_thread(void *arg)
 	struct warp_cpu *c = arg;
 	struct warp_shared *sh = c->sh;
 	uint64_t mine = 0, i;
+	unsigned spin;
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
@@ -243,15 +257,32 @@ static void *warp_thread(void *arg)
 	for (i = 0; i < sh->loops && !sh->stop; i++) {
 		uint64_t prev, now;
 
-		lock(&sh->lock);
+		lock(sh);
 		prev = sh->last;
 		now = sh->clk == CLK_TSC ? rdtsc_ordered() : mono_ns();
-		if (sh->inject && i == sh->loops / 2 && c->cpu == 0 && now > 1000) {
-			now -= 1000;
+		if (sh->inject && c->cpu == 0 && i == 10) {
+			/* 1000 below both this CPU's previous read and the
+			 * last of any CPU: one step back and one warp. */
+			uint64_t low = prev < mine ? prev : mine;
+
+			if (low > 1000)
+				now = low - 1000;
 			sh->inject = false;
 		}
 		sh->last = now;
-		unlock(&sh->lock);
+		if (sh->last_cpu >= 0 && sh->last_cpu != c->cpu)
+			c->handoffs++;
+		sh->last_cpu = c->cpu;
+		unlock(sh);
+		/* Plain loads, no PAUSE: QEMU's TCG leaves its execution loop on
+		 * every PAUSE, which made this wait cost milliseconds. Bounded
+		 * generously (a trapped read of another vCPU can take
+		 * milliseconds on a nested emulator), and only while another
+		 * CPU is still reading. */
+		for (spin = 0; spin < 5000000u &&
+			       __atomic_load_n(&sh->active, __ATOMIC_RELAXED) > 1 &&
+			       __atomic_load_n(&sh->last_cpu, __ATOMIC_RELAXED) == c->cpu; spin++)
+			__asm__ volatile("" ::: "memory");
 		if (now < prev) {
 			c->warps++;
 			if (prev - now > c->max_warp)
@@ -264,6 +295,7 @@ static void *warp_thread(void *arg)
 		}
 		mine = now;
 	}
+	__atomic_sub_fetch(&sh->active, 1, __ATOMIC_ACQ_REL);
 	c->reads = i;
 	return NULL;
 }
@@ -271,10 +303,12 @@ static void *warp_thread(void *arg)
 static void warp_test(enum clk clk, int ncpus, uint64_t loops, uint64_t seconds, bool inject)
 {
 	static struct warp_cpu cpus[MAX_CPUS];
-	struct warp_shared sh = { .clk = clk, .loops = loops, .inject = inject };
+	struct warp_shared sh = { .clk = clk, .loops = loops, .inject = inject,
+				  .active = ncpus, .last_cpu = -1 };
 	const char *name = clk == CLK_TSC ? "TSC" : "CLOCK_MONOTONIC";
 	const char *unit = clk == CLK_TSC ? "cycles" : "ns";
 	uint64_t warps = 0, backs = 0, max_warp = 0, max_back = 0, reads = 0, min_reads = ~0ull;
+	uint64_t handoffs = 0;
 	uint64_t t0 = mono_ns();
 	bool all_pinned = true;
 	int i, done;
@@ -286,6 +320,7 @@ static void warp_test(enum clk clk, int ncpus, uint64_t loops, uint64_t seconds,
 		if (pthread_create(&cpus[i].th, NULL, warp_thread, &cpus[i])) {
 			ok(false, "%s warp test: cannot start a thread for CPU %d", name, i);
 			sh.stop = 1;
+			__atomic_sub_fetch(&sh.active, ncpus - i, __ATOMIC_ACQ_REL);
 			ncpus = i;
 			break;
 		}
@@ -312,6 +347,7 @@ static void warp_test(enum clk clk, int ncpus, uint64_t loops, uint64_t seconds,
 		warps += cpus[i].warps;
 		backs += cpus[i].backs;
 		reads += cpus[i].reads;
+		handoffs += cpus[i].handoffs;
 		if (cpus[i].reads < min_reads)
 			min_reads = cpus[i].reads;
 		if (cpus[i].max_warp > max_warp)
@@ -325,10 +361,15 @@ static void warp_test(enum clk clk, int ncpus, uint64_t loops, uint64_t seconds,
 			     cpus[i].reads, cpus[i].warps, cpus[i].max_warp, unit,
 			     cpus[i].backs, cpus[i].max_back);
 	}
-	diag("%s: %d CPU(s), %" PRIu64 " reads (fewest on one CPU %" PRIu64 ") in %" PRIu64 " ms",
-	     name, ncpus, reads, min_reads, (mono_ns() - t0) / 1000000);
+	diag("%s: %d CPU(s), %" PRIu64 " reads (fewest on one CPU %" PRIu64 "), %" PRIu64
+	     " handoffs between CPUs, in %" PRIu64 " ms", name, ncpus, reads, min_reads, handoffs,
+	     (mono_ns() - t0) / 1000000);
 	ok(all_pinned, "%s warp test: every thread pinned to its own CPU", name);
 	ok(ncpus > 0 && min_reads > 0, "%s warp test: every CPU read the clock", name);
+	/* Without reads that follow another CPU's there is no warp to see. */
+	ok(ncpus < 2 || handoffs >= 100 || handoffs * 4 >= reads,
+	   "%s warp test: CPUs took turns (%" PRIu64 " handoffs in %" PRIu64 " reads)", name,
+	   handoffs, reads);
 	ok(backs == 0, "%s never steps back on one CPU (%" PRIu64 " steps, max %" PRIu64 " %s)",
 	   name, backs, max_back, unit);
 	ok(warps == 0, "%s never warps across CPUs (%" PRIu64 " warps, max %" PRIu64 " %s)",
@@ -360,6 +401,31 @@ static unsigned fadt_pm_port(void)
 		if (addr < 0x10000)
 			port = (uint32_t)addr;
 	}
+	return port < 0x10000 ? port : 0;
+}
+
+/* The port the kernel itself found in the FADT, from its log line
+ * "ACPI: PM-Timer IO Port: 0x608": there even when the ACPI interpreter
+ * failed to start and /sys/firmware/acpi/tables is empty. 0 when absent. */
+static unsigned klog_pm_port(void)
+{
+	static const char key[] = "PM-Timer IO Port: 0x";
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *buf, *p;
+	unsigned port = 0;
+	int n;
+
+	if (size <= 0)
+		size = 1 << 20;
+	buf = malloc((size_t)size + 1);
+	n = buf ? klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size) : -1;
+	if (n > 0) {
+		buf[n] = 0;
+		p = strstr(buf, key);
+		if (p)
+			port = (unsigned)strtoul(p + sizeof(key) - 1, NULL, 16);
+	}
+	free(buf);
 	return port < 0x10000 ? port : 0;
 }
 
@@ -562,8 +628,10 @@ int main(void)
 	port = (unsigned)opt_num("pm_port", 0);
 	if (!port)
 		port = fadt_pm_port();
+	if (!port)
+		port = klog_pm_port();
 	if (!port) {
-		ok(false, "a PM timer port (no FADT in sysfs, no clockcheck.pm_port=)");
+		ok(false, "a PM timer port (no FADT in sysfs or the kernel log, no clockcheck.pm_port=)");
 	} else if (ioperm((unsigned long)port, 4, 1)) {
 		ok(false, "ioperm on the PM timer port 0x%x: %s", port, strerror(errno));
 	} else {
