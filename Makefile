@@ -4,6 +4,7 @@
 #   make test     everything: host unit tests, guest tests bare and under tscvisor
 #   make unit     host unit tests only (ASan + UBSan)
 #   make bench    exit-path costs under QEMU icount (later issue)
+#   make linux-guest  Debian's kernel and the clockcheck initramfs in build/linux/
 
 BUILD      ?= build
 CC         ?= gcc
