@@ -4,6 +4,7 @@
 #   make test     everything: host unit tests, guest tests bare and under tscvisor
 #   make unit     host unit tests only (ASan + UBSan)
 #   make bench    exit-path costs under QEMU icount (later issue)
+#   make linux-guest  Debian's kernel and the clockcheck initramfs in build/linux/
 
 BUILD      ?= build
 CC         ?= gcc
@@ -49,7 +50,7 @@ HV_OBJS    := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o
 UNIT_SRCS  := $(sort $(wildcard tests/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all hv guests unit test run bench deps clean fuzz plot unit-bins soak
+.PHONY: all hv guests unit test run bench deps clean fuzz plot unit-bins soak linux-guest
 all: hv guests
 
 hv: $(BUILD)/tscvisor.efi
@@ -130,6 +131,11 @@ run: deps
 	$(MAKE) all
 	scripts/boot --emulator qemu guest-tests/configs/demo.cfg
 
+# A stock Debian kernel and the initramfs that checks its clocks, in
+# build/linux/ (scripts/linux-guest, docs/linux-guest.md).
+linux-guest:
+	scripts/linux-guest
+
 # Exit-path costs in instructions under QEMU icount (docs/performance.md).
 bench: deps
 	$(MAKE) all
@@ -137,7 +143,7 @@ bench: deps
 
 # The whole matrix (docs/testing.md). JOBS=N sets the parallel emulator runs.
 test: deps
-	$(MAKE) all unit-bins $(BUILD)/host-tsc-khz
+	$(MAKE) all unit-bins $(BUILD)/host-tsc-khz linux-guest
 	scripts/run-tests
 
 unit-bins: $(UNIT_BINS)

@@ -18,6 +18,7 @@
 #define DEFAULT_CONFIG     "\\tscvisor.cfg"
 #define MAX_CONFIG_BYTES   (64 * 1024)
 #define MAX_KERNEL_BYTES   (64ull << 20)
+#define MAX_RAMDISK_BYTES  (512ull << 20)
 #define MAX_SNAPSHOT_BYTES (512ull << 20)
 #define HV_POOL_BYTES      (32ull << 20)
 #define HV_STACK_BYTES     (64ull << 10)
@@ -369,6 +370,24 @@ static void load_kernels(EFI_FILE_HANDLE root)
 		}
 		bv->kernel = data;
 		bv->kernel_size = size;
+		if (vm->ramdisk[0]) {
+			/* A Linux kernel's initramfs (docs/linux-guest.md). */
+			char rpath[CFG_PATH_MAX * 2];
+			void *rd = NULL;
+			UINT64 rsize = 0;
+
+			kernel_path(vm->ramdisk, rpath, sizeof(rpath));
+			st = read_file(root, rpath, MAX_RAMDISK_BYTES, &rd, &rsize);
+			if (EFI_ERROR(st)) {
+				log_err("%s:%u: key 'ramdisk': VM '%s': cannot load \"%s\": %s",
+					config_path, vm->ramdisk_line, vm->name, rpath,
+					efi_status_text(st));
+				failed = true;
+				continue;
+			}
+			bv->ramdisk = rd;
+			bv->ramdisk_size = rsize;
+		}
 		bv->ram_size = (uint64_t)vm->memory_mib << 20;
 		bv->ram_base = (uint64_t)(UINTN)alloc_pages(bv->ram_size, 2ull << 20);
 		if (!bv->ram_base) {

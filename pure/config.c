@@ -37,6 +37,7 @@ enum key_id {
 	K_SELFTEST,
 	K_KERNEL,
 	K_CMDLINE,
+	K_RAMDISK,
 	K_MEMORY,
 	K_VCPUS,
 	K_TSC_MODE,
@@ -64,6 +65,8 @@ static const struct key_info keys[K_COUNT] = {
 	[K_SELFTEST]     = { "selftest", true, "one of none, fault" },
 	[K_KERNEL]       = { "kernel", false, "the guest kernel's file path, e.g. bzImage" },
 	[K_CMDLINE]      = { "cmdline", false, "the guest's command line" },
+	[K_RAMDISK]      = { "ramdisk", false,
+			     "the initramfs file's path, e.g. initramfs.cpio.gz (bzImage kernels only)" },
 	[K_MEMORY]       = { "memory", false,
 			     "a size in MiB: an even whole number, optionally with suffix M or G (512, 2G)" },
 	[K_VCPUS]        = { "vcpus", false, "a whole number 1..64" },
@@ -416,6 +419,8 @@ static int apply(struct hv_config *cfg, struct vm_config *vm, int k, const char 
 	case K_CMDLINE:
 		return set_string(vm->cmdline, sizeof(vm->cmdline), v, n, "the command line",
 				  msg);
+	case K_RAMDISK:
+		return set_string(vm->ramdisk, sizeof(vm->ramdisk), v, n, "the path", msg);
 	case K_MEMORY:
 		r = parse_mib(v, n, &u);
 		if (r == NUM_OK)
@@ -718,7 +723,7 @@ static int key_line(struct parse_state *st, const char *p, size_t n, unsigned li
 	k = find_key(a.key, a.keylen);
 	if (k < 0 && st->vm)
 		return fail(err, line, a.key, a.keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore, test_spurious_pf");
+			    "unknown key; VM keys are kernel, cmdline, ramdisk, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore, test_spurious_pf");
 	if (k < 0)
 		return fail(err, line, a.key, a.keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew (VM keys go in a [NAME] section)");
@@ -738,6 +743,8 @@ static int key_line(struct parse_state *st, const char *p, size_t n, unsigned li
 	seen[k] = line;
 	if (k == K_KERNEL)
 		st->vm->kernel_line = line;
+	if (k == K_RAMDISK)
+		st->vm->ramdisk_line = line;
 	return 0;
 }
 
@@ -877,7 +884,7 @@ int config_override(struct hv_config *cfg, const char *assignment, struct cfg_er
 	k = find_key(key, keylen);
 	if (k < 0 && vm)
 		return fail(err, 0, key, keylen,
-			    "unknown key; VM keys are kernel, cmdline, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore, test_spurious_pf");
+			    "unknown key; VM keys are kernel, cmdline, ramdisk, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore, test_spurious_pf");
 	if (k < 0)
 		return fail(err, 0, key, keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew; VM keys take a VM name: VM.key=value");
@@ -893,6 +900,8 @@ int config_override(struct hv_config *cfg, const char *assignment, struct cfg_er
 		return fail(err, 0, key, keylen, "%s", msg);
 	if (k == K_KERNEL)
 		vm->kernel_line = 0;
+	if (k == K_RAMDISK)
+		vm->ramdisk_line = 0;
 	memset(err, 0, sizeof(*err));
 	return 0;
 }
@@ -915,6 +924,11 @@ int config_validate(const struct hv_config *cfg, struct cfg_error *err)
 			return fail(err, vm->line, "restore", 7,
 				    "VM '%.*s' has both a kernel and a snapshot to restore; keep one",
 				    (int)sizeof(vm->name), vm->name);
+		if (vm->restore[0] && vm->ramdisk[0])
+			return fail(err, vm->line, "ramdisk", 7,
+				    "VM '%.*s' has a snapshot to restore and a ramdisk; a restored VM's "
+				    "RAM holds its initramfs already: remove 'ramdisk'",
+				    CFG_NAME_MAX - 1, vm->name);
 		if (!vm->kernel[0] && !vm->restore[0])
 			return fail(err, vm->line, "kernel", 6,
 				    "VM '%.*s' has no kernel; add 'kernel = FILE' to its section",

@@ -830,6 +830,47 @@ static void test_hv_switches(void)
 	REJECT("[a]\ndry_run = yes\n", 2, "dry_run", "global key");
 }
 
+/* ---- ramdisk (a bzImage kernel's initramfs) ------------------------------ */
+
+static void test_ramdisk(void)
+{
+	struct hv_config cfg;
+	struct cfg_error err;
+
+	poison(&cfg);
+	if (!CHECK(parse("[lx]\nkernel = linux/vmlinuz\nramdisk = \"linux/initramfs.cpio.gz\"\n"
+			 "cmdline = console=ttyS0\n", &cfg, &err) == 0))
+		printf("#   line %u key '%s': %s\n", err.line, err.key, err.msg);
+	CHECK_STR(cfg.vms[0].kernel, "linux/vmlinuz");
+	CHECK_STR(cfg.vms[0].ramdisk, "linux/initramfs.cpio.gz");
+	CHECK_STR(cfg.vms[0].cmdline, "console=ttyS0");
+	CHECK_EQ_U64(cfg.vms[0].ramdisk_line, 3);
+	CHECK(config_validate(&cfg, &err) == 0);
+
+	/* absent: empty, line 0 */
+	CHECK(parse("[v]\nkernel=k\n", &cfg, &err) == 0);
+	CHECK_STR(cfg.vms[0].ramdisk, "");
+	CHECK_EQ_U64(cfg.vms[0].ramdisk_line, 0);
+
+	/* an override names no line */
+	CHECK(parse("[v]\nkernel=k\nramdisk=a\n", &cfg, &err) == 0);
+	CHECK(config_override(&cfg, "v.ramdisk=\\EFI\\b.gz", &err) == 0);
+	CHECK_STR(cfg.vms[0].ramdisk, "\\EFI\\b.gz");
+	CHECK_EQ_U64(cfg.vms[0].ramdisk_line, 0);
+
+	REJECT("[a]\nkernel = k\nramdisk = x\nramdisk = y\n", 4, "ramdisk", "already set on line 3");
+	REJECT("ramdisk = x\n[a]\nkernel = k\n", 1, "ramdisk", "VM key before any section");
+	REJECT("[a]\nkernel = k\nramdisk =\n", 3, "ramdisk", "empty value");
+	REJECT("[a]\nkernel = k\ninitrd = x\n", 3, "initrd", "cmdline, ramdisk, memory");
+
+	/* a restored VM's RAM already holds its initramfs */
+	CHECK(parse("[a]\nkernel = k\n[b]\nrestore = s.snap\nramdisk = r\n", &cfg, &err) == 0);
+	CHECK(config_validate(&cfg, &err) == -1);
+	CHECK_EQ_U64(err.line, 3);
+	CHECK_STR(err.key, "ramdisk");
+	CHECK(strstr(err.msg, "VM 'b' has a snapshot to restore and a ramdisk") != NULL);
+}
+
 int main(void)
 {
 	test_hv_switches();
@@ -841,6 +882,7 @@ int main(void)
 	test_untouched();
 	test_overrides();
 	test_validate();
+	test_ramdisk();
 	test_names();
 	test_fuzz();
 	return th_done();

@@ -2,6 +2,7 @@
  * report what happened. */
 #include <string.h>
 #include <tscvisor/acpi_build.h>
+#include <tscvisor/bzimage.h>
 #include <tscvisor/exit.h>
 #include <tscvisor/format.h>
 #include <tscvisor/guest.h>
@@ -50,6 +51,27 @@ bool vms_check_kernels(const struct boot_info *bi)
 
 		if (bi->vms[i].snapshot)
 			continue;   /* checked when it was loaded (boot/) */
+		if (bz_is_bzimage(bi->vms[i].kernel, bi->vms[i].kernel_size)) {
+			struct bz_load_result bres;
+			struct bz_load_error berr;
+
+			if (bz_check(bi->vms[i].kernel, bi->vms[i].kernel_size, bi->vms[i].ram_size,
+				     vc->cmdline, bi->vms[i].ramdisk, bi->vms[i].ramdisk_size, &bres,
+				     &berr)) {
+				log_err("%s:%u: key 'kernel': VM '%s': Linux kernel %s refused: %s (%s)",
+					bi->config_path, vc->kernel_line, vc->name, vc->kernel, berr.msg,
+					bz_err_name(berr.code));
+				ok = false;
+			}
+			continue;
+		}
+		if (bi->vms[i].ramdisk) {
+			log_err("%s:%u: key 'ramdisk': VM '%s': kernel %s is not a Linux bzImage; "
+				"a ramdisk is for Linux kernels only", bi->config_path, vc->ramdisk_line,
+				vc->name, vc->kernel);
+			ok = false;
+			continue;
+		}
 		if (mb_check(bi->vms[i].kernel, bi->vms[i].kernel_size, bi->vms[i].ram_size,
 			     basename_of(vc->kernel), vc->cmdline, NULL, 0, &res, &err)) {
 			log_err("%s:%u: key 'kernel': VM '%s': kernel %s refused: %s (%s)",
@@ -109,6 +131,30 @@ static bool create_from_snapshot(struct vm *vm, const struct boot_info *bi,
 	return true;
 }
 
+/* The Linux boot protocol's 32-bit entry for the BSP (pure/bzimage.c): the
+ * backends start a vCPU in flat 32-bit protected mode with paging off, as
+ * multiboot wants; Linux also wants its selectors (__BOOT_CS 0x10,
+ * __BOOT_DS 0x18) described by a GDT, which the loader wrote, and ESI = the
+ * zero page with EBX, EBP, EDI zero. */
+static void linux_entry_state(struct vm *vm, const struct bz_load_result *r)
+{
+	struct vcpu *v = &vm->vcpus[0];
+	struct vcpu_sregs s;
+	unsigned i;
+
+	vm->ops->get_sregs(v, &s);
+	s.seg[SEG_CS].sel = BZ_BOOT_CS;
+	for (i = 0; i < SEG_NR; i++)
+		if (i == SEG_DS || i == SEG_ES || i == SEG_SS || i == SEG_FS || i == SEG_GS)
+			s.seg[i].sel = BZ_BOOT_DS;
+	s.seg[SEG_GDTR].base = r->gdt_gpa;
+	s.seg[SEG_GDTR].limit = BZ_GDT_LIMIT;
+	vm->ops->set_sregs(v, &s);
+	v->regs.rip = r->entry;
+	v->regs.rsi = r->zero_page_gpa;
+	v->regs.rax = v->regs.rbx = v->regs.rbp = v->regs.rdi = 0;
+}
+
 _Static_assert((uint64_t)CFG_MAX_MEMORY_MIB << 20 == VM_RAM_MAX &&
 	       (uint64_t)SNAP_MAX_MEMORY_MIB << 20 == VM_RAM_MAX,
 	       "the config's and the snapshot's memory cap is the MMIO hole's start");
@@ -139,8 +185,11 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	struct acpi_build_result ar;
 	struct mb_load_result res;
 	struct mb_load_error err;
+	struct bz_load_result bres;
+	struct bz_load_error berr;
 	uint8_t apic_ids[VM_MAX_VCPUS];
 	const char *why;
+	bool is_linux;
 	unsigned i;
 
 	memset(vm, 0, sizeof(*vm));
@@ -169,8 +218,16 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	if (bi->vms[index].snapshot)
 		return create_from_snapshot(vm, bi, pf);
 
-	if (mb_load(bi->vms[index].kernel, bi->vms[index].kernel_size, vm->ram, vm->ram_size,
-		    basename_of(vc->kernel), vc->cmdline, NULL, 0, &res, &err)) {
+	is_linux = bz_is_bzimage(bi->vms[index].kernel, bi->vms[index].kernel_size);
+	if (is_linux) {
+		if (bz_load(bi->vms[index].kernel, bi->vms[index].kernel_size, vm->ram,
+			    vm->ram_size, vc->cmdline, bi->vms[index].ramdisk,
+			    bi->vms[index].ramdisk_size, &bres, &berr)) {
+			log_err("vm %s: Linux kernel refused: %s", vm->name, berr.msg);
+			return false;
+		}
+	} else if (mb_load(bi->vms[index].kernel, bi->vms[index].kernel_size, vm->ram,
+			   vm->ram_size, basename_of(vc->kernel), vc->cmdline, NULL, 0, &res, &err)) {
 		log_err("vm %s: kernel refused: %s", vm->name, err.msg);
 		return false;
 	}
@@ -193,6 +250,16 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	}
 	if (!create_vcpus(vm))
 		return false;
+	if (is_linux) {
+		linux_entry_state(vm, &bres);
+		vmtime_init(vm, &pf->tsc);
+		log_info("vm %s: %s Linux kernel %s (boot protocol %u.%02u), entry 0x%x, "
+			 "initramfs %lu bytes at 0x%lx, %lu MiB RAM, %u vCPU, %s", vm->name,
+			 basename_of(vc->kernel), bres.kernel_version, bres.version >> 8,
+			 bres.version & 0xff, bres.entry, bres.initrd_size, bres.initrd_gpa,
+			 vm->ram_size >> 20, vm->nvcpus, vm->ops->name);
+		return true;
+	}
 	vm->vcpus[0].regs.rip = res.entry;
 	vm->vcpus[0].regs.rax = MB_BOOT_MAGIC;
 	vm->vcpus[0].regs.rbx = res.mbi_gpa;

@@ -12,6 +12,8 @@
 struct boot_vm {
 	const uint8_t *kernel;       /* the kernel file's bytes */
 	uint64_t kernel_size;
+	const uint8_t *ramdisk;      /* the file of `ramdisk = ...` (a Linux initramfs), or NULL */
+	uint64_t ramdisk_size;
 	const uint8_t *snapshot;     /* the file of `restore = ...`, checked (snap_check) */
 	uint64_t snapshot_size;
 	bool snap_platform;          /* the snapshot records the guest's platform: */

@@ -65,6 +65,7 @@ struct vm_config {
 	char kernel[CFG_PATH_MAX];     /* path on the ESP, relative to the config's folder */
 	char cmdline[CFG_CMDLINE_MAX]; /* given to the guest after the program name */
 	char restore[CFG_PATH_MAX];    /* a snapshot to restore instead of booting a kernel */
+	char ramdisk[CFG_PATH_MAX];    /* a bzImage kernel's initramfs, like kernel's path; "" = none */
 	uint32_t memory_mib;           /* default 64 */
 	uint32_t vcpus;                /* default 1 */
 	enum tsc_mode tsc_mode;        /* default auto */
@@ -77,6 +78,7 @@ struct vm_config {
 	                                * emulator's (vmm/exit.c); 0: none */
 	unsigned line;                 /* line of the [NAME] header */
 	unsigned kernel_line;          /* line of the kernel key (0 if absent or set by an override) */
+	unsigned ramdisk_line;         /* line of the ramdisk key (0 likewise) */
 };
 
 /* Hypervisor self-tests an operator or the test suite can ask for. */

@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 # Config keys whose value is a file to put on the ESP.
-FILE_KEYS = ("kernel", "restore")
+FILE_KEYS = ("kernel", "restore", "ramdisk")
 
 # Bochs disk geometry: partitionless FAT16, 16 heads x 63 sectors per track.
 HEADS = 16
