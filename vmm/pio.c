@@ -3,7 +3,7 @@
 #include <tscvisor/log.h>
 #include <tscvisor/pio.h>
 #include <tscvisor/sched.h>
-#include "insn.h"
+#include <tscvisor/hw.h>
 
 /* 16550 at 0x3f8: transmit collects the guest's lines, printed with the VM's
  * name; LSR always says "transmitter empty"; the rest is plain storage. */

@@ -18,8 +18,7 @@
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
-#include "fpu.h"
-#include "insn.h"
+#include <tscvisor/hw.h>
 
 #define COM2 0x2f8
 
@@ -111,7 +110,7 @@ static void capture_vcpu(struct vcpu *v, struct snap_vcpu *s, uint64_t now)
 	s->kernel_gs_base = r.kernel_gs_base; s->star = r.star; s->lstar = r.lstar;
 	s->cstar = r.cstar; s->sfmask = r.sfmask; s->sysenter_cs = r.sysenter_cs;
 	s->sysenter_esp = r.sysenter_esp; s->sysenter_eip = r.sysenter_eip;
-	s->pending_event = r.pending_event;
+	s->pending_event = vcpu_event_to_word(&r.pending_event);
 	s->interrupt_shadow = r.interrupt_shadow;
 	s->tsc_aux = v->tsc_aux;
 	s->apic_base = v->apic_base;
@@ -312,7 +311,7 @@ static void restore_vcpu(struct vcpu *v, const struct snap_vcpu *s)
 	r.kernel_gs_base = s->kernel_gs_base; r.star = s->star; r.lstar = s->lstar;
 	r.cstar = s->cstar; r.sfmask = s->sfmask; r.sysenter_cs = s->sysenter_cs;
 	r.sysenter_esp = s->sysenter_esp; r.sysenter_eip = s->sysenter_eip;
-	r.pending_event = s->pending_event;
+	r.pending_event = vcpu_event_from_word(s->pending_event);
 	r.interrupt_shadow = s->interrupt_shadow;
 	v->vm->ops->set_sregs(v, &r);
 	v->tsc_aux = s->tsc_aux;

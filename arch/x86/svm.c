@@ -72,63 +72,51 @@ static int svm_cpu_enable(void)
 }
 
 /* NPT entry bits: NPT walks are user accesses, so every level has U set
- * (APM 15.25.5); P, RW, U; PS for a 2 MiB leaf. */
+ * (APM 15.25.5); P, RW, U; PS for a 2 MiB leaf; a read-only leaf lacks RW. */
 static const struct nested_bits svm_npt_bits = {
-	.table = 0x7, .large = 0x87, .page = 0x7, .ro_page = 0x5,
+	.table = NPT_TABLE, .large = NPT_LARGE, .page = NPT_TABLE,
+	.ro_page = NPT_TABLE & ~X86_PTE_RW,
 };
 
-static void *svm_npt_page(void)
-{
-	return mem_alloc_pages(1);
-}
-
-/* Nested page tables: guest-physical [0, ram_size) -> host ram and nothing
- * else of the host (nested_map_ram() maps exactly that): every other GPA
- * takes a nested page fault. */
-static int svm_vm_init(struct vm *vm)
+/* The VM's NPT root, its I/O permission map (12 KiB: ports 0-0xffff and one
+ * byte past) and MSR permission map (8 KiB), everything intercepted until
+ * vm_backend_init() opens what the guest owns. */
+static int svm_vm_init(struct vm *vm, uint64_t **nested_root)
 {
 	struct svm_vm *s = mem_alloc_pages(1);
 
 	s->npt_pml4 = mem_alloc_pages(1);
-	if (nested_map_ram(s->npt_pml4, PA(vm->ram), vm->ram_size, &svm_npt_bits, svm_npt_page))
-		return -1;
 	s->iopm = mem_alloc_pages(3);
 	memset(s->iopm, 0xff, 3 * 4096);
-	if (vm->pm_timer_port && vm->pm.kind == PM_DIRECT) {
-		/* The PM timer is the guest's independent reference clock: reads go
-		 * straight to the hardware (the register is read-only). */
-		unsigned p;
-
-		for (p = vm->pm_timer_port; p < vm->pm_timer_port + 4u; p++)
-			s->iopm[p / 8] &= ~(1u << (p % 8));
-	}
 	s->msrpm = mem_alloc_pages(2);
 	memset(s->msrpm, 0xff, 2 * 4096);
-	/* MSRs that VMLOAD/VMSAVE switch belong to the guest outright. */
-	{
-		static const uint32_t passthrough[] = {
-			0xc0000100, 0xc0000101, 0xc0000102,  /* FS, GS, KERNEL_GS base */
-			0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
-			0x174, 0x175, 0x176,                  /* SYSENTER CS/ESP/EIP */
-		};
-		unsigned i;
-
-		for (i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++) {
-			uint32_t m = passthrough[i], base;
-			uint64_t bit;
-
-			if (m < 0x2000)
-				base = 0;
-			else if (m >= 0xc0000000 && m < 0xc0002000)
-				base = 0x800 * 8, m -= 0xc0000000;
-			else
-				continue;
-			bit = base + (uint64_t)m * 2;
-			s->msrpm[bit / 8] &= ~(3u << (bit % 8));
-		}
-	}
 	vm->arch = s;
+	*nested_root = s->npt_pml4;
 	return 0;
+}
+
+static void svm_pass_io_port(struct vm *vm, uint16_t port)
+{
+	struct svm_vm *s = vm->arch;
+
+	s->iopm[port / 8] &= ~(1u << (port % 8));
+}
+
+/* Two bits per MSR (read, write) in three 2 KiB ranges (APM 15.11): MSRs
+ * 0-0x1fff from bit 0, 0xc0000000-0xc0001fff from byte 0x800; the backend
+ * passes through none of the third range. */
+static void svm_pass_msr(struct vm *vm, uint32_t msr)
+{
+	struct svm_vm *s = vm->arch;
+	uint64_t bit;
+
+	if (msr < 0x2000)
+		bit = (uint64_t)msr * 2;
+	else if (msr >= 0xc0000000 && msr < 0xc0002000)
+		bit = 0x800 * 8 + (uint64_t)(msr - 0xc0000000) * 2;
+	else
+		return;
+	s->msrpm[bit / 8] &= ~(3u << (bit % 8));
 }
 
 static void set_seg(struct vmcb_seg *s, uint16_t sel, uint16_t attr, uint32_t limit, uint64_t base)
@@ -437,6 +425,31 @@ static void seg_out(struct segment *d, const struct vmcb_seg *s)
 	d->base = s->base;
 }
 
+/* EVENTINJ (where an event being delivered at the exit is re-armed, from
+ * EXITINTINFO) to and from the core's form. Its types are the core's
+ * numbers (enum vcpu_event_type was made so). */
+static struct vcpu_event event_from_svm(uint64_t inj)
+{
+	struct vcpu_event e = { 0 };
+
+	if (!(inj & SVM_EVT_VALID))
+		return e;
+	e.valid = true;
+	e.vector = (uint8_t)inj;
+	e.type = (inj >> SVM_EVT_TYPE_SHIFT) & 7;
+	e.has_error = inj & SVM_EVT_ERR_VALID;
+	e.error = e.has_error ? (uint32_t)(inj >> 32) : 0;
+	return e;
+}
+
+static uint64_t event_to_svm(const struct vcpu_event *e)
+{
+	if (!e->valid)
+		return 0;
+	return e->vector | (uint64_t)(e->type & 7) << SVM_EVT_TYPE_SHIFT |
+	       (e->has_error ? SVM_EVT_ERR_VALID | (uint64_t)e->error << 32 : 0) | SVM_EVT_VALID;
+}
+
 static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 {
 	const struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
@@ -469,7 +482,7 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->sysenter_esp = g->sysenter_esp;
 	r->sysenter_eip = g->sysenter_eip;
 	r->interrupt_shadow = vmcb->ctl.interrupt_shadow & 1;
-	r->pending_event = vmcb->ctl.event_inj & SVM_EVT_VALID ? vmcb->ctl.event_inj : 0;
+	r->pending_event = event_from_svm(vmcb->ctl.event_inj);
 }
 
 static uint64_t svm_get_cr3(struct vcpu *v)
@@ -519,7 +532,7 @@ static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	g->sysenter_esp = r->sysenter_esp;
 	g->sysenter_eip = r->sysenter_eip;
 	vmcb->ctl.interrupt_shadow = r->interrupt_shadow & 1;
-	vmcb->ctl.event_inj = r->pending_event & SVM_EVT_VALID ? r->pending_event : 0;
+	vmcb->ctl.event_inj = event_to_svm(&r->pending_event);
 	sv->flush_tlb = true;
 }
 
@@ -618,8 +631,14 @@ static void svm_dump(struct vcpu *v)
 
 const struct vendor_ops svm_ops = {
 	.name = "SVM",
+	.guest_vendor = CPUMODEL_AMD,
+	.tsc_scale_frac = TSC_SVM_FRAC,
+	.tsc_max_ratio = TSC_SVM_MAX_RATIO,
+	.nested_bits = &svm_npt_bits,
 	.cpu_enable = svm_cpu_enable,
 	.vm_init = svm_vm_init,
+	.pass_io_port = svm_pass_io_port,
+	.pass_msr = svm_pass_msr,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_run = svm_vcpu_run,
 	.inject_exception = svm_inject_exception,

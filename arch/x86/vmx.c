@@ -323,52 +323,40 @@ static const struct nested_bits vmx_ept_bits = {
 	.page = EPT_RWX | EPT_MT_WB, .ro_page = EPT_R | EPT_MT_WB,
 };
 
-static void *vmx_ept_page(void)
-{
-	return mem_alloc_pages(1);
-}
-
-/* Extended page tables (SDM Vol. 3C 28.3): guest-physical [0, ram_size) ->
- * host RAM, write-back, and nothing else of the host (nested_map_ram()
- * maps exactly that): every other GPA is an EPT violation. */
-static int vmx_vm_init(struct vm *vm)
+/* The VM's EPT root (EPTP: write-back, 4 levels), its I/O bitmaps A and B
+ * (one page each, B following A so that the port number is the bit number)
+ * and MSR bitmap (one page), everything intercepted until vm_backend_init()
+ * opens what the guest owns. The SYSCALL MSRs and KERNEL_GS_BASE it opens
+ * stay in the hardware while the vCPU runs (SWAPGS changes KERNEL_GS_BASE
+ * without an exit, so a copy kept here would go stale); FS/GS base and
+ * SYSENTER_* are VMCS guest-state fields. */
+static int vmx_vm_init(struct vm *vm, uint64_t **nested_root)
 {
 	struct vmx_vm *x = mem_alloc_pages(1);
 
 	x->ept_pml4 = mem_alloc_pages(1);
-	if (nested_map_ram(x->ept_pml4, PA(vm->ram), vm->ram_size, &vmx_ept_bits, vmx_ept_page))
-		return -1;
 	x->eptp = PA(x->ept_pml4) | EPTP_WB_4LEVEL;
 	x->io_bitmaps = mem_alloc_pages(2);
 	memset(x->io_bitmaps, 0xff, 2 * 4096);
-	if (vm->pm_timer_port && vm->pm.kind == PM_DIRECT) {
-		/* The PM timer is the guest's independent reference clock: reads go
-		 * straight to the hardware (the register is read-only). Bitmap B
-		 * follows A, so the port number is the bit number. */
-		unsigned p;
-
-		for (p = vm->pm_timer_port; p < vm->pm_timer_port + 4u; p++)
-			x->io_bitmaps[p / 8] &= ~(1u << (p % 8));
-	}
 	x->msr_bitmap = mem_alloc_pages(1);
 	memset(x->msr_bitmap, 0xff, 4096);
-	/* MSRs that belong to the guest outright: FS/GS base and SYSENTER_* are
-	 * VMCS guest-state fields; the SYSCALL MSRs and KERNEL_GS_BASE stay in
-	 * the hardware while the vCPU runs (SWAPGS changes KERNEL_GS_BASE
-	 * without an exit, so a copy kept here would go stale). */
-	{
-		static const uint32_t passthrough[] = {
-			0xc0000100, 0xc0000101, 0xc0000102,  /* FS, GS, KERNEL_GS base */
-			0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
-			0x174, 0x175, 0x176,                  /* SYSENTER CS/ESP/EIP */
-		};
-		unsigned i;
-
-		for (i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++)
-			msr_bitmap_pass(x->msr_bitmap, passthrough[i]);
-	}
 	vm->arch = x;
+	*nested_root = x->ept_pml4;
 	return 0;
+}
+
+static void vmx_pass_io_port(struct vm *vm, uint16_t port)
+{
+	struct vmx_vm *x = vm->arch;
+
+	x->io_bitmaps[port / 8] &= ~(1u << (port % 8));
+}
+
+static void vmx_pass_msr(struct vm *vm, uint32_t msr)
+{
+	struct vmx_vm *x = vm->arch;
+
+	msr_bitmap_pass(x->msr_bitmap, msr);
 }
 
 /* ---- VMCS ownership -------------------------------------------------- */
@@ -1007,13 +995,11 @@ static void handle_cr_access(struct vcpu *v, uint64_t qual)
 			load_pdptes(v);
 			((struct vmx_vcpu *)v->arch)->flush_tlb = true;
 		} else if (cr == 8) {
-			ok = !(val >> 4);
-			if (ok)
-				lapic_write(v, 0x80, (uint32_t)(val << 4));
+			ok = vcpu_cr8_write(v, val);
 		}
 		break;
 	case 1:          /* MOV from CR (CR3, CR8: CR0/CR4 reads never exit) */
-		*gpr = cr == 3 ? vmread(VMCS_GUEST_CR3) : (lapic_read(v, 0x80) >> 4) & 15;
+		*gpr = cr == 3 ? vmread(VMCS_GUEST_CR3) : vcpu_cr8_read(v);
 		break;
 	case 2:          /* CLTS */
 		ok = emulate_cr0_write(v, guest_cr0() & ~CR0_TS);
@@ -1215,20 +1201,39 @@ static void seg_out(struct segment *d, unsigned i)
 	d->base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
 }
 
-/* VMX has no EXITINTINFO; the event pending in the VM-entry interruption
- * field is reported in SVM's layout (vector, type 10:8, EV 11, V 31, error
- * in 63:32). VMX's software exception types become SVM's exception type. */
-static uint64_t pending_event_svm(void)
+/* The event pending in the VM-entry interruption field (where one being
+ * delivered at the exit is re-armed, from the IDT-vectoring information) in
+ * the core's form. VMX's software exceptions (INT3, INTO) and privileged
+ * software exceptions (INT1) are the core's exceptions. */
+static struct vcpu_event pending_event(void)
 {
 	uint32_t info = (uint32_t)vmread(VMCS_ENTRY_INTR_INFO);
 	uint32_t type = (info >> INTR_INFO_TYPE_SHIFT) & 7;
+	struct vcpu_event e = { 0 };
 
 	if (!(info & INTR_INFO_VALID))
-		return 0;
+		return e;
 	if (type == INTR_TYPE_PRIV_SW_EXC || type == INTR_TYPE_SW_EXCEPTION)
 		type = INTR_TYPE_HW_EXCEPTION;
-	return (info & (0xffu | INTR_INFO_HAS_ERROR | INTR_INFO_VALID)) | (type << INTR_INFO_TYPE_SHIFT) |
-	       (info & INTR_INFO_HAS_ERROR ? vmread(VMCS_ENTRY_EXC_ERROR) << 32 : 0);
+	e.valid = true;
+	e.vector = (uint8_t)info;
+	e.type = (uint8_t)type;          /* INTR_TYPE_* 0, 2, 3, 4 are enum vcpu_event_type's */
+	e.has_error = info & INTR_INFO_HAS_ERROR;
+	e.error = e.has_error ? (uint32_t)vmread(VMCS_ENTRY_EXC_ERROR) : 0;
+	return e;
+}
+
+/* The reverse, into the VM-entry interruption fields. */
+static void set_pending_event(const struct vcpu_event *e)
+{
+	if (!e->valid) {
+		vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+		return;
+	}
+	vmwrite(VMCS_ENTRY_INTR_INFO, e->vector | (uint32_t)(e->type & 7) << INTR_INFO_TYPE_SHIFT |
+		(e->has_error ? INTR_INFO_HAS_ERROR : 0) | INTR_INFO_VALID);
+	if (e->has_error)
+		vmwrite(VMCS_ENTRY_EXC_ERROR, e->error);
 }
 
 static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
@@ -1265,7 +1270,7 @@ static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->sysenter_esp = vmread(VMCS_GUEST_SYSENTER_ESP);
 	r->sysenter_eip = vmread(VMCS_GUEST_SYSENTER_EIP);
 	r->interrupt_shadow = s->intr_state & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS) ? 1 : 0;
-	r->pending_event = pending_event_svm();
+	r->pending_event = pending_event();
 	vmcs_release(v, borrowed);
 }
 
@@ -1298,7 +1303,6 @@ static void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	struct vmx_vcpu *s = v->arch;
 	struct vmx_pcpu *p = this_cpu()->vendor;
 	bool borrowed = vmcs_acquire(v);
-	uint32_t ev = (uint32_t)r->pending_event;
 	unsigned i;
 
 	for (i = SEG_ES; i <= SEG_TR; i++)
@@ -1331,10 +1335,7 @@ static void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	s->intr_state = !r->interrupt_shadow ? 0 :
 			(v->regs.rflags & (1u << 9)) ? INTERRUPTIBILITY_STI : INTERRUPTIBILITY_MOV_SS;
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s->intr_state);
-	vmwrite(VMCS_ENTRY_INTR_INFO, ev & INTR_INFO_VALID ? ev & (0xffu | (7u << 8) | INTR_INFO_HAS_ERROR |
-								 INTR_INFO_VALID) : 0);
-	if ((ev & INTR_INFO_VALID) && (ev & INTR_INFO_HAS_ERROR))
-		vmwrite(VMCS_ENTRY_EXC_ERROR, r->pending_event >> 32);
+	set_pending_event(&r->pending_event);
 	s->flush_tlb = true;
 	vmcs_release(v, borrowed);
 }
@@ -1474,8 +1475,14 @@ static void vmx_dump(struct vcpu *v)
 
 const struct vendor_ops vmx_ops = {
 	.name = "VMX",
+	.guest_vendor = CPUMODEL_INTEL,
+	.tsc_scale_frac = TSC_VMX_FRAC,
+	.tsc_max_ratio = TSC_VMX_MAX_RATIO,
+	.nested_bits = &vmx_ept_bits,
 	.cpu_enable = vmx_cpu_enable,
 	.vm_init = vmx_vm_init,
+	.pass_io_port = vmx_pass_io_port,
+	.pass_msr = vmx_pass_msr,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_run = vmx_vcpu_run,
 	.inject_exception = vmx_inject_exception,
