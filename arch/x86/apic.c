@@ -131,8 +131,8 @@ void apic_timer_calibrate(uint64_t tsc_khz)
 	timer_khz = khz[n / 2];
 	if (!timer_khz)
 		timer_khz = 1;
-	log_info("apic: host %s, timer %llu kHz (median of %u windows, %u tries)%s",
-		 x2apic ? "x2APIC" : "xAPIC", (unsigned long long)timer_khz, n, tries,
+	log_info("apic: host %s, timer %lu kHz (median of %u windows, %u tries)%s",
+		 x2apic ? "x2APIC" : "xAPIC", timer_khz, n, tries,
 		 use_tsc_deadline ? ", TSC-deadline mode" : "");
 }
 

@@ -59,8 +59,8 @@ static int svm_cpu_enable(void)
 	p = mem_alloc_pages(1);
 	p->hsave_pa = PA(mem_alloc_pages(1));
 	p->host_vmcb_pa = PA(mem_alloc_pages(1));
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_VM_HSAVE_PA, p->hsave_pa);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | X86_EFER_SVME);
+	wrmsr(MSR_AMD_VM_HSAVE_PA, p->hsave_pa);
 	/* TSC_AUX is switched lazily (cur_tsc_aux): start from a known 0, not
 	 * what the firmware left, so a vCPU that never wrote it reads 0. */
 	if (svm_cpu.rdtscp)
@@ -153,7 +153,8 @@ static int svm_vcpu_init(struct vcpu *v)
 	/* Every exception except #DB, NMI, #BP and #OF exits to be counted and
 	 * reflected back (docs/svm.md): a guest that faults shows in the log.
 	 * #MC exits too, and is the host's (APM 15.13): the VM ends. */
-	c->intercept_exc = 0xffffffffu & ~((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4));
+	c->intercept_exc = 0xffffffffu & ~((1u << X86_EXC_DB) | (1u << X86_EXC_NMI) | (1u << X86_EXC_BP) |
+					 (1u << X86_EXC_OF));
 	c->iopm_base_pa = PA(sv->iopm);
 	c->msrpm_base_pa = PA(sv->msrpm);
 	c->asid = 1;
@@ -172,8 +173,8 @@ static int svm_vcpu_init(struct vcpu *v)
 	set_seg(&g->gdtr, 0, 0, 0xffff, 0);
 	set_seg(&g->idtr, 0, 0, 0xffff, 0);
 	g->cpl = 0;
-	g->efer = EFER_SVME;            /* required while in guest mode; hidden from the guest */
-	g->cr0 = 0x11;                  /* PE | ET */
+	g->efer = X86_EFER_SVME;            /* required while in guest mode; hidden from the guest */
+	g->cr0 = X86_CR0_PE | X86_CR0_ET;
 	g->cr4 = 0;
 	g->cr3 = 0;
 	g->dr6 = 0xffff0ff0;
@@ -469,7 +470,7 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->cr2 = g->cr2;
 	r->cr3 = g->cr3;
 	r->cr4 = g->cr4;
-	r->efer = g->efer & ~EFER_SVME;
+	r->efer = g->efer & ~X86_EFER_SVME;
 	r->pat = g->g_pat;
 	r->dr6 = g->dr6;
 	r->dr7 = g->dr7;
@@ -519,7 +520,7 @@ static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	g->cr2 = r->cr2;
 	g->cr3 = r->cr3;
 	g->cr4 = r->cr4;
-	g->efer = r->efer | EFER_SVME;
+	g->efer = r->efer | X86_EFER_SVME;
 	g->g_pat = r->pat;
 	g->dr6 = r->dr6;
 	g->dr7 = r->dr7;
@@ -554,9 +555,9 @@ static void svm_vcpu_sipi(struct vcpu *v, uint8_t vector)
 	set_seg(&g->gdtr, 0, 0, 0xffff, 0);
 	set_seg(&g->idtr, 0, 0, 0xffff, 0);
 	g->cpl = 0;
-	g->cr0 = 0x60000010;   /* CD, NW, ET */
+	g->cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
 	g->cr2 = g->cr3 = g->cr4 = 0;
-	g->efer = EFER_SVME;
+	g->efer = X86_EFER_SVME;
 	g->dr6 = 0xffff0ff0;
 	g->dr7 = 0x400;
 	sv->vmcb->ctl.event_inj = 0;
@@ -572,8 +573,8 @@ static bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	const struct vmcb_save *g = &((struct svm_vcpu *)v->arch)->vmcb->save;
 
 	switch (msr) {
-	case MSR_EFER: *val = g->efer & ~EFER_SVME; return true;
-	case 0x277:    *val = g->g_pat; return true;
+	case MSR_EFER: *val = g->efer & ~X86_EFER_SVME; return true;
+	case MSR_IA32_PAT: *val = g->g_pat; return true;
 	default:       return false;
 	}
 }
@@ -586,11 +587,11 @@ static bool svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_EFER:
 		/* SCE, LME, LMA (read-only, kept), NXE; the rest is refused by
 		 * the caller's #GP. SVME stays set underneath. */
-		if (val & ~0xd01ull)
+		if (val & ~(X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE))
 			return false;
-		g->efer = (val & ~0x400ull) | (g->efer & 0x400) | EFER_SVME;
+		g->efer = (val & ~X86_EFER_LMA) | (g->efer & X86_EFER_LMA) | X86_EFER_SVME;
 		return true;
-	case 0x277:
+	case MSR_IA32_PAT:
 		/* Each entry a defined memory type (0, 1, 4, 5, 6, 7); the rest
 		 * is #GP (APM Vol. 2 7.8.1, SDM Vol. 3A 12.12.2). */
 		for (unsigned i = 0; i < 8; i++) {
@@ -611,16 +612,16 @@ static void svm_dump(struct vcpu *v)
 	const struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
 	const struct vmcb_save *g = &vmcb->save;
 
-	log_raw("  SVM exit 0x%llx info1 0x%llx info2 0x%llx exitintinfo 0x%llx\n",
-		(unsigned long long)vmcb->ctl.exit_code, (unsigned long long)vmcb->ctl.exit_info1,
-		(unsigned long long)vmcb->ctl.exit_info2, (unsigned long long)vmcb->ctl.exit_int_info);
-	log_raw("  CS %04x/%03x base 0x%llx limit 0x%x  SS %04x/%03x  CPL %u  EFER 0x%llx\n",
-		g->cs.sel, g->cs.attr, (unsigned long long)g->cs.base, g->cs.limit,
-		g->ss.sel, g->ss.attr, g->cpl, (unsigned long long)(g->efer & ~EFER_SVME));
-	log_raw("  CR0 0x%llx CR2 0x%llx CR3 0x%llx CR4 0x%llx  GDTR 0x%llx/0x%x IDTR 0x%llx/0x%x\n",
-		(unsigned long long)g->cr0, (unsigned long long)g->cr2, (unsigned long long)g->cr3,
-		(unsigned long long)g->cr4, (unsigned long long)g->gdtr.base, g->gdtr.limit,
-		(unsigned long long)g->idtr.base, g->idtr.limit);
+	log_raw("  SVM exit 0x%lx info1 0x%lx info2 0x%lx exitintinfo 0x%lx\n",
+		vmcb->ctl.exit_code, vmcb->ctl.exit_info1,
+		vmcb->ctl.exit_info2, vmcb->ctl.exit_int_info);
+	log_raw("  CS %04x/%03x base 0x%lx limit 0x%x  SS %04x/%03x  CPL %u  EFER 0x%lx\n",
+		g->cs.sel, g->cs.attr, g->cs.base, g->cs.limit,
+		g->ss.sel, g->ss.attr, g->cpl, (uint64_t)(g->efer & ~X86_EFER_SVME));
+	log_raw("  CR0 0x%lx CR2 0x%lx CR3 0x%lx CR4 0x%lx  GDTR 0x%lx/0x%x IDTR 0x%lx/0x%x\n",
+		g->cr0, g->cr2, g->cr3,
+		g->cr4, g->gdtr.base, g->gdtr.limit,
+		g->idtr.base, g->idtr.limit);
 	/* Seen under QEMU's TCG (twice): the guest state was the hypervisor's own,
 	 * as VMRUN saves it to the host save area (RIP after our VMRUN, RAX =
 	 * this VMCB), so the next VMRUN ran the hypervisor's code as the guest. */

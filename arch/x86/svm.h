@@ -147,9 +147,6 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_EXIT_NPF        0x400
 #define SVM_EXIT_INVALID    ((uint64_t)-1)
 
-#define MSR_EFER            0xc0000080
-#define MSR_VM_HSAVE_PA     0xc0010117
-#define EFER_SVME           (1ull << 12)
 
 /* VMCB vintr field (offset 0x60) */
 #define SVM_VINTR_V_IRQ        (1ull << 8)
