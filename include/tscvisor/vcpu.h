@@ -245,27 +245,14 @@ struct vcpu {
  * never a test of which backend is in use. */
 struct vendor_ops {
 	const char *name;                         /* "SVM" or "VMX" */
-	/* The CPU vendor a guest is told of (CPUID; pure/cpumodel.c): the
-	 * host's (SVM runs on AMD, VMX on Intel). */
-	enum cpumodel_vendor guest_vendor;
-	/* The TSC ratio's format (pure/tsc.c): fraction bits and the largest
-	 * ratio the hardware takes (TSC_SVM_*, TSC_VMX_*). */
-	unsigned tsc_scale_frac;
-	uint64_t tsc_max_ratio;
-	/* Nested page table entry bits (NPT or EPT) for pure/nested.c. */
-	const struct nested_bits *nested_bits;
 	/* Enable the extension on the current CPU (VMXON / EFER.SVME); called
 	 * once on every pCPU that will run guests, with its own per-CPU state. */
 	int (*cpu_enable)(void);
 	/* Per-VM: the backend's state, with an empty nested page table (its
 	 * root in *nested_root, a zeroed page), every I/O port and every MSR
 	 * intercepted. vm_backend_init() (vmm/backend.c) then maps guest RAM
-	 * and opens what the guest owns with the two calls below. */
+	 * and opens what the guest owns with pass_io_port and pass_msr. */
 	int (*vm_init)(struct vm *vm, uint64_t **nested_root);
-	/* Let the guest access I/O port `port` / MSR `msr` (read and write)
-	 * without an exit. */
-	void (*pass_io_port)(struct vm *vm, uint16_t port);
-	void (*pass_msr)(struct vm *vm, uint32_t msr);
 	/* Per-vCPU: control block, intercepts, initial multiboot state. */
 	int (*vcpu_init)(struct vcpu *v);
 	/* Run the guest until its next exit; fill *e. regs are in v->regs. */
@@ -318,6 +305,21 @@ struct vendor_ops {
 	int (*set_window)(struct vcpu *v, uint64_t gpa, uint64_t host_pa);
 	/* Print the backend's view of the guest (control block fields). */
 	void (*dump)(struct vcpu *v);
+	/* (The members below come last so that the hot paths' offsets into
+	 * the table stay small: one-byte displacements.) */
+	/* Let the guest access I/O port `port` / MSR `msr` (read and write)
+	 * without an exit. */
+	void (*pass_io_port)(struct vm *vm, uint16_t port);
+	void (*pass_msr)(struct vm *vm, uint32_t msr);
+	/* The CPU vendor a guest is told of (CPUID; pure/cpumodel.c): the
+	 * host's (SVM runs on AMD, VMX on Intel). */
+	enum cpumodel_vendor guest_vendor;
+	/* The TSC ratio's format (pure/tsc.c): fraction bits and the largest
+	 * ratio the hardware takes (TSC_SVM_*, TSC_VMX_*). */
+	unsigned tsc_scale_frac;
+	uint64_t tsc_max_ratio;
+	/* Nested page table entry bits (NPT or EPT) for pure/nested.c. */
+	const struct nested_bits *nested_bits;
 };
 
 /* What the core does for the backends (vmm/backend.c). */
