@@ -39,7 +39,9 @@ HOST_CFLAGS := $(WARN) -std=gnu11 -O1 -g -I include -fsanitize=address,undefined
 # include directions, and the flags below make the worst mistakes compile errors:
 #   pure/      no hardware access: linked into the hypervisor and into every
 #              host test. Sees include/ only: no arch/x86, no gnu-efi headers.
-#   vmm/       the vendor-neutral core; vmm/dev/ the virtual devices.
+#   vmm/       the vendor-neutral core; vmm/dev/ the virtual devices. Sees
+#              include/ only too: the machine is <tscvisor/hw.h>, which
+#              arch/x86 implements.
 #   arch/x86/  the hardware and the two vendor backends.
 #   boot/      the UEFI entry.
 PURE_SRCS  := $(sort $(wildcard pure/*.c))
@@ -55,7 +57,13 @@ all: hv guests
 
 hv: $(BUILD)/tscvisor.efi
 
+# pure/, vmm/ and vmm/dev/: include/ only (HV_COMMON), no arch/x86 or gnu-efi.
 $(BUILD)/hv/pure/%.o: pure/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(HV_COMMON) -c $< -o $@
+
+$(BUILD)/hv/vmm/%.o: vmm/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(HV_COMMON) -c $< -o $@

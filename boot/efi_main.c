@@ -9,6 +9,7 @@
 #include <tscvisor/bootinfo.h>
 #include <tscvisor/config.h>
 #include <tscvisor/format.h>
+#include <tscvisor/hw.h>
 #include <tscvisor/log.h>
 #include <tscvisor/snapshot.h>
 #include "platform.h"
@@ -27,13 +28,6 @@
 
 static struct boot_info boot_info;
 
-static uint64_t rdtsc_boot(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
 static EFI_HANDLE self_image;
 static char config_path[CFG_PATH_MAX + 2] = DEFAULT_CONFIG;
 static char overrides[MAX_OVERRIDES][MAX_ARG];
@@ -226,7 +220,7 @@ static void read_wall_clock(void)
 	secs = days_from_civil(t.Year, t.Month, t.Day) * 86400 + t.Hour * 3600 + t.Minute * 60 + t.Second;
 	if (t.TimeZone != EFI_UNSPECIFIED_TIMEZONE)
 		secs += (int64_t)t.TimeZone * 60;
-	boot_info.wall_tsc = rdtsc_boot();
+	boot_info.wall_tsc = rdtsc();
 	boot_info.wall_ns = (uint64_t)secs * 1000000000ull + t.Nanosecond;
 }
 
@@ -313,9 +307,9 @@ static bool load_snapshot(EFI_FILE_HANDLE root, struct vm_config *vm, struct boo
 		return false;
 	}
 	if (snap_check(data, size, &id, &err)) {
-		log_err("%s:%u: key 'restore': VM '%s': snapshot %s refused: %s (%s, at byte %llu)",
+		log_err("%s:%u: key 'restore': VM '%s': snapshot %s refused: %s (%s, at byte %lu)",
 			config_path, vm->line, vm->name, path, err.msg, snap_err_name(err.code),
-			(unsigned long long)err.offset);
+			err.offset);
 		return false;
 	}
 	vm->vcpus = id.id.vcpus;
@@ -334,8 +328,8 @@ static bool load_snapshot(EFI_FILE_HANDLE root, struct vm_config *vm, struct boo
 			vm->name, vm->memory_mib);
 		return false;
 	}
-	log_info("boot: VM '%s': snapshot %s (%llu bytes) of '%s': %u vCPU(s), %u MiB, tsc_mode %s, "
-		 "tsc_khz %u, saved on %s, incarnation %u", vm->name, path, (unsigned long long)size,
+	log_info("boot: VM '%s': snapshot %s (%lu bytes) of '%s': %u vCPU(s), %u MiB, tsc_mode %s, "
+		 "tsc_khz %u, saved on %s, incarnation %u", vm->name, path, size,
 		 id.id.name, id.id.vcpus, id.id.memory_mib, tsc_mode_name(id.id.tsc_mode),
 		 id.id.tsc_khz, snap_vendor_name(id.id.vendor), id.time.incarnation);
 	return true;
@@ -396,9 +390,9 @@ static void load_kernels(EFI_FILE_HANDLE root)
 			failed = true;
 			continue;
 		}
-		log_info("boot: VM '%s': kernel %s (%llu bytes), %u MiB RAM reserved at 0x%llx",
-			 vm->name, path, (unsigned long long)size, vm->memory_mib,
-			 (unsigned long long)bv->ram_base);
+		log_info("boot: VM '%s': kernel %s (%lu bytes), %u MiB RAM reserved at 0x%lx",
+			 vm->name, path, size, vm->memory_mib,
+			 bv->ram_base);
 	}
 	if (failed) {
 		log_err("boot: kernel loading failed; no VM started");
@@ -469,8 +463,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		hv_panic("boot: no LoadedImage protocol: %s", efi_status_text(st));
 	boot_info.image_base = (uint64_t)(UINTN)li->ImageBase;
 	boot_info.image_size = li->ImageSize;
-	log_info("boot: image base 0x%llx size 0x%llx", (unsigned long long)boot_info.image_base,
-		 (unsigned long long)boot_info.image_size);
+	log_info("boot: image base 0x%lx size 0x%lx", boot_info.image_base,
+		 boot_info.image_size);
 	parse_load_options(li);
 
 	st = uefi_call_wrapper(BS->HandleProtocol, 3, li->DeviceHandle, &fs_guid, (void **)&fs);
@@ -485,7 +479,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	boot_info.rsdp = find_rsdp();
 	read_wall_clock();
-	log_info("boot: ACPI RSDP at 0x%llx", (unsigned long long)boot_info.rsdp);
+	log_info("boot: ACPI RSDP at 0x%lx", boot_info.rsdp);
 	pool = alloc_pages_below(HV_POOL_BYTES, 0xffffffffull);  /* the AP trampoline loads CR3 in 32-bit mode */
 	boot_info.trampoline = (uint64_t)(UINTN)alloc_pages_below(4096, 0x9ffff);
 	stack = alloc_pages(HV_STACK_BYTES, 4096);
@@ -495,9 +489,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	boot_info.pool_size = HV_POOL_BYTES;
 	boot_info.stack_top = (uint64_t)(UINTN)stack + HV_STACK_BYTES;
 	boot_info.runtime_services = RT;
-	log_info("boot: hypervisor pool %llu MiB at 0x%llx, stack at 0x%llx; leaving boot services",
-		 (unsigned long long)(HV_POOL_BYTES >> 20), (unsigned long long)boot_info.pool_base,
-		 (unsigned long long)(boot_info.stack_top - HV_STACK_BYTES));
+	log_info("boot: hypervisor pool %lu MiB at 0x%lx, stack at 0x%lx; leaving boot services",
+		 (uint64_t)(HV_POOL_BYTES >> 20), boot_info.pool_base,
+		 (uint64_t)(boot_info.stack_top - HV_STACK_BYTES));
 
 	exit_boot_services();
 	arch_switch_stack(boot_info.stack_top, vmm_main, &boot_info);

@@ -6,9 +6,7 @@
 #include <tscvisor/pvclock.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/xstate.h>
-#include "fpu.h"
-#include "vendor.h"
-#include "insn.h"
+#include <tscvisor/hw.h>
 
 /* The hypervisor's leaves (docs/abi.md): KVM's at 0x40000000 so stock
  * guests find kvmclock, tscvisor's time leaf at 0x40000100. */
@@ -68,7 +66,7 @@ static void hypervisor_leaf(struct vcpu *v, uint32_t leaf, uint32_t r[4])
 /* The VM's vendor is the host's: the SVM backend runs on AMD, VMX on Intel. */
 enum cpumodel_vendor guest_cpu_vendor(const struct vm *vm)
 {
-	return vm->ops == &svm_ops ? CPUMODEL_AMD : CPUMODEL_INTEL;
+	return vm->ops->guest_vendor;
 }
 
 /* The host's answer through the VM's description (pure/cpumodel.c), then the

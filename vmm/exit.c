@@ -11,8 +11,7 @@
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 #include <tscvisor/xstate.h>
-#include "fpu.h"
-#include "insn.h"
+#include <tscvisor/hw.h>
 
 typedef void exit_handler_fn(struct vcpu *v, struct vm_exit *e);
 
@@ -396,8 +395,8 @@ static void handle_exception(struct vcpu *v, struct vm_exit *e)
 	 * Reflecting the new one as is would loop for ever on a guest whose
 	 * IDT is broken (#GP delivering #GP); combine them as the CPU does. */
 	v->vm->ops->get_sregs(v, &sr);
-	if ((sr.pending_event & (1u << 31)) && ((sr.pending_event >> 8) & 7) == 3) {
-		unsigned first = sr.pending_event & 0xff;
+	if (sr.pending_event.valid && sr.pending_event.type == VCPU_EVENT_EXCEPTION) {
+		unsigned first = sr.pending_event.vector;
 
 		if (first == 8) {
 			uart_flush(v->vm);

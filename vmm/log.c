@@ -1,12 +1,13 @@
-/* Console log with levels on the serial port. */
+/* Console log with levels on the hypervisor's console (hw_console_putc),
+ * and the end of the run (hv_exit, hv_panic). */
 #include <stdarg.h>
 #include <tscvisor/format.h>
+#include <tscvisor/hw.h>
 #include <tscvisor/log.h>
 #include <tscvisor/ratelimit.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/spinlock.h>
 #include <tscvisor/vm.h>
-#include "serial.h"
 
 static enum log_level current_level = LOG_INFO;
 
@@ -23,7 +24,7 @@ static void log_lock_take(void)
 	uint32_t me = __atomic_fetch_add(&log_lock.next, 1, __ATOMIC_RELAXED);
 
 	while (__atomic_load_n(&log_lock.owner, __ATOMIC_ACQUIRE) != me)
-		__asm__ volatile("pause");
+		cpu_relax();
 }
 
 static void log_lock_drop(void)
@@ -43,10 +44,10 @@ void log_set_level(enum log_level lvl)
 	current_level = lvl;
 }
 
-static void serial_out(char c, void *ctx)
+static void console_out(char c, void *ctx)
 {
 	(void)ctx;
-	serial_putc(c);
+	hw_console_putc(c);
 }
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)
@@ -57,9 +58,9 @@ static void vlog(const char *prefix, const char *fmt, va_list ap)
 	/* Format into a buffer first so one line goes out in one piece. */
 	tv_vsnprintf(line, sizeof(line), fmt, ap);
 	for (i = 0; prefix[i]; i++)
-		serial_putc(prefix[i]);
+		hw_console_putc(prefix[i]);
 	for (i = 0; line[i]; i++)
-		serial_putc(line[i]);
+		hw_console_putc(line[i]);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -74,7 +75,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(prefix, fmt, ap);
 	va_end(ap);
-	serial_putc('\n');
+	hw_console_putc('\n');
 	log_lock_drop();
 }
 
@@ -102,8 +103,8 @@ void vm_log(struct vm *vm, enum log_level lvl, const char *fmt, ...)
 	/* The count of lines dropped since the last one rides on this line:
 	 * one line per token, never two. */
 	if (dropped)
-		log_msg(lvl, "%s [%llu earlier lines of this VM suppressed: at most %u at once, "
-			"then %u/s]", line, (unsigned long long)dropped, VM_LOG_BURST, VM_LOG_PER_SEC);
+		log_msg(lvl, "%s [%lu earlier lines of this VM suppressed: at most %u at once, "
+			"then %u/s]", line, dropped, VM_LOG_BURST, VM_LOG_PER_SEC);
 	else
 		log_msg(lvl, "%s", line);
 }
@@ -118,9 +119,8 @@ void vm_log_summary(struct vm *vm)
 	vm->log_rl.pending = 0;
 	spin_unlock(&vm->log_rl_lock);
 	if (dropped)
-		log_msg(LOG_WARN, "vm %s: %llu log lines it caused suppressed in all, %llu shown "
-			"(rate limit: at most %u at once, then %u/s)", vm->name, (unsigned long long)dropped,
-			(unsigned long long)shown, VM_LOG_BURST, VM_LOG_PER_SEC);
+		log_msg(LOG_WARN, "vm %s: %lu log lines it caused suppressed in all, %lu shown "
+			"(rate limit: at most %u at once, then %u/s)", vm->name, dropped, shown, VM_LOG_BURST, VM_LOG_PER_SEC);
 }
 
 void log_raw(const char *fmt, ...)
@@ -129,9 +129,21 @@ void log_raw(const char *fmt, ...)
 
 	log_lock_take();
 	va_start(ap, fmt);
-	tv_vformat(serial_out, 0, fmt, ap);
+	tv_vformat(console_out, 0, fmt, ap);
 	va_end(ap);
 	log_lock_drop();
+}
+
+/* Interrupts off first: nothing runs on this CPU between the result line
+ * and the stop. */
+void hv_exit(bool pass, const char *reason)
+{
+	cli();
+	if (pass)
+		log_raw("TSCVISOR-RESULT: PASS\n");
+	else
+		log_raw("TSCVISOR-RESULT: FAIL %s\n", reason ? reason : "");
+	hw_power_off(pass);
 }
 
 void hv_panic(const char *fmt, ...)
@@ -141,6 +153,6 @@ void hv_panic(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog("[ERROR] ", fmt, ap);
 	va_end(ap);
-	serial_putc('\n');
+	hw_console_putc('\n');
 	hv_exit(false, "panic");
 }

@@ -6,6 +6,7 @@
 #include <tscvisor/log.h>
 #include <tscvisor/pio.h>
 #include <tscvisor/vm.h>
+#include <tscvisor/hw.h>
 
 int port_register(struct vm *vm, const struct port_region *r)
 {

@@ -25,8 +25,7 @@
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 #include <tscvisor/xstate.h>
-#include "fpu.h"
-#include "insn.h"
+#include <tscvisor/hw.h>
 
 #define COM2 0x2f8
 /* 16550 registers and settings for the snapshot stream (115200 8N1, FIFOs). */
@@ -120,7 +119,7 @@ static void capture_vcpu(struct vcpu *v, struct snap_vcpu *s)
 	s->kernel_gs_base = r.kernel_gs_base; s->star = r.star; s->lstar = r.lstar;
 	s->cstar = r.cstar; s->sfmask = r.sfmask; s->sysenter_cs = r.sysenter_cs;
 	s->sysenter_esp = r.sysenter_esp; s->sysenter_eip = r.sysenter_eip;
-	s->pending_event = r.pending_event;
+	s->pending_event = vcpu_event_to_word(&r.pending_event);
 	s->interrupt_shadow = r.interrupt_shadow;
 	s->tsc_aux = v->tsc_aux;
 	s->run_state = v->state == VCPU_WAIT_SIPI ? SNAP_RUN_WAIT_SIPI : SNAP_RUN_RUNNING;
@@ -207,7 +206,7 @@ static void restore_vcpu(struct vcpu *v, const struct snap_vcpu *s)
 	r.kernel_gs_base = s->kernel_gs_base; r.star = s->star; r.lstar = s->lstar;
 	r.cstar = s->cstar; r.sfmask = s->sfmask; r.sysenter_cs = s->sysenter_cs;
 	r.sysenter_esp = s->sysenter_esp; r.sysenter_eip = s->sysenter_eip;
-	r.pending_event = s->pending_event;
+	r.pending_event = vcpu_event_from_word(s->pending_event);
 	r.interrupt_shadow = s->interrupt_shadow;
 	v->vm->ops->set_sregs(v, &r);
 	v->tsc_aux = s->tsc_aux;

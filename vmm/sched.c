@@ -9,6 +9,7 @@
 #include <tscvisor/exit.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/format.h>
+#include <tscvisor/hw.h>
 #include <tscvisor/hypercall.h>
 #include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
@@ -16,11 +17,6 @@
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
-#include "apic.h"
-#include "fpu.h"
-#include "percpu.h"
-#include "smp.h"
-#include "insn.h"
 
 #define SLICE_US          2000
 #define HALT_GRACE_MS     50
@@ -38,7 +34,7 @@ static void kick(unsigned cpu)
 {
 	if (cpu != this_cpu()->index) {
 		this_cpu()->kicks_sent++;
-		apic_send_ipi(pcpus[cpu].apic_id, VEC_KICK);
+		hw_kick_cpu(cpu);
 	}
 }
 
@@ -313,7 +309,7 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		kvmclock_update_if_asked(v);
 		timer_check(v, now);
 		inject_pending(v);
-		apic_timer_at(earliest(earliest(earliest(lapic_next_deadline(v), slice_end),
+		hw_timer_at(earliest(earliest(earliest(lapic_next_deadline(v), slice_end),
 						earliest(others_deadline, v->next_move)),
 				       __atomic_load_n(&vm->save_at, __ATOMIC_RELAXED)));
 		cpu->current = v;
@@ -570,10 +566,10 @@ static void run_on_this_cpu(struct vm *vm)
 			stuck_since = 0;
 		}
 		/* Nothing to run here: sleep until a timer or a kick. */
-		apic_timer_at(wake_at);
+		hw_timer_at(wake_at);
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}
-	apic_timer_at(0);
+	hw_timer_at(0);
 }
 
 void sched_kick_all(void)

@@ -121,7 +121,7 @@ static bool create_from_snapshot(struct vm *vm, const struct boot_info *bi,
 {
 	const struct boot_vm *bv = &bi->vms[vm->index];
 
-	if (vm->ops->vm_init(vm) || !create_vcpus(vm))
+	if (vm_backend_init(vm) || !create_vcpus(vm))
 		return false;
 	vmtime_init(vm, &pf->tsc);
 	if (restore_vm(vm, NULL, bv->snapshot, bv->snapshot_size))
@@ -244,7 +244,7 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 			ar.error ? ar.error : "?");
 		return false;
 	}
-	if (vm->ops->vm_init(vm)) {
+	if (vm_backend_init(vm)) {
 		log_err("vm %s: %s backend cannot set up the VM", vm->name, vm->ops->name);
 		return false;
 	}

@@ -6,8 +6,7 @@
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 #include <tscvisor/sched.h>
-#include "percpu.h"
-#include "insn.h"
+#include <tscvisor/hw.h>
 
 /* Program the vCPU's TSC on the pCPU it is loaded on. Natively the guest
  * sees this pCPU's own TSC through G; with the test skew the hardware offset

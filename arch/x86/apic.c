@@ -4,20 +4,8 @@
 #include "percpu.h"
 #include "insn.h"
 
-#define MSR_APIC_BASE      0x1b
-#define MSR_TSC_DEADLINE   0x6e0
-#define APIC_BASE_EXTD     (1ull << 10)
-
-#define REG_ID     0x020
-#define REG_TPR    0x080
-#define REG_EOI    0x0b0
-#define REG_SVR    0x0f0
-#define REG_ICR_LO 0x300
-#define REG_ICR_HI 0x310
-#define REG_LVT_TIMER 0x320
-#define REG_TMICT  0x380
-#define REG_TMCCT  0x390
-#define REG_TDCR   0x3e0
+#define ICR_BUSY           (1u << 12)   /* delivery status: send pending */
+#define LVT_TSC_DEADLINE   (2u << 17)   /* timer mode, SDM Vol. 3A 11.5.1 */
 
 static bool x2apic;
 static volatile uint32_t *mmio;
@@ -28,41 +16,46 @@ static bool use_tsc_deadline;
 static uint32_t rd(uint32_t reg)
 {
 	if (x2apic)
-		return (uint32_t)rdmsr(0x800 + (reg >> 4));
+		return (uint32_t)rdmsr(MSR_X2APIC_FIRST + (reg >> 4));
 	return mmio[reg / 4];
 }
 
 static void wr(uint32_t reg, uint32_t val)
 {
 	if (x2apic)
-		wrmsr(0x800 + (reg >> 4), val);
+		wrmsr(MSR_X2APIC_FIRST + (reg >> 4), val);
 	else
 		mmio[reg / 4] = val;
 }
 
 void apic_init_cpu(void)
 {
-	uint64_t base = rdmsr(MSR_APIC_BASE);
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
 	uint32_t r[4];
 
-	x2apic = base & APIC_BASE_EXTD;
+	x2apic = base & APIC_BASE_X2APIC;
 	mmio = (volatile uint32_t *)(uintptr_t)(base & ~0xfffull);
-	wr(REG_SVR, 0x100 | VEC_SPURIOUS);          /* software-enabled */
-	wr(REG_TPR, 0);                             /* firmware may leave it raised */
-	wr(REG_LVT_TIMER, 1u << 16);                /* masked until used */
-	wr(REG_TDCR, 0xb);                          /* divide by 1 */
+	wr(APIC_SVR, 0x100 | VEC_SPURIOUS);          /* software-enabled */
+	wr(APIC_TPR, 0);                             /* firmware may leave it raised */
+	wr(APIC_LVT_TIMER, 1u << 16);                /* masked until used */
+	wr(APIC_TIMER_DCR, 0xb);                          /* divide by 1 */
 	cpuid(1, r);
 	use_tsc_deadline = r[2] & (1u << 24);
 }
 
 uint32_t apic_id(void)
 {
-	return x2apic ? rd(REG_ID) : rd(REG_ID) >> 24;
+	return x2apic ? rd(APIC_ID) : rd(APIC_ID) >> 24;
+}
+
+void hw_kick_cpu(unsigned cpu)
+{
+	apic_send_ipi(pcpus[cpu].apic_id, VEC_KICK);
 }
 
 void apic_eoi(void)
 {
-	wr(REG_EOI, 0);
+	wr(APIC_EOI, 0);
 }
 
 void apic_send_ipi(uint32_t dest, uint32_t icr_lo)
@@ -70,12 +63,12 @@ void apic_send_ipi(uint32_t dest, uint32_t icr_lo)
 	unsigned spins = 0;
 
 	if (x2apic) {
-		wrmsr(0x830, ((uint64_t)dest << 32) | icr_lo);
+		wrmsr(MSR_X2APIC_FIRST + (APIC_ICR_LOW >> 4), ((uint64_t)dest << 32) | icr_lo);
 		return;
 	}
-	wr(REG_ICR_HI, dest << 24);
-	wr(REG_ICR_LO, icr_lo);
-	while ((rd(REG_ICR_LO) & (1u << 12)) && ++spins < 1000000)   /* delivery status */
+	wr(APIC_ICR_HIGH, dest << 24);
+	wr(APIC_ICR_LOW, icr_lo);
+	while ((rd(APIC_ICR_LOW) & ICR_BUSY) && ++spins < 1000000)
 		cpu_relax();
 }
 
@@ -91,14 +84,14 @@ static uint64_t timer_window_khz(uint64_t tsc_khz)
 	uint64_t a, b, c, d, slack = tsc_khz / 50, ticks;
 
 	a = rdtsc();
-	wr(REG_TMICT, start);
+	wr(APIC_TIMER_ICR, start);
 	b = rdtsc();
 	while (rdtsc() - b < tsc_khz * 10)           /* 10 ms */
 		cpu_relax();
 	c = rdtsc();
-	ticks = start - rd(REG_TMCCT);
+	ticks = start - rd(APIC_TIMER_CCR);
 	d = rdtsc();
-	wr(REG_TMICT, 0);
+	wr(APIC_TIMER_ICR, 0);
 	if (b - a > slack || d - c > slack)
 		return 0;
 	/* ticks per kHz-cycle of the TSC between the brackets' midpoints */
@@ -111,8 +104,8 @@ void apic_timer_calibrate(uint64_t tsc_khz)
 	unsigned n = 0, tries, i, j;
 
 	host_tsc_khz = tsc_khz;
-	wr(REG_LVT_TIMER, 1u << 16);                /* one-shot, masked */
-	wr(REG_TDCR, 0xb);
+	wr(APIC_LVT_TIMER, 1u << 16);                /* one-shot, masked */
+	wr(APIC_TIMER_DCR, 0xb);
 	/* The median of five undisturbed windows (at most 50 tries). */
 	for (tries = 0; tries < 50 && n < 5; tries++) {
 		t = timer_window_khz(tsc_khz);
@@ -123,11 +116,11 @@ void apic_timer_calibrate(uint64_t tsc_khz)
 		uint64_t t0 = rdtsc();
 
 		log_warn("apic: timer calibration disturbed in all 50 windows; taking one as it is");
-		wr(REG_TMICT, 0xffffffffu);
+		wr(APIC_TIMER_ICR, 0xffffffffu);
 		while (rdtsc() - t0 < tsc_khz * 10)
 			cpu_relax();
-		khz[n++] = (0xffffffffu - rd(REG_TMCCT)) / 10;
-		wr(REG_TMICT, 0);
+		khz[n++] = (0xffffffffu - rd(APIC_TIMER_CCR)) / 10;
+		wr(APIC_TIMER_ICR, 0);
 	}
 	for (i = 1; i < n; i++)
 		for (j = i; j > 0 && khz[j - 1] > khz[j]; j--) {
@@ -138,8 +131,8 @@ void apic_timer_calibrate(uint64_t tsc_khz)
 	timer_khz = khz[n / 2];
 	if (!timer_khz)
 		timer_khz = 1;
-	log_info("apic: host %s, timer %llu kHz (median of %u windows, %u tries)%s",
-		 x2apic ? "x2APIC" : "xAPIC", (unsigned long long)timer_khz, n, tries,
+	log_info("apic: host %s, timer %lu kHz (median of %u windows, %u tries)%s",
+		 x2apic ? "x2APIC" : "xAPIC", timer_khz, n, tries,
 		 use_tsc_deadline ? ", TSC-deadline mode" : "");
 }
 
@@ -148,7 +141,7 @@ uint64_t apic_timer_khz(void)
 	return timer_khz;
 }
 
-void apic_timer_at(uint64_t deadline)
+void hw_timer_at(uint64_t deadline)
 {
 	struct pcpu *cpu = this_cpu();
 	uint64_t now, ticks;
@@ -161,13 +154,13 @@ void apic_timer_at(uint64_t deadline)
 	cpu->timer_irqs_seen = cpu->timer_irqs;
 	if (!deadline) {
 		if (use_tsc_deadline)
-			wrmsr(MSR_TSC_DEADLINE, 0);
-		wr(REG_TMICT, 0);
+			wrmsr(MSR_IA32_TSC_DEADLINE, 0);
+		wr(APIC_TIMER_ICR, 0);
 		return;
 	}
 	if (use_tsc_deadline) {
-		wr(REG_LVT_TIMER, (2u << 17) | VEC_HOST_TIMER);
-		wrmsr(MSR_TSC_DEADLINE, deadline);
+		wr(APIC_LVT_TIMER, LVT_TSC_DEADLINE | VEC_HOST_TIMER);
+		wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
 		return;
 	}
 	now = rdtsc();
@@ -177,12 +170,12 @@ void apic_timer_at(uint64_t deadline)
 		ticks = 1;
 	if (ticks > 0xffffffffu)
 		ticks = 0xffffffffu;
-	wr(REG_LVT_TIMER, VEC_HOST_TIMER);          /* one-shot */
-	wr(REG_TMICT, (uint32_t)ticks);
+	wr(APIC_LVT_TIMER, VEC_HOST_TIMER);          /* one-shot */
+	wr(APIC_TIMER_ICR, (uint32_t)ticks);
 }
 
 void apic_debug_dump(void)
 {
 	log_dbg("apic: cpu apic id reg 0x%x, TPR 0x%x, PPR 0x%x, SVR 0x%x, IRR[7] 0x%x ISR[7] 0x%x",
-		rd(REG_ID), rd(REG_TPR), rd(0xa0), rd(REG_SVR), rd(0x270), rd(0x170));
+		rd(APIC_ID), rd(APIC_TPR), rd(APIC_PPR), rd(APIC_SVR), rd(APIC_IRR + 0x70), rd(APIC_ISR + 0x70));
 }

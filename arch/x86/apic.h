@@ -25,8 +25,8 @@ void apic_eoi(void);
 void apic_send_ipi(uint32_t dest, uint32_t icr_lo);
 /* Measure the timer's rate against the TSC (once, on the boot CPU). */
 void apic_timer_calibrate(uint64_t tsc_khz);
-/* Fire VEC_HOST_TIMER on this CPU at host TSC `deadline` (0 = cancel). */
-void apic_timer_at(uint64_t deadline);
+/* hw_timer_at (<tscvisor/hw.h>) fires VEC_HOST_TIMER on this CPU at a host
+ * TSC deadline; hw_kick_cpu sends VEC_KICK. */
 uint64_t apic_timer_khz(void);
 void apic_debug_dump(void);
 

@@ -62,7 +62,7 @@ void arch_cpu_setup_ap(const struct pcpu *bsp)
 	(void)bsp;
 	write_cr0(bsp_cr0);
 	write_cr4(bsp_cr4);
-	wrmsr(0xc0000080, (rdmsr(0xc0000080) & ~0x800ull) | (bsp_efer & 0x800));  /* NXE as on the BSP */
+	wrmsr(MSR_EFER, (rdmsr(MSR_EFER) & ~X86_EFER_NXE) | (bsp_efer & X86_EFER_NXE));  /* NXE as on the BSP */
 	setup_gdt(ap_gdt, ap_tss);
 	load_idt();
 }
@@ -164,8 +164,8 @@ static void setup_paging(const struct boot_info *bi)
 		if (gib < 4)
 			gib = 4;
 		if (gib > 64) {
-			log_warn("cpu: memory map reaches %llu GiB; mapping only the first 64 GiB",
-				 (unsigned long long)gib);
+			log_warn("cpu: memory map reaches %lu GiB; mapping only the first 64 GiB",
+				 gib);
 			gib = 64;
 		}
 		for (i = 0; i < gib; i++) {
@@ -177,8 +177,8 @@ static void setup_paging(const struct boot_info *bi)
 		}
 	}
 	write_cr3((uint64_t)(uintptr_t)pml4);
-	log_info("cpu: own GDT, IDT, TSS and page tables (identity map of %llu GiB, %s pages)",
-		 (unsigned long long)gib, gbpages ? "1 GiB" : "2 MiB");
+	log_info("cpu: own GDT, IDT, TSS and page tables (identity map of %lu GiB, %s pages)",
+		 gib, gbpages ? "1 GiB" : "2 MiB");
 }
 
 void arch_cpu_setup_bsp(const struct boot_info *bi)
@@ -194,15 +194,15 @@ void arch_cpu_setup_bsp(const struct boot_info *bi)
 	/* x87/SSE usable by FXSAVE/FXRSTOR (the guests' registers, vmm/sched.c):
 	 * no TS or EM, OSFXSR so that the XMM registers are in the image. UEFI
 	 * leaves it so on x64; make sure. */
-	bsp_cr0 = (read_cr0() & ~((1ull << 3) | (1ull << 2))) | (1ull << 1);
-	bsp_cr4 = read_cr4() | (1ull << 9) | (1ull << 10);
+	bsp_cr0 = (read_cr0() & ~(X86_CR0_TS | X86_CR0_EM)) | X86_CR0_MP;
+	bsp_cr4 = read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 	/* OSXSAVE where the CPU has XSAVE: the guests' XSAVE state and XCR0
-	 * are switched with XSAVE/XRSTOR/XSETBV (arch/x86/fpu.h), and set here,
+	 * are switched with XSAVE/XRSTOR/XSETBV (<tscvisor/hw.h>), and set here,
 	 * before any VMCS takes CR4 as its host value. */
 	if (r[2] & (1u << 26))
-		bsp_cr4 |= 1ull << 18;
+		bsp_cr4 |= X86_CR4_OSXSAVE;
 	write_cr0(bsp_cr0);
 	write_cr4(bsp_cr4);
 	fpu_host_init();
-	bsp_efer = rdmsr(0xc0000080);
+	bsp_efer = rdmsr(MSR_EFER);
 }

@@ -1,4 +1,4 @@
-/* What the machine offers for the guests' XSAVE state (arch/x86/fpu.h). */
+/* What the machine offers for the guests' XSAVE state (<tscvisor/hw.h>, arch/x86/fpu.h). */
 #include <tscvisor/log.h>
 #include "fpu.h"
 #include "insn.h"
@@ -11,7 +11,7 @@ void fpu_host_init(void)
 	unsigned i;
 
 	cpuid(1, r);
-	if (!(r[2] & (1u << 26)) || !(read_cr4() & (1ull << 18)))
+	if (!(r[2] & (1u << 26)) || !(read_cr4() & X86_CR4_OSXSAVE))   /* CPUID.1:ECX.XSAVE */
 		return;
 	cpuid_count(0xd, 0, r);
 	fpu_host.supported = r[0] | ((uint64_t)r[3] << 32);
@@ -25,8 +25,8 @@ void fpu_host_init(void)
 	fpu_host.offered = xstate_offered(fpu_host.supported, &fpu_host.layout);
 	fpu_host.switched = xstate_switched(fpu_host.supported, fpu_host.offered, &fpu_host.layout);
 	fpu_host.xsave = fpu_host.offered != 0;
-	log_info("fpu: XSAVE: host components 0x%llx, guests may enable 0x%llx, switched 0x%llx "
-		 "(%u bytes)", (unsigned long long)fpu_host.supported,
-		 (unsigned long long)fpu_host.offered, (unsigned long long)fpu_host.switched,
+	log_info("fpu: XSAVE: host components 0x%lx, guests may enable 0x%lx, switched 0x%lx "
+		 "(%u bytes)", fpu_host.supported,
+		 fpu_host.offered, fpu_host.switched,
 		 xstate_size(fpu_host.switched, &fpu_host.layout));
 }

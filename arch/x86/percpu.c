@@ -2,8 +2,6 @@
 #include "percpu.h"
 #include "insn.h"
 
-#define MSR_GS_BASE 0xc0000101
-
 struct pcpu pcpus[MAX_CPUS];
 
 void percpu_init(unsigned index, uint32_t apic_id, uint64_t stack_top)

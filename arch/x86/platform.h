@@ -12,7 +12,7 @@ __attribute__((noreturn)) void arch_switch_stack(uint64_t stack_top,
 						 void (*fn)(struct boot_info *),
 						 struct boot_info *arg);
 
-/* Firmware power-off used by hv_exit() as its last resort. */
+/* Firmware power-off used by hw_power_off() as its last resort. */
 void platform_set_fw_shutdown(void (*fn)(bool pass));
 
 #endif

@@ -20,14 +20,14 @@ void serial_init(void)
 	serial_ready = true;
 }
 
-void serial_putc(char c)
+void hw_console_putc(char c)
 {
 	unsigned spins = 0;
 
 	if (!serial_ready)
 		serial_init();
 	if (c == '\n')
-		serial_putc('\r');
+		hw_console_putc('\r');
 	/* Bounded wait: a missing UART reads 0xff (THRE set) so we never hang. */
 	while (!(inb(COM1 + 5) & LSR_THRE) && ++spins < 1000000)
 		cpu_relax();

@@ -1,5 +1,5 @@
 #ifndef ARCH_X86_SERIAL_H
 #define ARCH_X86_SERIAL_H
 void serial_init(void);
-void serial_putc(char c);
+/* Characters go out through hw_console_putc (<tscvisor/hw.h>). */
 #endif

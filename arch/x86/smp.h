@@ -18,15 +18,13 @@ struct tsc_sync_result {
 };
 
 /* Start every AP (MADT list, or a broadcast INIT-SIPI-SIPI without ACPI);
- * each runs ap_main(). Returns the number of CPUs online, BSP included. */
+ * each ends in the core's ap_idle_loop() (<tscvisor/hw.h>). Returns the
+ * number of CPUs online, BSP included. */
 unsigned smp_start_aps(const struct boot_info *bi, uint64_t tsc_khz);
 unsigned smp_cpus_online(void);
 /* Cross-CPU TSC warp check (in the spirit of Linux's check_tsc_warp): every
  * online CPU reads the TSC under one lock, comparing with the last value read
  * by any CPU. Called on the BSP; the APs join. */
 void smp_tsc_sync_check(struct tsc_sync_result *res);
-
-/* What the APs do once up (vmm/sched.c): wait for work. */
-__attribute__((noreturn)) void ap_idle_loop(void);
 
 #endif

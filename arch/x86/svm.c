@@ -59,8 +59,8 @@ static int svm_cpu_enable(void)
 	p = mem_alloc_pages(1);
 	p->hsave_pa = PA(mem_alloc_pages(1));
 	p->host_vmcb_pa = PA(mem_alloc_pages(1));
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_VM_HSAVE_PA, p->hsave_pa);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | X86_EFER_SVME);
+	wrmsr(MSR_AMD_VM_HSAVE_PA, p->hsave_pa);
 	/* TSC_AUX is switched lazily (cur_tsc_aux): start from a known 0, not
 	 * what the firmware left, so a vCPU that never wrote it reads 0. */
 	if (svm_cpu.rdtscp)
@@ -72,63 +72,51 @@ static int svm_cpu_enable(void)
 }
 
 /* NPT entry bits: NPT walks are user accesses, so every level has U set
- * (APM 15.25.5); P, RW, U; PS for a 2 MiB leaf. */
+ * (APM 15.25.5); P, RW, U; PS for a 2 MiB leaf; a read-only leaf lacks RW. */
 static const struct nested_bits svm_npt_bits = {
-	.table = 0x7, .large = 0x87, .page = 0x7, .ro_page = 0x5,
+	.table = NPT_TABLE, .large = NPT_LARGE, .page = NPT_TABLE,
+	.ro_page = NPT_TABLE & ~X86_PTE_RW,
 };
 
-static void *svm_npt_page(void)
-{
-	return mem_alloc_pages(1);
-}
-
-/* Nested page tables: guest-physical [0, ram_size) -> host ram and nothing
- * else of the host (nested_map_ram() maps exactly that): every other GPA
- * takes a nested page fault. */
-static int svm_vm_init(struct vm *vm)
+/* The VM's NPT root, its I/O permission map (12 KiB: ports 0-0xffff and one
+ * byte past) and MSR permission map (8 KiB), everything intercepted until
+ * vm_backend_init() opens what the guest owns. */
+static int svm_vm_init(struct vm *vm, uint64_t **nested_root)
 {
 	struct svm_vm *s = mem_alloc_pages(1);
 
 	s->npt_pml4 = mem_alloc_pages(1);
-	if (nested_map_ram(s->npt_pml4, PA(vm->ram), vm->ram_size, &svm_npt_bits, svm_npt_page))
-		return -1;
 	s->iopm = mem_alloc_pages(3);
 	memset(s->iopm, 0xff, 3 * 4096);
-	if (vm->pm.port && vm->pm.xlate.kind == PM_DIRECT) {
-		/* The PM timer is the guest's independent reference clock: reads go
-		 * straight to the hardware (the register is read-only). */
-		unsigned p;
-
-		for (p = vm->pm.port; p < vm->pm.port + 4u; p++)
-			s->iopm[p / 8] &= ~(1u << (p % 8));
-	}
 	s->msrpm = mem_alloc_pages(2);
 	memset(s->msrpm, 0xff, 2 * 4096);
-	/* MSRs that VMLOAD/VMSAVE switch belong to the guest outright. */
-	{
-		static const uint32_t passthrough[] = {
-			0xc0000100, 0xc0000101, 0xc0000102,  /* FS, GS, KERNEL_GS base */
-			0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
-			0x174, 0x175, 0x176,                  /* SYSENTER CS/ESP/EIP */
-		};
-		unsigned i;
-
-		for (i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++) {
-			uint32_t m = passthrough[i], base;
-			uint64_t bit;
-
-			if (m < 0x2000)
-				base = 0;
-			else if (m >= 0xc0000000 && m < 0xc0002000)
-				base = 0x800 * 8, m -= 0xc0000000;
-			else
-				continue;
-			bit = base + (uint64_t)m * 2;
-			s->msrpm[bit / 8] &= ~(3u << (bit % 8));
-		}
-	}
 	vm->arch = s;
+	*nested_root = s->npt_pml4;
 	return 0;
+}
+
+static void svm_pass_io_port(struct vm *vm, uint16_t port)
+{
+	struct svm_vm *s = vm->arch;
+
+	s->iopm[port / 8] &= ~(1u << (port % 8));
+}
+
+/* Two bits per MSR (read, write) in three 2 KiB ranges (APM 15.11): MSRs
+ * 0-0x1fff from bit 0, 0xc0000000-0xc0001fff from byte 0x800; the backend
+ * passes through none of the third range. */
+static void svm_pass_msr(struct vm *vm, uint32_t msr)
+{
+	struct svm_vm *s = vm->arch;
+	uint64_t bit;
+
+	if (msr < 0x2000)
+		bit = (uint64_t)msr * 2;
+	else if (msr >= 0xc0000000 && msr < 0xc0002000)
+		bit = 0x800 * 8 + (uint64_t)(msr - 0xc0000000) * 2;
+	else
+		return;
+	s->msrpm[bit / 8] &= ~(3u << (bit % 8));
 }
 
 static void set_seg(struct vmcb_seg *s, uint16_t sel, uint16_t attr, uint32_t limit, uint64_t base)
@@ -165,7 +153,8 @@ static int svm_vcpu_init(struct vcpu *v)
 	/* Every exception except #DB, NMI, #BP and #OF exits to be counted and
 	 * reflected back (docs/svm.md): a guest that faults shows in the log.
 	 * #MC exits too, and is the host's (APM 15.13): the VM ends. */
-	c->intercept_exc = 0xffffffffu & ~((1u << 1) | (1u << 2) | (1u << 3) | (1u << 4));
+	c->intercept_exc = 0xffffffffu & ~((1u << X86_EXC_DB) | (1u << X86_EXC_NMI) | (1u << X86_EXC_BP) |
+					 (1u << X86_EXC_OF));
 	c->iopm_base_pa = PA(sv->iopm);
 	c->msrpm_base_pa = PA(sv->msrpm);
 	c->asid = 1;
@@ -184,8 +173,8 @@ static int svm_vcpu_init(struct vcpu *v)
 	set_seg(&g->gdtr, 0, 0, 0xffff, 0);
 	set_seg(&g->idtr, 0, 0, 0xffff, 0);
 	g->cpl = 0;
-	g->efer = EFER_SVME;            /* required while in guest mode; hidden from the guest */
-	g->cr0 = 0x11;                  /* PE | ET */
+	g->efer = X86_EFER_SVME;            /* required while in guest mode; hidden from the guest */
+	g->cr0 = X86_CR0_PE | X86_CR0_ET;
 	g->cr4 = 0;
 	g->cr3 = 0;
 	g->dr6 = 0xffff0ff0;
@@ -437,6 +426,31 @@ static void seg_out(struct segment *d, const struct vmcb_seg *s)
 	d->base = s->base;
 }
 
+/* EVENTINJ (where an event being delivered at the exit is re-armed, from
+ * EXITINTINFO) to and from the core's form. Its types are the core's
+ * numbers (enum vcpu_event_type was made so). */
+static struct vcpu_event event_from_svm(uint64_t inj)
+{
+	struct vcpu_event e = { 0 };
+
+	if (!(inj & SVM_EVT_VALID))
+		return e;
+	e.valid = true;
+	e.vector = (uint8_t)inj;
+	e.type = (inj >> SVM_EVT_TYPE_SHIFT) & 7;
+	e.has_error = inj & SVM_EVT_ERR_VALID;
+	e.error = e.has_error ? (uint32_t)(inj >> 32) : 0;
+	return e;
+}
+
+static uint64_t event_to_svm(const struct vcpu_event *e)
+{
+	if (!e->valid)
+		return 0;
+	return e->vector | (uint64_t)(e->type & 7) << SVM_EVT_TYPE_SHIFT |
+	       (e->has_error ? SVM_EVT_ERR_VALID | (uint64_t)e->error << 32 : 0) | SVM_EVT_VALID;
+}
+
 static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 {
 	const struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
@@ -456,7 +470,7 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->cr2 = g->cr2;
 	r->cr3 = g->cr3;
 	r->cr4 = g->cr4;
-	r->efer = g->efer & ~EFER_SVME;
+	r->efer = g->efer & ~X86_EFER_SVME;
 	r->pat = g->g_pat;
 	r->dr6 = g->dr6;
 	r->dr7 = g->dr7;
@@ -469,7 +483,7 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->sysenter_esp = g->sysenter_esp;
 	r->sysenter_eip = g->sysenter_eip;
 	r->interrupt_shadow = vmcb->ctl.interrupt_shadow & 1;
-	r->pending_event = vmcb->ctl.event_inj & SVM_EVT_VALID ? vmcb->ctl.event_inj : 0;
+	r->pending_event = event_from_svm(vmcb->ctl.event_inj);
 }
 
 static uint64_t svm_get_cr3(struct vcpu *v)
@@ -506,7 +520,7 @@ static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	g->cr2 = r->cr2;
 	g->cr3 = r->cr3;
 	g->cr4 = r->cr4;
-	g->efer = r->efer | EFER_SVME;
+	g->efer = r->efer | X86_EFER_SVME;
 	g->g_pat = r->pat;
 	g->dr6 = r->dr6;
 	g->dr7 = r->dr7;
@@ -519,7 +533,7 @@ static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	g->sysenter_esp = r->sysenter_esp;
 	g->sysenter_eip = r->sysenter_eip;
 	vmcb->ctl.interrupt_shadow = r->interrupt_shadow & 1;
-	vmcb->ctl.event_inj = r->pending_event & SVM_EVT_VALID ? r->pending_event : 0;
+	vmcb->ctl.event_inj = event_to_svm(&r->pending_event);
 	sv->flush_tlb = true;
 }
 
@@ -541,9 +555,9 @@ static void svm_vcpu_sipi(struct vcpu *v, uint8_t vector)
 	set_seg(&g->gdtr, 0, 0, 0xffff, 0);
 	set_seg(&g->idtr, 0, 0, 0xffff, 0);
 	g->cpl = 0;
-	g->cr0 = 0x60000010;   /* CD, NW, ET */
+	g->cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
 	g->cr2 = g->cr3 = g->cr4 = 0;
-	g->efer = EFER_SVME;
+	g->efer = X86_EFER_SVME;
 	g->dr6 = 0xffff0ff0;
 	g->dr7 = 0x400;
 	sv->vmcb->ctl.event_inj = 0;
@@ -559,8 +573,8 @@ static bool svm_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	const struct vmcb_save *g = &((struct svm_vcpu *)v->arch)->vmcb->save;
 
 	switch (msr) {
-	case MSR_EFER: *val = g->efer & ~EFER_SVME; return true;
-	case 0x277:    *val = g->g_pat; return true;
+	case MSR_EFER: *val = g->efer & ~X86_EFER_SVME; return true;
+	case MSR_IA32_PAT: *val = g->g_pat; return true;
 	default:       return false;
 	}
 }
@@ -573,11 +587,11 @@ static bool svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_EFER:
 		/* SCE, LME, LMA (read-only, kept), NXE; the rest is refused by
 		 * the caller's #GP. SVME stays set underneath. */
-		if (val & ~0xd01ull)
+		if (val & ~(X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE))
 			return false;
-		g->efer = (val & ~0x400ull) | (g->efer & 0x400) | EFER_SVME;
+		g->efer = (val & ~X86_EFER_LMA) | (g->efer & X86_EFER_LMA) | X86_EFER_SVME;
 		return true;
-	case 0x277:
+	case MSR_IA32_PAT:
 		/* Each entry a defined memory type (0, 1, 4, 5, 6, 7); the rest
 		 * is #GP (APM Vol. 2 7.8.1, SDM Vol. 3A 12.12.2). */
 		for (unsigned i = 0; i < 8; i++) {
@@ -598,16 +612,16 @@ static void svm_dump(struct vcpu *v)
 	const struct vmcb *vmcb = ((struct svm_vcpu *)v->arch)->vmcb;
 	const struct vmcb_save *g = &vmcb->save;
 
-	log_raw("  SVM exit 0x%llx info1 0x%llx info2 0x%llx exitintinfo 0x%llx\n",
-		(unsigned long long)vmcb->ctl.exit_code, (unsigned long long)vmcb->ctl.exit_info1,
-		(unsigned long long)vmcb->ctl.exit_info2, (unsigned long long)vmcb->ctl.exit_int_info);
-	log_raw("  CS %04x/%03x base 0x%llx limit 0x%x  SS %04x/%03x  CPL %u  EFER 0x%llx\n",
-		g->cs.sel, g->cs.attr, (unsigned long long)g->cs.base, g->cs.limit,
-		g->ss.sel, g->ss.attr, g->cpl, (unsigned long long)(g->efer & ~EFER_SVME));
-	log_raw("  CR0 0x%llx CR2 0x%llx CR3 0x%llx CR4 0x%llx  GDTR 0x%llx/0x%x IDTR 0x%llx/0x%x\n",
-		(unsigned long long)g->cr0, (unsigned long long)g->cr2, (unsigned long long)g->cr3,
-		(unsigned long long)g->cr4, (unsigned long long)g->gdtr.base, g->gdtr.limit,
-		(unsigned long long)g->idtr.base, g->idtr.limit);
+	log_raw("  SVM exit 0x%lx info1 0x%lx info2 0x%lx exitintinfo 0x%lx\n",
+		vmcb->ctl.exit_code, vmcb->ctl.exit_info1,
+		vmcb->ctl.exit_info2, vmcb->ctl.exit_int_info);
+	log_raw("  CS %04x/%03x base 0x%lx limit 0x%x  SS %04x/%03x  CPL %u  EFER 0x%lx\n",
+		g->cs.sel, g->cs.attr, g->cs.base, g->cs.limit,
+		g->ss.sel, g->ss.attr, g->cpl, (uint64_t)(g->efer & ~X86_EFER_SVME));
+	log_raw("  CR0 0x%lx CR2 0x%lx CR3 0x%lx CR4 0x%lx  GDTR 0x%lx/0x%x IDTR 0x%lx/0x%x\n",
+		g->cr0, g->cr2, g->cr3,
+		g->cr4, g->gdtr.base, g->gdtr.limit,
+		g->idtr.base, g->idtr.limit);
 	/* Seen under QEMU's TCG (twice): the guest state was the hypervisor's own,
 	 * as VMRUN saves it to the host save area (RIP after our VMRUN, RAX =
 	 * this VMCB), so the next VMRUN ran the hypervisor's code as the guest. */
@@ -618,8 +632,14 @@ static void svm_dump(struct vcpu *v)
 
 const struct vendor_ops svm_ops = {
 	.name = "SVM",
+	.guest_vendor = CPUMODEL_AMD,
+	.tsc_scale_frac = TSC_SVM_FRAC,
+	.tsc_max_ratio = TSC_SVM_MAX_RATIO,
+	.nested_bits = &svm_npt_bits,
 	.cpu_enable = svm_cpu_enable,
 	.vm_init = svm_vm_init,
+	.pass_io_port = svm_pass_io_port,
+	.pass_msr = svm_pass_msr,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_run = svm_vcpu_run,
 	.inject_exception = svm_inject_exception,

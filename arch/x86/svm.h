@@ -147,9 +147,6 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_EXIT_NPF        0x400
 #define SVM_EXIT_INVALID    ((uint64_t)-1)
 
-#define MSR_EFER            0xc0000080
-#define MSR_VM_HSAVE_PA     0xc0010117
-#define EFER_SVME           (1ull << 12)
 
 /* VMCB vintr field (offset 0x60) */
 #define SVM_VINTR_V_IRQ        (1ull << 8)
@@ -157,10 +154,14 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_VINTR_IGN_TPR      (1ull << 20)
 #define SVM_VINTR_MASKING      (1ull << 24)
 
-/* EVENTINJ / EXITINTINFO (APM 15.20) */
+/* EVENTINJ / EXITINTINFO (APM 15.20): vector 7:0, type 10:8, error code
+ * valid 11, valid 31, error code 63:32. */
 #define SVM_EVT_VALID          (1u << 31)
 #define SVM_EVT_ERR_VALID      (1u << 11)
+#define SVM_EVT_TYPE_SHIFT     8
 #define SVM_EVT_TYPE_INTR      (0u << 8)
+#define SVM_EVT_TYPE_NMI       (2u << 8)
 #define SVM_EVT_TYPE_EXC       (3u << 8)
+#define SVM_EVT_TYPE_SOFT      (4u << 8)
 
 #endif

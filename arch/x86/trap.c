@@ -54,31 +54,31 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (in_trap++) {
 		/* A fault while dumping: say the least that helps and stop. */
-		log_raw("\n*** nested exception %llu at rip 0x%llx while handling an exception\n",
-			(unsigned long long)f->vector, (unsigned long long)f->rip);
+		log_raw("\n*** nested exception %lu at rip 0x%lx while handling an exception\n",
+			f->vector, f->rip);
 		hv_exit(false, "nested exception in the hypervisor");
 	}
-	log_raw("\n*** hypervisor exception: %s (vector %llu), error code 0x%llx\n",
+	log_raw("\n*** hypervisor exception: %s (vector %lu), error code 0x%lx\n",
 		f->vector < 32 ? vector_names[f->vector] : "interrupt",
-		(unsigned long long)f->vector, (unsigned long long)f->error);
-	log_raw("RIP 0x%016llx (image base 0x%llx + 0x%llx)  CS 0x%llx  RFLAGS 0x%llx\n",
-		(unsigned long long)f->rip, (unsigned long long)base,
-		(unsigned long long)(f->rip - base), (unsigned long long)f->cs,
-		(unsigned long long)f->rflags);
-	log_raw("RSP 0x%016llx  SS 0x%llx\n", (unsigned long long)f->rsp, (unsigned long long)f->ss);
-	log_raw("RAX 0x%016llx  RBX 0x%016llx  RCX 0x%016llx  RDX 0x%016llx\n",
-		(unsigned long long)f->rax, (unsigned long long)f->rbx,
-		(unsigned long long)f->rcx, (unsigned long long)f->rdx);
-	log_raw("RSI 0x%016llx  RDI 0x%016llx  RBP 0x%016llx  R8  0x%016llx\n",
-		(unsigned long long)f->rsi, (unsigned long long)f->rdi,
-		(unsigned long long)f->rbp, (unsigned long long)f->r8);
-	log_raw("R9  0x%016llx  R10 0x%016llx  R11 0x%016llx  R12 0x%016llx\n",
-		(unsigned long long)f->r9, (unsigned long long)f->r10,
-		(unsigned long long)f->r11, (unsigned long long)f->r12);
-	log_raw("R13 0x%016llx  R14 0x%016llx  R15 0x%016llx\n",
-		(unsigned long long)f->r13, (unsigned long long)f->r14, (unsigned long long)f->r15);
-	log_raw("CR0 0x%llx  CR2 0x%llx  CR3 0x%llx  CR4 0x%llx\n",
-		(unsigned long long)read_cr0(), (unsigned long long)read_cr2(),
-		(unsigned long long)read_cr3(), (unsigned long long)read_cr4());
+		f->vector, f->error);
+	log_raw("RIP 0x%016lx (image base 0x%lx + 0x%lx)  CS 0x%lx  RFLAGS 0x%lx\n",
+		f->rip, base,
+		(f->rip - base), f->cs,
+		f->rflags);
+	log_raw("RSP 0x%016lx  SS 0x%lx\n", f->rsp, f->ss);
+	log_raw("RAX 0x%016lx  RBX 0x%016lx  RCX 0x%016lx  RDX 0x%016lx\n",
+		f->rax, f->rbx,
+		f->rcx, f->rdx);
+	log_raw("RSI 0x%016lx  RDI 0x%016lx  RBP 0x%016lx  R8  0x%016lx\n",
+		f->rsi, f->rdi,
+		f->rbp, f->r8);
+	log_raw("R9  0x%016lx  R10 0x%016lx  R11 0x%016lx  R12 0x%016lx\n",
+		f->r9, f->r10,
+		f->r11, f->r12);
+	log_raw("R13 0x%016lx  R14 0x%016lx  R15 0x%016lx\n",
+		f->r13, f->r14, f->r15);
+	log_raw("CR0 0x%lx  CR2 0x%lx  CR3 0x%lx  CR4 0x%lx\n",
+		read_cr0(), read_cr2(),
+		read_cr3(), read_cr4());
 	hv_exit(false, "exception in the hypervisor");
 }

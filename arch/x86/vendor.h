@@ -1,4 +1,5 @@
-/* The vendor backends; vmm picks one at boot (vendor_select). */
+/* The vendor backends; hw_select_backend (arch/x86/init.c) picks one at
+ * boot and hands it to the core through struct hw_info. */
 #ifndef ARCH_X86_VENDOR_H
 #define ARCH_X86_VENDOR_H
 

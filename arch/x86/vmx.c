@@ -94,9 +94,9 @@ static void vmwrite_failed(uint64_t field, uint64_t val)
 	static unsigned logged;
 
 	if (logged++ < 8)
-		log_err("vmx: VMWRITE 0x%04llx = 0x%llx failed (VM-instruction error %llu)",
-			(unsigned long long)field, (unsigned long long)val,
-			(unsigned long long)vmread(VMCS_INSN_ERROR));
+		log_err("vmx: VMWRITE 0x%04lx = 0x%lx failed (VM-instruction error %lu)",
+			field, val,
+			vmread(VMCS_INSN_ERROR));
 }
 
 static inline void vmwrite(uint64_t field, uint64_t val)
@@ -188,7 +188,7 @@ static int find_caps(void)
 		return -1;
 	}
 	if (((basic >> 32) & 0x1fff) > 4096) {
-		log_err("vmx: VMCS size %llu above one page", (unsigned long long)((basic >> 32) & 0x1fff));
+		log_err("vmx: VMCS size %lu above one page", ((basic >> 32) & 0x1fff));
 		return -1;
 	}
 	/* With unrestricted guest the guest enters long mode on its own; VM
@@ -199,8 +199,8 @@ static int find_caps(void)
 		return -1;
 	}
 	if ((ept & (EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M)) != (EPT_CAP_WALK_4 | EPT_CAP_WB | EPT_CAP_2M)) {
-		log_err("vmx: EPT needs 4-level walks, write-back and 2 MiB pages (cap 0x%llx)",
-			(unsigned long long)ept);
+		log_err("vmx: EPT needs 4-level walks, write-back and 2 MiB pages (cap 0x%lx)",
+			ept);
 		return -1;
 	}
 	caps.revision = (uint32_t)basic & 0x7fffffff;
@@ -215,10 +215,10 @@ static int find_caps(void)
 	    !make_ctls("secondary", MSR_IA32_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED,
 		       PROC2_VPID | PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES, &caps.proc2,
 		       &caps.proc2_may1) ||
-	    !make_ctls("VM-exit", tru ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT,
+	    !make_ctls("VM-exit", tru ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT_CTLS,
 		       EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT,
 		       EXIT_SAVE_DEBUG, &caps.exit, NULL) ||
-	    !make_ctls("VM-entry", tru ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY,
+	    !make_ctls("VM-entry", tru ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY_CTLS,
 		       ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, ENTRY_LOAD_DEBUG, &caps.entry, NULL))
 		return -1;
 	if (caps.exit & EXIT_ACK_INTR) {
@@ -242,13 +242,13 @@ static int find_caps(void)
 	caps.cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
 	caps.cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
 	caps.cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
-	caps.cr0_mask = (caps.cr0_fixed0 | ~caps.cr0_fixed1) & 0xffffffffull & ~(CR0_PE | CR0_PG);
+	caps.cr0_mask = (caps.cr0_fixed0 | ~caps.cr0_fixed1) & 0xffffffffull & ~(X86_CR0_PE | X86_CR0_PG);
 	caps.cr4_mask = (caps.cr4_fixed0 | ~caps.cr4_fixed1) & 0xffffffffull;
 
 	log_info("vmx: VMCS revision 0x%x; controls pin 0x%x, primary 0x%x, secondary 0x%x, exit 0x%x, "
-		 "entry 0x%x; CR0/CR4 guest-host masks 0x%llx/0x%llx; VPID %s, INVEPT type %u",
+		 "entry 0x%x; CR0/CR4 guest-host masks 0x%lx/0x%lx; VPID %s, INVEPT type %u",
 		 caps.revision, caps.pin, caps.proc, caps.proc2, caps.exit, caps.entry,
-		 (unsigned long long)caps.cr0_mask, (unsigned long long)caps.cr4_mask,
+		 caps.cr0_mask, caps.cr4_mask,
 		 caps.proc2 & PROC2_VPID ? "yes" : "no", caps.invept_type);
 	caps.ready = true;
 	return 0;
@@ -272,9 +272,9 @@ static int vmx_cpu_enable(void)
 		fc |= FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
 		wrmsr(MSR_IA32_FEATURE_CONTROL, fc);
 	} else if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
-		log_err("vmx: CPU %u: IA32_FEATURE_CONTROL is locked (0x%llx) with VMX outside SMX off: "
+		log_err("vmx: CPU %u: IA32_FEATURE_CONTROL is locked (0x%lx) with VMX outside SMX off: "
 			"the firmware forbids VMX; enable it in the firmware setup", this_cpu()->index,
-			(unsigned long long)fc);
+			fc);
 		return -1;
 	}
 	if (!caps.ready && find_caps())
@@ -282,7 +282,7 @@ static int vmx_cpu_enable(void)
 	/* CR0/CR4 as VMX operation requires (SDM Vol. 3C 24.8), then VMXON
 	 * with a region carrying the VMCS revision identifier. */
 	write_cr0((read_cr0() | caps.cr0_fixed0) & caps.cr0_fixed1);
-	write_cr4((read_cr4() | caps.cr4_fixed0 | CR4_VMXE) & caps.cr4_fixed1);
+	write_cr4((read_cr4() | caps.cr4_fixed0 | X86_CR4_VMXE) & caps.cr4_fixed1);
 	p = mem_alloc_pages(1);
 	vmxon_region = mem_alloc_pages(1);
 	vmxon_region[0] = caps.revision;
@@ -323,52 +323,40 @@ static const struct nested_bits vmx_ept_bits = {
 	.page = EPT_RWX | EPT_MT_WB, .ro_page = EPT_R | EPT_MT_WB,
 };
 
-static void *vmx_ept_page(void)
-{
-	return mem_alloc_pages(1);
-}
-
-/* Extended page tables (SDM Vol. 3C 28.3): guest-physical [0, ram_size) ->
- * host RAM, write-back, and nothing else of the host (nested_map_ram()
- * maps exactly that): every other GPA is an EPT violation. */
-static int vmx_vm_init(struct vm *vm)
+/* The VM's EPT root (EPTP: write-back, 4 levels), its I/O bitmaps A and B
+ * (one page each, B following A so that the port number is the bit number)
+ * and MSR bitmap (one page), everything intercepted until vm_backend_init()
+ * opens what the guest owns. The SYSCALL MSRs and KERNEL_GS_BASE it opens
+ * stay in the hardware while the vCPU runs (SWAPGS changes KERNEL_GS_BASE
+ * without an exit, so a copy kept here would go stale); FS/GS base and
+ * SYSENTER_* are VMCS guest-state fields. */
+static int vmx_vm_init(struct vm *vm, uint64_t **nested_root)
 {
 	struct vmx_vm *x = mem_alloc_pages(1);
 
 	x->ept_pml4 = mem_alloc_pages(1);
-	if (nested_map_ram(x->ept_pml4, PA(vm->ram), vm->ram_size, &vmx_ept_bits, vmx_ept_page))
-		return -1;
 	x->eptp = PA(x->ept_pml4) | EPTP_WB_4LEVEL;
 	x->io_bitmaps = mem_alloc_pages(2);
 	memset(x->io_bitmaps, 0xff, 2 * 4096);
-	if (vm->pm.port && vm->pm.xlate.kind == PM_DIRECT) {
-		/* The PM timer is the guest's independent reference clock: reads go
-		 * straight to the hardware (the register is read-only). Bitmap B
-		 * follows A, so the port number is the bit number. */
-		unsigned p;
-
-		for (p = vm->pm.port; p < vm->pm.port + 4u; p++)
-			x->io_bitmaps[p / 8] &= ~(1u << (p % 8));
-	}
 	x->msr_bitmap = mem_alloc_pages(1);
 	memset(x->msr_bitmap, 0xff, 4096);
-	/* MSRs that belong to the guest outright: FS/GS base and SYSENTER_* are
-	 * VMCS guest-state fields; the SYSCALL MSRs and KERNEL_GS_BASE stay in
-	 * the hardware while the vCPU runs (SWAPGS changes KERNEL_GS_BASE
-	 * without an exit, so a copy kept here would go stale). */
-	{
-		static const uint32_t passthrough[] = {
-			0xc0000100, 0xc0000101, 0xc0000102,  /* FS, GS, KERNEL_GS base */
-			0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
-			0x174, 0x175, 0x176,                  /* SYSENTER CS/ESP/EIP */
-		};
-		unsigned i;
-
-		for (i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++)
-			msr_bitmap_pass(x->msr_bitmap, passthrough[i]);
-	}
 	vm->arch = x;
+	*nested_root = x->ept_pml4;
 	return 0;
+}
+
+static void vmx_pass_io_port(struct vm *vm, uint16_t port)
+{
+	struct vmx_vm *x = vm->arch;
+
+	x->io_bitmaps[port / 8] &= ~(1u << (port % 8));
+}
+
+static void vmx_pass_msr(struct vm *vm, uint32_t msr)
+{
+	struct vmx_vm *x = vm->arch;
+
+	msr_bitmap_pass(x->msr_bitmap, msr);
 }
 
 /* ---- VMCS ownership -------------------------------------------------- */
@@ -462,7 +450,7 @@ static void write_efer(uint64_t efer)
 	uint64_t entry = vmread(VMCS_ENTRY_CTLS);
 
 	vmwrite(VMCS_GUEST_EFER, efer);
-	vmwrite(VMCS_ENTRY_CTLS, efer & EFER_LMA ? entry | ENTRY_IA32E_GUEST : entry & ~ENTRY_IA32E_GUEST);
+	vmwrite(VMCS_ENTRY_CTLS, efer & X86_EFER_LMA ? entry | ENTRY_IA32E_GUEST : entry & ~ENTRY_IA32E_GUEST);
 }
 
 /* PAE paging outside long mode: with EPT, VM entry takes the four PDPTEs
@@ -473,7 +461,7 @@ static void load_pdptes(struct vcpu *v)
 	uint64_t cr3 = vmread(VMCS_GUEST_CR3) & 0xffffffe0ull, pdpte[4] = { 0, 0, 0, 0 };
 	unsigned i;
 
-	if (!(guest_cr0() & CR0_PG) || !(guest_cr4() & CR4_PAE) || (vmread(VMCS_GUEST_EFER) & EFER_LMA))
+	if (!(guest_cr0() & X86_CR0_PG) || !(guest_cr4() & X86_CR4_PAE) || (vmread(VMCS_GUEST_EFER) & X86_EFER_LMA))
 		return;
 	if (cr3 + sizeof(pdpte) <= v->vm->ram_size)
 		memcpy(pdpte, v->vm->ram + cr3, sizeof(pdpte));
@@ -522,7 +510,7 @@ static void write_host_state(void)
 	vmwrite(VMCS_HOST_SYSENTER_ESP, rdmsr(0x175));
 	vmwrite(VMCS_HOST_SYSENTER_EIP, rdmsr(0x176));
 	vmwrite(VMCS_HOST_EFER, rdmsr(MSR_EFER));
-	vmwrite(VMCS_HOST_PAT, rdmsr(0x277));
+	vmwrite(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
 	vmwrite(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit);
 	/* VMCS_HOST_RSP: written by vmx_run before every entry. */
 }
@@ -656,7 +644,7 @@ static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 
 	/* VM-entry interruption information (SDM Vol. 3C 24.8.3). A real-mode
 	 * guest gets no error code pushed (26.2.1.3 checks it). */
-	if (!(guest_cr0() & CR0_PE))
+	if (!(guest_cr0() & X86_CR0_PE))
 		has_error = false;
 	vmwrite(VMCS_ENTRY_INTR_INFO, vector | (type << INTR_INFO_TYPE_SHIFT) |
 		(has_error ? INTR_INFO_HAS_ERROR : 0) | INTR_INFO_VALID);
@@ -938,7 +926,7 @@ static void translate_exit(struct vcpu *v, struct vm_exit *e)
 
 static bool long_mode_code(void)
 {
-	return (vmread(VMCS_GUEST_EFER) & EFER_LMA) && (vmread(VMCS_GUEST_ES_AR + 2 * SEG_CS) & (1u << 13));
+	return (vmread(VMCS_GUEST_EFER) & X86_EFER_LMA) && (vmread(VMCS_GUEST_ES_AR + 2 * SEG_CS) & (1u << 13));
 }
 
 static void skip_insn(struct vcpu *v)
@@ -957,16 +945,16 @@ static bool emulate_cr0_write(struct vcpu *v, uint64_t val)
 	struct vmx_vcpu *s = v->arch;
 	uint64_t old = guest_cr0(), efer = vmread(VMCS_GUEST_EFER);
 
-	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
+	if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) || ((val & X86_CR0_NW) && !(val & X86_CR0_CD)))
 		return false;
-	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
-		if (!(guest_cr4() & CR4_PAE))
+	if ((val & X86_CR0_PG) && !(old & X86_CR0_PG) && (efer & X86_EFER_LME)) {
+		if (!(guest_cr4() & X86_CR4_PAE))
 			return false;
-		write_efer(efer | EFER_LMA);
-	} else if (!(val & CR0_PG) && (old & CR0_PG) && (efer & EFER_LMA)) {
+		write_efer(efer | X86_EFER_LMA);
+	} else if (!(val & X86_CR0_PG) && (old & X86_CR0_PG) && (efer & X86_EFER_LMA)) {
 		if (long_mode_code())
 			return false;
-		write_efer(efer & ~EFER_LMA);
+		write_efer(efer & ~X86_EFER_LMA);
 	}
 	write_cr0_fields(val);
 	load_pdptes(v);
@@ -979,8 +967,8 @@ static bool emulate_cr4_write(struct vcpu *v, uint64_t val)
 	struct vmx_vcpu *s = v->arch;
 
 	/* VMXE is hidden (no nesting); bits the CPU cannot set are #GP. */
-	if ((val >> 32) || (val & CR4_VMXE) || ((val | caps.cr4_fixed0) & ~caps.cr4_fixed1 & ~CR4_VMXE) ||
-	    ((vmread(VMCS_GUEST_EFER) & EFER_LMA) && !(val & CR4_PAE)))
+	if ((val >> 32) || (val & X86_CR4_VMXE) || ((val | caps.cr4_fixed0) & ~caps.cr4_fixed1 & ~X86_CR4_VMXE) ||
+	    ((vmread(VMCS_GUEST_EFER) & X86_EFER_LMA) && !(val & X86_CR4_PAE)))
 		return false;
 	write_cr4_fields(val);
 	load_pdptes(v);
@@ -1007,16 +995,14 @@ static void handle_cr_access(struct vcpu *v, uint64_t qual)
 			load_pdptes(v);
 			((struct vmx_vcpu *)v->arch)->flush_tlb = true;
 		} else if (cr == 8) {
-			ok = !(val >> 4);
-			if (ok)
-				lapic_write(v, 0x80, (uint32_t)(val << 4));
+			ok = vcpu_cr8_write(v, val);
 		}
 		break;
 	case 1:          /* MOV from CR (CR3, CR8: CR0/CR4 reads never exit) */
-		*gpr = cr == 3 ? vmread(VMCS_GUEST_CR3) : (lapic_read(v, 0x80) >> 4) & 15;
+		*gpr = cr == 3 ? vmread(VMCS_GUEST_CR3) : vcpu_cr8_read(v);
 		break;
 	case 2:          /* CLTS */
-		ok = emulate_cr0_write(v, guest_cr0() & ~CR0_TS);
+		ok = emulate_cr0_write(v, guest_cr0() & ~X86_CR0_TS);
 		break;
 	default:         /* LMSW: PE, MP, EM, TS; it never clears PE */
 		val = (qual >> 16) & 0xf;
@@ -1060,28 +1046,28 @@ static const char *insn_error_name(uint64_t err)
 
 static void dump_controls_and_host(void)
 {
-	log_raw("  controls: pin 0x%llx primary 0x%llx secondary 0x%llx exit 0x%llx entry 0x%llx "
-		"exceptions 0x%llx entry-intr 0x%llx\n",
-		(unsigned long long)vmread(VMCS_PIN_CTLS), (unsigned long long)vmread(VMCS_PROC_CTLS),
-		(unsigned long long)vmread(VMCS_PROC2_CTLS), (unsigned long long)vmread(VMCS_EXIT_CTLS),
-		(unsigned long long)vmread(VMCS_ENTRY_CTLS), (unsigned long long)vmread(VMCS_EXCEPTION_BITMAP),
-		(unsigned long long)vmread(VMCS_ENTRY_INTR_INFO));
-	log_raw("  EPTP 0x%llx VPID %llu MSR bitmap 0x%llx I/O bitmaps 0x%llx 0x%llx TSC offset 0x%llx "
-		"multiplier 0x%llx\n",
-		(unsigned long long)vmread(VMCS_EPTP), (unsigned long long)vmread(VMCS_VPID),
-		(unsigned long long)vmread(VMCS_MSR_BITMAP), (unsigned long long)vmread(VMCS_IO_BITMAP_A),
-		(unsigned long long)vmread(VMCS_IO_BITMAP_B), (unsigned long long)vmread(VMCS_TSC_OFFSET),
-		(unsigned long long)vmread(VMCS_TSC_MULTIPLIER));
-	log_raw("  host: CR0 0x%llx CR3 0x%llx CR4 0x%llx EFER 0x%llx PAT 0x%llx CS %02llx SS %02llx "
-		"TR %02llx\n",
-		(unsigned long long)vmread(VMCS_HOST_CR0), (unsigned long long)vmread(VMCS_HOST_CR3),
-		(unsigned long long)vmread(VMCS_HOST_CR4), (unsigned long long)vmread(VMCS_HOST_EFER),
-		(unsigned long long)vmread(VMCS_HOST_PAT), (unsigned long long)vmread(VMCS_HOST_CS_SEL),
-		(unsigned long long)vmread(VMCS_HOST_SS_SEL), (unsigned long long)vmread(VMCS_HOST_TR_SEL));
-	log_raw("  host: RIP 0x%llx RSP 0x%llx GS base 0x%llx TR base 0x%llx GDTR 0x%llx IDTR 0x%llx\n",
-		(unsigned long long)vmread(VMCS_HOST_RIP), (unsigned long long)vmread(VMCS_HOST_RSP),
-		(unsigned long long)vmread(VMCS_HOST_GS_BASE), (unsigned long long)vmread(VMCS_HOST_TR_BASE),
-		(unsigned long long)vmread(VMCS_HOST_GDTR_BASE), (unsigned long long)vmread(VMCS_HOST_IDTR_BASE));
+	log_raw("  controls: pin 0x%lx primary 0x%lx secondary 0x%lx exit 0x%lx entry 0x%lx "
+		"exceptions 0x%lx entry-intr 0x%lx\n",
+		vmread(VMCS_PIN_CTLS), vmread(VMCS_PROC_CTLS),
+		vmread(VMCS_PROC2_CTLS), vmread(VMCS_EXIT_CTLS),
+		vmread(VMCS_ENTRY_CTLS), vmread(VMCS_EXCEPTION_BITMAP),
+		vmread(VMCS_ENTRY_INTR_INFO));
+	log_raw("  EPTP 0x%lx VPID %lu MSR bitmap 0x%lx I/O bitmaps 0x%lx 0x%lx TSC offset 0x%lx "
+		"multiplier 0x%lx\n",
+		vmread(VMCS_EPTP), vmread(VMCS_VPID),
+		vmread(VMCS_MSR_BITMAP), vmread(VMCS_IO_BITMAP_A),
+		vmread(VMCS_IO_BITMAP_B), vmread(VMCS_TSC_OFFSET),
+		vmread(VMCS_TSC_MULTIPLIER));
+	log_raw("  host: CR0 0x%lx CR3 0x%lx CR4 0x%lx EFER 0x%lx PAT 0x%lx CS %02lx SS %02lx "
+		"TR %02lx\n",
+		vmread(VMCS_HOST_CR0), vmread(VMCS_HOST_CR3),
+		vmread(VMCS_HOST_CR4), vmread(VMCS_HOST_EFER),
+		vmread(VMCS_HOST_PAT), vmread(VMCS_HOST_CS_SEL),
+		vmread(VMCS_HOST_SS_SEL), vmread(VMCS_HOST_TR_SEL));
+	log_raw("  host: RIP 0x%lx RSP 0x%lx GS base 0x%lx TR base 0x%lx GDTR 0x%lx IDTR 0x%lx\n",
+		vmread(VMCS_HOST_RIP), vmread(VMCS_HOST_RSP),
+		vmread(VMCS_HOST_GS_BASE), vmread(VMCS_HOST_TR_BASE),
+		vmread(VMCS_HOST_GDTR_BASE), vmread(VMCS_HOST_IDTR_BASE));
 }
 
 /* VMLAUNCH/VMRESUME fell through (SDM Vol. 3C 26.1-26.2: controls and host
@@ -1091,9 +1077,9 @@ static void entry_failed(struct vcpu *v, int how, struct vm_exit *e)
 	uint64_t err = how == 1 ? vmread(VMCS_INSN_ERROR) : 0;
 
 	if (how == 1)
-		log_err("vmx: VM '%s' vCPU %u: %s failed: VM-instruction error %llu (%s)", v->vm->name,
+		log_err("vmx: VM '%s' vCPU %u: %s failed: VM-instruction error %lu (%s)", v->vm->name,
 			v->id, ((struct vmx_vcpu *)v->arch)->launched ? "VMRESUME" : "VMLAUNCH",
-			(unsigned long long)err, insn_error_name(err));
+			err, insn_error_name(err));
 	else
 		log_err("vmx: VM '%s' vCPU %u: VM entry failed with no current VMCS", v->vm->name, v->id);
 	if (how == 1)
@@ -1215,20 +1201,39 @@ static void seg_out(struct segment *d, unsigned i)
 	d->base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
 }
 
-/* VMX has no EXITINTINFO; the event pending in the VM-entry interruption
- * field is reported in SVM's layout (vector, type 10:8, EV 11, V 31, error
- * in 63:32). VMX's software exception types become SVM's exception type. */
-static uint64_t pending_event_svm(void)
+/* The event pending in the VM-entry interruption field (where one being
+ * delivered at the exit is re-armed, from the IDT-vectoring information) in
+ * the core's form. VMX's software exceptions (INT3, INTO) and privileged
+ * software exceptions (INT1) are the core's exceptions. */
+static struct vcpu_event pending_event(void)
 {
 	uint32_t info = (uint32_t)vmread(VMCS_ENTRY_INTR_INFO);
 	uint32_t type = (info >> INTR_INFO_TYPE_SHIFT) & 7;
+	struct vcpu_event e = { 0 };
 
 	if (!(info & INTR_INFO_VALID))
-		return 0;
+		return e;
 	if (type == INTR_TYPE_PRIV_SW_EXC || type == INTR_TYPE_SW_EXCEPTION)
 		type = INTR_TYPE_HW_EXCEPTION;
-	return (info & (0xffu | INTR_INFO_HAS_ERROR | INTR_INFO_VALID)) | (type << INTR_INFO_TYPE_SHIFT) |
-	       (info & INTR_INFO_HAS_ERROR ? vmread(VMCS_ENTRY_EXC_ERROR) << 32 : 0);
+	e.valid = true;
+	e.vector = (uint8_t)info;
+	e.type = (uint8_t)type;          /* INTR_TYPE_* 0, 2, 3, 4 are enum vcpu_event_type's */
+	e.has_error = info & INTR_INFO_HAS_ERROR;
+	e.error = e.has_error ? (uint32_t)vmread(VMCS_ENTRY_EXC_ERROR) : 0;
+	return e;
+}
+
+/* The reverse, into the VM-entry interruption fields. */
+static void set_pending_event(const struct vcpu_event *e)
+{
+	if (!e->valid) {
+		vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+		return;
+	}
+	vmwrite(VMCS_ENTRY_INTR_INFO, e->vector | (uint32_t)(e->type & 7) << INTR_INFO_TYPE_SHIFT |
+		(e->has_error ? INTR_INFO_HAS_ERROR : 0) | INTR_INFO_VALID);
+	if (e->has_error)
+		vmwrite(VMCS_ENTRY_EXC_ERROR, e->error);
 }
 
 static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
@@ -1265,7 +1270,7 @@ static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *r)
 	r->sysenter_esp = vmread(VMCS_GUEST_SYSENTER_ESP);
 	r->sysenter_eip = vmread(VMCS_GUEST_SYSENTER_EIP);
 	r->interrupt_shadow = s->intr_state & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS) ? 1 : 0;
-	r->pending_event = pending_event_svm();
+	r->pending_event = pending_event();
 	vmcs_release(v, borrowed);
 }
 
@@ -1298,7 +1303,6 @@ static void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	struct vmx_vcpu *s = v->arch;
 	struct vmx_pcpu *p = this_cpu()->vendor;
 	bool borrowed = vmcs_acquire(v);
-	uint32_t ev = (uint32_t)r->pending_event;
 	unsigned i;
 
 	for (i = SEG_ES; i <= SEG_TR; i++)
@@ -1331,10 +1335,7 @@ static void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	s->intr_state = !r->interrupt_shadow ? 0 :
 			(v->regs.rflags & (1u << 9)) ? INTERRUPTIBILITY_STI : INTERRUPTIBILITY_MOV_SS;
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s->intr_state);
-	vmwrite(VMCS_ENTRY_INTR_INFO, ev & INTR_INFO_VALID ? ev & (0xffu | (7u << 8) | INTR_INFO_HAS_ERROR |
-								 INTR_INFO_VALID) : 0);
-	if ((ev & INTR_INFO_VALID) && (ev & INTR_INFO_HAS_ERROR))
-		vmwrite(VMCS_ENTRY_EXC_ERROR, r->pending_event >> 32);
+	set_pending_event(&r->pending_event);
 	s->flush_tlb = true;
 	vmcs_release(v, borrowed);
 }
@@ -1384,7 +1385,7 @@ static bool vmx_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
 	bool borrowed;
 
-	if (msr != MSR_EFER && msr != 0x277)
+	if (msr != MSR_EFER && msr != MSR_IA32_PAT)
 		return false;
 	borrowed = vmcs_acquire(v);
 	*val = vmread(msr == MSR_EFER ? VMCS_GUEST_EFER : VMCS_GUEST_PAT);
@@ -1412,15 +1413,15 @@ static bool vmx_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	bool borrowed, ok = false;
 	uint64_t efer;
 
-	if (msr != MSR_EFER && msr != 0x277)
+	if (msr != MSR_EFER && msr != MSR_IA32_PAT)
 		return false;
 	borrowed = vmcs_acquire(v);
 	if (msr == MSR_EFER) {
 		/* SCE, LME, LMA (read-only, kept), NXE; the rest is refused by
 		 * the caller's #GP, as is changing LME with paging on. */
 		efer = vmread(VMCS_GUEST_EFER);
-		if (!(val & ~0xd01ull) && (!(guest_cr0() & CR0_PG) || !((val ^ efer) & EFER_LME))) {
-			write_efer((val & ~EFER_LMA) | (efer & EFER_LMA));
+		if (!(val & ~(X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE)) && (!(guest_cr0() & X86_CR0_PG) || !((val ^ efer) & X86_EFER_LME))) {
+			write_efer((val & ~X86_EFER_LMA) | (efer & X86_EFER_LMA));
 			ok = true;
 		}
 	} else if (pat_valid(val)) {
@@ -1435,38 +1436,38 @@ static void vmx_dump(struct vcpu *v)
 {
 	bool borrowed = vmcs_acquire(v);
 
-	log_raw("  VMX exit reason 0x%llx qualification 0x%llx intr-info 0x%llx idt-vectoring 0x%llx "
-		"insn-error %llu\n",
-		(unsigned long long)vmread(VMCS_EXIT_REASON), (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION),
-		(unsigned long long)vmread(VMCS_EXIT_INTR_INFO), (unsigned long long)vmread(VMCS_IDT_VECTORING_INFO),
-		(unsigned long long)vmread(VMCS_INSN_ERROR));
-	log_raw("  CS %04llx/%05llx base 0x%llx limit 0x%llx  SS %04llx/%05llx  DS %04llx/%05llx  "
-		"TR %04llx/%05llx  LDTR %04llx/%05llx\n",
-		(unsigned long long)vmread(VMCS_GUEST_ES_SEL + 2 * SEG_CS),
-		(unsigned long long)vmread(VMCS_GUEST_ES_AR + 2 * SEG_CS),
-		(unsigned long long)vmread(VMCS_GUEST_ES_BASE + 2 * SEG_CS),
-		(unsigned long long)vmread(VMCS_GUEST_ES_LIMIT + 2 * SEG_CS),
-		(unsigned long long)vmread(VMCS_GUEST_ES_SEL + 2 * SEG_SS),
-		(unsigned long long)vmread(VMCS_GUEST_ES_AR + 2 * SEG_SS),
-		(unsigned long long)vmread(VMCS_GUEST_ES_SEL + 2 * SEG_DS),
-		(unsigned long long)vmread(VMCS_GUEST_ES_AR + 2 * SEG_DS),
-		(unsigned long long)vmread(VMCS_GUEST_ES_SEL + 2 * SEG_TR),
-		(unsigned long long)vmread(VMCS_GUEST_ES_AR + 2 * SEG_TR),
-		(unsigned long long)vmread(VMCS_GUEST_ES_SEL + 2 * SEG_LDTR),
-		(unsigned long long)vmread(VMCS_GUEST_ES_AR + 2 * SEG_LDTR));
-	log_raw("  CR0 0x%llx (shadow 0x%llx) CR3 0x%llx CR4 0x%llx (shadow 0x%llx) EFER 0x%llx "
-		"entry controls 0x%llx\n",
-		(unsigned long long)vmread(VMCS_GUEST_CR0), (unsigned long long)vmread(VMCS_CR0_SHADOW),
-		(unsigned long long)vmread(VMCS_GUEST_CR3), (unsigned long long)vmread(VMCS_GUEST_CR4),
-		(unsigned long long)vmread(VMCS_CR4_SHADOW), (unsigned long long)vmread(VMCS_GUEST_EFER),
-		(unsigned long long)vmread(VMCS_ENTRY_CTLS));
-	log_raw("  GDTR 0x%llx/0x%llx IDTR 0x%llx/0x%llx interruptibility 0x%llx activity %llu "
-		"DR7 0x%llx PAT 0x%llx\n",
-		(unsigned long long)vmread(VMCS_GUEST_GDTR_BASE), (unsigned long long)vmread(VMCS_GUEST_GDTR_LIMIT),
-		(unsigned long long)vmread(VMCS_GUEST_IDTR_BASE), (unsigned long long)vmread(VMCS_GUEST_IDTR_LIMIT),
-		(unsigned long long)vmread(VMCS_GUEST_INTERRUPTIBILITY),
-		(unsigned long long)vmread(VMCS_GUEST_ACTIVITY), (unsigned long long)vmread(VMCS_GUEST_DR7),
-		(unsigned long long)vmread(VMCS_GUEST_PAT));
+	log_raw("  VMX exit reason 0x%lx qualification 0x%lx intr-info 0x%lx idt-vectoring 0x%lx "
+		"insn-error %lu\n",
+		vmread(VMCS_EXIT_REASON), vmread(VMCS_EXIT_QUALIFICATION),
+		vmread(VMCS_EXIT_INTR_INFO), vmread(VMCS_IDT_VECTORING_INFO),
+		vmread(VMCS_INSN_ERROR));
+	log_raw("  CS %04lx/%05lx base 0x%lx limit 0x%lx  SS %04lx/%05lx  DS %04lx/%05lx  "
+		"TR %04lx/%05lx  LDTR %04lx/%05lx\n",
+		vmread(VMCS_GUEST_ES_SEL + 2 * SEG_CS),
+		vmread(VMCS_GUEST_ES_AR + 2 * SEG_CS),
+		vmread(VMCS_GUEST_ES_BASE + 2 * SEG_CS),
+		vmread(VMCS_GUEST_ES_LIMIT + 2 * SEG_CS),
+		vmread(VMCS_GUEST_ES_SEL + 2 * SEG_SS),
+		vmread(VMCS_GUEST_ES_AR + 2 * SEG_SS),
+		vmread(VMCS_GUEST_ES_SEL + 2 * SEG_DS),
+		vmread(VMCS_GUEST_ES_AR + 2 * SEG_DS),
+		vmread(VMCS_GUEST_ES_SEL + 2 * SEG_TR),
+		vmread(VMCS_GUEST_ES_AR + 2 * SEG_TR),
+		vmread(VMCS_GUEST_ES_SEL + 2 * SEG_LDTR),
+		vmread(VMCS_GUEST_ES_AR + 2 * SEG_LDTR));
+	log_raw("  CR0 0x%lx (shadow 0x%lx) CR3 0x%lx CR4 0x%lx (shadow 0x%lx) EFER 0x%lx "
+		"entry controls 0x%lx\n",
+		vmread(VMCS_GUEST_CR0), vmread(VMCS_CR0_SHADOW),
+		vmread(VMCS_GUEST_CR3), vmread(VMCS_GUEST_CR4),
+		vmread(VMCS_CR4_SHADOW), vmread(VMCS_GUEST_EFER),
+		vmread(VMCS_ENTRY_CTLS));
+	log_raw("  GDTR 0x%lx/0x%lx IDTR 0x%lx/0x%lx interruptibility 0x%lx activity %lu "
+		"DR7 0x%lx PAT 0x%lx\n",
+		vmread(VMCS_GUEST_GDTR_BASE), vmread(VMCS_GUEST_GDTR_LIMIT),
+		vmread(VMCS_GUEST_IDTR_BASE), vmread(VMCS_GUEST_IDTR_LIMIT),
+		vmread(VMCS_GUEST_INTERRUPTIBILITY),
+		vmread(VMCS_GUEST_ACTIVITY), vmread(VMCS_GUEST_DR7),
+		vmread(VMCS_GUEST_PAT));
 	if (vmread(VMCS_EXIT_REASON) & VMX_EXIT_ENTRY_FAILED)
 		dump_controls_and_host();
 	vmcs_release(v, borrowed);
@@ -1474,8 +1475,14 @@ static void vmx_dump(struct vcpu *v)
 
 const struct vendor_ops vmx_ops = {
 	.name = "VMX",
+	.guest_vendor = CPUMODEL_INTEL,
+	.tsc_scale_frac = TSC_VMX_FRAC,
+	.tsc_max_ratio = TSC_VMX_MAX_RATIO,
+	.nested_bits = &vmx_ept_bits,
 	.cpu_enable = vmx_cpu_enable,
 	.vm_init = vmx_vm_init,
+	.pass_io_port = vmx_pass_io_port,
+	.pass_msr = vmx_pass_msr,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_run = vmx_vcpu_run,
 	.inject_exception = vmx_inject_exception,

@@ -4,10 +4,9 @@
 
 #include <stdint.h>
 
-/* Capability MSRs (SDM Vol. 3C appendix A). Pin, primary, exit and entry
- * controls each have a TRUE_ variant when IA32_VMX_BASIC[55] is set. */
-#define MSR_IA32_VMX_EXIT         0x483
-#define MSR_IA32_VMX_ENTRY        0x484
+/* Capability MSRs (SDM Vol. 3C appendix A) only vmx.c reads; the others are
+ * in <tscvisor/x86.h>. Pin, primary, exit and entry controls each have a
+ * TRUE_ variant when IA32_VMX_BASIC[55] is set. */
 #define MSR_IA32_VMX_MISC         0x485
 #define MSR_IA32_VMX_CR0_FIXED0   0x486
 #define MSR_IA32_VMX_CR0_FIXED1   0x487
@@ -19,7 +18,6 @@
 #define VMX_BASIC_TRUE_CTLS       (1ull << 55)
 #define VMX_MISC_STORE_LMA        (1ull << 5)    /* exits store EFER.LMA in "IA-32e mode guest" */
 #define VMX_MISC_PREEMPT_RATE     0x1full        /* preemption timer: TSC >> this */
-#define MSR_IA32_TSC_DEADLINE     0x6e0
 #define FEATURE_CONTROL_LOCKED    (1ull << 0)
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 
@@ -235,18 +233,7 @@ enum vmcs_field {
  * leaf bit 7. EPTP: memory type 2:0, walk length - 1 in 5:3. */
 #define EPTP_WB_4LEVEL            (6ull | (3ull << 3))
 
-#define CR0_PE                    (1ull << 0)
-#define CR0_TS                    (1ull << 3)
-#define CR0_NE                    (1ull << 5)
-#define CR0_NW                    (1ull << 29)
-#define CR0_CD                    (1ull << 30)
-#define CR0_PG                    (1ull << 31)
-#define CR4_PAE                   (1ull << 5)
-#define CR4_VMXE                  (1ull << 13)
-#define CR4_OSXSAVE               (1ull << 18)
-
-#define MSR_EFER                  0xc0000080
-#define EFER_LME                  (1ull << 8)
-#define EFER_LMA                  (1ull << 10)
+/* CR0/CR4/EFER bits and the MSR numbers shared with the rest are in
+ * <tscvisor/x86.h>. */
 
 #endif

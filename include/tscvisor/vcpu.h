@@ -8,10 +8,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <tscvisor/cpumodel.h>
 #include <tscvisor/guest_walk.h>
 #include <tscvisor/dev/lapic.h>
 
 struct vm;
+struct nested_bits;
 
 /* Guest general-purpose registers. RAX, RSP, RIP and RFLAGS live in the
  * VMCB/VMCS; the backend copies them here before an exit is handled and back
@@ -81,6 +83,58 @@ struct segment {
 enum seg_reg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR,
 	       SEG_GDTR, SEG_IDTR, SEG_NR };
 
+/* An event the CPU was delivering to the guest when it exited (an exception
+ * raised while delivering it, a nested page fault on the IDT...), to be
+ * delivered again at the next entry; or one queued for the next entry.
+ * Vendor-neutral: SVM's EVENTINJ / EXITINTINFO and VMX's IDT-vectoring and
+ * VM-entry interruption information are each backend's own business. */
+enum vcpu_event_type {
+	VCPU_EVENT_EXTINT = 0,      /* an external interrupt */
+	VCPU_EVENT_NMI = 2,
+	VCPU_EVENT_EXCEPTION = 3,   /* a fault or trap, INT3 and INTO included */
+	VCPU_EVENT_SOFTINT = 4,     /* INT n */
+};
+
+struct vcpu_event {
+	bool valid;                 /* false: none (the other fields are 0) */
+	uint8_t vector;
+	uint8_t type;               /* enum vcpu_event_type */
+	bool has_error;             /* error is pushed (exceptions only) */
+	uint32_t error;
+};
+
+/* A snapshot stores the event as one 64-bit word (docs/snapshot-format.md:
+ * bits 7:0 vector, 10:8 type, 11 error code valid, 31 valid, 63:32 error
+ * code; 0 when none). The numbers happen to be SVM's EVENTINJ layout, which
+ * the first snapshots were taken with; the encoding is fixed now whatever
+ * the backend. */
+#define VCPU_EVENT_WORD_VALID     (1u << 31)
+#define VCPU_EVENT_WORD_HAS_ERROR (1u << 11)
+#define VCPU_EVENT_WORD_TYPE_SHIFT 8
+
+static inline uint64_t vcpu_event_to_word(const struct vcpu_event *e)
+{
+	if (!e->valid)
+		return 0;
+	return e->vector | (uint64_t)(e->type & 7) << VCPU_EVENT_WORD_TYPE_SHIFT |
+	       (e->has_error ? VCPU_EVENT_WORD_HAS_ERROR | (uint64_t)e->error << 32 : 0) |
+	       VCPU_EVENT_WORD_VALID;
+}
+
+static inline struct vcpu_event vcpu_event_from_word(uint64_t w)
+{
+	struct vcpu_event e = { 0 };
+
+	if (!(w & VCPU_EVENT_WORD_VALID))
+		return e;
+	e.valid = true;
+	e.vector = (uint8_t)w;
+	e.type = (w >> VCPU_EVENT_WORD_TYPE_SHIFT) & 7;
+	e.has_error = w & VCPU_EVENT_WORD_HAS_ERROR;
+	e.error = e.has_error ? (uint32_t)(w >> 32) : 0;
+	return e;
+}
+
 /* The architectural state beyond struct gprs that a backend exposes to the
  * core and to the snapshot code, vendor-neutral: a snapshot taken on SVM
  * restores on VMX and back. Segment attributes use SVM's 12-bit packing
@@ -92,9 +146,7 @@ struct vcpu_sregs {
 	uint64_t kernel_gs_base, star, lstar, cstar, sfmask;
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint32_t interrupt_shadow;   /* 1: the next instruction is in an STI/MOV SS shadow */
-	uint64_t pending_event;      /* an event being delivered at the exit: SVM
-				      * EXITINTINFO layout (vector, type, EV, V, error << 32);
-				      * 0 when none */
+	struct vcpu_event pending_event; /* an event being delivered at the exit */
 };
 
 /* A vCPU's guest TSC (vmm/vmtime.c, docs/tsc-modes.md). */
@@ -176,7 +228,7 @@ struct vcpu {
 	struct decode_cache dcache[4];   /* any RIP in any slot: a loop of up to four
 					  * trapping instructions always hits */
 	unsigned dcache_next;            /* the slot the next miss replaces */
-	/* The registers no VM entry switches (arch/x86/fpu.h, vmm/sched.c)
+	/* The registers no VM entry switches (<tscvisor/hw.h>, vmm/sched.c)
 	 * while another vCPU has the pCPU's: x87/SSE and the other XSAVE
 	 * components (an XSAVE area, standard format, whose first 512 bytes are
 	 * the FXSAVE image; FXSAVE alone without XSAVE), XCR0 and DR0-DR3.
@@ -187,13 +239,21 @@ struct vcpu {
 	uint64_t dr[4];              /* DR0-DR3 */
 };
 
+/* A virtualisation backend. The core decides what a VM is (which guest
+ * memory is mapped, which ports and MSRs belong to the guest outright:
+ * vmm/backend.c); a backend knows only how its hardware says so. Where the
+ * two vendors differ in something the core must know, that is a field here,
+ * never a test of which backend is in use. */
 struct vendor_ops {
 	const char *name;                         /* "SVM" or "VMX" */
 	/* Enable the extension on the current CPU (VMXON / EFER.SVME); called
 	 * once on every pCPU that will run guests, with its own per-CPU state. */
 	int (*cpu_enable)(void);
-	/* Per-VM: build the nested page tables mapping guest RAM. */
-	int (*vm_init)(struct vm *vm);
+	/* Per-VM: the backend's state, with an empty nested page table (its
+	 * root in *nested_root, a zeroed page), every I/O port and every MSR
+	 * intercepted. vm_backend_init() (vmm/backend.c) then maps guest RAM
+	 * and opens what the guest owns with pass_io_port and pass_msr. */
+	int (*vm_init)(struct vm *vm, uint64_t **nested_root);
 	/* Per-vCPU: control block, intercepts, initial multiboot state. */
 	int (*vcpu_init)(struct vcpu *v);
 	/* Run the guest until its next exit; fill *e. regs are in v->regs. */
@@ -246,6 +306,33 @@ struct vendor_ops {
 	int (*set_window)(struct vcpu *v, uint64_t gpa, uint64_t host_pa);
 	/* Print the backend's view of the guest (control block fields). */
 	void (*dump)(struct vcpu *v);
+	/* (The members below come last so that the hot paths' offsets into
+	 * the table stay small: one-byte displacements.) */
+	/* Let the guest access I/O port `port` / MSR `msr` (read and write)
+	 * without an exit. */
+	void (*pass_io_port)(struct vm *vm, uint16_t port);
+	void (*pass_msr)(struct vm *vm, uint32_t msr);
+	/* The CPU vendor a guest is told of (CPUID; pure/cpumodel.c): the
+	 * host's (SVM runs on AMD, VMX on Intel). */
+	enum cpumodel_vendor guest_vendor;
+	/* The TSC ratio's format (pure/tsc.c): fraction bits and the largest
+	 * ratio the hardware takes (TSC_SVM_*, TSC_VMX_*). */
+	unsigned tsc_scale_frac;
+	uint64_t tsc_max_ratio;
+	/* Nested page table entry bits (NPT or EPT) for pure/nested.c. */
+	const struct nested_bits *nested_bits;
 };
+
+/* What the core does for the backends (vmm/backend.c). */
+
+/* The VM's backend state: ops->vm_init, then guest RAM mapped in the nested
+ * page tables, then the ports and MSRs the guest owns passed through.
+ * Returns 0 or -1. */
+int vm_backend_init(struct vm *vm);
+/* CR8, the guest's task priority (SDM Vol. 3A 10.8.6.1: CR8[3:0] is
+ * TPR[7:4]), for a backend that intercepts MOV CR8: the virtual local APIC's
+ * TPR. vcpu_cr8_write returns false (#GP) when reserved bits are set. */
+uint64_t vcpu_cr8_read(struct vcpu *v);
+bool vcpu_cr8_write(struct vcpu *v, uint64_t val);
 
 #endif

@@ -9,7 +9,7 @@
 #include <tscvisor/save.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
-#include "insn.h"
+#include <tscvisor/hw.h>
 
 #define PM_TMR_LEN 4                 /* PM_TMR_BLK: one 32-bit register */
 
