@@ -3,7 +3,7 @@
  * format describes, and every event there and back. */
 #include <stdio.h>
 #include <string.h>
-#include <tscvisor/vcpu.h>
+#include <tscvisor/vcpu_event.h>
 #include <tscvisor/x86.h>
 #include "harness.h"
 
