@@ -13,6 +13,7 @@
 #include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
+#include <tscvisor/quirks.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
@@ -200,14 +201,9 @@ static void fpu_take(struct pcpu *cpu, struct vcpu *v)
 			fpu_load(v->fpu);
 		}
 		dr03_write(v->dr);
-		/* Host DR7 is 0x400 after every exit already, nothing enabled.
-		 * QEMU's TCG keeps the breakpoints a guest's MOV to DR7 armed
-		 * across #VMEXIT and fires them in the next guest whatever its
-		 * DR7 says; it drops them only on a MOV to DR7 that changes the
-		 * type/length bits: a disabled R/W0 change, then 0x400 again
-		 * (docs/platform.md). */
-		dr7_write(0x10400);
-		dr7_write(0x400);
+		/* Host DR7 is 0x400 after every exit already, nothing enabled;
+		 * QEMU's TCG needs more to forget the last guest's breakpoints. */
+		quirk_dr7_disarm();
 		cpu->fpu_owner = v;
 	}
 	if (fpu_host.xsave && cpu->cur_xcr0 != v->xcr0) {

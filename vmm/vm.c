@@ -8,6 +8,7 @@
 #include <tscvisor/loader.h>
 #include <tscvisor/log.h>
 #include <tscvisor/pio.h>
+#include <tscvisor/quirks.h>
 #include <tscvisor/save.h>
 #include <tscvisor/vmrun.h>
 #include <tscvisor/sched.h>
@@ -284,13 +285,7 @@ enum vm_verdict vm_report(struct vm *vm)
 			 (unsigned long long)(v->timer.fired ? v->timer.late_total / v->timer.fired : 0),
 			 (unsigned long long)v->timer.late_max, (unsigned long long)v->moves,
 			 v->inits_seen, v->sipis_seen, v->sipis_taken, (int)v->state, v->cpu);
-		if (v->pf_retried > v->pf_tested)
-			log_warn("vm %s: vCPU %u: %llu page fault(s) its page tables did not explain were "
-				 "retried, not delivered (an emulator fault: docs/platform.md)", vm->name, i,
-				 (unsigned long long)(v->pf_retried - v->pf_tested));
-		if (v->pf_tested)
-			log_info("vm %s: vCPU %u: test_spurious_pf: %u made, %llu retried in all", vm->name,
-				 i, v->pf_tested, (unsigned long long)v->pf_retried);
+		quirk_report(vm, i);
 	}
 
 	if (vm->end == VM_END_SHUTDOWN || vm->end == VM_END_SAVED) {

@@ -70,6 +70,23 @@
 #define X86_RFLAGS_VM  (1ull << 17)
 #define X86_RFLAGS_AC  (1ull << 18)
 
+/* Event information: vector 7:0, type 10:8, error code valid 11, valid 31,
+ * error code 63:32 (APM Vol. 2 15.20 EVENTINJ, 15.7.2 EXITINTINFO; the
+ * layout of struct vcpu_sregs.pending_event on both backends). */
+#define X86_EVENT_VECTOR(e)  ((unsigned)((e) & 0xff))
+#define X86_EVENT_TYPE(e)    ((unsigned)(((e) >> 8) & 7))
+#define X86_EVENT_TYPE_EXC   3            /* a hardware exception */
+#define X86_EVENT_VALID      (1ull << 31)
+
+/* Segment attributes in SVM's 12-bit packing (struct vcpu_segment.attr):
+ * type 3:0, S 4, DPL 6:5, P 7, AVL 8, L 9, D/B 10, G 11. */
+#define X86_SEG_ATTR_DPL(a)  (((a) >> 5) & 3)
+
+/* Debug registers (SDM Vol. 3B 18.2). */
+#define X86_DR7_FIXED     (1ull << 10)   /* reads as 1: DR7 after reset is 0x400 */
+#define X86_DR7_RW0_WRITE (1ull << 16)   /* R/W0 = 01: breakpoint 0 on data writes */
+#define X86_DR6_INIT      0xffff0ff0ull  /* DR6 after reset */
+
 /* Model-specific registers (SDM 4; APM 2 appendix A). */
 #define MSR_IA32_TSC               0x10
 #define MSR_IA32_APIC_BASE         0x1b
@@ -138,6 +155,7 @@
 #define APIC_LVT_MASKED (1u << 16)
 
 /* Guest page-table entries, 4-level paging (SDM 3 section 4.5). */
+#define X86_PAGE_SIZE 4096u
 #define X86_PTE_P    (1ull << 0)
 #define X86_PTE_RW   (1ull << 1)
 #define X86_PTE_US   (1ull << 2)
