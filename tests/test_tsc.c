@@ -622,6 +622,13 @@ static void oracle(enum tsc_mode mode, const struct rate_case *rc, const struct 
 	want->rate_guaranteed = want->trap_rdtsc || (rate_ok && inv);
 	want->host_reliable = safe;
 	want->pv_fast_path = fast && safe && !want->trap_rdtsc && want->mode == TSC_MODE_EMULATE;
+	want->why = mode == TSC_MODE_NATIVE ? TSC_WHY_NATIVE :
+		    mode == TSC_MODE_PVRDTSCP ? (want->trap_rdtsc ? TSC_WHY_PVRDTSCP_TRAPPED :
+						 TSC_WHY_PVRDTSCP_NATIVE) :
+		    want->mode == TSC_MODE_NATIVE ? TSC_WHY_AUTO_NATIVE :
+		    want->pv_fast_path ? TSC_WHY_FAST_PATH : TSC_WHY_EMULATE;
+	want->rate_way = equal ? TSC_RATE_EQUAL : scalable ? TSC_RATE_SCALED :
+			 within ? TSC_RATE_TOLERATED : TSC_RATE_NONE;
 }
 
 static void test_policy_table(void)
@@ -657,6 +664,7 @@ static void test_policy_table(void)
 			   got.rate_guaranteed == want.rate_guaranteed &&
 			   got.host_reliable == want.host_reliable &&
 			   got.pv_fast_path == want.pv_fast_path &&
+			   got.why == want.why && got.rate_way == want.rate_way &&
 			   len > 10 && len < TSC_REASON_MAX - 1,
 			   "mode %u rate %s inv %u sync %u vouch %u hw %u fast %u: got mode %d trap %d "
 			   "hw %d rate %llu guar %d rel %d fast %d \"%s\"", m, rate_cases[rc].name,
@@ -669,6 +677,23 @@ static void test_policy_table(void)
 		LOOP_CHECK(!got.trap_rdtsc || got.rate_guaranteed, "trapped => rate guaranteed");
 		LOOP_CHECK(!got.use_hw_scaling || got.guest_rate_khz != host.tsc_khz,
 			   "scaling only when the rates differ");
+		/* tsc_decide is the decision plus its explanation, nothing more. */
+		{
+			struct tsc_decision only;
+			char words[TSC_REASON_MAX];
+
+			tsc_decide_only(modes[m], rate_cases[rc].tsc_khz, fast, &host, &only);
+			tsc_explain(&only, &host, words, sizeof(words));
+			LOOP_CHECK(!only.reason[0] && !strcmp(words, got.reason) &&
+				   only.mode == got.mode && only.trap_rdtsc == got.trap_rdtsc &&
+				   only.use_hw_scaling == got.use_hw_scaling &&
+				   only.scale.ratio == got.scale.ratio &&
+				   only.scale.frac == got.scale.frac &&
+				   only.guest_rate_khz == got.guest_rate_khz &&
+				   only.rate_guaranteed == got.rate_guaranteed &&
+				   only.warn == got.warn && only.why == got.why,
+				   "decide_only + explain == decide: \"%s\" vs \"%s\"", words, got.reason);
+		}
 		LOOP_CHECK(modes[m] != TSC_MODE_AUTO ||
 			   (got.mode == TSC_MODE_NATIVE) == !strncmp(got.reason, "auto -> native", 14),
 			   "reason names the choice: %s", got.reason);
@@ -805,6 +830,97 @@ static void test_policy_reasons(void)
 	CHECK_STR(d.reason, "tsc_mode 9 unknown");
 }
 
+/* The explanation alone: decisions written by hand, one per reason code,
+ * give the words the log prints (scripts/cases grep them). */
+static struct tsc_decision by_hand(enum tsc_why why, enum tsc_mode asked, enum tsc_rate_way way,
+				   bool safe, bool fast_asked, uint64_t tsc_khz)
+{
+	struct tsc_decision d;
+
+	memset(&d, 0, sizeof(d));
+	d.why = why;
+	d.asked = asked;
+	d.rate_way = way;
+	d.host_reliable = safe;
+	d.fast_asked = fast_asked;
+	d.tsc_khz = tsc_khz;
+	d.scale_result = TSC_SCALE_TOO_SMALL;
+	return d;
+}
+
+static void test_explain(void)
+{
+	struct tsc_host_info good = { .tsc_khz = 2000000, .invariant = true, .synchronised = true };
+	struct tsc_host_info vouched = { .tsc_khz = 2000000, .vouched = true };
+	struct tsc_host_info skewed = { .tsc_khz = 2000000, .invariant = true };
+	struct tsc_host_info vmx = { .tsc_khz = 2000000, .invariant = true, .synchronised = true,
+				     .hw_scaling = true, .scale_frac = TSC_VMX_FRAC,
+				     .max_ratio = TSC_VMX_MAX_RATIO };
+	struct tsc_decision d;
+	char buf[TSC_REASON_MAX], tiny[8];
+
+	d = by_hand(TSC_WHY_AUTO_NATIVE, TSC_MODE_AUTO, TSC_RATE_EQUAL, true, false, 2000000);
+	tsc_explain(&d, &good, buf, sizeof(buf));
+	CHECK_STR(buf, "auto -> native: invariant host TSC, synchronised, tsc_khz 2000000 equals host");
+	tsc_explain(&d, &vouched, buf, sizeof(buf));
+	CHECK_STR(buf, "auto -> native: host TSC invariant by tsc_reliable, synchronised by "
+		  "tsc_reliable, tsc_khz 2000000 equals host");
+
+	d = by_hand(TSC_WHY_NATIVE, TSC_MODE_NATIVE, TSC_RATE_SCALED, true, false, 500000);
+	tsc_explain(&d, &vmx, buf, sizeof(buf));
+	CHECK_STR(buf, "native: invariant host TSC, synchronised, hardware scaling to tsc_khz "
+		  "500000 from host 2000000 (ratio 0x400000000000 >> 48)");
+
+	d = by_hand(TSC_WHY_NATIVE, TSC_MODE_NATIVE, TSC_RATE_NONE, false, false, 1000000);
+	tsc_explain(&d, &skewed, buf, sizeof(buf));
+	CHECK_STR(buf, "native: host TSC failed the cross-pCPU synchronisation check: monotonic "
+		  "only as far as the host TSC is; tsc_khz 1000000 differs from host 2000000 by "
+		  "500000 ppm and no hardware scaling: guest TSC runs at the host rate");
+
+	d = by_hand(TSC_WHY_PVRDTSCP_NATIVE, TSC_MODE_PVRDTSCP, TSC_RATE_TOLERATED, true, false,
+		    2000400);
+	tsc_explain(&d, &good, buf, sizeof(buf));
+	CHECK_STR(buf, "pvrdtscp -> native: invariant host TSC, synchronised, tsc_khz 2000400 "
+		  "within 250 ppm of host 2000000");
+
+	d = by_hand(TSC_WHY_PVRDTSCP_TRAPPED, TSC_MODE_PVRDTSCP, TSC_RATE_EQUAL, false, false,
+		    2000000);
+	tsc_explain(&d, &skewed, buf, sizeof(buf));
+	CHECK_STR(buf, "pvrdtscp -> emulated: host TSC failed the cross-pCPU synchronisation check");
+
+	d = by_hand(TSC_WHY_EMULATE, TSC_MODE_AUTO, TSC_RATE_NONE, true, false, 3000000);
+	d.scale_result = TSC_SCALE_TOO_LARGE;
+	tsc_explain(&d, &vmx, buf, sizeof(buf));
+	CHECK_STR(buf, "auto -> emulate: tsc_khz 3000000 differs from host 2000000 by 500000 ppm "
+		  "and hardware scaling cannot reach it (ratio above the maximum)");
+	d.scale_result = TSC_SCALE_TOO_SMALL;
+	tsc_explain(&d, &vmx, buf, sizeof(buf));
+	CHECK_STR(buf, "auto -> emulate: tsc_khz 3000000 differs from host 2000000 by 500000 ppm "
+		  "and hardware scaling cannot represent it");
+
+	d = by_hand(TSC_WHY_EMULATE, TSC_MODE_EMULATE, TSC_RATE_EQUAL, false, true, 2000000);
+	tsc_explain(&d, &skewed, buf, sizeof(buf));
+	CHECK_STR(buf, "emulate: RDTSC/RDTSCP trapped, guest TSC at tsc_khz 2000000 (host 2000000); "
+		  "pvclock fast path refused: host TSC failed the cross-pCPU synchronisation check");
+
+	d = by_hand(TSC_WHY_FAST_PATH, TSC_MODE_AUTO, TSC_RATE_EQUAL, true, true, 2000000);
+	tsc_explain(&d, &good, buf, sizeof(buf));
+	CHECK_STR(buf, "auto -> emulate, pvclock fast path: RDTSC not trapped; invariant host TSC, "
+		  "synchronised, tsc_khz 2000000 equals host");
+
+	d = by_hand(TSC_WHY_NO_HOST_RATE, TSC_MODE_PVRDTSCP, TSC_RATE_NONE, false, false, 0);
+	tsc_explain(&d, &good, buf, sizeof(buf));
+	CHECK_STR(buf, "pvrdtscp: host TSC rate unknown");
+	d = by_hand(TSC_WHY_UNKNOWN_MODE, (enum tsc_mode)7, TSC_RATE_NONE, false, false, 0);
+	tsc_explain(&d, &good, buf, sizeof(buf));
+	CHECK_STR(buf, "tsc_mode 7 unknown");
+
+	/* A short buffer is cut, never overrun. */
+	d = by_hand(TSC_WHY_AUTO_NATIVE, TSC_MODE_AUTO, TSC_RATE_EQUAL, true, false, 2000000);
+	tsc_explain(&d, &good, tiny, sizeof(tiny));
+	CHECK_STR(tiny, "auto ->");
+}
+
 int main(void)
 {
 	test_mul_shr();
@@ -817,5 +933,6 @@ int main(void)
 	test_msrs();
 	test_policy_table();
 	test_policy_reasons();
+	test_explain();
 	return th_done();
 }
