@@ -50,7 +50,9 @@
 #define X86_CR4_PGE        (1ull << 7)
 #define X86_CR4_OSFXSR     (1ull << 9)
 #define X86_CR4_OSXMMEXCPT (1ull << 10)
+#define X86_CR4_LA57       (1ull << 12)
 #define X86_CR4_VMXE       (1ull << 13)
+#define X86_CR4_PCIDE      (1ull << 17)
 #define X86_CR4_OSXSAVE    (1ull << 18)
 
 /* EFER, MSR 0xc0000080 (APM 2 section 3.1.7). */
@@ -76,11 +78,14 @@
 #define X86_EVENT_VECTOR(e)  ((unsigned)((e) & 0xff))
 #define X86_EVENT_TYPE(e)    ((unsigned)(((e) >> 8) & 7))
 #define X86_EVENT_TYPE_EXC   3            /* a hardware exception */
+#define X86_EVENT_EV         (1ull << 11) /* an error code is pushed */
 #define X86_EVENT_VALID      (1ull << 31)
 
 /* Segment attributes in SVM's 12-bit packing (struct vcpu_segment.attr):
  * type 3:0, S 4, DPL 6:5, P 7, AVL 8, L 9, D/B 10, G 11. */
 #define X86_SEG_ATTR_DPL(a)  (((a) >> 5) & 3)
+#define X86_SEG_ATTR_L       (1u << 9)    /* 64-bit code segment */
+#define X86_SEG_ATTR_DB      (1u << 10)   /* 32-bit default operand size */
 
 /* Debug registers (SDM Vol. 3B 18.2). */
 #define X86_DR7_FIXED     (1ull << 10)   /* reads as 1: DR7 after reset is 0x400 */
