@@ -126,7 +126,8 @@ const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 	dc->len = 0;
 	if (decode_slow(v, insn))
 		return NULL;
-	if (translate_rip(v, &dc->gpa, &dc->path) == 0 && (dc->gpa & (X86_PAGE_SIZE - 1)) + insn->len <= X86_PAGE_SIZE &&
+	if (translate_rip(v, &dc->gpa, &dc->path) == 0 &&
+	    (dc->gpa & (X86_PAGE_SIZE - 1)) + insn->len <= X86_PAGE_SIZE &&
 	    dc->gpa + insn->len <= v->vm->ram_size) {
 		memcpy(dc->bytes, v->vm->ram + dc->gpa, insn->len);
 		set_path(v->vm, dc);
