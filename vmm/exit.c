@@ -42,22 +42,6 @@ const char *exit_reason_name(enum exit_reason r)
 	return r < EXIT_NR && reason_names[r] ? reason_names[r] : "?";
 }
 
-void vcpu_dump(struct vcpu *v, const char *why)
-{
-	const struct gprs *g = &v->regs;
-
-	log_raw("*** VM '%s' vCPU %u: %s\n", v->vm->name, v->id, why);
-	log_raw("  RIP 0x%016lx RFLAGS 0x%lx RSP 0x%016lx\n", g->rip, g->rflags, g->rsp);
-	log_raw("  RAX 0x%016lx RBX 0x%016lx RCX 0x%016lx RDX 0x%016lx\n", g->rax, g->rbx, g->rcx,
-		g->rdx);
-	log_raw("  RSI 0x%016lx RDI 0x%016lx RBP 0x%016lx R8  0x%016lx\n", g->rsi, g->rdi, g->rbp,
-		g->r8);
-	log_raw("  R9  0x%016lx R10 0x%016lx R11 0x%016lx R12 0x%016lx\n", g->r9, g->r10, g->r11,
-		g->r12);
-	log_raw("  R13 0x%016lx R14 0x%016lx R15 0x%016lx\n", g->r13, g->r14, g->r15);
-	v->vm->ops->dump(v);
-}
-
 /* The guest did something the hypervisor cannot give meaning to: stop its
  * VM (never the hypervisor) with a register dump. */
 static void stop_vm(struct vcpu *v, enum vm_end how, const char *why)

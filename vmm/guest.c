@@ -3,8 +3,10 @@
  * gives no instruction length (SVM without NRIPS) or no decoded operands
  * (MMIO without decode assists). */
 #include <string.h>
+#include <tscvisor/exit.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/guest_walk.h>
+#include <tscvisor/log.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/x86.h>
 
@@ -216,4 +218,21 @@ bool guest_pf_unexplained_now(struct vcpu *v, uint64_t la, uint32_t pfec)
 	v->vm->ops->get_sregs(v, &s);
 	mmu = mmu_of(v, &s);
 	return guest_pf_unexplained(&mmu, la, pfec);
+}
+
+/* The register dump of a VM that stops (include/tscvisor/exit.h). */
+void vcpu_dump(struct vcpu *v, const char *why)
+{
+	const struct gprs *g = &v->regs;
+
+	log_raw("*** VM '%s' vCPU %u: %s\n", v->vm->name, v->id, why);
+	log_raw("  RIP 0x%016lx RFLAGS 0x%lx RSP 0x%016lx\n", g->rip, g->rflags, g->rsp);
+	log_raw("  RAX 0x%016lx RBX 0x%016lx RCX 0x%016lx RDX 0x%016lx\n", g->rax, g->rbx, g->rcx,
+		g->rdx);
+	log_raw("  RSI 0x%016lx RDI 0x%016lx RBP 0x%016lx R8  0x%016lx\n", g->rsi, g->rdi, g->rbp,
+		g->r8);
+	log_raw("  R9  0x%016lx R10 0x%016lx R11 0x%016lx R12 0x%016lx\n", g->r9, g->r10, g->r11,
+		g->r12);
+	log_raw("  R13 0x%016lx R14 0x%016lx R15 0x%016lx\n", g->r13, g->r14, g->r15);
+	v->vm->ops->dump(v);
 }
