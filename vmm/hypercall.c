@@ -71,11 +71,11 @@ static int64_t hc_pvclock_window(struct vcpu *v, uint64_t gpa)
 	for (i = 0; !rc && i < vm->nvcpus; i++)
 		kvmclock_update(&vm->vcpus[i]);
 	if (rc)
-		vm_warn(vm, "vm %s: vCPU %u: pvclock window at 0x%llx refused: not a page of guest RAM",
-			    vm->name, v->id, (unsigned long long)gpa);
+		vm_warn(vm, "vm %s: vCPU %u: pvclock window at 0x%lx refused: not a page of guest RAM",
+			    vm->name, v->id, gpa);
 	else if (gpa)
-		vm_info(vm, "vm %s: pvclock window at 0x%llx: each vCPU reads its own area there",
-			    vm->name, (unsigned long long)gpa);
+		vm_info(vm, "vm %s: pvclock window at 0x%lx: each vCPU reads its own area there",
+			    vm->name, gpa);
 	else
 		vm_info(vm, "vm %s: pvclock window removed", vm->name);
 	return rc ? HC_EINVAL : 0;

@@ -25,8 +25,8 @@ void *mem_alloc_pages(uint64_t count)
 
 	do {
 		if (count == 0 || bytes / 4096 != count || bytes > pool_end - p)
-			hv_panic("mem: pool exhausted (%llu pages asked, %llu bytes left)",
-				 (unsigned long long)count, (unsigned long long)(pool_end - p));
+			hv_panic("mem: pool exhausted (%lu pages asked, %lu bytes left)",
+				 count, (pool_end - p));
 	} while (!__atomic_compare_exchange_n(&pool_next, &p, p + bytes, false, __ATOMIC_ACQ_REL,
 					      __ATOMIC_RELAXED));
 	memset((void *)(uintptr_t)p, 0, bytes);

@@ -127,6 +127,19 @@
 #define MSR_AMD_VM_CR              0xc0010114
 #define MSR_AMD_VM_HSAVE_PA        0xc0010117
 
+/* CPUID leaves and the feature bits the core itself sets or clears (SDM 2
+ * CPUID; APM 3 appendix E). The virtual CPU's full description is
+ * pure/cpumodel.c. */
+#define CPUID_LEAF_HV_FIRST       0x40000000u  /* hypervisor leaves (docs/abi.md) */
+#define CPUID_LEAF_HV_LAST        0x4fffffffu
+#define CPUID_1_EDX_APIC          (1u << 9)    /* APIC on chip */
+#define CPUID_1_ECX_OSXSAVE       (1u << 27)   /* mirrors CR4.OSXSAVE */
+#define CPUID_TOPO_LEVEL_SMT      (1u << 8)    /* leaves 0BH/1FH ECX[15:8] = 1 */
+#define CPUID_80000001_EDX_APIC   (1u << 9)    /* AMD: APIC on chip again */
+#define CPUID_80000001_ECX_XOP    (1u << 11)
+#define CPUID_80000001_ECX_FMA4   (1u << 16)
+#define CPUID_80000007_EDX_INVTSC (1u << 8)    /* invariant TSC */
+
 /* Local APIC registers: xAPIC MMIO offsets; the x2APIC MSR is
  * 0x800 + offset / 16 (SDM 3 section 11.4 and table 11-6). */
 #define APIC_BASE_DEFAULT   0xfee00000ull
