@@ -120,7 +120,7 @@ void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 		break;
 	}
 	/* XSAVE, OSXSAVE, AVX, AVX-512 and leaf 0DH say what XSETBV accepts
-	 * and vmm/sched.c switches (pure/xstate.c), nothing more. */
+	 * and vmm/fpuswitch.c switches (pure/xstate.c), nothing more. */
 	if (leaf == 1 || leaf == 7 || leaf == 0xd)
 		xstate_cpuid(leaf, subleaf, fpu_host.offered, v->xcr0, &fpu_host.layout, r);
 }

@@ -221,7 +221,7 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 	skip(v, e);   /* first: a save taken by the call resumes after it */
 	rc = hypercall(v, v->regs.rax, v->regs.rbx, v->regs.rcx, v->regs.rdx, v->regs.rsi);
 	if (rc == HC_RETRY) {
-		/* Another pCPU holds the VM's pause (vmm/sched.c): the call
+		/* Another pCPU holds the VM's pause (vmm/pause.c): the call
 		 * is executed again once this pCPU has parked for it. */
 		v->regs.rip = rip;
 		return;
@@ -333,7 +333,7 @@ static void handle_not_offered(struct vcpu *v, struct vm_exit *e)
 	inject_ud(v);
 }
 
-/* XSETBV: XCR0 is the guest's own (vmm/sched.c loads it before every
+/* XSETBV: XCR0 is the guest's own (vmm/fpuswitch.c loads it before every
  * entry); only components the VM is offered and the hypervisor switches
  * (fpu_host.offered), with the checks of SDM Vol. 1 13.3 and the XSETBV
  * page: #UD without CR4.OSXSAVE, #GP(0) at CPL > 0, for ECX != 0 or an

@@ -11,7 +11,7 @@
 #include <tscvisor/vmtime.h>
 
 /* Hypercalls 1 and 4 change other vCPUs' TSC formula or nested page
- * tables: each runs with every other pCPU of the VM parked (vmm/sched.c's
+ * tables: each runs with every other pCPU of the VM parked (vmm/pause.c's
  * pause protocol), so no vCPU runs or writes its own area meanwhile. When another pCPU holds the pause, the call is executed again
  * after it (HC_RETRY); when the VM is ending it returns -1. */
 static int64_t paused_call(struct vcpu *v, int64_t (*fn)(struct vcpu *, uint64_t), uint64_t a0)
