@@ -60,7 +60,7 @@ static void test_mul_shr(void)
 		uint64_t got = mul_u64_u64_shr(a, b, s, &over);
 
 		LOOP_CHECK(got == (uint64_t)want && over == ((want >> 64) != 0),
-			   "mul_shr %llx %llx %u", (unsigned long long)a, (unsigned long long)b, s);
+			   "mul_shr %lx %lx %u", a, b, s);
 	}
 	LOOP_DONE("mul_u64_u64_shr matches 128-bit reference (100000 random)");
 }
@@ -90,8 +90,8 @@ static void test_mul_div(void)
 		uint64_t got = mul_div_u64(a, m, d, &over);
 
 		LOOP_CHECK(got == (uint64_t)want && over == ((want >> 64) != 0),
-			   "mul_div %llx %llx %llx", (unsigned long long)a,
-			   (unsigned long long)m, (unsigned long long)d);
+			   "mul_div %lx %lx %lx", a,
+			   m, d);
 	}
 	LOOP_DONE("mul_div_u64 matches 128-bit reference incl. overflow (200000 random)");
 }
@@ -170,21 +170,21 @@ static void test_scale(void)
 			want = ref_ratio(g, h, TSC_VMX_FRAC);
 			LOOP_CHECK(tsc_scale_for(g, h, TSC_VMX_FRAC, TSC_VMX_MAX_RATIO, &s) == TSC_SCALE_OK &&
 				   s.ratio == (uint64_t)want,
-				   "vmx %llu/%llu", (unsigned long long)g, (unsigned long long)h);
+				   "vmx %lu/%lu", g, h);
 			LOOP_CHECK(2 * (((u128)s.ratio * h > (u128)g << 48) ?
 					(u128)s.ratio * h - ((u128)g << 48) :
 					((u128)g << 48) - (u128)s.ratio * h) <= h,
-				   "vmx rounding %llu/%llu", (unsigned long long)g, (unsigned long long)h);
+				   "vmx rounding %lu/%lu", g, h);
 			want = ref_ratio(g, h, TSC_SVM_FRAC);
 			if (want <= TSC_SVM_MAX_RATIO)
 				LOOP_CHECK(tsc_scale_for(g, h, TSC_SVM_FRAC, TSC_SVM_MAX_RATIO, &s) ==
 					   TSC_SCALE_OK && s.ratio == (uint64_t)want,
-					   "svm %llu/%llu", (unsigned long long)g, (unsigned long long)h);
+					   "svm %lu/%lu", g, h);
 			else
 				LOOP_CHECK(tsc_scale_for(g, h, TSC_SVM_FRAC, TSC_SVM_MAX_RATIO, &s) ==
 					   TSC_SCALE_TOO_LARGE,
-					   "svm too large %llu/%llu", (unsigned long long)g,
-					   (unsigned long long)h);
+					   "svm too large %lu/%lu", g,
+					   h);
 		}
 	}
 	LOOP_DONE("VMX and SVM ratios for all rate pairs: rounded exact, SVM range enforced");
@@ -228,9 +228,9 @@ static void test_hw_guest(void)
 
 					/* err / h <= d / 2^(f+1) + 1 */
 					LOOP_CHECK((err << (f + 1)) <= (u128)d * h + ((u128)h << (f + 1)),
-						   "hw error g %llu h %llu f %u d %llu",
-						   (unsigned long long)g, (unsigned long long)h, f,
-						   (unsigned long long)d);
+						   "hw error g %lu h %lu f %u d %lu",
+						   g, h, f,
+						   d);
 				}
 			}
 		}
@@ -247,7 +247,7 @@ static void test_hw_guest(void)
 		if (tsc_scale_for(g, h, f, (i & 1) ? TSC_SVM_MAX_RATIO : TSC_VMX_MAX_RATIO, &s))
 			s = tsc_scale_identity(f);
 		off = tsc_offset_for(now, s, want);
-		LOOP_CHECK(tsc_guest(now, s, off) == want, "offset at %llu", (unsigned long long)now);
+		LOOP_CHECK(tsc_guest(now, s, off) == want, "offset at %lu", now);
 	}
 	LOOP_DONE("tsc_offset_for: G(h_now) == wanted (20000 random, host TSC near 2^64)");
 
@@ -305,8 +305,8 @@ static void test_emul(void)
 
 				LOOP_CHECK(got == ref_emul(d, rates[i], rates[j]) &&
 					   (u128)got * rates[j] <= ex && ex < ((u128)got + 1) * rates[j],
-					   "emul g %llu h %llu d %llu", (unsigned long long)rates[i],
-					   (unsigned long long)rates[j], (unsigned long long)d);
+					   "emul g %lu h %lu d %lu", rates[i],
+					   rates[j], d);
 				LOOP_CHECK(got >= prev, "emul monotonic");
 				prev = got;
 			}
@@ -333,8 +333,8 @@ static void test_emul(void)
 			cur = tsc_emul_guest(&e, host, 0);
 			lo = (u128)step * e.guest_khz / e.host_khz;
 			LOOP_CHECK(cur - prev == (uint64_t)lo || cur - prev == (uint64_t)lo + 1,
-				   "emul step g %llu h %llu", (unsigned long long)e.guest_khz,
-				   (unsigned long long)e.host_khz);
+				   "emul step g %lu h %lu", e.guest_khz,
+				   e.host_khz);
 			prev = cur;
 		}
 	}
@@ -437,14 +437,14 @@ static void test_pvclock(void)
 		uint64_t khz = i < NRATES ? rates[i] : i < 2 * NRATES ? rates[i - NRATES] * 10 + 1 :
 		      1 + rnd() % (i & 1 ? 10000000 : 100000000);
 		if (pvclock_scale_for(khz, &p)) {
-			LOOP_CHECK(0, "pvclock_scale_for(%llu) failed", (unsigned long long)khz);
+			LOOP_CHECK(0, "pvclock_scale_for(%lu) failed", khz);
 			continue;
 		}
 		if (p.shift < min_shift)
 			min_shift = p.shift;
 		if (p.shift > max_shift)
 			max_shift = p.shift;
-		LOOP_CHECK(p.mul >= 1u << 31, "mul normalised for %llu", (unsigned long long)khz);
+		LOOP_CHECK(p.mul >= 1u << 31, "mul normalised for %lu", khz);
 		for (k = 0; k < 200; k++) {
 			uint64_t lim = p.shift > 0 ? UINT64_MAX >> p.shift : UINT64_MAX;
 			uint64_t delta = k == 0 ? lim : k == 1 ? khz * 1000 : k == 2 ? 0 :
@@ -454,9 +454,9 @@ static void test_pvclock(void)
 			u128 err = a > b ? a - b : b - a;
 
 			LOOP_CHECK((err << 32) < ((u128)khz << 33) + b,
-				   "pvclock bound khz %llu delta %llu ns %llu",
-				   (unsigned long long)khz, (unsigned long long)delta,
-				   (unsigned long long)ns);
+				   "pvclock bound khz %lu delta %lu ns %lu",
+				   khz, delta,
+				   ns);
 			LOOP_CHECK(ns == guest32_scale(delta, p.mul, p.shift), "guest-side formula");
 		}
 	}
@@ -474,8 +474,8 @@ static void test_pvclock(void)
 		pvclock_scale_for(rates[i], &p);
 		ns = pvclock_scale_delta(rates[i] * 1000, p.mul, p.shift);
 		LOOP_CHECK(ns + 2 >= 1000000000ull && ns <= 1000000000ull + 1,
-			   "1 s at %llu kHz = %llu ns", (unsigned long long)rates[i],
-			   (unsigned long long)ns);
+			   "1 s at %lu kHz = %lu ns", rates[i],
+			   ns);
 	}
 	LOOP_DONE("pvclock: one second of cycles is 10^9 ns within 2 ns, all rates");
 }
@@ -667,9 +667,9 @@ static void test_policy_table(void)
 			   got.why == want.why && got.rate_way == want.rate_way &&
 			   len > 10 && len < TSC_REASON_MAX - 1,
 			   "mode %u rate %s inv %u sync %u vouch %u hw %u fast %u: got mode %d trap %d "
-			   "hw %d rate %llu guar %d rel %d fast %d \"%s\"", m, rate_cases[rc].name,
+			   "hw %d rate %lu guar %d rel %d fast %d \"%s\"", m, rate_cases[rc].name,
 			   bits & 1, (bits >> 1) & 1, bits >> 2, hw, fast, got.mode, got.trap_rdtsc,
-			   got.use_hw_scaling, (unsigned long long)got.guest_rate_khz,
+			   got.use_hw_scaling, got.guest_rate_khz,
 			   got.rate_guaranteed, got.host_reliable, got.pv_fast_path, got.reason);
 		/* Invariants that hold whatever the oracle says. */
 		LOOP_CHECK(got.mode != TSC_MODE_AUTO, "never auto");
