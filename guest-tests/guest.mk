@@ -12,8 +12,12 @@ GUEST_TESTS   := $(sort $(basename $(notdir $(wildcard $(GUEST_SRC_DIR)/*.c))))
 
 GUEST_LIB_SRCS := $(sort $(wildcard $(GUEST_SRC_DIR)/lib/*.c))
 GUEST_LIB_ASMS := $(sort $(wildcard $(GUEST_SRC_DIR)/lib/*.asm))
+# pure/ sources the guest library shares with the hypervisor (pure C, tested
+# on the host): the formatter behind the guests' printf.
+GUEST_PURE_SRCS := pure/format.c
 GUEST_LIB_OBJS := $(GUEST_LIB_SRCS:$(GUEST_SRC_DIR)/%.c=$(GUEST_OUT)/obj/%.o) \
-                  $(GUEST_LIB_ASMS:$(GUEST_SRC_DIR)/%.asm=$(GUEST_OUT)/obj/%.asm.o)
+                  $(GUEST_LIB_ASMS:$(GUEST_SRC_DIR)/%.asm=$(GUEST_OUT)/obj/%.asm.o) \
+                  $(GUEST_PURE_SRCS:%.c=$(GUEST_OUT)/obj/%.o)
 GUEST_TEST_OBJS := $(GUEST_TESTS:%=$(GUEST_OUT)/obj/%.o)
 GUEST_LDS     := $(GUEST_SRC_DIR)/lib/link.ld
 
@@ -37,6 +41,13 @@ guests: $(GUEST_TESTS:%=$(GUEST_OUT)/%.elf) $(GUEST_TESTS:%=$(GUEST_OUT)/%.elf64
 $(GUEST_OUT)/obj/%.o: $(GUEST_SRC_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+# The shared pure sources, and the library file that uses them, see include/.
+$(GUEST_OUT)/obj/pure/%.o: pure/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -I include -c $< -o $@
+
+$(GUEST_OUT)/obj/lib/printf.o: GUEST_CFLAGS += -I include
 
 $(GUEST_OUT)/obj/%.asm.o: $(GUEST_SRC_DIR)/%.asm
 	@mkdir -p $(dir $@)

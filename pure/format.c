@@ -5,7 +5,7 @@
 #include <tscvisor/format.h>
 
 struct spec {
-	bool left, zero, plus, space;
+	bool left, zero, plus, space, alt;   /* alt: '#' */
 	int width;
 	int prec;      /* -1 = none */
 };
@@ -78,6 +78,7 @@ int tv_vformat(void (*out)(char c, void *ctx), void *ctx, const char *fmt, va_li
 			else if (*fmt == '0') sp.zero = true;
 			else if (*fmt == '+') sp.plus = true;
 			else if (*fmt == ' ') sp.space = true;
+			else if (*fmt == '#') sp.alt = true;
 			else break;
 		}
 		if (*fmt == '*') {
@@ -173,6 +174,12 @@ int tv_vformat(void (*out)(char c, void *ctx), void *ctx, const char *fmt, va_li
 			} else {
 				n = utoa_rev(uv, base, conv == 'X', tmp);
 			}
+			/* '#': 0x / 0X before a non-zero hex value; octal starts
+			 * with a 0 (added only where the digits do not). */
+			if (sp.alt && (conv == 'x' || conv == 'X') && uv)
+				prefix = conv == 'X' ? "0X" : "0x";
+			else if (sp.alt && conv == 'o' && sp.prec <= n && (n == 0 || tmp[n - 1] != '0'))
+				prefix = "0";
 			for (i = 0; i < n; i++)
 				body[i] = tmp[n - 1 - i];
 			count += emit_field(out, ctx, &sp, prefix, body, n, true);

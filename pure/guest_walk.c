@@ -6,13 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <tscvisor/guest_walk.h>
-
-#define CR0_PG    (1ull << 31)
-#define CR4_PSE   (1ull << 4)
-#define CR4_PAE   (1ull << 5)
-#define CR4_LA57  (1ull << 12)
-#define EFER_NXE  (1ull << 11)
-#define EFER_LMA  (1ull << 10)
+#include <tscvisor/x86.h>
 
 #define PTE_P     (1ull << 0)
 #define PTE_RW    (1ull << 1)
@@ -35,12 +29,12 @@ static uint64_t bits(unsigned hi, unsigned lo)
 
 enum guest_paging_mode guest_paging_mode(const struct guest_mmu *mmu)
 {
-	if (!(mmu->cr0 & CR0_PG))
+	if (!(mmu->cr0 & X86_CR0_PG))
 		return GUEST_PAGING_OFF;
-	if (!(mmu->cr4 & CR4_PAE))
+	if (!(mmu->cr4 & X86_CR4_PAE))
 		return GUEST_PAGING_32;
-	if (mmu->efer & EFER_LMA)
-		return (mmu->cr4 & CR4_LA57) ? GUEST_PAGING_5LEVEL : GUEST_PAGING_4LEVEL;
+	if (mmu->efer & X86_EFER_LMA)
+		return (mmu->cr4 & X86_CR4_LA57) ? GUEST_PAGING_5LEVEL : GUEST_PAGING_4LEVEL;
 	return GUEST_PAGING_PAE;
 }
 
@@ -127,7 +121,7 @@ static int walk_32(const struct guest_mmu *mmu, uint32_t la, struct guest_xlat *
 	rc = read_entry(mmu, gpa, 4, 2, &pde, out);
 	if (rc)
 		return rc;
-	if ((mmu->cr4 & CR4_PSE) && (pde & PTE_PS)) {
+	if ((mmu->cr4 & X86_CR4_PSE) && (pde & PTE_PS)) {
 		/* 4 MiB page; PSE-36: PDE bits 20:13 are PA bits 39:32, those
 		 * at or above MAXPHYADDR (capped at 40) are reserved, and bit 21
 		 * is always reserved. */
@@ -159,7 +153,7 @@ static int walk_32(const struct guest_mmu *mmu, uint32_t la, struct guest_xlat *
 static int walk_pae(const struct guest_mmu *mmu, uint32_t la, struct guest_xlat *out)
 {
 	unsigned m = maxphyaddr(mmu);
-	bool nxe = (mmu->efer & EFER_NXE) != 0;
+	bool nxe = (mmu->efer & X86_EFER_NXE) != 0;
 	uint64_t addr = bits(m - 1, 12);
 	uint64_t rsvd = bits(62, m) | (nxe ? 0 : PTE_XD);
 	uint64_t pdpte, pde, pte, gpa;
@@ -207,7 +201,7 @@ static int walk_long(const struct guest_mmu *mmu, uint64_t la, int levels,
 		     struct guest_xlat *out)
 {
 	unsigned m = maxphyaddr(mmu);
-	bool nxe = (mmu->efer & EFER_NXE) != 0;
+	bool nxe = (mmu->efer & X86_EFER_NXE) != 0;
 	uint64_t addr = bits(m - 1, 12);
 	/* Bits 62:52 are ignored (or protection keys) in IA-32e entries. */
 	uint64_t rsvd_base = (m < 52 ? bits(51, m) : 0) | (nxe ? 0 : PTE_XD);

@@ -12,12 +12,12 @@
 #include <tscvisor/config.h>
 #include <tscvisor/format.h>
 #include <tscvisor/snapshot.h>
+#include <tscvisor/x86.h>
 
 _Static_assert(TSC_MODE_AUTO == 0 && TSC_MODE_NATIVE == 1 && TSC_MODE_EMULATE == 2 &&
 	       TSC_MODE_PVRDTSCP == 3, "the format stores enum tsc_mode values 0..3");
 _Static_assert(SNAP_MAX_VCPUS <= 64, "vCPU ids are tracked in a 64-bit mask");
 
-typedef unsigned long long ull;
 
 /* ---- little-endian fields --------------------------------------------- */
 
@@ -239,29 +239,12 @@ static int set_err(struct snap_error *err, enum snap_err code, uint64_t offset)
 
 /* ---- state checks (shared by the encoder and the decoder) -------------- */
 
-#define CR0_PE   (1ull << 0)
-#define CR0_NW   (1ull << 29)
-#define CR0_CD   (1ull << 30)
-#define CR0_PG   (1ull << 31)
 /* PE MP EM TS ET NE WP AM NW CD PG */
 #define CR0_DEFINED 0xe005003full
-#define CR4_PAE   (1ull << 5)
-#define CR4_LA57  (1ull << 12)
-#define CR4_PCIDE (1ull << 17)
-#define EFER_LME  (1ull << 8)
-#define EFER_LMA  (1ull << 10)
 /* SCE LME LMA NXE SVME LMSLE FFXSR TCE: defined by either vendor */
 #define EFER_DEFINED 0xfd01ull
-#define RFLAGS_FIXED1   (1ull << 1)
-#define RFLAGS_VM       (1ull << 17)
 #define RFLAGS_RESERVED (~0x3fffffull | (1ull << 3) | (1ull << 5) | (1ull << 15))
-#define ATTR_L  (1u << 9)
-#define ATTR_DB (1u << 10)
 #define APIC_BASE_RESERVED (0xfff0000000000000ull | 0x2ffull)
-#define APIC_BASE_EXTD (1ull << 10)
-#define APIC_BASE_EN   (1ull << 11)
-#define EVENT_VALID    (1ull << 31)
-#define EVENT_EV       (1ull << 11)
 #define EVENT_RESERVED 0x7ffff000ull   /* bits 30:12 */
 #define PVCLOCK_AREA_LEN 32u       /* pvclock_vcpu_time_info */
 #define WALL_CLOCK_LEN   12u       /* pvclock_wall_clock */
@@ -358,8 +341,8 @@ static int check_time(const struct snap_time *t, uint64_t ram_size, uint64_t off
 {
 	if (t->wall_clock_msr && !gpa_area_ok(t->wall_clock_msr, WALL_CLOCK_LEN, ram_size))
 		return FAIL(SNAP_ERR_INCONSISTENT, off,
-			    "time: wall clock at GPA 0x%llx outside guest RAM or across a page",
-			    (ull)t->wall_clock_msr);
+			    "time: wall clock at GPA 0x%lx outside guest RAM or across a page",
+			    t->wall_clock_msr);
 	return 0;
 }
 
@@ -403,12 +386,12 @@ static int check_xstate_fields(uint64_t x, uint64_t bv, const uint64_t dr[4], co
 
 	if (!(x & 1) || (x & ~SNAP_XCR0_ALLOWED) || ((x & 4) && !(x & 2)) ||
 	    ((x & 0xe0) && ((x & 0xe0) != 0xe0 || !(x & 4))))
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: XCR0 0x%llx is not one XSETBV accepts "
-			    "(x87 set, within 0x%llx, AVX on SSE, AVX-512 all three on AVX)", id,
-			    (ull)x, (ull)SNAP_XCR0_ALLOWED);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: XCR0 0x%lx is not one XSETBV accepts "
+			    "(x87 set, within 0x%lx, AVX on SSE, AVX-512 all three on AVX)", id,
+			    x, (uint64_t)SNAP_XCR0_ALLOWED);
 	if (bv & ~(x & 0xe4))
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: XSTATE_BV 0x%llx names components outside "
-			    "XCR0 0x%llx (or x87/SSE, which the FPU section holds)", id, (ull)bv, (ull)x);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: XSTATE_BV 0x%lx names components outside "
+			    "XCR0 0x%lx (or x87/SSE, which the FPU section holds)", id, bv, x);
 	for (unsigned b = 2; b < 8; b++) {
 		unsigned o, n;
 
@@ -417,13 +400,13 @@ static int check_xstate_fields(uint64_t x, uint64_t bv, const uint64_t dr[4], co
 		for (unsigned k = 0; k < n; k++)
 			if (ext[o + k])
 				return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: XSAVE component %u is initial "
-					    "(XSTATE_BV 0x%llx) but byte %u is 0x%02x", id, b, (ull)bv,
+					    "(XSTATE_BV 0x%lx) but byte %u is 0x%02x", id, b, bv,
 					    k, ext[o + k]);
 	}
 	for (unsigned d = 0; d < 4; d++)
 		if ((uint64_t)((int64_t)(dr[d] << 16) >> 16) != dr[d])
-			return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: DR%u 0x%llx is not canonical", id, d,
-				    (ull)dr[d]);
+			return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: DR%u 0x%lx is not canonical", id, d,
+				    dr[d]);
 	return 0;
 }
 
@@ -447,31 +430,31 @@ static int check_event(uint64_t ev, unsigned id, uint64_t off, struct snap_error
 {
 	unsigned vector = (unsigned)(ev & 0xff), type = (unsigned)(ev >> 8) & 7;
 
-	if (!(ev & EVENT_VALID)) {
+	if (!(ev & X86_EVENT_VALID)) {
 		if (ev)
 			return FAIL(SNAP_ERR_VALUE, off,
-				    "vCPU %u: pending event 0x%llx has bits set but not V (bit 31)",
-				    id, (ull)ev);
+				    "vCPU %u: pending event 0x%lx has bits set but not V (bit 31)",
+				    id, ev);
 		return 0;
 	}
 	if (ev & EVENT_RESERVED)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: pending event 0x%llx: reserved bits 30:12 set",
-			    id, (ull)ev);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: pending event 0x%lx: reserved bits 30:12 set",
+			    id, ev);
 	if (type != 0 && type != 2 && type != 3 && type != 4)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: pending event 0x%llx: type %u is reserved",
-			    id, (ull)ev, type);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: pending event 0x%lx: type %u is reserved",
+			    id, ev, type);
 	if (type == 2 && vector != 2)
 		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: pending NMI with vector %u, not 2", id, vector);
 	if (type == 3 && vector > 31)
 		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: pending exception with vector %u above 31",
 			    id, vector);
-	if ((ev & EVENT_EV) && type != 3)
+	if ((ev & X86_EVENT_EV) && type != 3)
 		return FAIL(SNAP_ERR_VALUE, off,
-			    "vCPU %u: pending event 0x%llx: error code valid on a type %u event",
-			    id, (ull)ev, type);
-	if (!(ev & EVENT_EV) && ev >> 32)
+			    "vCPU %u: pending event 0x%lx: error code valid on a type %u event",
+			    id, ev, type);
+	if (!(ev & X86_EVENT_EV) && ev >> 32)
 		return FAIL(SNAP_ERR_VALUE, off,
-			    "vCPU %u: pending event 0x%llx: error code without EV (bit 11)", id, (ull)ev);
+			    "vCPU %u: pending event 0x%lx: error code without EV (bit 11)", id, ev);
 	return 0;
 }
 
@@ -493,10 +476,10 @@ static bool pat_ok(uint64_t pat)
 static int check_vcpu(const struct snap_vcpu *v, unsigned id, uint64_t ram_size, uint64_t off,
 		      struct snap_error *err)
 {
-	bool pg = v->cr0 & CR0_PG, lme = v->efer & EFER_LME, lma = v->efer & EFER_LMA;
+	bool pg = v->cr0 & X86_CR0_PG, lme = v->efer & X86_EFER_LME, lma = v->efer & X86_EFER_LMA;
 	const struct snap_segment *cs = &v->seg[SNAP_CS];
-	bool code64 = lma && (cs->attr & ATTR_L);
-	unsigned vbits = (v->cr4 & CR4_LA57) ? 57 : 48;
+	bool code64 = lma && (cs->attr & X86_SEG_ATTR_L);
+	unsigned vbits = (v->cr4 & X86_CR4_LA57) ? 57 : 48;
 
 	if (v->run_state > SNAP_RUN_WAIT_SIPI)
 		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: unknown run state %u", id, v->run_state);
@@ -505,36 +488,36 @@ static int check_vcpu(const struct snap_vcpu *v, unsigned id, uint64_t ram_size,
 			    v->timer_mode);
 	if (v->timer_remaining && v->timer_mode != SNAP_TIMER_ONESHOT &&
 	    v->timer_mode != SNAP_TIMER_PERIODIC)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: LAPIC timer remaining %llu in timer mode %u",
-			    id, (ull)v->timer_remaining, v->timer_mode);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: LAPIC timer remaining %lu in timer mode %u",
+			    id, v->timer_remaining, v->timer_mode);
 	if (v->timer_mode == SNAP_TIMER_DEADLINE && !v->timer_deadline)
 		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: TSC-deadline timer armed with deadline 0", id);
 
 	if (v->cr0 & ~CR0_DEFINED)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR0 0x%llx has reserved bits set", id,
-			    (ull)v->cr0);
-	if (pg && !(v->cr0 & CR0_PE))
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR0.PG without CR0.PE (CR0 0x%llx)", id,
-			    (ull)v->cr0);
-	if ((v->cr0 & CR0_NW) && !(v->cr0 & CR0_CD))
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR0.NW without CR0.CD (CR0 0x%llx)", id,
-			    (ull)v->cr0);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR0 0x%lx has reserved bits set", id,
+			    v->cr0);
+	if (pg && !(v->cr0 & X86_CR0_PE))
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR0.PG without CR0.PE (CR0 0x%lx)", id,
+			    v->cr0);
+	if ((v->cr0 & X86_CR0_NW) && !(v->cr0 & X86_CR0_CD))
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR0.NW without CR0.CD (CR0 0x%lx)", id,
+			    v->cr0);
 	if (v->cr4 >> 32)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR4 0x%llx has bits 63:32 set", id,
-			    (ull)v->cr4);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR4 0x%lx has bits 63:32 set", id,
+			    v->cr4);
 	if (v->cr3 >> 52)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR3 0x%llx has bits 63:52 set", id,
-			    (ull)v->cr3);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR3 0x%lx has bits 63:52 set", id,
+			    v->cr3);
 	if (v->efer & ~EFER_DEFINED)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: EFER 0x%llx has reserved bits set", id,
-			    (ull)v->efer);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: EFER 0x%lx has reserved bits set", id,
+			    v->efer);
 	if (lma != (pg && lme))
 		return FAIL(SNAP_ERR_VALUE, off,
 			    "vCPU %u: EFER.LMA=%d with CR0.PG=%d and EFER.LME=%d (LMA must be PG && LME)",
 			    id, lma, pg, lme);
-	if (lma && !(v->cr4 & CR4_PAE))
+	if (lma && !(v->cr4 & X86_CR4_PAE))
 		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: long mode (EFER.LMA) without CR4.PAE", id);
-	if ((v->cr4 & CR4_PCIDE) && !lma)
+	if ((v->cr4 & X86_CR4_PCIDE) && !lma)
 		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CR4.PCIDE outside long mode", id);
 
 	for (unsigned s = 0; s < SNAP_NR_SEGS; s++)
@@ -542,38 +525,38 @@ static int check_vcpu(const struct snap_vcpu *v, unsigned id, uint64_t ram_size,
 			return FAIL(SNAP_ERR_VALUE, off,
 				    "vCPU %u: %s attr 0x%x beyond the 12-bit packing", id, seg_names[s],
 				    v->seg[s].attr);
-	if (lma && (cs->attr & ATTR_L) && (cs->attr & ATTR_DB))
+	if (lma && (cs->attr & X86_SEG_ATTR_L) && (cs->attr & X86_SEG_ATTR_DB))
 		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: CS.L and CS.D both set in long mode (attr 0x%x)",
 			    id, cs->attr);
 	for (unsigned s = SNAP_ES; s <= SNAP_DS; s++)
 		if ((s == SNAP_CS || v->seg[s].attr) && v->seg[s].base >> 32)
-			return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: %s base 0x%llx above 4 GiB", id,
-				    seg_names[s], (ull)v->seg[s].base);
+			return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: %s base 0x%lx above 4 GiB", id,
+				    seg_names[s], v->seg[s].base);
 	for (unsigned s = SNAP_FS; s <= SNAP_IDTR; s++)
 		if ((s != SNAP_LDTR || v->seg[s].attr) && !canonical(v->seg[s].base, vbits))
-			return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: %s base 0x%llx not canonical", id,
-				    seg_names[s], (ull)v->seg[s].base);
+			return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: %s base 0x%lx not canonical", id,
+				    seg_names[s], v->seg[s].base);
 	if (v->seg[SNAP_GDTR].limit > 0xffff || v->seg[SNAP_IDTR].limit > 0xffff)
 		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: GDTR/IDTR limit 0x%x/0x%x above 0xffff", id,
 			    v->seg[SNAP_GDTR].limit, v->seg[SNAP_IDTR].limit);
 
 	if (code64 ? !canonical(v->rip, vbits) : v->rip >> 32 != 0)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: RIP 0x%llx invalid in %s", id, (ull)v->rip,
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: RIP 0x%lx invalid in %s", id, v->rip,
 			    code64 ? "64-bit mode (not canonical)" : "a 32-bit or smaller code segment");
-	if (!(v->rflags & RFLAGS_FIXED1) || (v->rflags & RFLAGS_RESERVED))
+	if (!(v->rflags & X86_RFLAGS_FIXED) || (v->rflags & RFLAGS_RESERVED))
 		return FAIL(SNAP_ERR_VALUE, off,
-			    "vCPU %u: RFLAGS 0x%llx (bit 1 must be set, bits 3, 5, 15, 63:22 clear)",
-			    id, (ull)v->rflags);
-	if ((v->rflags & RFLAGS_VM) && (lma || !(v->cr0 & CR0_PE)))
+			    "vCPU %u: RFLAGS 0x%lx (bit 1 must be set, bits 3, 5, 15, 63:22 clear)",
+			    id, v->rflags);
+	if ((v->rflags & X86_RFLAGS_VM) && (lma || !(v->cr0 & X86_CR0_PE)))
 		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: RFLAGS.VM in %s", id,
 			    lma ? "long mode" : "real mode");
 
 	if (v->dr6 >> 32 || v->dr7 >> 32)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: DR6 0x%llx / DR7 0x%llx have bits 63:32 set",
-			    id, (ull)v->dr6, (ull)v->dr7);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: DR6 0x%lx / DR7 0x%lx have bits 63:32 set",
+			    id, v->dr6, v->dr7);
 	if (!pat_ok(v->pat))
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: PAT 0x%llx holds a reserved memory type", id,
-			    (ull)v->pat);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: PAT 0x%lx holds a reserved memory type", id,
+			    v->pat);
 	{
 		static const char *const names[5] = {
 			"KERNEL_GS_BASE", "LSTAR", "CSTAR", "SYSENTER_ESP", "SYSENTER_EIP"
@@ -584,24 +567,24 @@ static int check_vcpu(const struct snap_vcpu *v, unsigned id, uint64_t ram_size,
 
 		for (unsigned i = 0; i < 5; i++)
 			if (!canonical(vals[i], vbits))
-				return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: %s 0x%llx not canonical", id,
-					    names[i], (ull)vals[i]);
+				return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: %s 0x%lx not canonical", id,
+					    names[i], vals[i]);
 	}
 	if (check_event(v->pending_event, id, off, err))
 		return -1;
 	if (v->tsc_aux >> 32)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: TSC_AUX 0x%llx wider than 32 bits", id,
-			    (ull)v->tsc_aux);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: TSC_AUX 0x%lx wider than 32 bits", id,
+			    v->tsc_aux);
 	if (v->apic_base & APIC_BASE_RESERVED)
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: APIC_BASE 0x%llx has reserved bits set", id,
-			    (ull)v->apic_base);
-	if ((v->apic_base & APIC_BASE_EXTD) && !(v->apic_base & APIC_BASE_EN))
-		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: APIC_BASE 0x%llx: x2APIC without enable", id,
-			    (ull)v->apic_base);
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: APIC_BASE 0x%lx has reserved bits set", id,
+			    v->apic_base);
+	if ((v->apic_base & APIC_BASE_X2APIC) && !(v->apic_base & APIC_BASE_ENABLE))
+		return FAIL(SNAP_ERR_VALUE, off, "vCPU %u: APIC_BASE 0x%lx: x2APIC without enable", id,
+			    v->apic_base);
 	if ((v->pvclock_msr & 1) && !gpa_area_ok(v->pvclock_msr & ~1ull, PVCLOCK_AREA_LEN, ram_size))
 		return FAIL(SNAP_ERR_INCONSISTENT, off,
-			    "vCPU %u: pvclock area at GPA 0x%llx outside guest RAM or across a page",
-			    id, (ull)(v->pvclock_msr & ~1ull));
+			    "vCPU %u: pvclock area at GPA 0x%lx outside guest RAM or across a page",
+			    id, v->pvclock_msr & ~(uint64_t)1);
 	return 0;
 }
 
@@ -616,8 +599,8 @@ int snap_validate(const struct snap_vm *vm, uint64_t ram_size, struct snap_error
 	if (check_identity(&vm->id, false, 0, err))
 		return -1;
 	if (ram_size != ram_bytes(&vm->id))
-		return FAIL(SNAP_ERR_ARGS, 0, "RAM of %llu bytes, but identity says %u MiB",
-			    (ull)ram_size, vm->id.memory_mib);
+		return FAIL(SNAP_ERR_ARGS, 0, "RAM of %lu bytes, but identity says %u MiB",
+			    ram_size, vm->id.memory_mib);
 	if (check_time(&vm->time, ram_size, 0, err) || check_uart(&vm->uart, 0, err) ||
 	    check_pic(&vm->pic, 0, err))
 		return -1;
@@ -1104,21 +1087,21 @@ static int parse_header(const uint8_t *buf, size_t len, uint32_t *count, uint64_
 	if (flags)
 		return FAIL(SNAP_ERR_HEADER, 16, "unknown header flags 0x%x", flags);
 	if (*total < SNAP_HEADER_LEN + SNAP_TRAILER_LEN)
-		return FAIL(SNAP_ERR_HEADER, 24, "total length %llu below the %u bytes of header and trailer",
-			    (ull)*total, SNAP_HEADER_LEN + SNAP_TRAILER_LEN);
+		return FAIL(SNAP_ERR_HEADER, 24, "total length %lu below the %u bytes of header and trailer",
+			    *total, SNAP_HEADER_LEN + SNAP_TRAILER_LEN);
 	if (*total > len)
 		return FAIL(SNAP_ERR_TRUNCATED, len,
-			    "truncated: %zu bytes, the header says the snapshot has %llu", len,
-			    (ull)*total);
+			    "truncated: %zu bytes, the header says the snapshot has %lu", len,
+			    *total);
 	if (*total < len)
 		return FAIL(SNAP_ERR_HEADER, *total,
-			    "total length %llu, but %zu bytes given (trailing data)", (ull)*total, len);
+			    "total length %lu, but %zu bytes given (trailing data)", *total, len);
 	crc_stored = get64(buf + *total - SNAP_TRAILER_LEN);
 	crc = snap_crc64(0, buf, (size_t)(*total - SNAP_TRAILER_LEN));
 	if (crc != crc_stored)
 		return FAIL(SNAP_ERR_CHECKSUM, *total - SNAP_TRAILER_LEN,
-			    "checksum mismatch: CRC-64 0x%016llx stored, 0x%016llx computed",
-			    (ull)crc_stored, (ull)crc);
+			    "checksum mismatch: CRC-64 0x%016lx stored, 0x%016lx computed",
+			    crc_stored, crc);
 	return 0;
 }
 
@@ -1138,15 +1121,15 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 
 		if (end - pos < SNAP_SECTION_HDR_LEN)
 			return FAIL(SNAP_ERR_LAYOUT, pos,
-				    "section %u of %u: header at offset %llu runs past the body's end at %llu",
-				    i, count, (ull)pos, (ull)end);
+				    "section %u of %u: header at offset %lu runs past the body's end at %lu",
+				    i, count, pos, end);
 		type = get32(buf + pos);
 		version = get32(buf + pos + 4);
 		slen = get64(buf + pos + 8);
 		if (slen > end - pos - SNAP_SECTION_HDR_LEN)
 			return FAIL(SNAP_ERR_OVERSIZED, pos,
-				    "section %u (%s, offset %llu): length %llu runs past the body's end at %llu",
-				    i, snap_section_name(type), (ull)pos, (ull)slen, (ull)end);
+				    "section %u (%s, offset %lu): length %lu runs past the body's end at %lu",
+				    i, snap_section_name(type), pos, slen, end);
 		s.p = buf + pos + SNAP_SECTION_HDR_LEN;
 		s.len = slen;
 		s.off = pos;
@@ -1157,19 +1140,19 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 			if (type & SNAP_SEC_OPTIONAL)
 				continue;       /* an optional section from a newer writer */
 			return FAIL(SNAP_ERR_UNKNOWN_SECTION, s.off,
-				    "section %u (offset %llu): unknown mandatory section type 0x%x",
-				    i, (ull)s.off, type);
+				    "section %u (offset %lu): unknown mandatory section type 0x%x",
+				    i, s.off, type);
 		}
 		if (version != 1)
 			return FAIL(SNAP_ERR_VERSION, s.off,
-				    "foreign version: section %s (offset %llu) has version %u, this build reads 1",
-				    snap_section_name(type), (ull)s.off, version);
+				    "foreign version: section %s (offset %lu) has version %u, this build reads 1",
+				    snap_section_name(type), s.off, version);
 		want = fixed_len(type);
 		if (want ? slen != want : slen < SNAP_RAM_HDR_LEN)
 			return FAIL(SNAP_ERR_SECTION_SIZE, s.off,
-				    "section %s (offset %llu): length %llu, version 1 has %s%llu",
-				    snap_section_name(type), (ull)s.off, (ull)slen,
-				    want ? "" : "at least ", (ull)(want ? want : SNAP_RAM_HDR_LEN));
+				    "section %s (offset %lu): length %lu, version 1 has %s%lu",
+				    snap_section_name(type), s.off, slen,
+				    want ? "" : "at least ", (want ? want : SNAP_RAM_HDR_LEN));
 		if (type == SNAP_SEC_VCPU) {
 			if (L->nvcpu == SNAP_MAX_VCPUS)
 				return FAIL(SNAP_ERR_OVERSIZED, s.off,
@@ -1190,14 +1173,14 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 
 			if (one->p)
 				return FAIL(SNAP_ERR_DUPLICATE, s.off,
-					    "duplicate section: a second %s at offset %llu (the first at %llu)",
-					    snap_section_name(type), (ull)s.off, (ull)one->off);
+					    "duplicate section: a second %s at offset %lu (the first at %lu)",
+					    snap_section_name(type), s.off, one->off);
 			*one = s;
 		}
 	}
 	if (pos != end)
-		return FAIL(SNAP_ERR_LAYOUT, pos, "%llu bytes after the last of the %u sections",
-			    (ull)(end - pos), count);
+		return FAIL(SNAP_ERR_LAYOUT, pos, "%lu bytes after the last of the %u sections",
+			    (end - pos), count);
 	return 0;
 }
 
@@ -1210,8 +1193,8 @@ static int parse_ram(const struct sec *s, uint64_t ram_size, struct snap_error *
 
 	if (rsize != ram_size)
 		return FAIL(SNAP_ERR_INCONSISTENT, s->off,
-			    "RAM section holds %llu bytes, identity says %llu (%llu MiB)",
-			    (ull)rsize, (ull)ram_size, (ull)(ram_size >> 20));
+			    "RAM section holds %lu bytes, identity says %lu (%lu MiB)",
+			    rsize, ram_size, (ram_size >> 20));
 	if (psize != SNAP_PAGE_SIZE)
 		return FAIL(SNAP_ERR_VALUE, s->off, "RAM page size %u, version 1 has %u", psize,
 			    SNAP_PAGE_SIZE);
@@ -1228,22 +1211,22 @@ static int parse_ram(const struct sec *s, uint64_t ram_size, struct snap_error *
 			return FAIL(SNAP_ERR_VALUE, at, "RAM run %u: no pages", r);
 		if (first < next)
 			return FAIL(SNAP_ERR_VALUE, at,
-				    "RAM run %u: first page %llu overlaps or precedes the previous run (ending at %llu)",
-				    r, (ull)first, (ull)next);
+				    "RAM run %u: first page %lu overlaps or precedes the previous run (ending at %lu)",
+				    r, first, next);
 		if (first >= npages || count > npages - first)
 			return FAIL(SNAP_ERR_INCONSISTENT, at,
-				    "RAM run %u: pages beyond guest RAM: first %llu, count %llu, RAM has %llu pages",
-				    r, (ull)first, (ull)count, (ull)npages);
+				    "RAM run %u: pages beyond guest RAM: first %lu, count %lu, RAM has %lu pages",
+				    r, first, count, npages);
 		if (count > (s->len - q) / SNAP_PAGE_SIZE)
 			return FAIL(SNAP_ERR_SECTION_SIZE, at,
-				    "RAM run %u: %llu pages, but only %llu bytes left in the section",
-				    r, (ull)count, (ull)(s->len - q));
+				    "RAM run %u: %lu pages, but only %lu bytes left in the section",
+				    r, count, (s->len - q));
 		q += count * SNAP_PAGE_SIZE;
 		next = first + count;
 	}
 	if (q != s->len)
 		return FAIL(SNAP_ERR_SECTION_SIZE, s->off + SNAP_SECTION_HDR_LEN + q,
-			    "%llu bytes after the last of %u RAM runs", (ull)(s->len - q), runs);
+			    "%lu bytes after the last of %u RAM runs", (s->len - q), runs);
 	return 0;
 }
 
@@ -1284,8 +1267,8 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 			    L->id.vcpus, L->nvcpu);
 	if (have_cap && L->ram_size > ram_cap)
 		return FAIL(SNAP_ERR_OVERSIZED, L->one[SNAP_SEC_IDENTITY].off,
-			    "guest RAM of %u MiB does not fit the %llu bytes given",
-			    L->id.memory_mib, (ull)ram_cap);
+			    "guest RAM of %u MiB does not fit the %lu bytes given",
+			    L->id.memory_mib, ram_cap);
 
 	for (unsigned i = 0; i < L->nvcpu; i++) {
 		const struct sec *s = &L->vcpu[i];
@@ -1293,12 +1276,12 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 
 		if (id >= L->id.vcpus)
 			return FAIL(SNAP_ERR_INCONSISTENT, s->off,
-				    "VCPU section at offset %llu: id %u out of range 0..%u",
-				    (ull)s->off, id, L->id.vcpus - 1);
+				    "VCPU section at offset %lu: id %u out of range 0..%u",
+				    s->off, id, L->id.vcpus - 1);
 		if (seen & (1ull << id))
 			return FAIL(SNAP_ERR_DUPLICATE, s->off,
-				    "duplicate vCPU id %u (second VCPU section at offset %llu)",
-				    id, (ull)s->off);
+				    "duplicate vCPU id %u (second VCPU section at offset %lu)",
+				    id, s->off);
 		seen |= 1ull << id;
 		flags = get_vcpu(s->p, &v);
 		if (flags & ~(VCPU_HALTED | VCPU_SHADOW))
@@ -1349,11 +1332,11 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 
 		if (id >= L->id.vcpus)
 			return FAIL(SNAP_ERR_INCONSISTENT, s->off,
-				    "FPU section at offset %llu: vCPU id %u out of range 0..%u",
-				    (ull)s->off, id, L->id.vcpus - 1);
+				    "FPU section at offset %lu: vCPU id %u out of range 0..%u",
+				    s->off, id, L->id.vcpus - 1);
 		if (seen & (1ull << id))
 			return FAIL(SNAP_ERR_DUPLICATE, s->off,
-				    "duplicate FPU section for vCPU %u (offset %llu)", id, (ull)s->off);
+				    "duplicate FPU section for vCPU %u (offset %lu)", id, s->off);
 		seen |= 1ull << id;
 		if (get32(s->p + 4))
 			return FAIL(SNAP_ERR_VALUE, s->off, "FPU section of vCPU %u: reserved word 0x%08x, must be 0",
@@ -1375,11 +1358,11 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 
 		if (id >= L->id.vcpus)
 			return FAIL(SNAP_ERR_INCONSISTENT, s->off,
-				    "XSTATE section at offset %llu: vCPU id %u out of range 0..%u",
-				    (ull)s->off, id, L->id.vcpus - 1);
+				    "XSTATE section at offset %lu: vCPU id %u out of range 0..%u",
+				    s->off, id, L->id.vcpus - 1);
 		if (seen & (1ull << id))
 			return FAIL(SNAP_ERR_DUPLICATE, s->off,
-				    "duplicate XSTATE section for vCPU %u (offset %llu)", id, (ull)s->off);
+				    "duplicate XSTATE section for vCPU %u (offset %lu)", id, s->off);
 		seen |= 1ull << id;
 		if (get32(s->p + 4))
 			return FAIL(SNAP_ERR_VALUE, s->off,

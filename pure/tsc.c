@@ -278,188 +278,253 @@ static const char *mode_word(enum tsc_mode m)
 	return "unknown";
 }
 
-/* How the guest TSC can reach tsc_khz without trapping. */
-enum rate_way {
-	RATE_EQUAL,             /* tsc_khz == host */
-	RATE_SCALED,            /* hardware scaling produces it */
-	RATE_TOLERATED,         /* host rate, within TSC_TOLERANCE_PPM */
-	RATE_NONE,              /* not at all */
-};
+/* ---- The decision (the table of docs/tsc-modes.md) -------------------- */
 
-/* The pieces a decision is made of, found once. */
-struct facts {
-	const struct tsc_host_info *host;
-	uint64_t tsc_khz;
-	bool safe;              /* host TSC invariant and synchronised (or vouched) */
-	enum rate_way way;
-	struct tsc_scale hw;    /* valid for RATE_SCALED */
-	enum tsc_scale_result scale_result;
-	char host_why[128];     /* "invariant host TSC, synchronised" or what is wrong */
-	char rate_why[160];     /* "tsc_khz X within 250 ppm of host Y" or what is wrong */
-};
-
-static void find_facts(struct facts *f, const struct tsc_host_info *h, uint64_t tsc_khz)
+/* safe: invariant (or vouched) and synchronised (or vouched). */
+static bool host_invariant(const struct tsc_host_info *h)
 {
-	bool inv = h->invariant || h->vouched, sync = h->synchronised || h->vouched;
-	struct tsc_scale hw = { 0, 0 };
-	unsigned long long g = tsc_khz, hk = h->tsc_khz;
+	return h->invariant || h->vouched;
+}
 
-	f->host = h;
-	f->tsc_khz = tsc_khz;
-	f->safe = inv && sync;
-	if (f->safe)
-		tv_snprintf(f->host_why, sizeof(f->host_why), "%s, %s",
-			    h->invariant ? "invariant host TSC" : "host TSC invariant by tsc_reliable",
-			    h->synchronised ? "synchronised" : "synchronised by tsc_reliable");
-	else
-		tv_snprintf(f->host_why, sizeof(f->host_why), "%s%s%s",
-			    inv ? "" : "host TSC not invariant (CPUID 0x80000007 EDX[8] clear)",
-			    !inv && !sync ? " and " : "",
-			    sync ? "" : "host TSC failed the cross-pCPU synchronisation check");
+static bool host_synchronised(const struct tsc_host_info *h)
+{
+	return h->synchronised || h->vouched;
+}
 
-	f->scale_result = h->hw_scaling ?
-		tsc_scale_for(tsc_khz, h->tsc_khz, h->scale_frac, h->max_ratio, &hw) :
-		TSC_SCALE_BAD_ARGS;
-	f->hw = hw;
-	if (tsc_khz == h->tsc_khz) {
-		f->way = RATE_EQUAL;
-		tv_snprintf(f->rate_why, sizeof(f->rate_why), "tsc_khz %llu equals host", g);
-	} else if (f->scale_result == TSC_SCALE_OK && !tsc_scale_is_identity(hw)) {
-		/* Preferred over the tolerance: exact, and free at run time. */
-		f->way = RATE_SCALED;
-		tv_snprintf(f->rate_why, sizeof(f->rate_why),
-			    "hardware scaling to tsc_khz %llu from host %llu (ratio 0x%llx >> %u)",
-			    g, hk, (unsigned long long)hw.ratio, hw.frac);
-	} else if (within_tolerance(tsc_khz, h->tsc_khz)) {
-		f->way = RATE_TOLERATED;
-		tv_snprintf(f->rate_why, sizeof(f->rate_why),
-			    "tsc_khz %llu within %u ppm of host %llu", g, TSC_TOLERANCE_PPM, hk);
-	} else {
-		f->way = RATE_NONE;
-		tv_snprintf(f->rate_why, sizeof(f->rate_why),
-			    "tsc_khz %llu differs from host %llu by %llu ppm and %s", g, hk,
-			    (unsigned long long)tsc_ppm_diff(tsc_khz, h->tsc_khz),
-			    !h->hw_scaling ? "no hardware scaling" :
-			    f->scale_result == TSC_SCALE_TOO_LARGE ?
-			    "hardware scaling cannot reach it (ratio above the maximum)" :
-			    "hardware scaling cannot represent it");
-	}
+/* How the guest TSC can run at tsc_khz untrapped. Scaling is preferred over
+ * the tolerance: exact, and free at run time. */
+static enum tsc_rate_way rate_way(const struct tsc_host_info *h, uint64_t tsc_khz,
+				  enum tsc_scale_result *result, struct tsc_scale *hw)
+{
+	*hw = (struct tsc_scale){ 0, 0 };
+	*result = h->hw_scaling ? tsc_scale_for(tsc_khz, h->tsc_khz, h->scale_frac, h->max_ratio, hw) :
+				  TSC_SCALE_BAD_ARGS;
+	if (tsc_khz == h->tsc_khz)
+		return TSC_RATE_EQUAL;
+	if (*result == TSC_SCALE_OK && !tsc_scale_is_identity(*hw))
+		return TSC_RATE_SCALED;
+	if (within_tolerance(tsc_khz, h->tsc_khz))
+		return TSC_RATE_TOLERATED;
+	return TSC_RATE_NONE;
 }
 
 /* RDTSC runs natively: offset, plus scaling where it is needed and possible.
- * RATE_TOLERATED runs at the host rate: the guest TSC is then up to 250 ppm
- * off tsc_khz (21.6 s a day), and after a migration between two such hosts
- * its rate may step by up to 500 ppm. That is within the tolerance the
+ * TSC_RATE_TOLERATED runs at the host rate: the guest TSC is then up to
+ * 250 ppm off tsc_khz (21.6 s a day), and after a migration between two such
+ * hosts its rate may step by up to 500 ppm. That is within the tolerance the
  * specification grants, so it counts as guaranteed (CPUID may show invariant
- * TSC), but pvclock must use guest_rate_khz, the real rate, not tsc_khz,
- * so the guest's ns stay exact. RATE_NONE: the host rate, not guaranteed. */
-static void run_native(struct tsc_decision *d, const struct facts *f)
+ * TSC), but pvclock must use guest_rate_khz, the real rate, not tsc_khz, so
+ * the guest's ns stay exact. TSC_RATE_NONE: the host rate, not guaranteed;
+ * and a rate is only constant on a host TSC that is invariant (or vouched). */
+static void run_native(struct tsc_decision *d, const struct tsc_host_info *h, struct tsc_scale hw)
 {
 	d->trap_rdtsc = false;
-	d->use_hw_scaling = f->way == RATE_SCALED;
-	d->scale = d->use_hw_scaling ? f->hw : tsc_scale_identity(f->host->scale_frac);
-	d->guest_rate_khz = d->use_hw_scaling || f->way == RATE_EQUAL ? f->tsc_khz :
-			    f->host->tsc_khz;
-	/* A rate is only constant on a host TSC that is invariant (or vouched). */
-	d->rate_guaranteed = f->way != RATE_NONE &&
-			     (f->host->invariant || f->host->vouched);
+	d->use_hw_scaling = d->rate_way == TSC_RATE_SCALED;
+	d->scale = d->use_hw_scaling ? hw : tsc_scale_identity(h->scale_frac);
+	d->guest_rate_khz = d->use_hw_scaling || d->rate_way == TSC_RATE_EQUAL ? d->tsc_khz :
+			    h->tsc_khz;
+	d->rate_guaranteed = d->rate_way != TSC_RATE_NONE && host_invariant(h);
 }
 
 /* RDTSC traps; the VMM returns tsc_emul_guest() at exactly tsc_khz. */
-static void run_emulated(struct tsc_decision *d, const struct facts *f)
+static void run_trapped(struct tsc_decision *d, const struct tsc_host_info *h)
 {
 	d->trap_rdtsc = true;
 	d->use_hw_scaling = false;
-	d->scale = tsc_scale_identity(f->host->scale_frac);
-	d->guest_rate_khz = f->tsc_khz;
+	d->scale = tsc_scale_identity(h->scale_frac);
+	d->guest_rate_khz = d->tsc_khz;
 	d->rate_guaranteed = true;
 }
 
-#define SAY(...) tv_snprintf(d->reason, sizeof(d->reason), __VA_ARGS__)
+int tsc_decide_only(enum tsc_mode mode, uint64_t tsc_khz, bool pv_fast_path,
+		    const struct tsc_host_info *h, struct tsc_decision *d)
+{
+	struct tsc_scale hw;
+	bool safe, rate_ok;
+
+	memset(d, 0, sizeof(*d));
+	d->asked = mode;
+	d->fast_asked = pv_fast_path;
+	d->mode = TSC_MODE_EMULATE;
+	d->trap_rdtsc = true;
+	d->scale = tsc_scale_identity(0);
+	d->warn = true;
+	if (!h->tsc_khz) {
+		d->why = TSC_WHY_NO_HOST_RATE;
+		return -1;
+	}
+	if (mode != TSC_MODE_AUTO && mode != TSC_MODE_NATIVE && mode != TSC_MODE_EMULATE &&
+	    mode != TSC_MODE_PVRDTSCP) {
+		d->why = TSC_WHY_UNKNOWN_MODE;
+		return -1;
+	}
+	d->warn = false;
+	d->tsc_khz = tsc_khz ? tsc_khz : h->tsc_khz;
+	d->rate_way = rate_way(h, d->tsc_khz, &d->scale_result, &hw);
+	safe = host_invariant(h) && host_synchronised(h);
+	rate_ok = d->rate_way != TSC_RATE_NONE;
+	d->host_reliable = safe;
+
+	/* mode      | safe and rate ok   | otherwise
+	 * native    | native             | native, warned
+	 * pvrdtscp  | native             | trapped
+	 * auto      | native             | as emulate
+	 * emulate   | trapped; untrapped on the pvclock fast path when safe */
+	switch (mode) {
+	case TSC_MODE_NATIVE:
+		d->mode = TSC_MODE_NATIVE;
+		d->why = TSC_WHY_NATIVE;
+		d->warn = !safe || !rate_ok;
+		run_native(d, h, hw);
+		return 0;
+	case TSC_MODE_PVRDTSCP:
+		d->mode = TSC_MODE_PVRDTSCP;
+		if (safe && rate_ok) {
+			d->why = TSC_WHY_PVRDTSCP_NATIVE;
+			run_native(d, h, hw);
+		} else {
+			d->why = TSC_WHY_PVRDTSCP_TRAPPED;
+			run_trapped(d, h);
+		}
+		return 0;
+	case TSC_MODE_AUTO:
+		if (safe && rate_ok) {
+			d->mode = TSC_MODE_NATIVE;
+			d->why = TSC_WHY_AUTO_NATIVE;
+			run_native(d, h, hw);
+			return 0;
+		}
+		break;
+	case TSC_MODE_EMULATE:
+		break;
+	}
+	/* Emulated, configured or chosen by auto. The pvclock fast path
+	 * (docs/abi.md) lifts the trap when the host TSC can be trusted; the raw
+	 * TSC may then run at the host's rate, which guest_rate_khz (pvclock's
+	 * scale) says. */
+	d->mode = TSC_MODE_EMULATE;
+	if (pv_fast_path && safe) {
+		d->why = TSC_WHY_FAST_PATH;
+		d->pv_fast_path = true;
+		run_native(d, h, hw);
+		return 0;
+	}
+	d->why = TSC_WHY_EMULATE;
+	d->warn = pv_fast_path;       /* the guest asked, and was refused */
+	run_trapped(d, h);
+	return 0;
+}
+
+/* ---- The explanation: a decision in words, for the log ----------------- */
+
+/* "invariant host TSC, synchronised", or what is wrong with the host TSC. */
+static int host_words(char *buf, size_t size, const struct tsc_host_info *h)
+{
+	bool inv = host_invariant(h), sync = host_synchronised(h);
+
+	if (inv && sync)
+		return tv_snprintf(buf, size, "%s, %s",
+				   h->invariant ? "invariant host TSC" : "host TSC invariant by tsc_reliable",
+				   h->synchronised ? "synchronised" : "synchronised by tsc_reliable");
+	return tv_snprintf(buf, size, "%s%s%s",
+			   inv ? "" : "host TSC not invariant (CPUID 0x80000007 EDX[8] clear)",
+			   !inv && !sync ? " and " : "",
+			   sync ? "" : "host TSC failed the cross-pCPU synchronisation check");
+}
+
+/* How tsc_khz is (or is not) reached without trapping. */
+static int rate_words(char *buf, size_t size, const struct tsc_decision *d,
+		      const struct tsc_host_info *h)
+{
+	uint64_t g = d->tsc_khz, hk = h->tsc_khz;
+	struct tsc_scale hw;
+
+	switch (d->rate_way) {
+	case TSC_RATE_EQUAL:
+		return tv_snprintf(buf, size, "tsc_khz %lu equals host", g);
+	case TSC_RATE_SCALED:
+		/* The decision keeps the scale only when it is used. */
+		tsc_scale_for(g, hk, h->scale_frac, h->max_ratio, &hw);
+		return tv_snprintf(buf, size,
+				   "hardware scaling to tsc_khz %lu from host %lu (ratio 0x%lx >> %u)",
+				   g, hk, hw.ratio, hw.frac);
+	case TSC_RATE_TOLERATED:
+		return tv_snprintf(buf, size, "tsc_khz %lu within %u ppm of host %lu", g,
+				   TSC_TOLERANCE_PPM, hk);
+	case TSC_RATE_NONE:
+		break;
+	}
+	return tv_snprintf(buf, size, "tsc_khz %lu differs from host %lu by %lu ppm and %s", g, hk,
+			   tsc_ppm_diff(g, hk),
+			   !h->hw_scaling ? "no hardware scaling" :
+			   d->scale_result == TSC_SCALE_TOO_LARGE ?
+			   "hardware scaling cannot reach it (ratio above the maximum)" :
+			   "hardware scaling cannot represent it");
+}
+
+void tsc_explain(const struct tsc_decision *d, const struct tsc_host_info *h, char *buf,
+		 size_t size)
+{
+	char host[128], rate[160];
+	bool safe = d->host_reliable, rate_ok = d->rate_way != TSC_RATE_NONE;
+	const char *mode = d->asked == TSC_MODE_AUTO ? "auto -> emulate" : "emulate";
+
+	if (d->why == TSC_WHY_NO_HOST_RATE) {
+		tv_snprintf(buf, size, "%s: host TSC rate unknown", mode_word(d->asked));
+		return;
+	}
+	if (d->why == TSC_WHY_UNKNOWN_MODE) {
+		tv_snprintf(buf, size, "tsc_mode %d unknown", (int)d->asked);
+		return;
+	}
+	host_words(host, sizeof(host), h);
+	rate_words(rate, sizeof(rate), d, h);
+	switch (d->why) {
+	case TSC_WHY_NATIVE:
+		if (safe && rate_ok)
+			tv_snprintf(buf, size, "native: %s, %s", host, rate);
+		else
+			tv_snprintf(buf, size, "native: %s%s%s%s%s",
+				    safe ? "" : host,
+				    safe ? "" : ": monotonic only as far as the host TSC is",
+				    !safe && !rate_ok ? "; " : "",
+				    rate_ok ? "" : rate,
+				    rate_ok ? "" : ": guest TSC runs at the host rate");
+		return;
+	case TSC_WHY_PVRDTSCP_NATIVE:
+		tv_snprintf(buf, size, "pvrdtscp -> native: %s, %s", host, rate);
+		return;
+	case TSC_WHY_PVRDTSCP_TRAPPED:
+		tv_snprintf(buf, size, "pvrdtscp -> emulated: %s", !safe ? host : rate);
+		return;
+	case TSC_WHY_AUTO_NATIVE:
+		tv_snprintf(buf, size, "auto -> native: %s, %s", host, rate);
+		return;
+	case TSC_WHY_FAST_PATH:
+		tv_snprintf(buf, size, "%s, pvclock fast path: RDTSC not trapped; %s, %s%s", mode, host,
+			    rate, rate_ok ? "" : ": raw TSC at the host rate, pvclock scaled to it");
+		return;
+	case TSC_WHY_EMULATE:
+		if (d->asked == TSC_MODE_AUTO)
+			tv_snprintf(buf, size, "auto -> emulate: %s%s", !safe ? host : rate,
+				    d->fast_asked ? "; pvclock fast path refused" : "");
+		else
+			tv_snprintf(buf, size, "emulate: RDTSC/RDTSCP trapped, guest TSC at tsc_khz %lu "
+				    "(host %lu)%s%s", d->tsc_khz, h->tsc_khz,
+				    d->fast_asked ? "; pvclock fast path refused: " : "",
+				    d->fast_asked ? host : "");
+		return;
+	case TSC_WHY_NO_HOST_RATE:
+	case TSC_WHY_UNKNOWN_MODE:
+		break;
+	}
+}
 
 int tsc_decide(enum tsc_mode mode, uint64_t tsc_khz, bool pv_fast_path,
 	       const struct tsc_host_info *host, struct tsc_decision *d)
 {
-	struct facts f;
-	bool rate_ok;
+	int rc = tsc_decide_only(mode, tsc_khz, pv_fast_path, host, d);
 
-	memset(d, 0, sizeof(*d));
-	d->mode = TSC_MODE_EMULATE;
-	d->trap_rdtsc = true;
-	d->scale = tsc_scale_identity(0);
-	if (!host->tsc_khz || (mode != TSC_MODE_AUTO && mode != TSC_MODE_NATIVE &&
-			       mode != TSC_MODE_EMULATE && mode != TSC_MODE_PVRDTSCP)) {
-		d->warn = true;
-		if (host->tsc_khz)
-			SAY("tsc_mode %d unknown", (int)mode);
-		else
-			SAY("%s: host TSC rate unknown", mode_word(mode));
-		return -1;
-	}
-	if (!tsc_khz)
-		tsc_khz = host->tsc_khz;
-	find_facts(&f, host, tsc_khz);
-	d->host_reliable = f.safe;
-	rate_ok = f.way != RATE_NONE;
-
-	switch (mode) {
-	case TSC_MODE_NATIVE:           /* never traps, whatever the host */
-		d->mode = TSC_MODE_NATIVE;
-		run_native(d, &f);
-		d->warn = !f.safe || !rate_ok;
-		if (!d->warn)
-			SAY("native: %s, %s", f.host_why, f.rate_why);
-		else
-			SAY("native: %s%s%s%s%s",
-			    f.safe ? "" : f.host_why,
-			    f.safe ? "" : ": monotonic only as far as the host TSC is",
-			    !f.safe && !rate_ok ? "; " : "",
-			    rate_ok ? "" : f.rate_why,
-			    rate_ok ? "" : ": guest TSC runs at the host rate");
-		return 0;
-	case TSC_MODE_PVRDTSCP:         /* native when safe, else trapped */
-		d->mode = TSC_MODE_PVRDTSCP;
-		if (f.safe && rate_ok) {
-			run_native(d, &f);
-			SAY("pvrdtscp -> native: %s, %s", f.host_why, f.rate_why);
-		} else {
-			run_emulated(d, &f);
-			SAY("pvrdtscp -> emulated: %s", !f.safe ? f.host_why : f.rate_why);
-		}
-		return 0;
-	case TSC_MODE_AUTO:             /* native exactly when safe and rate_ok */
-		if (f.safe && rate_ok) {
-			d->mode = TSC_MODE_NATIVE;
-			run_native(d, &f);
-			SAY("auto -> native: %s, %s", f.host_why, f.rate_why);
-			return 0;
-		}
-		break;
-	case TSC_MODE_EMULATE:          /* always traps */
-		break;
-	}
-
-	/* Emulated, configured or chosen by auto. The pvclock fast path (SPEC
-	 * section 3) lifts the trap when the host TSC can be trusted; the raw
-	 * TSC may then run at the host's rate, which guest_rate_khz (pvclock's
-	 * scale) says. */
-	if (pv_fast_path && f.safe) {
-		run_native(d, &f);
-		d->pv_fast_path = true;
-		SAY("%s, pvclock fast path: RDTSC not trapped; %s, %s%s",
-		    mode == TSC_MODE_AUTO ? "auto -> emulate" : "emulate", f.host_why,
-		    f.rate_why, rate_ok ? "" : ": raw TSC at the host rate, pvclock scaled to it");
-		return 0;
-	}
-	run_emulated(d, &f);
-	d->warn = pv_fast_path;
-	if (mode == TSC_MODE_AUTO)
-		SAY("auto -> emulate: %s%s", !f.safe ? f.host_why : f.rate_why,
-		    pv_fast_path ? "; pvclock fast path refused" : "");
-	else
-		SAY("emulate: RDTSC/RDTSCP trapped, guest TSC at tsc_khz %llu (host %llu)%s%s",
-		    (unsigned long long)tsc_khz, (unsigned long long)host->tsc_khz,
-		    pv_fast_path ? "; pvclock fast path refused: " : "",
-		    pv_fast_path ? f.host_why : "");
-	return 0;
+	tsc_explain(d, host, d->reason, sizeof(d->reason));
+	return rc;
 }

@@ -5,10 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <tscvisor/x86_decode.h>
-
-#define CR0_PE    (1ull << 0)
-#define EFER_LMA  (1ull << 10)
-#define RFLAGS_VM (1ull << 17)
+#include <tscvisor/x86.h>
 
 #define REX_W 0x8
 #define REX_R 0x4
@@ -18,14 +15,14 @@
 enum cpu_mode x86_cpu_mode(uint64_t cr0, uint64_t efer, uint64_t rflags,
 			   bool cs_l, bool cs_d)
 {
-	if (!(cr0 & CR0_PE))
+	if (!(cr0 & X86_CR0_PE))
 		return CPU_MODE_16;              /* real mode */
-	if (efer & EFER_LMA) {
+	if (efer & X86_EFER_LMA) {
 		if (cs_l)
 			return CPU_MODE_64;
 		return cs_d ? CPU_MODE_32 : CPU_MODE_16; /* compatibility mode */
 	}
-	if (rflags & RFLAGS_VM)
+	if (rflags & X86_RFLAGS_VM)
 		return CPU_MODE_16;              /* virtual-8086 mode */
 	return cs_d ? CPU_MODE_32 : CPU_MODE_16;
 }

@@ -28,6 +28,12 @@ int main(void)
 	SAME("%016llx", 0xfffULL);
 	SAME("%hhu %hd", 300, 70000);
 	SAME("%p", (void *)0x1234);
+	/* '#' (the guest tests' printf offers it). */
+	SAME("[%#x] [%#X] [%#x] [%#o] [%#o] [%#o]", 255u, 255u, 0u, 8u, 0u, 7u);
+	SAME("[%#010x] [%-#8x] [%#8llx] [%#.5o] [%#.0o] [%#5o]", 0xabu, 0xabu, 0x1234ULL, 8u, 0u, 8u);
+	SAME("[%#.3x] [%#lx]", 5u, 0xfffffffffUL);
+	/* What the guests print: 64-bit values with ll and l. */
+	SAME("%016llx %08llx %03llu %+lld %09u %-8s|", 0x123ULL, 0xfULL, 7ULL, -5LL, 42u, "ab");
 
 	/* Truncation: returns the would-be length, always NUL-terminates. */
 	n = tv_snprintf(small, sizeof(small), "%s", "abcdefgh");

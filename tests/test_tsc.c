@@ -60,7 +60,7 @@ static void test_mul_shr(void)
 		uint64_t got = mul_u64_u64_shr(a, b, s, &over);
 
 		LOOP_CHECK(got == (uint64_t)want && over == ((want >> 64) != 0),
-			   "mul_shr %llx %llx %u", (unsigned long long)a, (unsigned long long)b, s);
+			   "mul_shr %lx %lx %u", a, b, s);
 	}
 	LOOP_DONE("mul_u64_u64_shr matches 128-bit reference (100000 random)");
 }
@@ -90,8 +90,8 @@ static void test_mul_div(void)
 		uint64_t got = mul_div_u64(a, m, d, &over);
 
 		LOOP_CHECK(got == (uint64_t)want && over == ((want >> 64) != 0),
-			   "mul_div %llx %llx %llx", (unsigned long long)a,
-			   (unsigned long long)m, (unsigned long long)d);
+			   "mul_div %lx %lx %lx", a,
+			   m, d);
 	}
 	LOOP_DONE("mul_div_u64 matches 128-bit reference incl. overflow (200000 random)");
 }
@@ -170,21 +170,21 @@ static void test_scale(void)
 			want = ref_ratio(g, h, TSC_VMX_FRAC);
 			LOOP_CHECK(tsc_scale_for(g, h, TSC_VMX_FRAC, TSC_VMX_MAX_RATIO, &s) == TSC_SCALE_OK &&
 				   s.ratio == (uint64_t)want,
-				   "vmx %llu/%llu", (unsigned long long)g, (unsigned long long)h);
+				   "vmx %lu/%lu", g, h);
 			LOOP_CHECK(2 * (((u128)s.ratio * h > (u128)g << 48) ?
 					(u128)s.ratio * h - ((u128)g << 48) :
 					((u128)g << 48) - (u128)s.ratio * h) <= h,
-				   "vmx rounding %llu/%llu", (unsigned long long)g, (unsigned long long)h);
+				   "vmx rounding %lu/%lu", g, h);
 			want = ref_ratio(g, h, TSC_SVM_FRAC);
 			if (want <= TSC_SVM_MAX_RATIO)
 				LOOP_CHECK(tsc_scale_for(g, h, TSC_SVM_FRAC, TSC_SVM_MAX_RATIO, &s) ==
 					   TSC_SCALE_OK && s.ratio == (uint64_t)want,
-					   "svm %llu/%llu", (unsigned long long)g, (unsigned long long)h);
+					   "svm %lu/%lu", g, h);
 			else
 				LOOP_CHECK(tsc_scale_for(g, h, TSC_SVM_FRAC, TSC_SVM_MAX_RATIO, &s) ==
 					   TSC_SCALE_TOO_LARGE,
-					   "svm too large %llu/%llu", (unsigned long long)g,
-					   (unsigned long long)h);
+					   "svm too large %lu/%lu", g,
+					   h);
 		}
 	}
 	LOOP_DONE("VMX and SVM ratios for all rate pairs: rounded exact, SVM range enforced");
@@ -228,9 +228,9 @@ static void test_hw_guest(void)
 
 					/* err / h <= d / 2^(f+1) + 1 */
 					LOOP_CHECK((err << (f + 1)) <= (u128)d * h + ((u128)h << (f + 1)),
-						   "hw error g %llu h %llu f %u d %llu",
-						   (unsigned long long)g, (unsigned long long)h, f,
-						   (unsigned long long)d);
+						   "hw error g %lu h %lu f %u d %lu",
+						   g, h, f,
+						   d);
 				}
 			}
 		}
@@ -247,7 +247,7 @@ static void test_hw_guest(void)
 		if (tsc_scale_for(g, h, f, (i & 1) ? TSC_SVM_MAX_RATIO : TSC_VMX_MAX_RATIO, &s))
 			s = tsc_scale_identity(f);
 		off = tsc_offset_for(now, s, want);
-		LOOP_CHECK(tsc_guest(now, s, off) == want, "offset at %llu", (unsigned long long)now);
+		LOOP_CHECK(tsc_guest(now, s, off) == want, "offset at %lu", now);
 	}
 	LOOP_DONE("tsc_offset_for: G(h_now) == wanted (20000 random, host TSC near 2^64)");
 
@@ -305,8 +305,8 @@ static void test_emul(void)
 
 				LOOP_CHECK(got == ref_emul(d, rates[i], rates[j]) &&
 					   (u128)got * rates[j] <= ex && ex < ((u128)got + 1) * rates[j],
-					   "emul g %llu h %llu d %llu", (unsigned long long)rates[i],
-					   (unsigned long long)rates[j], (unsigned long long)d);
+					   "emul g %lu h %lu d %lu", rates[i],
+					   rates[j], d);
 				LOOP_CHECK(got >= prev, "emul monotonic");
 				prev = got;
 			}
@@ -333,8 +333,8 @@ static void test_emul(void)
 			cur = tsc_emul_guest(&e, host, 0);
 			lo = (u128)step * e.guest_khz / e.host_khz;
 			LOOP_CHECK(cur - prev == (uint64_t)lo || cur - prev == (uint64_t)lo + 1,
-				   "emul step g %llu h %llu", (unsigned long long)e.guest_khz,
-				   (unsigned long long)e.host_khz);
+				   "emul step g %lu h %lu", e.guest_khz,
+				   e.host_khz);
 			prev = cur;
 		}
 	}
@@ -437,14 +437,14 @@ static void test_pvclock(void)
 		uint64_t khz = i < NRATES ? rates[i] : i < 2 * NRATES ? rates[i - NRATES] * 10 + 1 :
 		      1 + rnd() % (i & 1 ? 10000000 : 100000000);
 		if (pvclock_scale_for(khz, &p)) {
-			LOOP_CHECK(0, "pvclock_scale_for(%llu) failed", (unsigned long long)khz);
+			LOOP_CHECK(0, "pvclock_scale_for(%lu) failed", khz);
 			continue;
 		}
 		if (p.shift < min_shift)
 			min_shift = p.shift;
 		if (p.shift > max_shift)
 			max_shift = p.shift;
-		LOOP_CHECK(p.mul >= 1u << 31, "mul normalised for %llu", (unsigned long long)khz);
+		LOOP_CHECK(p.mul >= 1u << 31, "mul normalised for %lu", khz);
 		for (k = 0; k < 200; k++) {
 			uint64_t lim = p.shift > 0 ? UINT64_MAX >> p.shift : UINT64_MAX;
 			uint64_t delta = k == 0 ? lim : k == 1 ? khz * 1000 : k == 2 ? 0 :
@@ -454,9 +454,9 @@ static void test_pvclock(void)
 			u128 err = a > b ? a - b : b - a;
 
 			LOOP_CHECK((err << 32) < ((u128)khz << 33) + b,
-				   "pvclock bound khz %llu delta %llu ns %llu",
-				   (unsigned long long)khz, (unsigned long long)delta,
-				   (unsigned long long)ns);
+				   "pvclock bound khz %lu delta %lu ns %lu",
+				   khz, delta,
+				   ns);
 			LOOP_CHECK(ns == guest32_scale(delta, p.mul, p.shift), "guest-side formula");
 		}
 	}
@@ -474,8 +474,8 @@ static void test_pvclock(void)
 		pvclock_scale_for(rates[i], &p);
 		ns = pvclock_scale_delta(rates[i] * 1000, p.mul, p.shift);
 		LOOP_CHECK(ns + 2 >= 1000000000ull && ns <= 1000000000ull + 1,
-			   "1 s at %llu kHz = %llu ns", (unsigned long long)rates[i],
-			   (unsigned long long)ns);
+			   "1 s at %lu kHz = %lu ns", rates[i],
+			   ns);
 	}
 	LOOP_DONE("pvclock: one second of cycles is 10^9 ns within 2 ns, all rates");
 }
@@ -622,6 +622,13 @@ static void oracle(enum tsc_mode mode, const struct rate_case *rc, const struct 
 	want->rate_guaranteed = want->trap_rdtsc || (rate_ok && inv);
 	want->host_reliable = safe;
 	want->pv_fast_path = fast && safe && !want->trap_rdtsc && want->mode == TSC_MODE_EMULATE;
+	want->why = mode == TSC_MODE_NATIVE ? TSC_WHY_NATIVE :
+		    mode == TSC_MODE_PVRDTSCP ? (want->trap_rdtsc ? TSC_WHY_PVRDTSCP_TRAPPED :
+						 TSC_WHY_PVRDTSCP_NATIVE) :
+		    want->mode == TSC_MODE_NATIVE ? TSC_WHY_AUTO_NATIVE :
+		    want->pv_fast_path ? TSC_WHY_FAST_PATH : TSC_WHY_EMULATE;
+	want->rate_way = equal ? TSC_RATE_EQUAL : scalable ? TSC_RATE_SCALED :
+			 within ? TSC_RATE_TOLERATED : TSC_RATE_NONE;
 }
 
 static void test_policy_table(void)
@@ -657,11 +664,12 @@ static void test_policy_table(void)
 			   got.rate_guaranteed == want.rate_guaranteed &&
 			   got.host_reliable == want.host_reliable &&
 			   got.pv_fast_path == want.pv_fast_path &&
+			   got.why == want.why && got.rate_way == want.rate_way &&
 			   len > 10 && len < TSC_REASON_MAX - 1,
 			   "mode %u rate %s inv %u sync %u vouch %u hw %u fast %u: got mode %d trap %d "
-			   "hw %d rate %llu guar %d rel %d fast %d \"%s\"", m, rate_cases[rc].name,
+			   "hw %d rate %lu guar %d rel %d fast %d \"%s\"", m, rate_cases[rc].name,
 			   bits & 1, (bits >> 1) & 1, bits >> 2, hw, fast, got.mode, got.trap_rdtsc,
-			   got.use_hw_scaling, (unsigned long long)got.guest_rate_khz,
+			   got.use_hw_scaling, got.guest_rate_khz,
 			   got.rate_guaranteed, got.host_reliable, got.pv_fast_path, got.reason);
 		/* Invariants that hold whatever the oracle says. */
 		LOOP_CHECK(got.mode != TSC_MODE_AUTO, "never auto");
@@ -669,6 +677,23 @@ static void test_policy_table(void)
 		LOOP_CHECK(!got.trap_rdtsc || got.rate_guaranteed, "trapped => rate guaranteed");
 		LOOP_CHECK(!got.use_hw_scaling || got.guest_rate_khz != host.tsc_khz,
 			   "scaling only when the rates differ");
+		/* tsc_decide is the decision plus its explanation, nothing more. */
+		{
+			struct tsc_decision only;
+			char words[TSC_REASON_MAX];
+
+			tsc_decide_only(modes[m], rate_cases[rc].tsc_khz, fast, &host, &only);
+			tsc_explain(&only, &host, words, sizeof(words));
+			LOOP_CHECK(!only.reason[0] && !strcmp(words, got.reason) &&
+				   only.mode == got.mode && only.trap_rdtsc == got.trap_rdtsc &&
+				   only.use_hw_scaling == got.use_hw_scaling &&
+				   only.scale.ratio == got.scale.ratio &&
+				   only.scale.frac == got.scale.frac &&
+				   only.guest_rate_khz == got.guest_rate_khz &&
+				   only.rate_guaranteed == got.rate_guaranteed &&
+				   only.warn == got.warn && only.why == got.why,
+				   "decide_only + explain == decide: \"%s\" vs \"%s\"", words, got.reason);
+		}
 		LOOP_CHECK(modes[m] != TSC_MODE_AUTO ||
 			   (got.mode == TSC_MODE_NATIVE) == !strncmp(got.reason, "auto -> native", 14),
 			   "reason names the choice: %s", got.reason);
@@ -805,6 +830,97 @@ static void test_policy_reasons(void)
 	CHECK_STR(d.reason, "tsc_mode 9 unknown");
 }
 
+/* The explanation alone: decisions written by hand, one per reason code,
+ * give the words the log prints (scripts/cases grep them). */
+static struct tsc_decision by_hand(enum tsc_why why, enum tsc_mode asked, enum tsc_rate_way way,
+				   bool safe, bool fast_asked, uint64_t tsc_khz)
+{
+	struct tsc_decision d;
+
+	memset(&d, 0, sizeof(d));
+	d.why = why;
+	d.asked = asked;
+	d.rate_way = way;
+	d.host_reliable = safe;
+	d.fast_asked = fast_asked;
+	d.tsc_khz = tsc_khz;
+	d.scale_result = TSC_SCALE_TOO_SMALL;
+	return d;
+}
+
+static void test_explain(void)
+{
+	struct tsc_host_info good = { .tsc_khz = 2000000, .invariant = true, .synchronised = true };
+	struct tsc_host_info vouched = { .tsc_khz = 2000000, .vouched = true };
+	struct tsc_host_info skewed = { .tsc_khz = 2000000, .invariant = true };
+	struct tsc_host_info vmx = { .tsc_khz = 2000000, .invariant = true, .synchronised = true,
+				     .hw_scaling = true, .scale_frac = TSC_VMX_FRAC,
+				     .max_ratio = TSC_VMX_MAX_RATIO };
+	struct tsc_decision d;
+	char buf[TSC_REASON_MAX], tiny[8];
+
+	d = by_hand(TSC_WHY_AUTO_NATIVE, TSC_MODE_AUTO, TSC_RATE_EQUAL, true, false, 2000000);
+	tsc_explain(&d, &good, buf, sizeof(buf));
+	CHECK_STR(buf, "auto -> native: invariant host TSC, synchronised, tsc_khz 2000000 equals host");
+	tsc_explain(&d, &vouched, buf, sizeof(buf));
+	CHECK_STR(buf, "auto -> native: host TSC invariant by tsc_reliable, synchronised by "
+		  "tsc_reliable, tsc_khz 2000000 equals host");
+
+	d = by_hand(TSC_WHY_NATIVE, TSC_MODE_NATIVE, TSC_RATE_SCALED, true, false, 500000);
+	tsc_explain(&d, &vmx, buf, sizeof(buf));
+	CHECK_STR(buf, "native: invariant host TSC, synchronised, hardware scaling to tsc_khz "
+		  "500000 from host 2000000 (ratio 0x400000000000 >> 48)");
+
+	d = by_hand(TSC_WHY_NATIVE, TSC_MODE_NATIVE, TSC_RATE_NONE, false, false, 1000000);
+	tsc_explain(&d, &skewed, buf, sizeof(buf));
+	CHECK_STR(buf, "native: host TSC failed the cross-pCPU synchronisation check: monotonic "
+		  "only as far as the host TSC is; tsc_khz 1000000 differs from host 2000000 by "
+		  "500000 ppm and no hardware scaling: guest TSC runs at the host rate");
+
+	d = by_hand(TSC_WHY_PVRDTSCP_NATIVE, TSC_MODE_PVRDTSCP, TSC_RATE_TOLERATED, true, false,
+		    2000400);
+	tsc_explain(&d, &good, buf, sizeof(buf));
+	CHECK_STR(buf, "pvrdtscp -> native: invariant host TSC, synchronised, tsc_khz 2000400 "
+		  "within 250 ppm of host 2000000");
+
+	d = by_hand(TSC_WHY_PVRDTSCP_TRAPPED, TSC_MODE_PVRDTSCP, TSC_RATE_EQUAL, false, false,
+		    2000000);
+	tsc_explain(&d, &skewed, buf, sizeof(buf));
+	CHECK_STR(buf, "pvrdtscp -> emulated: host TSC failed the cross-pCPU synchronisation check");
+
+	d = by_hand(TSC_WHY_EMULATE, TSC_MODE_AUTO, TSC_RATE_NONE, true, false, 3000000);
+	d.scale_result = TSC_SCALE_TOO_LARGE;
+	tsc_explain(&d, &vmx, buf, sizeof(buf));
+	CHECK_STR(buf, "auto -> emulate: tsc_khz 3000000 differs from host 2000000 by 500000 ppm "
+		  "and hardware scaling cannot reach it (ratio above the maximum)");
+	d.scale_result = TSC_SCALE_TOO_SMALL;
+	tsc_explain(&d, &vmx, buf, sizeof(buf));
+	CHECK_STR(buf, "auto -> emulate: tsc_khz 3000000 differs from host 2000000 by 500000 ppm "
+		  "and hardware scaling cannot represent it");
+
+	d = by_hand(TSC_WHY_EMULATE, TSC_MODE_EMULATE, TSC_RATE_EQUAL, false, true, 2000000);
+	tsc_explain(&d, &skewed, buf, sizeof(buf));
+	CHECK_STR(buf, "emulate: RDTSC/RDTSCP trapped, guest TSC at tsc_khz 2000000 (host 2000000); "
+		  "pvclock fast path refused: host TSC failed the cross-pCPU synchronisation check");
+
+	d = by_hand(TSC_WHY_FAST_PATH, TSC_MODE_AUTO, TSC_RATE_EQUAL, true, true, 2000000);
+	tsc_explain(&d, &good, buf, sizeof(buf));
+	CHECK_STR(buf, "auto -> emulate, pvclock fast path: RDTSC not trapped; invariant host TSC, "
+		  "synchronised, tsc_khz 2000000 equals host");
+
+	d = by_hand(TSC_WHY_NO_HOST_RATE, TSC_MODE_PVRDTSCP, TSC_RATE_NONE, false, false, 0);
+	tsc_explain(&d, &good, buf, sizeof(buf));
+	CHECK_STR(buf, "pvrdtscp: host TSC rate unknown");
+	d = by_hand(TSC_WHY_UNKNOWN_MODE, (enum tsc_mode)7, TSC_RATE_NONE, false, false, 0);
+	tsc_explain(&d, &good, buf, sizeof(buf));
+	CHECK_STR(buf, "tsc_mode 7 unknown");
+
+	/* A short buffer is cut, never overrun. */
+	d = by_hand(TSC_WHY_AUTO_NATIVE, TSC_MODE_AUTO, TSC_RATE_EQUAL, true, false, 2000000);
+	tsc_explain(&d, &good, tiny, sizeof(tiny));
+	CHECK_STR(tiny, "auto ->");
+}
+
 int main(void)
 {
 	test_mul_shr();
@@ -817,5 +933,6 @@ int main(void)
 	test_msrs();
 	test_policy_table();
 	test_policy_reasons();
+	test_explain();
 	return th_done();
 }

@@ -76,7 +76,7 @@ void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
 	struct vcpu_sregs s;
 
-	if (leaf >= 0x40000000 && leaf <= 0x4fffffff) {
+	if (leaf >= CPUID_LEAF_HV_FIRST && leaf <= CPUID_LEAF_HV_LAST) {
 		hypervisor_leaf(v, leaf, r);
 		return;
 	}
@@ -88,35 +88,37 @@ void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 		r[1] = (r[1] & 0x0000ffffu) | (v->id << 24) | (v->vm->nvcpus << 16);
 		/* APIC on chip reads 0 while the vCPU's APIC is globally
 		 * disabled (SDM Vol. 3A 11.4.3); OSXSAVE mirrors CR4. */
-		r[3] = (r[3] & ~(1u << 9)) | ((v->apic_base & APIC_BASE_ENABLE) ? 1u << 9 : 0);
-		r[2] &= ~(1u << 27);
-		if (s.cr4 & (1u << 18))
-			r[2] |= 1u << 27;
+		r[3] = (r[3] & ~CPUID_1_EDX_APIC) |
+		       ((v->apic_base & APIC_BASE_ENABLE) ? CPUID_1_EDX_APIC : 0);
+		r[2] &= ~CPUID_1_ECX_OSXSAVE;
+		if (s.cr4 & X86_CR4_OSXSAVE)
+			r[2] |= CPUID_1_ECX_OSXSAVE;
 		break;
 	case 0xb:               /* topology: one thread per core, x2APIC ID */
 	case 0x1f:
 		r[0] = 0;
 		r[1] = subleaf == 0 ? 1 : 0;
-		r[2] = subleaf == 0 ? (1u << 8) : subleaf;
+		r[2] = subleaf == 0 ? CPUID_TOPO_LEVEL_SMT : subleaf;
 		r[3] = v->id;
 		break;
 	case 0x80000001:
 		/* AMD mirrors the APIC bit here (APM Vol. 3 E.4.2). */
 		if (guest_cpu_vendor(v->vm) == CPUMODEL_AMD)
-			r[3] = (r[3] & ~(1u << 9)) | ((v->apic_base & APIC_BASE_ENABLE) ? 1u << 9 : 0);
+			r[3] = (r[3] & ~CPUID_80000001_EDX_APIC) |
+			       ((v->apic_base & APIC_BASE_ENABLE) ? CPUID_80000001_EDX_APIC : 0);
 		if (!(fpu_host.offered & XS_AVX))
-			r[2] &= ~((1u << 11) | (1u << 16));   /* XOP, FMA4: AVX state */
+			r[2] &= ~(CPUID_80000001_ECX_XOP | CPUID_80000001_ECX_FMA4);   /* AVX state */
 		break;
 	case 0x80000007:
 		/* Invariant TSC only when the VM's rate is guaranteed. */
 		r[0] = r[1] = r[2] = 0;
-		r[3] = v->vm->time.d.rate_guaranteed ? 1u << 8 : 0;
+		r[3] = v->vm->time.d.rate_guaranteed ? CPUID_80000007_EDX_INVTSC : 0;
 		break;
 	default:
 		break;
 	}
 	/* XSAVE, OSXSAVE, AVX, AVX-512 and leaf 0DH say what XSETBV accepts
-	 * and vmm/sched.c switches (pure/xstate.c), nothing more. */
+	 * and vmm/fpuswitch.c switches (pure/xstate.c), nothing more. */
 	if (leaf == 1 || leaf == 7 || leaf == 0xd)
 		xstate_cpuid(leaf, subleaf, fpu_host.offered, v->xcr0, &fpu_host.layout, r);
 }

@@ -7,6 +7,7 @@
 #include <tscvisor/hypercall.h>
 #include <tscvisor/log.h>
 #include <tscvisor/pio.h>
+#include <tscvisor/quirks.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
@@ -38,27 +39,6 @@ static const char *const reason_names[EXIT_NR] = {
 const char *exit_reason_name(enum exit_reason r)
 {
 	return r < EXIT_NR && reason_names[r] ? reason_names[r] : "?";
-}
-
-void vcpu_dump(struct vcpu *v, const char *why)
-{
-	const struct gprs *g = &v->regs;
-
-	log_raw("*** VM '%s' vCPU %u: %s\n", v->vm->name, v->id, why);
-	log_raw("  RIP 0x%016llx RFLAGS 0x%llx RSP 0x%016llx\n", (unsigned long long)g->rip,
-		(unsigned long long)g->rflags, (unsigned long long)g->rsp);
-	log_raw("  RAX 0x%016llx RBX 0x%016llx RCX 0x%016llx RDX 0x%016llx\n",
-		(unsigned long long)g->rax, (unsigned long long)g->rbx,
-		(unsigned long long)g->rcx, (unsigned long long)g->rdx);
-	log_raw("  RSI 0x%016llx RDI 0x%016llx RBP 0x%016llx R8  0x%016llx\n",
-		(unsigned long long)g->rsi, (unsigned long long)g->rdi,
-		(unsigned long long)g->rbp, (unsigned long long)g->r8);
-	log_raw("  R9  0x%016llx R10 0x%016llx R11 0x%016llx R12 0x%016llx\n",
-		(unsigned long long)g->r9, (unsigned long long)g->r10,
-		(unsigned long long)g->r11, (unsigned long long)g->r12);
-	log_raw("  R13 0x%016llx R14 0x%016llx R15 0x%016llx\n",
-		(unsigned long long)g->r13, (unsigned long long)g->r14, (unsigned long long)g->r15);
-	v->vm->ops->dump(v);
 }
 
 /* The guest did something the hypervisor cannot give meaning to: stop its
@@ -240,7 +220,7 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 	skip(v, e);   /* first: a save taken by the call resumes after it */
 	rc = hypercall(v, v->regs.rax, v->regs.rbx, v->regs.rcx, v->regs.rdx, v->regs.rsi);
 	if (rc == HC_RETRY) {
-		/* Another pCPU holds the VM's pause (vmm/sched.c): the call
+		/* Another pCPU holds the VM's pause (vmm/pause.c): the call
 		 * is executed again once this pCPU has parked for it. */
 		v->regs.rip = rip;
 		return;
@@ -254,16 +234,16 @@ static void handle_npf(struct vcpu *v, struct vm_exit *e)
 
 	if (guest_mmio(v, e))
 		return;
-	if (w && e->u.npf.gpa - w < 4096) {
+	if (w && e->u.npf.gpa - w < X86_PAGE_SIZE) {
 		stop_vm(v, VM_END_UNHANDLED, "write to the read-only pvclock window");
 	} else {
 		char why[120];
 
 		tv_snprintf(why, sizeof(why),
-			    "nested page fault the hypervisor cannot emulate (GPA 0x%llx, %s, exit 0x%llx, "
-			    "info1 0x%llx)", (unsigned long long)e->u.npf.gpa,
+			    "nested page fault the hypervisor cannot emulate (GPA 0x%lx, %s, exit 0x%lx, "
+			    "info1 0x%lx)", e->u.npf.gpa,
 			    e->u.npf.fetch ? "fetch" : e->u.npf.write ? "write" : "read",
-			    (unsigned long long)e->code, (unsigned long long)e->info1);
+			    e->code, e->info1);
 		stop_vm(v, VM_END_UNHANDLED, why);
 	}
 }
@@ -288,97 +268,14 @@ static bool emulate_rdpid(struct vcpu *v)
  * another (SDM Vol. 3A 6.15 table 6-5, APM 8.2.9): #DE, #TS, #NP, #SS, #GP. */
 static bool contributory(unsigned vec)
 {
-	return vec == 0 || (vec >= 10 && vec <= 13);
-}
-
-/* A not-present #PF that the guest's page tables, as they are now, do not
- * explain. QEMU's TCG (7.2, one thread per CPU) raises one about once in a
- * few million exits on the first instruction fetch after a VMRUN: CR2 = RIP,
- * error code 0, while the tables map that page and the guest's own handler
- * then runs from the same page (docs/platform.md). Delivered, it kills a
- * correct guest. Retrying the instruction is what a CPU does whose walk
- * comes after the tables' last change, a legal order, so the hypervisor
- * retries it, at most PF_RETRY_MAX times in a row for one RIP and address;
- * a fault that keeps coming is delivered. */
-#define PF_RETRY_MAX 3
-
-static uint64_t vcpu_exits(const struct vcpu *v)
-{
-	uint64_t n = 0;
-	unsigned r;
-
-	for (r = 0; r < EXIT_NR; r++)
-		n += v->stats[r].count;
-	return n;
-}
-
-static bool pf_retry(struct vcpu *v, const struct vm_exit *e, bool made)
-{
-	uint64_t la = e->u.exc.cr2, at = vcpu_exits(v);
-	struct vcpu_sregs sr;
-
-	if (!guest_pf_unexplained_now(v, la, e->u.exc.error))
-		return false;
-	/* In a row: the same RIP and address again within a few exits (a
-	 * timer or a kick may come between); a loop that meets the emulator
-	 * fault again much later starts a new run. */
-	if (v->pf_retry_rip == v->regs.rip && v->pf_retry_la == la && at - v->pf_retry_at <= 16) {
-		if (++v->pf_retry_run > PF_RETRY_MAX)
-			return false;
-	} else {
-		v->pf_retry_run = 1;
-	}
-	v->pf_retry_rip = v->regs.rip;
-	v->pf_retry_la = la;
-	v->pf_retry_at = at;
-	/* The backend made the address the guest's CR2: undo that. */
-	v->vm->ops->get_sregs(v, &sr);
-	sr.cr2 = e->u.exc.prev_cr2;
-	v->vm->ops->set_sregs(v, &sr);
-	v->pf_retried++;
-	vm_info(v->vm, "vm %s: vCPU %u: %spage fault at 0x%llx (rip 0x%llx, error 0x%x) that its page "
-		       "tables do not explain: retried", v->vm->name, v->id, made ? "test_spurious_pf: " : "",
-		       (unsigned long long)la, (unsigned long long)v->regs.rip, e->u.exc.error);
-	return true;
-}
-
-/* Test option test_spurious_pf (docs/platform.md): at each of its first N
- * host-interrupt exits with 64-bit paging on, a vCPU is made to see a
- * not-present #PF on the fetch at RIP, which its page tables map, as the
- * emulator raises it: the backend's CR2 change included. It must be retried
- * and the guest must not notice. */
-static void test_spurious_pf(struct vcpu *v)
-{
-	struct vcpu_sregs sr;
-	struct vm_exit f = { .reason = EXIT_EXCEPTION };
-
-	v->vm->ops->get_sregs(v, &sr);
-	if (!(sr.cr0 & (1ull << 31)) || !guest_long_mode(v))
-		return;
-	f.u.exc.vector = 14;
-	f.u.exc.has_error = true;
-	f.u.exc.cr2 = v->regs.rip;
-	f.u.exc.prev_cr2 = sr.cr2;
-	sr.cr2 = f.u.exc.cr2;
-	v->vm->ops->set_sregs(v, &sr);
-	v->pf_tested++;
-	if (!pf_retry(v, &f, true)) {
-		stop_vm(v, VM_END_UNHANDLED, "test_spurious_pf: a page fault at a mapped RIP was not retried");
-		return;
-	}
-	v->vm->ops->get_sregs(v, &sr);
-	if (sr.cr2 != f.u.exc.prev_cr2)
-		stop_vm(v, VM_END_UNHANDLED, "test_spurious_pf: CR2 was not put back");
+	return vec == X86_EXC_DE || vec == X86_EXC_TS || vec == X86_EXC_NP || vec == X86_EXC_SS ||
+	       vec == X86_EXC_GP;
 }
 
 static void handle_intr(struct vcpu *v, struct vm_exit *e)
 {
 	(void)e;
-	/* Spaced out: a vCPU spinning at one RIP must not make a run of them,
-	 * which pf_retry rightly stops retrying. */
-	if (v->pf_tested < v->vm->cfg->test_spurious_pf &&
-	    (!v->pf_tested || vcpu_exits(v) - v->pf_retry_at > 16))
-		test_spurious_pf(v);
+	quirk_spurious_pf_test(v);   /* test option test_spurious_pf */
 }
 
 static void handle_exception(struct vcpu *v, struct vm_exit *e)
@@ -386,9 +283,9 @@ static void handle_exception(struct vcpu *v, struct vm_exit *e)
 	struct vcpu_sregs sr;
 	unsigned vec = e->u.exc.vector;
 
-	if (vec == 6 && emulate_rdpid(v))
+	if (vec == X86_EXC_UD && emulate_rdpid(v))
 		return;
-	if (vec == 14 && pf_retry(v, e, false))
+	if (vec == X86_EXC_PF && quirk_pf_retry(v, e))   /* QEMU TCG */
 		return;
 	/* An intercepted exception raised while the CPU delivered another one:
 	 * the backend has armed that one again (EXITINTINFO, IDT-vectoring).
@@ -398,21 +295,21 @@ static void handle_exception(struct vcpu *v, struct vm_exit *e)
 	if (sr.pending_event.valid && sr.pending_event.type == VCPU_EVENT_EXCEPTION) {
 		unsigned first = sr.pending_event.vector;
 
-		if (first == 8) {
+		if (first == X86_EXC_DF) {
 			uart_flush(v->vm);
 			stop_vm(v, VM_END_TRIPLE_FAULT, "triple fault (an exception while delivering #DF)");
 			return;
 		}
 		if ((contributory(first) && contributory(vec)) ||
-		    (first == 14 && (contributory(vec) || vec == 14))) {
+		    (first == X86_EXC_PF && (contributory(vec) || vec == X86_EXC_PF))) {
 			vm_dbg(v->vm, "vm %s: exception %u while delivering %u: #DF", v->vm->name, vec, first);
 			inject_df(v);
 			return;
 		}
 	}
 	/* Intercepted only to be seen: reflect it into the guest unchanged. */
-	vm_dbg(v->vm, "vm %s: guest exception %u (error 0x%x) at rip 0x%llx, reflected", v->vm->name,
-		      vec, e->u.exc.error, (unsigned long long)v->regs.rip);
+	vm_dbg(v->vm, "vm %s: guest exception %u (error 0x%x) at rip 0x%lx, reflected", v->vm->name,
+		      vec, e->u.exc.error, v->regs.rip);
 	v->vm->ops->inject_exception(v, (uint8_t)vec, e->u.exc.has_error, e->u.exc.error);
 }
 
@@ -429,13 +326,12 @@ static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
 static void handle_not_offered(struct vcpu *v, struct vm_exit *e)
 {
 	if (!v->stats[EXIT_NOT_OFFERED].count)
-		vm_info(v->vm, "vm %s: vCPU %u: an instruction it does not have (exit code 0x%llx) at "
-			       "rip 0x%llx: #UD", v->vm->name, v->id, (unsigned long long)e->code,
-			       (unsigned long long)v->regs.rip);
+		vm_info(v->vm, "vm %s: vCPU %u: an instruction it does not have (exit code 0x%lx) at "
+			       "rip 0x%lx: #UD", v->vm->name, v->id, e->code, v->regs.rip);
 	inject_ud(v);
 }
 
-/* XSETBV: XCR0 is the guest's own (vmm/sched.c loads it before every
+/* XSETBV: XCR0 is the guest's own (vmm/fpuswitch.c loads it before every
  * entry); only components the VM is offered and the hypervisor switches
  * (fpu_host.offered), with the checks of SDM Vol. 1 13.3 and the XSETBV
  * page: #UD without CR4.OSXSAVE, #GP(0) at CPL > 0, for ECX != 0 or an
@@ -448,10 +344,14 @@ static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
 	int vec;
 
 	v->vm->ops->get_sregs(v, &sr);
-	vec = xstate_xsetbv_check(fpu_host.offered, (sr.seg[SEG_SS].attr >> 5) & 3,
-				  (sr.cr4 >> 18) & 1, (uint32_t)v->regs.rcx, val);
+	vec = xstate_xsetbv_check(fpu_host.offered, X86_SEG_ATTR_DPL(sr.seg[SEG_SS].attr),
+				  !!(sr.cr4 & X86_CR4_OSXSAVE), (uint32_t)v->regs.rcx, val);
+	if (vec == X86_EXC_UD) {
+		inject_ud(v);
+		return;
+	}
 	if (vec) {
-		v->vm->ops->inject_exception(v, (uint8_t)vec, vec == 13, 0);
+		inject_gp(v, 0);
 		return;
 	}
 	if (!insn_length(v, e, X86_INSN_XSETBV))
@@ -492,8 +392,7 @@ static void handle_fatal(struct vcpu *v, struct vm_exit *e)
 {
 	char why[80];
 
-	tv_snprintf(why, sizeof(why), "%s exit (code 0x%llx)", exit_reason_name(e->reason),
-		    (unsigned long long)e->code);
+	tv_snprintf(why, sizeof(why), "%s exit (code 0x%lx)", exit_reason_name(e->reason), e->code);
 	uart_flush(v->vm);
 	stop_vm(v, VM_END_UNHANDLED, why);
 }

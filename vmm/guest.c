@@ -3,20 +3,19 @@
  * gives no instruction length (SVM without NRIPS) or no decoded operands
  * (MMIO without decode assists). */
 #include <string.h>
+#include <tscvisor/exit.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/guest_walk.h>
+#include <tscvisor/log.h>
 #include <tscvisor/vm.h>
-
-#define EFER_LMA   (1ull << 10)
-#define SEG_ATTR_L (1u << 9)
-#define SEG_ATTR_D (1u << 10)
+#include <tscvisor/x86.h>
 
 bool guest_long_mode(struct vcpu *v)
 {
 	struct vcpu_sregs s;
 
 	v->vm->ops->get_sregs(v, &s);
-	return (s.efer & EFER_LMA) && (s.seg[SEG_CS].attr & SEG_ATTR_L);
+	return (s.efer & X86_EFER_LMA) && (s.seg[SEG_CS].attr & X86_SEG_ATTR_L);
 }
 
 static int decode_slow(struct vcpu *v, struct x86_insn *insn);
@@ -129,7 +128,8 @@ const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 	dc->len = 0;
 	if (decode_slow(v, insn))
 		return NULL;
-	if (translate_rip(v, &dc->gpa, &dc->path) == 0 && (dc->gpa & 4095) + insn->len <= 4096 &&
+	if (translate_rip(v, &dc->gpa, &dc->path) == 0 &&
+	    (dc->gpa & (X86_PAGE_SIZE - 1)) + insn->len <= X86_PAGE_SIZE &&
 	    dc->gpa + insn->len <= v->vm->ram_size) {
 		memcpy(dc->bytes, v->vm->ram + dc->gpa, insn->len);
 		set_path(v->vm, dc);
@@ -161,8 +161,8 @@ static unsigned fetch_at_rip(struct vcpu *v, uint8_t bytes[X86_MAX_INSN_LEN], en
 	uint64_t la;
 
 	v->vm->ops->get_sregs(v, &s);
-	*mode = x86_cpu_mode(s.cr0, s.efer, v->regs.rflags, s.seg[SEG_CS].attr & SEG_ATTR_L,
-			     s.seg[SEG_CS].attr & SEG_ATTR_D);
+	*mode = x86_cpu_mode(s.cr0, s.efer, v->regs.rflags, s.seg[SEG_CS].attr & X86_SEG_ATTR_L,
+			     s.seg[SEG_CS].attr & X86_SEG_ATTR_DB);
 	/* In 64-bit mode the CS base is ignored (SDM Vol. 3A 3.2.4). */
 	la = *mode == CPU_MODE_64 ? v->regs.rip : s.seg[SEG_CS].base + v->regs.rip;
 	mmu = mmu_of(v, &s);
@@ -200,7 +200,7 @@ static int translate_rip(struct vcpu *v, uint64_t *gpa, struct guest_walk_path *
 	bool lm;
 
 	v->vm->ops->get_sregs(v, &s);
-	lm = (s.efer & EFER_LMA) && (s.seg[SEG_CS].attr & SEG_ATTR_L);
+	lm = (s.efer & X86_EFER_LMA) && (s.seg[SEG_CS].attr & X86_SEG_ATTR_L);
 	la = lm ? v->regs.rip : s.seg[SEG_CS].base + v->regs.rip;
 	mmu = mmu_of(v, &s);
 	if (guest_walk(&mmu, la, &x) != GW_OK)
@@ -218,4 +218,21 @@ bool guest_pf_unexplained_now(struct vcpu *v, uint64_t la, uint32_t pfec)
 	v->vm->ops->get_sregs(v, &s);
 	mmu = mmu_of(v, &s);
 	return guest_pf_unexplained(&mmu, la, pfec);
+}
+
+/* The register dump of a VM that stops (include/tscvisor/exit.h). */
+void vcpu_dump(struct vcpu *v, const char *why)
+{
+	const struct gprs *g = &v->regs;
+
+	log_raw("*** VM '%s' vCPU %u: %s\n", v->vm->name, v->id, why);
+	log_raw("  RIP 0x%016lx RFLAGS 0x%lx RSP 0x%016lx\n", g->rip, g->rflags, g->rsp);
+	log_raw("  RAX 0x%016lx RBX 0x%016lx RCX 0x%016lx RDX 0x%016lx\n", g->rax, g->rbx, g->rcx,
+		g->rdx);
+	log_raw("  RSI 0x%016lx RDI 0x%016lx RBP 0x%016lx R8  0x%016lx\n", g->rsi, g->rdi, g->rbp,
+		g->r8);
+	log_raw("  R9  0x%016lx R10 0x%016lx R11 0x%016lx R12 0x%016lx\n", g->r9, g->r10, g->r11,
+		g->r12);
+	log_raw("  R13 0x%016lx R14 0x%016lx R15 0x%016lx\n", g->r13, g->r14, g->r15);
+	v->vm->ops->dump(v);
 }

@@ -10,7 +10,7 @@
 #include <tscvisor/vmtime.h>
 
 /* Hypercalls 1 and 4 change other vCPUs' TSC formula or nested page
- * tables: each runs with every other pCPU of the VM parked (vmm/sched.c's
+ * tables: each runs with every other pCPU of the VM parked (vmm/pause.c's
  * pause protocol), so no vCPU runs or writes its own area meanwhile. When another pCPU holds the pause, the call is executed again
  * after it (HC_RETRY); when the VM is ending it returns -1. */
 static int64_t paused_call(struct vcpu *v, int64_t (*fn)(struct vcpu *, uint64_t), uint64_t a0)
@@ -70,11 +70,11 @@ static int64_t hc_pvclock_window(struct vcpu *v, uint64_t gpa)
 	for (i = 0; !rc && i < vm->nvcpus; i++)
 		kvmclock_update(&vm->vcpus[i]);
 	if (rc)
-		vm_warn(vm, "vm %s: vCPU %u: pvclock window at 0x%llx refused: not a page of guest RAM",
-			    vm->name, v->id, (unsigned long long)gpa);
+		vm_warn(vm, "vm %s: vCPU %u: pvclock window at 0x%lx refused: not a page of guest RAM",
+			    vm->name, v->id, gpa);
 	else if (gpa)
-		vm_info(vm, "vm %s: pvclock window at 0x%llx: each vCPU reads its own area there",
-			    vm->name, (unsigned long long)gpa);
+		vm_info(vm, "vm %s: pvclock window at 0x%lx: each vCPU reads its own area there",
+			    vm->name, gpa);
 	else
 		vm_info(vm, "vm %s: pvclock window removed", vm->name);
 	return rc ? HC_EINVAL : 0;

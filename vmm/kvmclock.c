@@ -113,10 +113,10 @@ int kvmclock_set_window(struct vm *vm, uint64_t gpa)
 	uint64_t old = vm->time.window_gpa;
 	unsigned i, j;
 
-	if (gpa & 0xfff || (gpa && gpa >= vm->ram_size))
+	if (gpa & (X86_PAGE_SIZE - 1) || (gpa && gpa >= vm->ram_size))
 		return -1;
 	/* The LAPIC page is MMIO even where RAM reaches past it. */
-	if (gpa && gpa == 0xfee00000ull)
+	if (gpa && gpa == APIC_BASE_DEFAULT)
 		return -1;
 	for (i = 0; gpa && i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -161,12 +161,12 @@ int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 	enum pvclock_gpa_result r;
 
 	/* The LAPIC page is MMIO even where RAM reaches past it. */
-	static const struct pvclock_gpa_range lapic = { 0xfee00000ull, 0x1000 };
+	static const struct pvclock_gpa_range lapic = { APIC_BASE_DEFAULT, X86_PAGE_SIZE };
 
 	r = pvclock_msr_decode(msr, val, vm->ram_size, &lapic, 1, &req);
 	if (r != PVCLOCK_GPA_OK) {
-		vm_warn(vm, "vm %s: vCPU %u: WRMSR 0x%x = 0x%llx refused (%s): #GP", vm->name, v->id,
-			    msr, (unsigned long long)val, pvclock_gpa_result_name(r));
+		vm_warn(vm, "vm %s: vCPU %u: WRMSR 0x%x = 0x%lx refused (%s): #GP", vm->name, v->id,
+			    msr, val, pvclock_gpa_result_name(r));
 		return -1;
 	}
 	if (req.wall) {

@@ -3,12 +3,13 @@
 #include <string.h>
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
+#include <tscvisor/x86.h>
 
 static uint64_t pool_next, pool_end;
 
 void mem_init(uint64_t pool_base, uint64_t pool_size)
 {
-	pool_next = (pool_base + 4095) & ~4095ull;
+	pool_next = (pool_base + X86_PAGE_SIZE - 1) & ~(uint64_t)(X86_PAGE_SIZE - 1);
 	pool_end = pool_base + pool_size;
 }
 
@@ -21,12 +22,12 @@ void mem_init(uint64_t pool_base, uint64_t pool_size)
  * "nested page fault the hypervisor cannot emulate" at a hypervisor RIP). */
 void *mem_alloc_pages(uint64_t count)
 {
-	uint64_t bytes = count * 4096, p = __atomic_load_n(&pool_next, __ATOMIC_RELAXED);
+	uint64_t bytes = count * X86_PAGE_SIZE, p = __atomic_load_n(&pool_next, __ATOMIC_RELAXED);
 
 	do {
-		if (count == 0 || bytes / 4096 != count || bytes > pool_end - p)
-			hv_panic("mem: pool exhausted (%llu pages asked, %llu bytes left)",
-				 (unsigned long long)count, (unsigned long long)(pool_end - p));
+		if (count == 0 || bytes / X86_PAGE_SIZE != count || bytes > pool_end - p)
+			hv_panic("mem: pool exhausted (%lu pages asked, %lu bytes left)",
+				 count, pool_end - p);
 	} while (!__atomic_compare_exchange_n(&pool_next, &p, p + bytes, false, __ATOMIC_ACQ_REL,
 					      __ATOMIC_RELAXED));
 	memset((void *)(uintptr_t)p, 0, bytes);
@@ -35,10 +36,10 @@ void *mem_alloc_pages(uint64_t count)
 
 void *mem_try_alloc_pages(uint64_t count, uint64_t keep)
 {
-	uint64_t bytes = count * 4096, p = __atomic_load_n(&pool_next, __ATOMIC_RELAXED);
+	uint64_t bytes = count * X86_PAGE_SIZE, p = __atomic_load_n(&pool_next, __ATOMIC_RELAXED);
 
 	do {
-		if (count == 0 || bytes / 4096 != count || bytes > pool_end - p ||
+		if (count == 0 || bytes / X86_PAGE_SIZE != count || bytes > pool_end - p ||
 		    pool_end - p - bytes < keep)
 			return NULL;
 	} while (!__atomic_compare_exchange_n(&pool_next, &p, p + bytes, false, __ATOMIC_ACQ_REL,

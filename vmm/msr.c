@@ -10,14 +10,6 @@
 #include <tscvisor/vm.h>
 #include <tscvisor/vmtime.h>
 
-#define MSR_IA32_TSC          0x10
-#define MSR_IA32_APIC_BASE    0x1b
-#define MSR_IA32_TSC_ADJUST   0x3b
-#define MSR_IA32_TSC_AUX      0xc0000103
-#define MSR_IA32_TSC_DEADLINE 0x6e0
-#define MSR_X2APIC_FIRST      0x800
-#define MSR_X2APIC_LAST       0x8ff
-
 int guest_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
 	struct cpumodel_msr_answer a = cpumodel_msr(guest_cpu_vendor(v->vm), msr);
@@ -94,8 +86,8 @@ int guest_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 		if (v->vm->ops->msr_write(v, msr, val))
 			return 0;
 	refuse:
-		vm_dbg(v->vm, "vm %s: WRMSR 0x%x = 0x%llx: refused, #GP", v->vm->name, msr,
-			      (unsigned long long)val);
+		vm_dbg(v->vm, "vm %s: WRMSR 0x%x = 0x%lx: refused, #GP", v->vm->name, msr,
+			      val);
 		return -1;
 	}
 }

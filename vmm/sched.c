@@ -23,48 +23,6 @@
 
 static struct vm *volatile active_vm;
 static volatile unsigned active_gen, cpus_done;
-static unsigned pcpus_used;
-
-uint64_t vm_host_tsc(void)
-{
-	return rdtsc() + (uint64_t)this_cpu()->tsc_skew;
-}
-
-static void kick(unsigned cpu)
-{
-	if (cpu != this_cpu()->index) {
-		this_cpu()->kicks_sent++;
-		hw_kick_cpu(cpu);
-	}
-}
-
-void sched_wake(struct vcpu *v)
-{
-	__atomic_store_n(&v->wake, 1, __ATOMIC_RELEASE);
-	kick(v->cpu);
-}
-
-void sched_kick_vcpu(struct vcpu *v)
-{
-	kick(__atomic_load_n(&v->cpu, __ATOMIC_ACQUIRE));
-}
-
-void sched_init_vcpu(struct vcpu *v)
-{
-	__atomic_store_n(&v->pending_init, 1, __ATOMIC_RELEASE);
-	kick(v->cpu);
-}
-
-void sched_sipi_vcpu(struct vcpu *v, uint8_t vector)
-{
-	__atomic_store_n(&v->pending_sipi, 0x100u | vector, __ATOMIC_RELEASE);
-	kick(v->cpu);
-}
-
-void sched_halt(struct vcpu *v)
-{
-	v->state = VCPU_HALTED;
-}
 
 /* INIT and SIPI requests, applied by the vCPU's own pCPU. */
 static void __attribute__((noinline)) apply_init_sipi_slow(struct vcpu *v)
@@ -75,7 +33,7 @@ static void __attribute__((noinline)) apply_init_sipi_slow(struct vcpu *v)
 		v->inits_seen++;
 		v->state = VCPU_WAIT_SIPI;
 		lapic_reset(v);
-		v->apic_base &= ~APIC_BASE_EXTD;
+		v->apic_base &= ~APIC_BASE_X2APIC;
 	}
 	sipi = __atomic_exchange_n(&v->pending_sipi, 0, __ATOMIC_ACQ_REL);
 	if (sipi)
@@ -109,7 +67,7 @@ static void check_wake(struct vcpu *v)
 	if (v->state != VCPU_HALTED)
 		return;
 	__atomic_store_n(&v->wake, 0, __ATOMIC_RELEASE);
-	if ((v->regs.rflags & (1u << 9)) && lapic_pending(v) >= 0)
+	if ((v->regs.rflags & X86_RFLAGS_IF) && lapic_pending(v) >= 0)
 		v->state = VCPU_RUNNABLE;
 }
 
@@ -152,117 +110,17 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* Neither VMRUN nor VM entry switches the x87/MMX/SSE registers, the
- * other XSAVE components, XCR0 or DR0-DR3 (arch/x86/fpu.h): a pCPU holds
- * the last vCPU's until another vCPU runs there (time slicing, the next VM)
- * or that vCPU leaves (a move). XCR0 is the guest's whenever a guest runs:
- * a guest's native XSAVE, XRSTOR and AVX instructions reach exactly the
- * components it enabled, all of them switched here. One or two compares per
- * entry when nothing changes. */
-static void regs_save(struct pcpu *cpu, struct vcpu *o)
-{
-	if (fpu_host.xsave) {
-		if (cpu->cur_xcr0 != fpu_host.switched) {
-			xcr0_write(fpu_host.switched);
-			cpu->cur_xcr0 = fpu_host.switched;
-		}
-		xstate_save(o->fpu, fpu_host.switched);
-		fpu_legacy_fixup(o->fpu);
-	} else {
-		fpu_save(o->fpu);
-	}
-	dr03_read(o->dr);
-	o->fpu_saved = true;
-}
-
-static void fpu_take(struct pcpu *cpu, struct vcpu *v)
-{
-	struct vcpu *o = cpu->fpu_owner;
-
-	if (o != v) {
-		if (o)
-			regs_save(cpu, o);
-		if (!v->fpu_saved) {
-			fpu_init_image(v->fpu, sizeof(v->fpu));
-			v->fpu_saved = true;
-		}
-		if (fpu_host.xsave) {
-			if (cpu->cur_xcr0 != fpu_host.switched) {
-				xcr0_write(fpu_host.switched);
-				cpu->cur_xcr0 = fpu_host.switched;
-			}
-			xstate_load(v->fpu, fpu_host.switched);
-		} else {
-			fpu_load(v->fpu);
-		}
-		dr03_write(v->dr);
-		/* Host DR7 is 0x400 after every exit already, nothing enabled.
-		 * QEMU's TCG keeps the breakpoints a guest's MOV to DR7 armed
-		 * across #VMEXIT and fires them in the next guest whatever its
-		 * DR7 says; it drops them only on a MOV to DR7 that changes the
-		 * type/length bits: a disabled R/W0 change, then 0x400 again
-		 * (docs/platform.md). */
-		dr7_write(0x10400);
-		dr7_write(0x400);
-		cpu->fpu_owner = v;
-	}
-	if (fpu_host.xsave && cpu->cur_xcr0 != v->xcr0) {
-		xcr0_write(v->xcr0);
-		cpu->cur_xcr0 = v->xcr0;
-	}
-}
-
-static void fpu_release(struct pcpu *cpu, struct vcpu *v)
-{
-	if (cpu->fpu_owner != v)
-		return;
-	regs_save(cpu, v);
-	cpu->fpu_owner = NULL;
-}
-
-void sched_fpu_flush(struct vm *vm)
-{
-	struct pcpu *cpu = this_cpu();
-	struct vcpu *o = cpu->fpu_owner;
-
-	if (o && o->vm == vm)
-		fpu_release(cpu, o);
-}
-
-void sched_fpu_forget(struct vm *vm)
-{
-	unsigned i;
-
-	for (i = 0; i < MAX_CPUS; i++)
-		if (pcpus[i].fpu_owner && pcpus[i].fpu_owner->vm == vm)
-			pcpus[i].fpu_owner = NULL;
-	for (i = 0; i < vm->nvcpus; i++) {
-		vm->vcpus[i].fpu_saved = false;
-		vm->vcpus[i].xcr0 = 1;
-		for (unsigned j = 0; j < 4; j++)
-			vm->vcpus[i].dr[j] = 0;
-	}
-}
-
-/* A snapshot's 512-byte FXSAVE image becomes v's x87/SSE state, every other
- * component initial (after sched_fpu_forget). */
-void sched_fpu_set_legacy(struct vcpu *v, const uint8_t image[512])
-{
-	fpu_image_from_legacy(v->fpu, sizeof(v->fpu), image);
-	v->fpu_saved = true;
-}
-
 static void move_vcpu(struct vcpu *v, uint64_t now)
 {
-	unsigned next = (v->cpu + 1) % pcpus_used;
+	unsigned next = (v->cpu + 1) % sched_pcpus();
 
-	fpu_release(this_cpu(), v);
+	sched_fpu_release(this_cpu(), v);
 	v->vm->ops->vcpu_put(v);
 	v->loaded_on = -1;
 	v->moves++;
 	v->next_move = now + (uint64_t)v->vm->cfg->migrate_ms * v->vm->time.host.tsc_khz;
 	__atomic_store_n(&v->cpu, next, __ATOMIC_RELEASE);
-	kick(next);
+	sched_kick_pcpu(next);
 }
 
 /* save_after_ms: the first vCPU to exit after the moment takes the save
@@ -317,7 +175,7 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		 * share of that exit (kvm_stat-like table at VM end). */
 		if (e.reason != EXIT_NONE)
 			v->stats[e.reason].cycles += rdtsc() - t_exit;
-		fpu_take(cpu, v);
+		sched_fpu_take(cpu, v);
 		vm->ops->vcpu_run(v, &e);
 		t_exit = rdtsc();
 		cpu->current = NULL;
@@ -339,133 +197,6 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 	}
 }
 
-/* The pause protocol: one pCPU at a time (the holder, pause_req = 1 + its
- * index) stops every other pCPU of the VM in park() to change what they
- * would otherwise touch: snapshots, the TSC formula, the pvclock window,
- * every vCPU's pvclock area. Taking it is one compare-and-swap; a pCPU that
- * loses returns SCHED_PAUSE_BUSY and its caller gives up the change for now
- * (a hypercall is executed again), so its pCPU goes back to its run loop and
- * parks for the holder: two requesters serialise instead of each waiting
- * for the other with interrupts off. Every wait is bounded: the holder
- * waits PAUSE_PARK_MS for the others to park, a parked pCPU waits
- * PAUSE_HOLD_MS for the holder to let go; either ends the VM naming the
- * pCPU that did not move, rather than spinning for ever with IF = 0. A VM
- * that ends releases every waiter (a pCPU that left its run loop only does
- * so once the VM has ended). */
-#define PAUSE_PARK_MS     5000
-#define PAUSE_HOLD_MS     60000
-/* After a pause the VM runs at least as long as the pause held (up to
- * PAUSE_GAP_MAX_US) plus PAUSE_GAP_MIN_US before the next one can be taken:
- * a vCPU asking for pause after pause slows itself, but cannot keep its
- * sibling vCPUs parked nearly all the time (seen under Bochs: a sibling's
- * 100 ms busy wait took 40 s of guest time). Capped low, so that pauses
- * that are long by nature (a save streamed out) do not halve the VM's
- * throughput of them. */
-#define PAUSE_GAP_MIN_US  50
-#define PAUSE_GAP_MAX_US  5000
-
-/* Stop here while another pCPU holds the pause: the control blocks of this
- * pCPU's vCPUs are put, so the holder can load them. */
-static void park(struct vm *vm, unsigned me)
-{
-	uint32_t seq = __atomic_load_n(&vm->pause_seq, __ATOMIC_ACQUIRE), s, holder;
-	uint64_t since = vm_host_tsc();
-	unsigned i;
-
-	sched_fpu_flush(vm);        /* the saver reads every vCPU's from memory */
-	for (i = 0; i < vm->nvcpus; i++) {
-		struct vcpu *t = &vm->vcpus[i];
-
-		if (t->cpu == me && t->loaded_on == (int)me) {
-			vm->ops->vcpu_put(t);
-			t->loaded_on = -1;
-		}
-	}
-	__atomic_or_fetch(&vm->parked, 1u << me, __ATOMIC_ACQ_REL);
-	while ((holder = __atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE)) && vm->end == VM_RUNNING) {
-		s = __atomic_load_n(&vm->pause_seq, __ATOMIC_ACQUIRE);
-		if (s != seq) {         /* another pause right after: its own bound */
-			seq = s;
-			since = vm_host_tsc();
-		}
-		if (vm_host_tsc() - since > vm->time.host.tsc_khz * PAUSE_HOLD_MS) {
-			char why[96];
-
-			tv_snprintf(why, sizeof(why), "pause: pCPU %u held the VM paused for more than %u ms",
-				    holder - 1, PAUSE_HOLD_MS);
-			log_err("vm %s: %s (pCPU %u was parked)", vm->name, why, me);
-			vm_end(vm, VM_END_UNHANDLED, 0, why);
-			break;
-		}
-		cpu_relax();
-	}
-	__atomic_and_fetch(&vm->parked, ~(1u << me), __ATOMIC_ACQ_REL);
-}
-
-int sched_pause_others(struct vm *vm)
-{
-	unsigned me = this_cpu()->index, i;
-	uint32_t none = 0, want = 0, got;
-	uint64_t start;
-
-	if (vm->end != VM_RUNNING)
-		return -1;
-	if (vm_host_tsc() < __atomic_load_n(&vm->pause_free_at, __ATOMIC_ACQUIRE))
-		return SCHED_PAUSE_BUSY;    /* the VM's turn to run: ask again later */
-	if (!__atomic_compare_exchange_n(&vm->pause_req, &none, me + 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
-		return SCHED_PAUSE_BUSY;
-	__atomic_add_fetch(&vm->pause_seq, 1, __ATOMIC_ACQ_REL);
-	vm->pause_taken_at = vm_host_tsc();
-	vm->pauses++;
-	for (i = 0; i < pcpus_used; i++)
-		if (i != me)
-			want |= 1u << i;
-	for (i = 0; i < pcpus_used; i++)
-		kick(i);
-	start = vm_host_tsc();
-	for (;;) {
-		got = __atomic_load_n(&vm->parked, __ATOMIC_ACQUIRE);
-		if ((got & want) == want)
-			return 0;
-		if (vm->end != VM_RUNNING)
-			break;      /* the others leave (or left) their run loops */
-		if (vm_host_tsc() - start > vm->time.host.tsc_khz * PAUSE_PARK_MS) {
-			char why[96];
-
-			tv_snprintf(why, sizeof(why), "pause: pCPU %u did not park within %u ms",
-				    (unsigned)__builtin_ctz(want & ~got), PAUSE_PARK_MS);
-			log_err("vm %s: %s (asked by pCPU %u)", vm->name, why, me);
-			vm_end(vm, VM_END_UNHANDLED, 0, why);
-			break;
-		}
-		cpu_relax();
-	}
-	sched_resume_others(vm);
-	return -1;
-}
-
-/* The holder lets go, then waits (bounded) until every pCPU it parked has
- * seen that and left park, unless another pCPU took the next pause: a vCPU
- * asking for pause after pause must not keep its siblings parked for ever
- * (seen under Bochs, where one emulated CPU runs at a time). */
-void sched_resume_others(struct vm *vm)
-{
-	uint32_t others = ~(1u << this_cpu()->index);
-	uint64_t start = vm_host_tsc(), held = start - vm->pause_taken_at, khz = vm->time.host.tsc_khz;
-
-	if (held > khz * PAUSE_GAP_MAX_US / 1000)
-		held = khz * PAUSE_GAP_MAX_US / 1000;
-	__atomic_store_n(&vm->pause_free_at, start + held + khz * PAUSE_GAP_MIN_US / 1000,
-			 __ATOMIC_RELEASE);
-	__atomic_store_n(&vm->pause_req, 0, __ATOMIC_RELEASE);
-	sched_kick_all();
-	while ((__atomic_load_n(&vm->parked, __ATOMIC_ACQUIRE) & others) &&
-	       !__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE) && vm->end == VM_RUNNING &&
-	       vm_host_tsc() - start < vm->time.host.tsc_khz * PAUSE_PARK_MS)
-		cpu_relax();
-}
-
 /* Nothing can ever wake the VM: every vCPU halted or waiting for a SIPI,
  * none with a timer armed or an interrupt, INIT or SIPI on its way, no
  * operator's save to come, and no vCPU running that could send an IPI (the
@@ -485,7 +216,7 @@ static bool vm_stuck(struct vm *vm, unsigned *if_set)
 		if (t->state == VCPU_RUNNABLE || t->lapic.timer.host_deadline || t->wake ||
 		    t->pending_init || t->pending_sipi)
 			return false;
-		if (t->state == VCPU_HALTED && (t->regs.rflags & (1u << 9)))
+		if (t->state == VCPU_HALTED && (t->regs.rflags & X86_RFLAGS_IF))
 			(*if_set)++;
 	}
 	return true;
@@ -507,7 +238,7 @@ static void run_on_this_cpu(struct vm *vm)
 		struct vcpu *pick = NULL;
 
 		if (__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE)) {
-			park(vm, me);
+			sched_park(vm, me);
 			continue;
 		}
 		uint64_t now = vm_host_tsc(), wake_at = 0;
@@ -572,26 +303,18 @@ static void run_on_this_cpu(struct vm *vm)
 	hw_timer_at(0);
 }
 
-void sched_kick_all(void)
-{
-	unsigned i;
-
-	for (i = 0; i < pcpus_used; i++)
-		kick(i);
-}
-
 void sched_run_vm(struct vm *vm, unsigned npcpus)
 {
-	unsigned i;
+	unsigned i, pcpus_used = npcpus;
 	uint64_t now = vm_host_tsc();
 
-	pcpus_used = npcpus;
 	/* Every vCPU starts with x87/SSE as after INIT, whatever a VM before
 	 * this one left in the registers. */
 	for (i = 0; i < MAX_CPUS; i++)
 		pcpus[i].fpu_owner = NULL;
 	if (!vm->cfg->migrate_ms && vm->nvcpus < npcpus)
 		pcpus_used = vm->nvcpus;
+	sched_set_pcpus(pcpus_used);
 	for (i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -609,20 +332,19 @@ void sched_run_vm(struct vm *vm, unsigned npcpus)
 	active_vm = vm;
 	__atomic_add_fetch(&active_gen, 1, __ATOMIC_ACQ_REL);
 	for (i = 1; i < pcpus_used; i++)
-		kick(i);
+		sched_kick_pcpu(i);
 	run_on_this_cpu(vm);
 	sched_kick_all();
 	for (i = 0; i < pcpus_used; i++)
-		log_dbg("sched: pCPU %u (APIC ID %u) sent %llu kicks, took %llu kicks, %llu timer interrupts",
-			i, pcpus[i].apic_id, (unsigned long long)pcpus[i].kicks_sent,
-			(unsigned long long)pcpus[i].kick_irqs, (unsigned long long)pcpus[i].timer_irqs);
+		log_dbg("sched: pCPU %u (APIC ID %u) sent %lu kicks, took %lu kicks, %lu timer interrupts",
+			i, pcpus[i].apic_id, pcpus[i].kicks_sent, pcpus[i].kick_irqs, pcpus[i].timer_irqs);
 	while (__atomic_load_n(&cpus_done, __ATOMIC_ACQUIRE) < pcpus_used - 1)
 		cpu_relax();
 	active_vm = NULL;
 	/* Whatever the guest did, the pool must not shrink across VMs beyond
 	 * what creating them takes (the hostile-sched cases compare this). */
-	log_info("vm %s: %llu pause(s); hypervisor pool: %llu bytes free", vm->name,
-		 (unsigned long long)vm->pauses, (unsigned long long)mem_free_bytes());
+	log_info("vm %s: %lu pause(s); hypervisor pool: %lu bytes free", vm->name, vm->pauses,
+		 mem_free_bytes());
 }
 
 void ap_idle_loop(void)
@@ -636,7 +358,7 @@ void ap_idle_loop(void)
 			__asm__ volatile("sti; hlt; cli" ::: "memory");
 		seen = active_gen;
 		vm = active_vm;
-		if (vm && this_cpu()->index < pcpus_used) {
+		if (vm && this_cpu()->index < sched_pcpus()) {
 			run_on_this_cpu(vm);
 			__atomic_add_fetch(&cpus_done, 1, __ATOMIC_ACQ_REL);
 		}

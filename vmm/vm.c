@@ -9,24 +9,12 @@
 #include <tscvisor/loader.h>
 #include <tscvisor/log.h>
 #include <tscvisor/dev/platform.h>
+#include <tscvisor/quirks.h>
 #include <tscvisor/save.h>
 #include <tscvisor/vmrun.h>
 #include <tscvisor/sched.h>
 #include <tscvisor/snapshot.h>
 #include <tscvisor/vmtime.h>
-
-void vm_end(struct vm *vm, enum vm_end how, uint32_t status, const char *reason)
-{
-	enum vm_end running = VM_RUNNING;
-
-	/* The first reason wins, whichever vCPU gives it. */
-	if (!__atomic_compare_exchange_n(&vm->end, &running, how, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
-		return;
-	vm->exit_status = status;
-	tv_snprintf(vm->end_reason, sizeof(vm->end_reason), "%s", reason);
-	sched_kick_all();
-}
 
 static const char *basename_of(const char *path)
 {
@@ -126,8 +114,8 @@ static bool create_from_snapshot(struct vm *vm, const struct boot_info *bi,
 	vmtime_init(vm, &pf->tsc);
 	if (restore_vm(vm, NULL, bv->snapshot, bv->snapshot_size))
 		return false;
-	log_info("vm %s: restored from its snapshot, %u vCPU(s), %llu MiB, %s", vm->name,
-		 vm->nvcpus, (unsigned long long)(vm->ram_size >> 20), vm->ops->name);
+	log_info("vm %s: restored from its snapshot, %u vCPU(s), %lu MiB, %s", vm->name,
+		 vm->nvcpus, (vm->ram_size >> 20), vm->ops->name);
 	return true;
 }
 
@@ -201,8 +189,8 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	vm->ops = pf->ops;
 	why = ram_refused(bi->vms[index].ram_base, vm->ram_size);
 	if (why) {
-		log_err("vm %s: refused: guest RAM of %llu bytes at host 0x%llx: %s", vc->name,
-			(unsigned long long)vm->ram_size, (unsigned long long)bi->vms[index].ram_base,
+		log_err("vm %s: refused: guest RAM of %lu bytes at host 0x%lx: %s", vc->name,
+			vm->ram_size, bi->vms[index].ram_base,
 			why);
 		return false;
 	}
@@ -264,10 +252,10 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	vm->vcpus[0].regs.rax = MB_BOOT_MAGIC;
 	vm->vcpus[0].regs.rbx = res.mbi_gpa;
 	vmtime_init(vm, &pf->tsc);
-	log_info("vm %s: %s %s kernel, entry 0x%x, %llu MiB RAM, %u vCPU, %s",
+	log_info("vm %s: %s %s kernel, entry 0x%x, %lu MiB RAM, %u vCPU, %s",
 		 vm->name, basename_of(vc->kernel),
 		 res.aout_kludge ? "a.out-kludge" : res.elf_class == 64 ? "ELF64" : "ELF32",
-		 res.entry, (unsigned long long)(vm->ram_size >> 20), vm->nvcpus, vm->ops->name);
+		 res.entry, (vm->ram_size >> 20), vm->nvcpus, vm->ops->name);
 	return true;
 }
 
@@ -314,29 +302,23 @@ enum vm_verdict vm_report(struct vm *vm)
 		if (!count)
 			continue;
 		total += count;
-		log_info("vm %s: exit %-18s %10llu %14llu %8llu", vm->name,
-			 exit_reason_name((enum exit_reason)r), (unsigned long long)count,
-			 (unsigned long long)cycles, (unsigned long long)(cycles / count));
+		log_info("vm %s: exit %-18s %10lu %14lu %8lu", vm->name,
+			 exit_reason_name((enum exit_reason)r), count,
+			 cycles, (cycles / count));
 	}
-	log_info("vm %s: exit total %10llu", vm->name, (unsigned long long)total);
+	log_info("vm %s: exit total %10lu", vm->name, total);
 	for (i = 0; i < vm->nvcpus; i++) {
 		const struct vcpu *v = &vm->vcpus[i];
 
-		log_info("vm %s: vCPU %u: %llu interrupts injected, %llu IPIs sent, %llu timer firings "
-			 "(late by %llu cycles on average, %llu at most), %llu moves between pCPUs; "
+		log_info("vm %s: vCPU %u: %lu interrupts injected, %lu IPIs sent, %lu timer firings "
+			 "(late by %lu cycles on average, %lu at most), %lu moves between pCPUs; "
 			 "INIT/SIPI seen %u/%u, started by SIPI %u time(s), state %d on pCPU %u",
-			 vm->name, i, (unsigned long long)v->irqs_injected,
-			 (unsigned long long)v->ipis_sent, (unsigned long long)v->lapic.timer.fired,
-			 (unsigned long long)(v->lapic.timer.fired ? v->lapic.timer.late_total / v->lapic.timer.fired : 0),
-			 (unsigned long long)v->lapic.timer.late_max, (unsigned long long)v->moves,
+			 vm->name, i, v->irqs_injected,
+			 v->ipis_sent, v->lapic.timer.fired,
+			 (v->lapic.timer.fired ? v->lapic.timer.late_total / v->lapic.timer.fired : 0),
+			 v->lapic.timer.late_max, v->moves,
 			 v->inits_seen, v->sipis_seen, v->sipis_taken, (int)v->state, v->cpu);
-		if (v->pf_retried > v->pf_tested)
-			log_warn("vm %s: vCPU %u: %llu page fault(s) its page tables did not explain were "
-				 "retried, not delivered (an emulator fault: docs/platform.md)", vm->name, i,
-				 (unsigned long long)(v->pf_retried - v->pf_tested));
-		if (v->pf_tested)
-			log_info("vm %s: vCPU %u: test_spurious_pf: %u made, %llu retried in all", vm->name,
-				 i, v->pf_tested, (unsigned long long)v->pf_retried);
+		quirk_report(vm, i);
 	}
 
 	if (vm->end == VM_END_SHUTDOWN || vm->end == VM_END_SAVED) {

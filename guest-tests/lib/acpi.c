@@ -184,8 +184,8 @@ static bool from_fadt(void)
 			diag("pmtimer: FADT PM_TMR_LEN is %u, not 4", f[FADT_PM_TMR_LEN]);
 	}
 	if (!port || port > 0xffff) {
-		diag("pmtimer: FADT names no PM timer I/O port (0x%llx)",
-		     (unsigned long long)port);
+		diag("pmtimer: FADT names no PM timer I/O port (0x%lx)",
+		     port);
 		return false;
 	}
 	pm.port = (u16)port;

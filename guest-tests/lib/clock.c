@@ -140,14 +140,14 @@ u64 tsc_hz(void)
 	pm = pmtimer_init();
 	if (pm && tsc_measure_window(pm, PMTMR_HZ / 50, &w) && w.tsc_hz) {
 		tsc_rate = w.tsc_hz;
-		diag("tsc: %llu Hz against the PM timer (one 20 ms window)",
-		     (unsigned long long)tsc_rate);
+		diag("tsc: %lu Hz against the PM timer (one 20 ms window)",
+		     tsc_rate);
 		return tsc_rate;
 	}
 	if (cpuid(0x40000000u).eax >= 0x40000010u && cpuid(0x40000000u).eax < 0x40010000u &&
 	    cpuid(0x40000010u).eax) {
 		tsc_rate = (u64)cpuid(0x40000010u).eax * 1000;
-		diag("tsc: %llu Hz from CPUID 0x40000010 EAX", (unsigned long long)tsc_rate);
+		diag("tsc: %lu Hz from CPUID 0x40000010 EAX", tsc_rate);
 		return tsc_rate;
 	}
 	tsc_rate = 3000000000ull;

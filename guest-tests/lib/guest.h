@@ -172,8 +172,9 @@ void serial_init(void);
 void serial_putc(char c);
 void serial_write(const char *s, size_t n);
 
-/* ---- printf (printf.c): %d %i %u %x %X %o %p %s %c %%, flags - 0 + space,
- * width and precision (also *), length hh h l ll z j t ---- */
+/* ---- printf (printf.c, formatting by pure/format.c): %d %i %u %x %X %o %p
+ * %s %c %%, flags - 0 + space #, width and precision (also *), length hh h
+ * l ll z j t ---- */
 int printf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 int vprintf(const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4);

@@ -46,13 +46,13 @@ bool lapic_init(void)
 	addr = base & ~0xfffull;
 	if (!(base & APIC_BASE_ENABLE) || (base & APIC_BASE_X2APIC) || addr >= (1ull << 32) ||
 	    addr < (3ull << 30)) {
-		diag("lapic: IA32_APIC_BASE 0x%llx: need an enabled xAPIC in 3-4 GiB",
-		     (unsigned long long)base);
+		diag("lapic: IA32_APIC_BASE 0x%lx: need an enabled xAPIC in 3-4 GiB",
+		     base);
 		return false;
 	}
 	if (lapic_mmio && lapic_mmio != addr) {
-		diag("lapic: this CPU's APIC page 0x%llx is not the BSP's 0x%llx",
-		     (unsigned long long)addr, (unsigned long long)lapic_mmio);
+		diag("lapic: this CPU's APIC page 0x%lx is not the BSP's 0x%lx",
+		     addr, lapic_mmio);
 		return false;
 	}
 	lapic_mmio = addr;

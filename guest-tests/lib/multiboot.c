@@ -60,9 +60,9 @@ void mb_report(void)
 		while (p + sizeof(struct mb_mmap_entry) <= end && n < 64) {
 			const struct mb_mmap_entry *e = (const void *)(uintptr_t)p;
 
-			diag("multiboot: mmap 0x%010llx-0x%010llx %s",
-			     (unsigned long long)e->base,
-			     (unsigned long long)(e->base + e->length - 1), mmap_type(e->type));
+			diag("multiboot: mmap 0x%010lx-0x%010lx %s",
+			     e->base,
+			     (e->base + e->length - 1), mmap_type(e->type));
 			p += e->size + sizeof(e->size);
 			n++;
 		}

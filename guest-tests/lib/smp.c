@@ -213,8 +213,8 @@ static bool boot_ap(unsigned i, u64 timeout_ms)
 	while (atomic_read(&c->state) == CPU_BOOTING && !timed_out(end))
 		cpu_relax();
 	if (atomic_cmpxchg(&c->state, CPU_BOOTING, CPU_FAILED)) {
-		diag("smp: CPU %u (APIC ID %u) did not check in within %llu ms", i, c->apic_id,
-		     (unsigned long long)timeout_ms);
+		diag("smp: CPU %u (APIC ID %u) did not check in within %lu ms", i, c->apic_id,
+		     timeout_ms);
 		return false;
 	}
 	c->boot_us = tsc_to_us(rdtsc() - t0);
@@ -304,8 +304,8 @@ unsigned smp_init(void)
 	for (unsigned i = 1; i < smp.ncpus; i++) {
 		if (boot_ap(i, ap_timeout)) {
 			smp.online++;
-			diag("smp: CPU %u (APIC ID %u) checked in %llu us after its first SIPI", i,
-			     smp.cpu[i].apic_id, (unsigned long long)smp.cpu[i].boot_us);
+			diag("smp: CPU %u (APIC ID %u) checked in %lu us after its first SIPI", i,
+			     smp.cpu[i].apic_id, smp.cpu[i].boot_us);
 		}
 	}
 	smp.trampoline_entries = *entries;

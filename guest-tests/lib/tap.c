@@ -280,22 +280,22 @@ void lib_exception(struct exc_frame *f)
 		guest_exit(EXIT_FAIL);		/* faulted while reporting a fault */
 	nested = true;
 	printf("\n");
-	diag("unexpected %s %llu (%s) on CPU %u, error code 0x%llx",
-	     f->vector < 32 ? "exception" : "interrupt", (unsigned long long)f->vector,
+	diag("unexpected %s %lu (%s) on CPU %u, error code 0x%lx",
+	     f->vector < 32 ? "exception" : "interrupt", f->vector,
 	     f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "external",
-	     smp_cpu(), (unsigned long long)f->error);
-	diag("RIP 0x%016llx CS 0x%llx RFLAGS 0x%llx RSP 0x%016llx CR2 0x%016llx",
-	     (unsigned long long)f->rip, (unsigned long long)f->cs,
-	     (unsigned long long)f->rflags, (unsigned long long)f->rsp,
-	     (unsigned long long)read_cr2());
-	diag("RAX 0x%016llx RBX 0x%016llx RCX 0x%016llx RDX 0x%016llx",
-	     (unsigned long long)f->rax, (unsigned long long)f->rbx,
-	     (unsigned long long)f->rcx, (unsigned long long)f->rdx);
-	diag("RSI 0x%016llx RDI 0x%016llx RBP 0x%016llx",
-	     (unsigned long long)f->rsi, (unsigned long long)f->rdi,
-	     (unsigned long long)f->rbp);
-	ok(false, "no unexpected exception (vector %llu at RIP 0x%llx)",
-	   (unsigned long long)f->vector, (unsigned long long)f->rip);
+	     smp_cpu(), f->error);
+	diag("RIP 0x%016lx CS 0x%lx RFLAGS 0x%lx RSP 0x%016lx CR2 0x%016lx",
+	     f->rip, f->cs,
+	     f->rflags, f->rsp,
+	     read_cr2());
+	diag("RAX 0x%016lx RBX 0x%016lx RCX 0x%016lx RDX 0x%016lx",
+	     f->rax, f->rbx,
+	     f->rcx, f->rdx);
+	diag("RSI 0x%016lx RDI 0x%016lx RBP 0x%016lx",
+	     f->rsi, f->rdi,
+	     f->rbp);
+	ok(false, "no unexpected exception (vector %lu at RIP 0x%lx)",
+	   f->vector, f->rip);
 	finish(false);
 }
 

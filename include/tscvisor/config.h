@@ -75,7 +75,7 @@ struct vm_config {
 	enum on_save on_save;          /* default restore */
 	uint32_t save_after_ms;        /* operator's save this long after the VM starts; 0: none */
 	uint32_t test_spurious_pf;     /* test option: page faults each vCPU is made to see as the
-	                                * emulator's (vmm/exit.c); 0: none */
+	                                * emulator's (vmm/quirks.c); 0: none */
 	unsigned line;                 /* line of the [NAME] header */
 	unsigned kernel_line;          /* line of the kernel key (0 if absent or set by an override) */
 	unsigned ramdisk_line;         /* line of the ramdisk key (0 likewise) */

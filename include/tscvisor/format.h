@@ -1,6 +1,8 @@
-/* printf-style formatting without libc (pure C). Supports %d %i %u %x %X %o
- * %c %s %p %%, flags '-', '0', '+', ' ', field width and precision (also
- * '*'), length modifiers hh h l ll z j t. No floating point. */
+/* printf-style formatting without libc (pure C): the hypervisor's log and
+ * the guest tests' printf (guest-tests/lib/printf.c). Supports %d %i %u %x
+ * %X %o %c %s %p %%, flags '-', '0', '+', ' ', '#', field width and
+ * precision (also '*'), length modifiers hh h l ll z j t. No floating
+ * point; an unknown conversion is printed as '%' and its letter. */
 #ifndef TSCVISOR_FORMAT_H
 #define TSCVISOR_FORMAT_H
 

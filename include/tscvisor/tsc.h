@@ -15,6 +15,7 @@
 #ifndef TSCVISOR_TSC_H
 #define TSCVISOR_TSC_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <tscvisor/config.h>
@@ -154,6 +155,28 @@ struct tsc_host_info {
 	uint64_t max_ratio;     /* TSC_VMX_MAX_RATIO or TSC_SVM_MAX_RATIO */
 };
 
+/* How the guest TSC can run at tsc_khz without trapping (docs/tsc-modes.md,
+ * "rate ok" is every way but TSC_RATE_NONE). */
+enum tsc_rate_way {
+	TSC_RATE_EQUAL,         /* tsc_khz is the host's */
+	TSC_RATE_SCALED,        /* hardware scaling produces it */
+	TSC_RATE_TOLERATED,     /* the host rate, within TSC_TOLERANCE_PPM of it */
+	TSC_RATE_NONE,          /* not at all */
+};
+
+/* Which rule of docs/tsc-modes.md decided: the reason code that
+ * tsc_explain() turns into words. */
+enum tsc_why {
+	TSC_WHY_NO_HOST_RATE,     /* error: host TSC rate unknown; trapped */
+	TSC_WHY_UNKNOWN_MODE,     /* error: the configured mode is unknown; trapped */
+	TSC_WHY_NATIVE,           /* native: untrapped (warned unless safe and rate ok) */
+	TSC_WHY_PVRDTSCP_NATIVE,  /* pvrdtscp, safe and rate ok: untrapped */
+	TSC_WHY_PVRDTSCP_TRAPPED, /* pvrdtscp, not safe or rate not ok: trapped */
+	TSC_WHY_AUTO_NATIVE,      /* auto, safe and rate ok: native */
+	TSC_WHY_EMULATE,          /* emulate, configured or by auto: trapped */
+	TSC_WHY_FAST_PATH,        /* emulate, pvclock fast path on a safe host: untrapped */
+};
+
 struct tsc_decision {
 	enum tsc_mode mode;     /* effective: NATIVE, EMULATE or PVRDTSCP, never AUTO */
 	bool trap_rdtsc;        /* RDTSC/RDTSCP exit; the VMM returns tsc_emul_guest() */
@@ -162,10 +185,18 @@ struct tsc_decision {
 	uint64_t guest_rate_khz;/* rate the guest TSC really runs at (pvclock's input) */
 	bool rate_guaranteed;   /* runs at tsc_khz (within 250 ppm): CPUID may show
 				 * invariant TSC */
-	bool host_reliable;     /* host TSC invariant and synchronised (or vouched) */
+	bool host_reliable;     /* host TSC invariant and synchronised (or vouched):
+				 * "safe" */
 	bool pv_fast_path;      /* emulate mode running untrapped at the guest's
 				 * pvclock request */
 	bool warn;              /* log the reason as a warning */
+	/* The inputs and the reason code, for tsc_explain(). */
+	enum tsc_mode asked;    /* the configured mode */
+	uint64_t tsc_khz;       /* the VM's rate (the host's when configured 0) */
+	bool fast_asked;        /* the pvclock fast path was asked for */
+	enum tsc_why why;
+	enum tsc_rate_way rate_way;
+	enum tsc_scale_result scale_result;   /* of hardware scaling, if the host has it */
 	char reason[TSC_REASON_MAX]; /* e.g. "auto -> emulate: host TSC not invariant ..." */
 };
 
@@ -173,8 +204,15 @@ struct tsc_decision {
  * `tsc_khz` the VM's rate (0 = the host's), `pv_fast_path` whether the guest
  * asked to stop RDTSC trapping because it reads time through pvclock.
  * Returns 0, or -1 when host->tsc_khz is 0 or the mode is unknown (*out then
- * traps RDTSC, says why, and rate_guaranteed is false). Called at VM creation,
- * at every restore and when the fast path is requested. */
+ * traps RDTSC, warns, and rate_guaranteed is false). reason is left empty. */
+int tsc_decide_only(enum tsc_mode mode, uint64_t tsc_khz, bool pv_fast_path,
+		    const struct tsc_host_info *host, struct tsc_decision *out);
+/* The decision in words, as logged ("auto -> native: invariant host TSC,
+ * ..."): from its reason code, inputs and the same host. */
+void tsc_explain(const struct tsc_decision *d, const struct tsc_host_info *host, char *buf,
+		 size_t size);
+/* Both: the decision with its reason filled in. Called at VM creation, at
+ * every restore and when the fast path is requested. */
 int tsc_decide(enum tsc_mode mode, uint64_t tsc_khz, bool pv_fast_path,
 	       const struct tsc_host_info *host, struct tsc_decision *out);
 

@@ -178,7 +178,7 @@ struct vcpu {
 	struct decode_cache dcache[4];   /* any RIP in any slot: a loop of up to four
 					  * trapping instructions always hits */
 	unsigned dcache_next;            /* the slot the next miss replaces */
-	/* The registers no VM entry switches (<tscvisor/hw.h>, vmm/sched.c)
+	/* The registers no VM entry switches (<tscvisor/hw.h>, vmm/fpuswitch.c)
 	 * while another vCPU has the pCPU's: x87/SSE and the other XSAVE
 	 * components (an XSAVE area, standard format, whose first 512 bytes are
 	 * the FXSAVE image; FXSAVE alone without XSAVE), XCR0 and DR0-DR3.

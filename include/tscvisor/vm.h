@@ -63,7 +63,7 @@ struct vm {
 	unsigned nvcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	struct vm_time time;
-	/* The pause protocol (vmm/sched.c): 0, or 1 + the pCPU holding it;
+	/* The pause protocol (vmm/pause.c): 0, or 1 + the pCPU holding it;
 	 * a bit per pCPU parked for it; +1 at every pause taken. */
 	volatile uint32_t pause_req, parked, pause_seq;
 	uint64_t pauses;            /* pauses taken (the end-of-VM line) */

@@ -50,7 +50,9 @@
 #define X86_CR4_PGE        (1ull << 7)
 #define X86_CR4_OSFXSR     (1ull << 9)
 #define X86_CR4_OSXMMEXCPT (1ull << 10)
+#define X86_CR4_LA57       (1ull << 12)
 #define X86_CR4_VMXE       (1ull << 13)
+#define X86_CR4_PCIDE      (1ull << 17)
 #define X86_CR4_OSXSAVE    (1ull << 18)
 
 /* EFER, MSR 0xc0000080 (APM 2 section 3.1.7). */
@@ -69,6 +71,26 @@
 #define X86_RFLAGS_RF  (1ull << 16)
 #define X86_RFLAGS_VM  (1ull << 17)
 #define X86_RFLAGS_AC  (1ull << 18)
+
+/* Event information: vector 7:0, type 10:8, error code valid 11, valid 31,
+ * error code 63:32 (APM Vol. 2 15.20 EVENTINJ, 15.7.2 EXITINTINFO; the
+ * layout of struct vcpu_sregs.pending_event on both backends). */
+#define X86_EVENT_VECTOR(e)  ((unsigned)((e) & 0xff))
+#define X86_EVENT_TYPE(e)    ((unsigned)(((e) >> 8) & 7))
+#define X86_EVENT_TYPE_EXC   3            /* a hardware exception */
+#define X86_EVENT_EV         (1ull << 11) /* an error code is pushed */
+#define X86_EVENT_VALID      (1ull << 31)
+
+/* Segment attributes in SVM's 12-bit packing (struct vcpu_segment.attr):
+ * type 3:0, S 4, DPL 6:5, P 7, AVL 8, L 9, D/B 10, G 11. */
+#define X86_SEG_ATTR_DPL(a)  (((a) >> 5) & 3)
+#define X86_SEG_ATTR_L       (1u << 9)    /* 64-bit code segment */
+#define X86_SEG_ATTR_DB      (1u << 10)   /* 32-bit default operand size */
+
+/* Debug registers (SDM Vol. 3B 18.2). */
+#define X86_DR7_FIXED     (1ull << 10)   /* reads as 1: DR7 after reset is 0x400 */
+#define X86_DR7_RW0_WRITE (1ull << 16)   /* R/W0 = 01: breakpoint 0 on data writes */
+#define X86_DR6_INIT      0xffff0ff0ull  /* DR6 after reset */
 
 /* Model-specific registers (SDM 4; APM 2 appendix A). */
 #define MSR_IA32_TSC               0x10
@@ -104,6 +126,22 @@
 #define MSR_AMD_TSC_RATIO          0xc0000104
 #define MSR_AMD_VM_CR              0xc0010114
 #define MSR_AMD_VM_HSAVE_PA        0xc0010117
+
+/* CPUID leaves and the feature bits the core itself sets or clears (SDM 2
+ * CPUID; APM 3 appendix E). The virtual CPU's full description is
+ * pure/cpumodel.c. */
+#define CPUID_LEAF_HV_FIRST       0x40000000u  /* hypervisor leaves (docs/abi.md) */
+#define CPUID_LEAF_HV_LAST        0x4fffffffu
+#define CPUID_1_EDX_APIC          (1u << 9)    /* APIC on chip */
+#define CPUID_1_ECX_OSXSAVE       (1u << 27)   /* mirrors CR4.OSXSAVE */
+#define CPUID_TOPO_LEVEL_SMT      (1u << 8)    /* leaves 0BH/1FH ECX[15:8] = 1 */
+#define CPUID_80000001_EDX_APIC   (1u << 9)    /* AMD: APIC on chip again */
+#define CPUID_80000001_ECX_XOP    (1u << 11)
+#define CPUID_80000001_ECX_FMA4   (1u << 16)
+#define CPUID_80000007_EDX_INVTSC (1u << 8)    /* invariant TSC */
+#define X86_CPUID_EXT_MAX_LEAF  0x80000000u   /* EAX: the highest extended leaf */
+#define X86_CPUID_ADDR_SIZES    0x80000008u   /* EAX[7:0]: MAXPHYADDR */
+#define X86_CPUID1_ECX_X2APIC   (1u << 21)
 
 /* Local APIC registers: xAPIC MMIO offsets; the x2APIC MSR is
  * 0x800 + offset / 16 (SDM 3 section 11.4 and table 11-6). */
@@ -158,11 +196,6 @@
 #define APIC_DEST_ALL           2
 #define APIC_DEST_ALL_BUT_SELF  3
 #define APIC_DEST_SHIFT  24           /* xAPIC destination in ICR_HIGH */
-
-/* CPUID leaves and feature bits (SDM 2 CPUID; APM 3 appendix E). */
-#define X86_CPUID_EXT_MAX_LEAF  0x80000000u   /* EAX: the highest extended leaf */
-#define X86_CPUID_ADDR_SIZES    0x80000008u   /* EAX[7:0]: MAXPHYADDR */
-#define X86_CPUID1_ECX_X2APIC   (1u << 21)
 
 /* The FXSAVE image (SDM 1 table 10-2): where MXCSR is. */
 #define X86_FXSAVE_MXCSR 24

@@ -2,7 +2,7 @@
  * components a guest may enable, whether an XSETBV is legal, how large the
  * XSAVE area is, and what CPUID says about it (pure/xstate.c, unit-tested).
  * The hardware side (XSAVE/XRSTOR/XSETBV on a vCPU switch) is
- * arch/x86/fpu.h and vmm/sched.c. */
+ * arch/x86/fpu.h and vmm/fpuswitch.c. */
 #ifndef TSCVISOR_XSTATE_H
 #define TSCVISOR_XSTATE_H
 
