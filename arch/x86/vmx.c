@@ -9,6 +9,7 @@
  * again (vmcs_release) so the scheduler may load it anywhere. */
 #include <string.h>
 #include <tscvisor/guest.h>
+#include <tscvisor/fastexit.h>
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
 #include <tscvisor/vm.h>
@@ -1138,6 +1139,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	if (s->cpu != cpu)
 		vmx_vcpu_load(v);
 	p = cpu->vendor;
+	fastexit_prepare(v);
 	for (;;) {
 		if (p->current_vmcs != s->vmcs_pa) {
 			vmptrld(s->vmcs_pa);
@@ -1202,6 +1204,10 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		translate_exit(v, e);
 		if (!(e->code & VMX_EXIT_ENTRY_FAILED))
 			s->launched = true;
+		/* The exit fast path (arch/x86/fastpath.c): answered here and
+		 * entered again, unless an event was being delivered. */
+		if (!(idt & INTR_INFO_VALID) && fastexit_handle(v, e))
+			continue;
 		if (e->reason != EXIT_UNHANDLED || !handle_in_backend(v, e))
 			return;
 	}

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <tscvisor/fastexit.h>
 #include <tscvisor/guest_walk.h>
 
 struct vm;
@@ -175,6 +176,7 @@ struct vcpu {
 	struct decode_cache dcache[4];   /* any RIP in any slot: a loop of up to four
 					  * trapping instructions always hits */
 	unsigned dcache_next;            /* the slot the next miss replaces */
+	struct fastexit fx;              /* the exit fast path's view (arch/x86/fastpath.c) */
 	/* The registers no VM entry switches (arch/x86/fpu.h, vmm/sched.c)
 	 * while another vCPU has the pCPU's: x87/SSE and the other XSAVE
 	 * components (an XSAVE area, standard format, whose first 512 bytes are

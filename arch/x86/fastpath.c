@@ -1,0 +1,195 @@
+/* The exit fast path's C side (include/tscvisor/fastexit.h,
+ * docs/performance.md): what the SVM stub (arch/x86/svm_entry.asm) reads,
+ * filled before each slow entry; the exits it answered, folded into the
+ * exit table; the page of the last exiting instruction, recorded when the
+ * slow path decodes one; and the same answers in C for VMX, where the CPU
+ * gives the instruction length and the exit is re-entered from the
+ * backend's own loop. */
+#include <stddef.h>
+#include <tscvisor/exit.h>
+#include <tscvisor/fastexit.h>
+#include <tscvisor/guest.h>
+#include <tscvisor/vm.h>
+#include <tscvisor/x86_decode.h>
+#include "percpu.h"
+#include "insn.h"
+
+/* arch/x86/fastexit.inc hard-codes these. */
+_Static_assert(offsetof(struct fastexit, skew) == 0x08 && offsetof(struct fastexit, host_base) == 0x10 &&
+	       offsetof(struct fastexit, guest_khz) == 0x18 && offsetof(struct fastexit, host_khz) == 0x20 &&
+	       offsetof(struct fastexit, offset) == 0x28 && offsetof(struct fastexit, last) == 0x30 &&
+	       offsetof(struct fastexit, tsc_aux) == 0x38 && offsetof(struct fastexit, cr0) == 0x40 &&
+	       offsetof(struct fastexit, cr3) == 0x48 && offsetof(struct fastexit, cr4) == 0x50 &&
+	       offsetof(struct fastexit, page) == 0x58 && offsetof(struct fastexit, host_page) == 0x60 &&
+	       offsetof(struct fastexit, pte) == 0x68 && offsetof(struct fastexit, val) == 0x88 &&
+	       offsetof(struct fastexit, zero) == 0xa8 && offsetof(struct fastexit, n_rdtsc) == 0xb0 &&
+	       offsetof(struct fastexit, n_rdtscp) == 0xb8 && offsetof(struct fastexit, n_cpuid) == 0xc0 &&
+	       offsetof(struct fastexit, n_hc) == 0xc8 && offsetof(struct fastexit, cpuid) == 0xd0 &&
+	       sizeof(struct fx_cpuid) == 24, "struct fastexit layout (arch/x86/fastexit.inc)");
+
+/* Leaves whose answer never changes for a vCPU (no CR4, APIC, XCR0 or
+ * TSC-mode part): the vendor and maximum leaves, the KVM signature and
+ * features. Leaf 0 first: the one a guest's CPUID loop usually asks. */
+static const uint32_t fx_leaves[FX_CPUID_N] = { 0, 0x80000000u, 0x40000000u, 0x40000001u };
+
+static void fill_cpuid(struct vcpu *v)
+{
+	struct fastexit *fx = &v->fx;
+	unsigned i;
+
+	for (i = 0; i < FX_CPUID_N; i++) {
+		fx->cpuid[i].leaf = fx_leaves[i];
+		guest_cpuid(v, fx_leaves[i], 0, fx->cpuid[i].r);
+	}
+	fx->cpuid_filled = 1;
+}
+
+static void forget_page(struct fastexit *fx)
+{
+	unsigned i;
+
+	fx->page = 1;           /* never equal to RIP & ~0xfff */
+	for (i = 0; i < FX_PTE_N; i++) {
+		fx->pte[i] = &fx->zero;
+		fx->val[i] = 0;
+	}
+}
+
+void fastexit_prepare(struct vcpu *v)
+{
+	struct fastexit *fx = &v->fx;
+	const struct vm_time *t = &v->vm->time;
+	uint64_t ok = FX_OK_HC | FX_OK_CPUID;
+
+	if (!fx->cpuid_filled) {
+		forget_page(fx);
+		fill_cpuid(v);
+	}
+	if (t->d.trap_rdtsc) {
+		ok |= FX_OK_TSC;
+		fx->skew = (uint64_t)this_cpu()->tsc_skew;
+		fx->host_base = t->emul.host_base;
+		fx->guest_khz = t->emul.guest_khz;
+		fx->host_khz = t->emul.host_khz;
+		fx->offset = v->tsc_offset;
+		fx->last = &v->vm->time.last_emulated;
+		fx->tsc_aux = (uint32_t)v->tsc_aux;
+	}
+	/* A periodic LAPIC timer catching up wants the run loop's timer
+	 * check before every entry, with no interrupt to say so. */
+	if (v->timer.catchup)
+		ok = 0;
+	fx->ok = ok;
+}
+
+void fastexit_fold(struct vcpu *v)
+{
+	struct fastexit *fx = &v->fx;
+
+	if (!(fx->n_rdtsc | fx->n_rdtscp | fx->n_cpuid | fx->n_hc))
+		return;
+	v->stats[EXIT_RDTSC].count += fx->n_rdtsc;
+	v->stats[EXIT_RDTSCP].count += fx->n_rdtscp;
+	v->stats[EXIT_CPUID].count += fx->n_cpuid;
+	v->stats[EXIT_HYPERCALL].count += fx->n_hc;
+	v->hypercalls += fx->n_hc;
+	fx->n_rdtsc = fx->n_rdtscp = fx->n_cpuid = fx->n_hc = 0;
+}
+
+/* Recorded only where the stub's check is exact: 8-byte paging entries
+ * (long mode, PAE) or paging off, at most FX_PTE_N levels, CS base 0 (so
+ * that the linear address is RIP in every mode), the whole page in RAM. */
+void fastexit_learn(struct vcpu *v, const struct decode_cache *dc, int kind)
+{
+	struct fastexit *fx = &v->fx;
+	const struct vm *vm = v->vm;
+	struct vcpu_sregs s;
+	uint64_t gpage = dc->gpa & ~0xfffull;
+	unsigned i;
+
+	if (kind != X86_INSN_RDTSC && kind != X86_INSN_RDTSCP && kind != X86_INSN_CPUID &&
+	    kind != X86_INSN_VMMCALL)
+		return;
+	forget_page(fx);
+	if (dc->npte > FX_PTE_N || gpage + 4096 > vm->ram_size || gpage + 4096 < gpage)
+		return;
+	vm->ops->get_sregs(v, &s);
+	if (s.seg[SEG_CS].base || s.cr3 != dc->cr3)
+		return;
+	for (i = 0; i < dc->npte; i++) {
+		fx->pte[i] = dc->pte[i];
+		fx->val[i] = dc->path.val[i];
+	}
+	fx->cr0 = s.cr0;
+	fx->cr3 = s.cr3;
+	fx->cr4 = s.cr4;
+	fx->host_page = vm->ram + gpage;
+	fx->page = dc->rip & ~0xfffull;
+}
+
+/* The same value as vmtime_read_guest_tsc() in emulate mode. */
+static bool fx_tsc(struct fastexit *fx, uint64_t *out)
+{
+	uint64_t base, last;
+
+	if (!fx_mul_div(rdtsc() + fx->skew - fx->host_base, fx->guest_khz, fx->host_khz, &base))
+		return false;
+	last = __atomic_load_n(fx->last, __ATOMIC_ACQUIRE);
+	for (;;) {
+		if (base <= last) {
+			base = last;
+			break;
+		}
+		if (__atomic_compare_exchange_n(fx->last, &last, base, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			break;
+	}
+	*out = base + fx->offset;
+	return true;
+}
+
+bool fastexit_handle(struct vcpu *v, struct vm_exit *e)
+{
+	struct fastexit *fx = &v->fx;
+	uint64_t tsc;
+	unsigned i;
+
+	/* RIP stays below 4 GiB outside long mode: a wrap is the slow path's. */
+	if (((v->regs.rip + e->insn_len) ^ v->regs.rip) >> 32)
+		return false;
+	switch (e->reason) {
+	case EXIT_RDTSC:
+	case EXIT_RDTSCP:
+		if (!(fx->ok & FX_OK_TSC) || e->insn_len != (e->reason == EXIT_RDTSC ? 2u : 3u) ||
+		    !fx_tsc(fx, &tsc))
+			return false;
+		v->regs.rax = (uint32_t)tsc;
+		v->regs.rdx = tsc >> 32;
+		if (e->reason == EXIT_RDTSCP)
+			v->regs.rcx = fx->tsc_aux;
+		break;
+	case EXIT_CPUID:
+		if (!(fx->ok & FX_OK_CPUID) || e->insn_len != 2)
+			return false;
+		for (i = 0; i < FX_CPUID_N && fx->cpuid[i].leaf != (uint32_t)v->regs.rax; i++)
+			;
+		if (i == FX_CPUID_N)
+			return false;
+		v->regs.rax = fx->cpuid[i].r[0];
+		v->regs.rbx = fx->cpuid[i].r[1];
+		v->regs.rcx = fx->cpuid[i].r[2];
+		v->regs.rdx = fx->cpuid[i].r[3];
+		break;
+	case EXIT_HYPERCALL:
+		if (!(fx->ok & FX_OK_HC) || e->insn_len != 3 || v->regs.rax != 0)
+			return false;
+		v->hypercalls++;
+		break;
+	default:
+		return false;
+	}
+	v->regs.rip += e->insn_len;
+	v->vm->ops->clear_irq_shadow(v);
+	v->stats[e->reason].count++;
+	return true;
+}
