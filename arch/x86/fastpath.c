@@ -154,8 +154,11 @@ bool fastexit_handle(struct vcpu *v, struct vm_exit *e)
 	uint64_t tsc;
 	unsigned i;
 
-	/* RIP stays below 4 GiB outside long mode: a wrap is the slow path's. */
-	if (((v->regs.rip + e->insn_len) ^ v->regs.rip) >> 32)
+	/* RIP stays below 4 GiB outside long mode: a wrap is the slow path's.
+	 * A pause or the VM's end also comes with a kick, but Bochs does not
+	 * exit for the host's interrupts while the guest has IF = 0: look. */
+	if ((((v->regs.rip + e->insn_len) ^ v->regs.rip) >> 32) ||
+	    __atomic_load_n(&v->vm->pause_req, __ATOMIC_RELAXED) || v->vm->end != VM_RUNNING)
 		return false;
 	switch (e->reason) {
 	case EXIT_RDTSC:

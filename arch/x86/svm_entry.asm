@@ -254,7 +254,9 @@ svm_run:
 ; (one MUL, one DIV: CF = 1 when the quotient would not fit 64 bits, which
 ; the slow path's 128-bit arithmetic handles), raised to the VM-wide floor
 ; last_emulated (one compare-and-swap when it moves), plus the vCPU's
-; offset. In: RCX = fx. Out: RAX = guest TSC. Clobbers RBX, RDX.
+; offset. In: RCX = fx. Out: RAX = guest TSC. Clobbers RBX, RDX. Shared
+; with the VMX stub.
+global fx_guest_tsc
 fx_guest_tsc:
 	rdtsc
 	shl rdx, 32

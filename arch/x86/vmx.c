@@ -20,7 +20,7 @@
 #include "vmx.h"
 #include "insn.h"
 
-int vmx_run(struct gprs *g, int launched);
+int vmx_run(struct gprs *g, int launched, struct fastexit *fx);
 void vmx_exit(void);
 
 /* Per-VM backend state. */
@@ -55,6 +55,7 @@ struct vmx_vcpu {
 	uint64_t eptp;           /* the VM's, or this vCPU's own (pvclock window) */
 	bool eptp_dirty;         /* write it into the VMCS before the next entry */
 	uint64_t *win[4];        /* pvclock window: this vCPU's PML4, PDPT, PD, PT */
+	uint64_t preempt_at;     /* host TSC by which the preemption timer ends the run */
 };
 
 /* Per physical CPU (struct pcpu.vendor). */
@@ -218,7 +219,7 @@ static int find_caps(void)
 		       &caps.proc2_may1) ||
 	    !make_ctls("VM-exit", tru ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT,
 		       EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT,
-		       EXIT_SAVE_DEBUG, &caps.exit, NULL) ||
+		       EXIT_SAVE_DEBUG | EXIT_SAVE_PREEMPT, &caps.exit, NULL) ||
 	    !make_ctls("VM-entry", tru ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY,
 		       ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, ENTRY_LOAD_DEBUG, &caps.entry, NULL))
 		return -1;
@@ -1112,17 +1113,26 @@ static void entry_failed(struct vcpu *v, int how, struct vm_exit *e)
  * vCPU spinning with interrupts off would keep its pCPU. */
 #define PREEMPT_BACKSTOP_MS 10
 
-static void arm_preemption_timer(struct vcpu *v)
+/* The moment is fixed when the run loop enters (first): the entries of the
+ * exit fast path in between count down to the same moment, so that a guest
+ * trapping RDTSC in a loop with IF = 0 still leaves by it. */
+static void arm_preemption_timer(struct vcpu *v, bool first)
 {
+	struct vmx_vcpu *s = v->arch;
 	uint64_t now = rdtsc(), ticks = v->vm->time.host.tsc_khz * PREEMPT_BACKSTOP_MS, value;
 
-	if (vmx_cpu.tsc_deadline) {
-		uint64_t deadline = rdmsr(MSR_IA32_TSC_DEADLINE);   /* 0: not armed */
+	if (first) {
+		if (vmx_cpu.tsc_deadline) {
+			uint64_t deadline = rdmsr(MSR_IA32_TSC_DEADLINE);   /* 0: not armed */
 
-		int64_t left = (int64_t)(deadline - now);
+			int64_t left = (int64_t)(deadline - now);
 
-		if (deadline && left < (int64_t)ticks)
-			ticks = left > 0 ? (uint64_t)left : 0;
+			if (deadline && left < (int64_t)ticks)
+				ticks = left > 0 ? (uint64_t)left : 0;
+		}
+		s->preempt_at = now + ticks;
+	} else {
+		ticks = (int64_t)(s->preempt_at - now) > 0 ? s->preempt_at - now : 0;
 	}
 	value = (ticks >> caps.preempt_shift) + 1;
 	vmwrite(VMCS_PREEMPTION_TIMER, value > 0xffffffffull ? 0xffffffffull : value);
@@ -1135,6 +1145,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	struct vmx_pcpu *p;
 	uint32_t idt;
 	int how;
+	bool first = true;
 
 	if (s->cpu != cpu)
 		vmx_vcpu_load(v);
@@ -1176,9 +1187,14 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		if (read_cr2() != s->cr2)
 			write_cr2(s->cr2);
 		if (caps.pin & PIN_PREEMPTION_TIMER)
-			arm_preemption_timer(v);
+			arm_preemption_timer(v, first);
+		first = false;
 
-		how = vmx_run(&v->regs, s->launched);
+		/* The stub's exit fast path only where the preemption timer
+		 * keeps its count across its entries. */
+		how = vmx_run(&v->regs, s->launched, !(caps.pin & PIN_PREEMPTION_TIMER) ||
+			      (caps.exit & EXIT_SAVE_PREEMPT) ? &v->fx : NULL);
+		fastexit_fold(v);
 		if (how) {
 			entry_failed(v, how, e);
 			return;
