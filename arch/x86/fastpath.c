@@ -10,12 +10,13 @@
 #include <tscvisor/fastexit.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/vm.h>
+#include <tscvisor/x86.h>
 #include <tscvisor/x86_decode.h>
 #include "percpu.h"
 #include "insn.h"
 
 /* arch/x86/fastexit.inc hard-codes these. */
-_Static_assert(offsetof(struct fastexit, skew) == 0x08 && offsetof(struct fastexit, host_base) == 0x10 &&
+_Static_assert(offsetof(struct fastexit, bias) == 0x08 && offsetof(struct fastexit, host_base) == 0x10 &&
 	       offsetof(struct fastexit, guest_khz) == 0x18 && offsetof(struct fastexit, host_khz) == 0x20 &&
 	       offsetof(struct fastexit, offset) == 0x28 && offsetof(struct fastexit, last) == 0x30 &&
 	       offsetof(struct fastexit, tsc_aux) == 0x38 && offsetof(struct fastexit, cr0) == 0x40 &&
@@ -67,8 +68,8 @@ void fastexit_prepare(struct vcpu *v)
 	}
 	if (t->d.trap_rdtsc) {
 		ok |= FX_OK_TSC;
-		fx->skew = (uint64_t)this_cpu()->tsc_skew;
 		fx->host_base = t->emul.host_base;
+		fx->bias = (uint64_t)this_cpu()->tsc_skew - t->emul.host_base;
 		fx->guest_khz = t->emul.guest_khz;
 		fx->host_khz = t->emul.host_khz;
 		fx->offset = v->tsc_offset;
@@ -96,9 +97,12 @@ void fastexit_fold(struct vcpu *v)
 	fx->n_rdtsc = fx->n_rdtscp = fx->n_cpuid = fx->n_hc = 0;
 }
 
-/* Recorded only where the stub's check is exact: 8-byte paging entries
- * (long mode, PAE) or paging off, at most FX_PTE_N levels, CS base 0 (so
- * that the linear address is RIP in every mode), the whole page in RAM. */
+/* Recorded only where the stub's check is exact: long mode (4-level
+ * paging) or paging off, CS base 0 (so that the linear address is RIP in
+ * every mode), the whole page in RAM. CR4 need not be compared: while
+ * CR0.PG stays 1 in long mode, neither CR4.PAE nor CR4.LA57 can change
+ * (#GP), and EFER.LMA changes only with CR0.PG; legacy PAE paging, whose
+ * CR4.PAE may change under the same CR0 and CR3, is left to the slow path. */
 void fastexit_learn(struct vcpu *v, const struct decode_cache *dc, int kind)
 {
 	struct fastexit *fx = &v->fx;
@@ -114,7 +118,8 @@ void fastexit_learn(struct vcpu *v, const struct decode_cache *dc, int kind)
 	if (dc->npte > FX_PTE_N || gpage + 4096 > vm->ram_size || gpage + 4096 < gpage)
 		return;
 	vm->ops->get_sregs(v, &s);
-	if (s.seg[SEG_CS].base || s.cr3 != dc->cr3)
+	if (s.seg[SEG_CS].base || s.cr3 != dc->cr3 ||
+	    ((s.cr0 & X86_CR0_PG) && !(s.efer & X86_EFER_LMA)))
 		return;
 	for (i = 0; i < dc->npte; i++) {
 		fx->pte[i] = dc->pte[i];
@@ -132,7 +137,7 @@ static bool fx_tsc(struct fastexit *fx, uint64_t *out)
 {
 	uint64_t base, last;
 
-	if (!fx_mul_div(rdtsc() + fx->skew - fx->host_base, fx->guest_khz, fx->host_khz, &base))
+	if (!fx_mul_div(rdtsc() + fx->bias, fx->guest_khz, fx->host_khz, &base))
 		return false;
 	last = __atomic_load_n(fx->last, __ATOMIC_ACQUIRE);
 	for (;;) {

@@ -106,9 +106,6 @@ svm_run:
 	mov rdx, [rax + VMCB_CR0]
 	xor rdx, [rcx + FX_CR0]
 	or rbx, rdx
-	mov rdx, [rax + VMCB_CR4]
-	xor rdx, [rcx + FX_CR4]
-	or rbx, rdx
 	or rbx, [rax + VMCB_CS_BASE]
 	mov rdx, [rax + VMCB_RIP]
 	and rdx, -4096
@@ -140,27 +137,25 @@ svm_run:
 	and edx, 0xffffff
 	cmp edx, 0xf9010f       ; RDTSCP (QEMU: also an exit 0x6e)
 	jne .fx_slow
-	call fx_guest_tsc       ; RAX = guest TSC, or CF = 1: slow path
-	jc .fx_slow
+	FX_GUEST_TSC .fx_slow
 	mov ebx, [rcx + FX_TSC_AUX]
 	mov [rsp + 8], rbx      ; guest RCX = TSC_AUX
 	inc qword [rcx + FX_N_RDTSCP]
-	mov ebx, 3
-	jmp .fx_tsc_done
+	mov rdx, [rsp + 24]     ; VMCB
+	add qword [rdx + VMCB_RIP], 3
+	jmp .fx_tsc_out
 .fx_rdtsc:
-	call fx_guest_tsc
-	jc .fx_slow
+	FX_GUEST_TSC .fx_slow
 	inc qword [rcx + FX_N_RDTSC]
-	mov ebx, 2
-.fx_tsc_done:
-	mov rdx, rax
-	shr rdx, 32
-	mov [rsp], rdx          ; guest RDX = high half
-	mov eax, eax
-	mov rdx, [rsp + 24]
-	mov [rdx + VMCB_RAX], rax
+	mov rdx, [rsp + 24]     ; VMCB
+	add qword [rdx + VMCB_RIP], 2
+.fx_tsc_out:
+	mov ebx, eax
+	mov [rdx + VMCB_RAX], rbx   ; guest RAX = low half
+	shr rax, 32
+	mov [rsp], rax          ; guest RDX = high half
 	mov rax, rdx
-	jmp .fx_done            ; RBX = length
+	jmp .fx_over
 
 .fx_cpuid:
 	test byte [rcx + FX_OK], FX_OK_CPUID
@@ -207,6 +202,7 @@ svm_run:
 ; comes here: insn_bytes checks EXITINTINFO).
 .fx_done:
 	add [rax + VMCB_RIP], rbx
+.fx_over:
 	xor ebx, ebx
 	mov [rax + VMCB_INT_SHADOW], rbx
 	mov [rax + VMCB_EVENT_INJ], rbx
@@ -247,41 +243,6 @@ svm_run:
 	pop r12
 	pop rbp
 	pop rbx
-	ret
-
-; The emulated guest TSC of a trapped read, as vmtime_read_guest_tsc()
-; computes it: floor((host TSC + skew - host_base) * guest_khz / host_khz)
-; (one MUL, one DIV: CF = 1 when the quotient would not fit 64 bits, which
-; the slow path's 128-bit arithmetic handles), raised to the VM-wide floor
-; last_emulated (one compare-and-swap when it moves), plus the vCPU's
-; offset. In: RCX = fx. Out: RAX = guest TSC. Clobbers RBX, RDX. Shared
-; with the VMX stub.
-global fx_guest_tsc
-fx_guest_tsc:
-	rdtsc
-	shl rdx, 32
-	or rax, rdx
-	add rax, [rcx + FX_SKEW]
-	sub rax, [rcx + FX_HOST_BASE]
-	mul qword [rcx + FX_GUEST_KHZ]
-	cmp rdx, [rcx + FX_HOST_KHZ]
-	jae .no
-	div qword [rcx + FX_HOST_KHZ]
-	mov rbx, rax            ; this read's value
-	mov rdx, [rcx + FX_LAST]
-	mov rax, [rdx]
-.floor:
-	cmp rbx, rax
-	jbe .have               ; at or below the floor: the floor
-	lock cmpxchg [rdx], rbx ; the floor moves up to it, unless it moved
-	jnz .floor              ; meanwhile (RAX = the new floor)
-	mov rax, rbx
-.have:
-	add rax, [rcx + FX_OFFSET]
-	clc
-	ret
-.no:
-	stc
 	ret
 
 ; void svm_save_host(uint64_t host_vmcb_pa): record the hypervisor's own

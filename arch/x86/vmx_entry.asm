@@ -9,7 +9,6 @@ section .text
 
 %define VMCS_HOST_RSP 0x6c14
 %define VMCS_EXIT_REASON            0x4402
-%define VMCS_IDT_VECTORING_INFO     0x4408
 %define VMCS_EXIT_INSN_LEN          0x440c
 %define VMCS_GUEST_INTERRUPTIBILITY 0x4824
 %define VMCS_GUEST_RIP              0x681e
@@ -19,7 +18,6 @@ section .text
 %define VMX_EXIT_VMCALL  18
 %define VMX_EXIT_RDTSCP  51
 
-extern fx_guest_tsc
 
 ; int vmx_run(struct gprs *g, int launched, struct fastexit *fx)
 ; RSP, RIP and RFLAGS travel in the VMCS; every other GPR, RAX included, is
@@ -111,45 +109,35 @@ vmx_exit:
 	pop rax
 	jmp .slow
 
-; Allowed (fx->ok bit %1), no event in delivery, instruction length %2.
-%macro fx_check 2
+; Allowed (fx->ok bit %1). An instruction's own exit never comes during
+; the delivery of an event (the IDT-vectoring information is valid only for
+; exits that do, SDM Vol. 3C 28.2.4), and the CPU gives the length,
+; prefixes included, which the result does not depend on.
+%macro fx_check 1
 	test byte [rcx + FX_OK], %1
 	jz .fx_slow
-	mov eax, VMCS_IDT_VECTORING_INFO
-	vmread rbx, rax
-	test ebx, ebx           ; bit 31: valid
-	js .fx_slow
-	mov eax, VMCS_EXIT_INSN_LEN
-	vmread rbx, rax
-	cmp ebx, %2
-	jne .fx_slow
 %endmacro
 
 .fx_rdtscp:
-	fx_check FX_OK_TSC, 3
-	call fx_guest_tsc       ; RAX = guest TSC, or CF: slow path
-	jc .fx_slow
+	fx_check FX_OK_TSC
+	FX_GUEST_TSC .fx_slow
 	mov ebx, [rcx + FX_TSC_AUX]
 	mov [rsp + 16], rbx     ; guest RCX = TSC_AUX
 	inc qword [rcx + FX_N_RDTSCP]
-	mov ebx, 3
 	jmp .fx_tsc_out
 .fx_rdtsc:
-	fx_check FX_OK_TSC, 2
-	call fx_guest_tsc
-	jc .fx_slow
+	fx_check FX_OK_TSC
+	FX_GUEST_TSC .fx_slow
 	inc qword [rcx + FX_N_RDTSC]
-	mov ebx, 2
 .fx_tsc_out:
-	mov rdx, rax
-	shr rdx, 32
-	mov [rsp + 8], rdx      ; guest RDX = high half
-	mov eax, eax
-	mov [rsp + 24], rax     ; guest RAX = low half
+	mov ebx, eax
+	mov [rsp + 24], rbx     ; guest RAX = low half
+	shr rax, 32
+	mov [rsp + 8], rax      ; guest RDX = high half
 	jmp .fx_done
 
 .fx_cpuid:
-	fx_check FX_OK_CPUID, 2
+	fx_check FX_OK_CPUID
 	mov edx, [rsp + 24]     ; the leaf
 %assign i 0
 %rep 4
@@ -169,19 +157,19 @@ vmx_exit:
 	mov edx, [rbx + 8]
 	mov [rsp], rdx          ; guest RBX
 	inc qword [rcx + FX_N_CPUID]
-	mov ebx, 2
 	jmp .fx_done
 
 .fx_vmcall:
-	fx_check FX_OK_HC, 3
+	fx_check FX_OK_HC
 	cmp qword [rsp + 24], 0 ; the null hypercall: RAX = 0 in and out
 	jne .fx_slow
 	inc qword [rcx + FX_N_HC]
-	; RBX = 3 from fx_check
 
-; RIP past the instruction (RBX = its length), its STI/MOV SS blocking
-; over, and back into the guest.
+; RIP past the instruction, its STI/MOV SS blocking over, and back into
+; the guest.
 .fx_done:
+	mov eax, VMCS_EXIT_INSN_LEN
+	vmread rbx, rax
 	mov eax, VMCS_GUEST_RIP
 	vmread rdx, rax
 	add rdx, rbx

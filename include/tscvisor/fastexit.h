@@ -35,20 +35,21 @@ struct fx_cpuid {
  * them. */
 struct fastexit {
 	uint64_t ok;                /* 0x00: FX_OK_* */
-	uint64_t skew;              /* 0x08: this pCPU's test skew (vm_host_tsc) */
-	uint64_t host_base;         /* 0x10: struct tsc_emul */
+	uint64_t bias;              /* 0x08: this pCPU's test skew (vm_host_tsc) - host_base */
+	uint64_t host_base;         /* 0x10: struct tsc_emul (bias has it) */
 	uint64_t guest_khz;         /* 0x18 */
 	uint64_t host_khz;          /* 0x20 */
 	uint64_t offset;            /* 0x28: the vCPU's tsc_offset (TSC writes, TSC_ADJUST) */
 	uint64_t *last;             /* 0x30: the VM-wide monotonic floor, last_emulated */
 	uint64_t tsc_aux;           /* 0x38 */
 	/* Without NRIPS: where the last exiting instruction's page was. The
-	 * fast path takes its bytes from there while CR0, CR3, CR4, the CS
-	 * base (0) and the linear page are those recorded and every
+	 * fast path takes its bytes from there while CR0, CR3, the CS base
+	 * (0) and the linear page are those recorded and every
 	 * paging-structure entry that translated it still holds its value
 	 * (unused levels point at `zero`). page = 1 (never a page address):
 	 * nothing recorded. */
-	uint64_t cr0, cr3, cr4;     /* 0x40, 0x48, 0x50 */
+	uint64_t cr0, cr3;          /* 0x40, 0x48 */
+	uint64_t cr4;               /* 0x50: recorded, not checked (fastexit_learn) */
 	uint64_t page;              /* 0x58: RIP & ~0xfff */
 	const uint8_t *host_page;   /* 0x60: its bytes in host memory */
 	const uint64_t *pte[FX_PTE_N]; /* 0x68 */
