@@ -21,7 +21,7 @@ _Static_assert(offsetof(struct fastexit, bias) == 0x08 && offsetof(struct fastex
 	       offsetof(struct fastexit, offset) == 0x28 && offsetof(struct fastexit, last) == 0x30 &&
 	       offsetof(struct fastexit, tsc_aux) == 0x38 && offsetof(struct fastexit, cr0) == 0x40 &&
 	       offsetof(struct fastexit, cr3) == 0x48 && offsetof(struct fastexit, cr4) == 0x50 &&
-	       offsetof(struct fastexit, page) == 0x58 && offsetof(struct fastexit, host_page) == 0x60 &&
+	       offsetof(struct fastexit, page) == 0x58 && offsetof(struct fastexit, host_delta) == 0x60 &&
 	       offsetof(struct fastexit, pte) == 0x68 && offsetof(struct fastexit, val) == 0x88 &&
 	       offsetof(struct fastexit, zero) == 0xa8 && offsetof(struct fastexit, n_rdtsc) == 0xb0 &&
 	       offsetof(struct fastexit, n_rdtscp) == 0xb8 && offsetof(struct fastexit, n_cpuid) == 0xc0 &&
@@ -128,8 +128,8 @@ void fastexit_learn(struct vcpu *v, const struct decode_cache *dc, int kind)
 	fx->cr0 = s.cr0;
 	fx->cr3 = s.cr3;
 	fx->cr4 = s.cr4;
-	fx->host_page = vm->ram + gpage;
 	fx->page = dc->rip & ~0xfffull;
+	fx->host_delta = (uint64_t)(uintptr_t)(vm->ram + gpage) - fx->page;
 }
 
 /* The same value as vmtime_read_guest_tsc() in emulate mode. */

@@ -8,7 +8,6 @@ section .text
 ; VMCB offsets (arch/x86/svm.h, APM Vol. 2 appendix B).
 %define VMCB_INT_SHADOW    0x068
 %define VMCB_EXIT_CODE     0x070
-%define VMCB_EXIT_INT_INFO 0x088
 %define VMCB_EVENT_INJ     0x0a8
 %define VMCB_CS_BASE       0x418
 %define VMCB_CR4           0x548
@@ -97,10 +96,11 @@ svm_run:
 
 ; RDX := the first 4 bytes of the exiting instruction, when RIP's page is
 ; the one recorded and still translates as then (every check XORed into
-; RBX, one branch); else to the slow path. RAX = VMCB, RCX = fx.
+; RBX, one branch); else to the slow path. RAX = VMCB, RCX = fx. The page
+; of RIP + 3 is compared: the same page, and all four bytes in it. An
+; intercepted instruction's exit never comes during the delivery of an
+; event (EXITINTINFO is valid only for those, APM 15.7.2): no check.
 %macro insn_bytes 0
-	test dword [rax + VMCB_EXIT_INT_INFO], 0x80000000  ; exit during event delivery
-	jnz .fx_slow
 	mov rbx, [rax + VMCB_CR3]
 	xor rbx, [rcx + FX_CR3]
 	mov rdx, [rax + VMCB_CR0]
@@ -108,6 +108,7 @@ svm_run:
 	or rbx, rdx
 	or rbx, [rax + VMCB_CS_BASE]
 	mov rdx, [rax + VMCB_RIP]
+	add rdx, 3
 	and rdx, -4096
 	xor rdx, [rcx + FX_PAGE]
 	or rbx, rdx
@@ -120,11 +121,8 @@ svm_run:
 %assign i i + 1
 %endrep
 	jnz .fx_slow
-	mov edx, [rax + VMCB_RIP]
-	and edx, 0xfff
-	cmp edx, 0xffc          ; all four bytes in this page
-	ja .fx_slow
-	add rdx, [rcx + FX_HOST_PAGE]
+	mov rdx, [rax + VMCB_RIP]
+	add rdx, [rcx + FX_HOST_DELTA]
 	mov edx, [rdx]
 %endmacro
 
@@ -199,7 +197,7 @@ svm_run:
 
 ; The instruction is done: RIP past it (same page: no wrap), its STI/MOV SS
 ; shadow over, nothing to inject (an exit during event delivery never
-; comes here: insn_bytes checks EXITINTINFO).
+; comes here: see insn_bytes).
 .fx_done:
 	add [rax + VMCB_RIP], rbx
 .fx_over:

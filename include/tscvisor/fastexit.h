@@ -51,7 +51,7 @@ struct fastexit {
 	uint64_t cr0, cr3;          /* 0x40, 0x48 */
 	uint64_t cr4;               /* 0x50: recorded, not checked (fastexit_learn) */
 	uint64_t page;              /* 0x58: RIP & ~0xfff */
-	const uint8_t *host_page;   /* 0x60: its bytes in host memory */
+	uint64_t host_delta;        /* 0x60: RIP + host_delta = its bytes in host memory */
 	const uint64_t *pte[FX_PTE_N]; /* 0x68 */
 	uint64_t val[FX_PTE_N];     /* 0x88 */
 	uint64_t zero;              /* 0xa8 */
