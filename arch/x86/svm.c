@@ -416,9 +416,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	fastexit_fold(v);
 	if (fpu_xcr0_sync(&cpu->cur_xcr0, &v->xcr0) && !s->xcr0_bypass_seen) {
 		s->xcr0_bypass_seen = true;
-		log_warn("vm %s: vCPU %u set XCR0 0x%llx without an XSETBV exit (an emulator without "
-			 "the intercept); it stays the guest's", v->vm->name, v->id,
-			 (unsigned long long)v->xcr0);
+		log_warn("vm %s: vCPU %u set XCR0 0x%lx without an XSETBV exit (an emulator without "
+			 "the intercept); it stays the guest's", v->vm->name, v->id, v->xcr0);
 	}
 	v->regs.rax = vmcb->save.rax;
 	v->regs.rsp = vmcb->save.rsp;
