@@ -26,6 +26,7 @@ _Static_assert(offsetof(struct fastexit, bias) == 0x08 && offsetof(struct fastex
 	       offsetof(struct fastexit, zero) == 0xa8 && offsetof(struct fastexit, n_rdtsc) == 0xb0 &&
 	       offsetof(struct fastexit, n_rdtscp) == 0xb8 && offsetof(struct fastexit, n_cpuid) == 0xc0 &&
 	       offsetof(struct fastexit, n_hc) == 0xc8 && offsetof(struct fastexit, cpuid) == 0xd0 &&
+	       offsetof(struct fastexit, leave_at) == 0x130 &&
 	       sizeof(struct fx_cpuid) == 24, "struct fastexit layout (arch/x86/fastexit.inc)");
 
 /* Leaves whose answer never changes for a vCPU (no CR4, APIC, XCR0 or
@@ -75,6 +76,14 @@ void fastexit_prepare(struct vcpu *v)
 		fx->offset = v->tsc_offset;
 		fx->last = &v->vm->time.last_emulated;
 		fx->tsc_aux = (uint32_t)v->tsc_aux;
+	}
+	/* The host deadline the run loop armed (vm_host_tsc units, skew
+	 * included), as a raw TSC. */
+	{
+		const struct pcpu *cpu = this_cpu();
+		uint64_t skew = (uint64_t)cpu->tsc_skew, at = cpu->timer_armed;
+
+		fx->leave_at = !at ? ~0ull : at > skew ? at - skew : 0;
 	}
 	/* A periodic LAPIC timer catching up wants the run loop's timer
 	 * check before every entry, with no interrupt to say so. */
@@ -137,7 +146,9 @@ static bool fx_tsc(struct fastexit *fx, uint64_t *out)
 {
 	uint64_t base, last;
 
-	if (!fx_mul_div(rdtsc() + fx->bias, fx->guest_khz, fx->host_khz, &base))
+	uint64_t h = rdtsc();
+
+	if (h >= fx->leave_at || !fx_mul_div(h + fx->bias, fx->guest_khz, fx->host_khz, &base))
 		return false;
 	last = __atomic_load_n(fx->last, __ATOMIC_ACQUIRE);
 	for (;;) {
@@ -162,7 +173,7 @@ bool fastexit_handle(struct vcpu *v, struct vm_exit *e)
 	/* RIP stays below 4 GiB outside long mode: a wrap is the slow path's.
 	 * A pause or the VM's end also comes with a kick, but Bochs does not
 	 * exit for the host's interrupts while the guest has IF = 0: look. */
-	if ((((v->regs.rip + e->insn_len) ^ v->regs.rip) >> 32) ||
+	if ((((v->regs.rip + e->insn_len) ^ v->regs.rip) >> 32) || rdtsc() >= fx->leave_at ||
 	    __atomic_load_n(&v->vm->pause_req, __ATOMIC_RELAXED) || v->vm->end != VM_RUNNING)
 		return false;
 	switch (e->reason) {

@@ -158,6 +158,8 @@ svm_run:
 .fx_cpuid:
 	test byte [rcx + FX_OK], FX_OK_CPUID
 	jz .fx_slow
+	FX_DEADLINE .fx_slow
+	mov rax, [rsp + 24]     ; VMCB
 	insn_bytes
 	cmp dx, 0xa20f
 	jne .fx_slow
@@ -188,6 +190,8 @@ svm_run:
 	jz .fx_slow
 	cmp qword [rax + VMCB_RAX], 0   ; the null hypercall: returns 0
 	jne .fx_slow
+	FX_DEADLINE .fx_slow
+	mov rax, [rsp + 24]     ; VMCB
 	insn_bytes
 	and edx, 0xffffff
 	cmp edx, 0xd9010f       ; VMMCALL

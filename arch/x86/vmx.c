@@ -1131,6 +1131,8 @@ static void arm_preemption_timer(struct vcpu *v, bool first)
 				ticks = left > 0 ? (uint64_t)left : 0;
 		}
 		s->preempt_at = now + ticks;
+		if (s->preempt_at < v->fx.leave_at)   /* the exit fast path leaves by then too */
+			v->fx.leave_at = s->preempt_at;
 	} else {
 		ticks = (int64_t)(s->preempt_at - now) > 0 ? s->preempt_at - now : 0;
 	}

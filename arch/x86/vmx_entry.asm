@@ -138,6 +138,7 @@ vmx_exit:
 
 .fx_cpuid:
 	fx_check FX_OK_CPUID
+	FX_DEADLINE .fx_slow
 	mov edx, [rsp + 24]     ; the leaf
 %assign i 0
 %rep 4
@@ -163,6 +164,7 @@ vmx_exit:
 	fx_check FX_OK_HC
 	cmp qword [rsp + 24], 0 ; the null hypercall: RAX = 0 in and out
 	jne .fx_slow
+	FX_DEADLINE .fx_slow
 	inc qword [rcx + FX_N_HC]
 
 ; RIP past the instruction, its STI/MOV SS blocking over, and back into

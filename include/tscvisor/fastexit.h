@@ -13,7 +13,9 @@
  * kick from another pCPU for INIT/SIPI, a pause, a TSC resync, the VM's
  * end; a LAPIC timer, a slice or a move deadline) arrives as a host
  * interrupt, which makes the next entry exit at once as EXIT_INTR, and that
- * exit is never a fast one. */
+ * exit is never a fast one; the deadlines are also checked against the TSC
+ * (leave_at), since Bochs does not exit for a host interrupt while the
+ * guest has IF = 0. */
 #ifndef TSCVISOR_FASTEXIT_H
 #define TSCVISOR_FASTEXIT_H
 
@@ -59,6 +61,11 @@ struct fastexit {
 	 * each return to C. */
 	uint64_t n_rdtsc, n_rdtscp, n_cpuid, n_hc; /* 0xb0 .. 0xc8 */
 	struct fx_cpuid cpuid[FX_CPUID_N];         /* 0xd0, 24 bytes each */
+	/* 0x130: raw host TSC from which the slow path must run again: the
+	 * deadline the run loop armed (LAPIC timer, slice, move, save) and on
+	 * VMX the preemption timer's; ~0 = none. A fast exit at or after it
+	 * leaves, whatever the emulator does with the host's interrupts. */
+	uint64_t leave_at;
 	uint64_t cpuid_filled;
 };
 
