@@ -120,9 +120,22 @@ void fastexit_learn(struct vcpu *v, const struct decode_cache *dc, int kind)
 	uint64_t gpage = dc->gpa & ~0xfffull;
 	unsigned i;
 
-	if (kind != X86_INSN_RDTSC && kind != X86_INSN_RDTSCP && kind != X86_INSN_CPUID &&
-	    kind != X86_INSN_VMMCALL)
+	unsigned j;
+
+	/* Only what the stub would answer: a CPUID of another leaf or another
+	 * hypercall must not replace the page of a loop's RDTSC (and costs a
+	 * get_sregs() here on every such exit). */
+	if (kind == X86_INSN_CPUID) {
+		for (j = 0; j < FX_CPUID_N && fx->cpuid[j].leaf != (uint32_t)v->regs.rax; j++)
+			;
+		if (j == FX_CPUID_N)
+			return;
+	} else if (kind == X86_INSN_VMMCALL) {
+		if (v->regs.rax)
+			return;
+	} else if (kind != X86_INSN_RDTSC && kind != X86_INSN_RDTSCP) {
 		return;
+	}
 	forget_page(fx);
 	if (dc->npte > FX_PTE_N || gpage + 4096 > vm->ram_size || gpage + 4096 < gpage)
 		return;
