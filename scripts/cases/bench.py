@@ -2,7 +2,7 @@
 bench kernel on both backends with 100 iterations per sequence (the numbers
 are exact instruction counts either way), failing when a trapped RDTSC or
 RDTSCP, CPUID or the null hypercall costs the hypervisor more than 150
-instructions: the fast path answers about 90 (QEMU SVM) and 50 (Bochs VMX),
+instructions: the fast path answers in 40 to 85 (QEMU SVM 66-85, Bochs VMX 40-62),
 the run loop more than 500. `scripts/bench --check-targets` is not this
 case: the QEMU SVM targets are not met yet (docs/performance.md)."""
 
