@@ -2,9 +2,9 @@
 bench kernel on both backends with 100 iterations per sequence (the numbers
 are exact instruction counts either way), failing when a trapped RDTSC or
 RDTSCP, CPUID or the null hypercall costs the hypervisor more than 150
-instructions: the fast path answers in 40 to 85 (QEMU SVM 66-85, Bochs VMX 40-62),
-the run loop more than 500. `scripts/bench --check-targets` is not this
-case: the QEMU SVM targets are not met yet (docs/performance.md)."""
+instructions: the fast path answers in 66-85 (QEMU SVM) and 40-62 (Bochs
+VMX), the run loop in more than 500. `scripts/bench --check-targets` is not
+this case: targets are still missed on both backends (docs/performance.md)."""
 
 import os
 
