@@ -3,7 +3,7 @@
 #   make run      boot the default demo under QEMU (installs missing packages)
 #   make test     everything: host unit tests, guest tests bare and under tscvisor
 #   make unit     host unit tests only (ASan + UBSan)
-#   make bench    exit-path costs under QEMU icount (later issue)
+#   make bench    exit-path costs in instructions, QEMU SVM and Bochs VMX
 #   make linux-guest  Debian's kernel and the clockcheck initramfs in build/linux/
 
 BUILD      ?= build
@@ -144,7 +144,8 @@ run: deps
 linux-guest:
 	scripts/linux-guest
 
-# Exit-path costs in instructions under QEMU icount (docs/performance.md).
+# Exit-path costs in instructions on both backends: QEMU icount (SVM), Bochs
+# sync=none (VMX) (docs/performance.md).
 bench: deps
 	$(MAKE) all
 	scripts/bench

@@ -22,7 +22,11 @@
  * "bench: NAME n/a" and a diagnostic. scripts/bench combines the VMs of
  * guest-tests/configs/bench.cfg into costs and hypervisor shares.
  *
- * Options: iters=N; pv_fast=1 asks for the pvclock fast path
+ * Options: iters=N; smp=1: every CPU takes rdtsc_pair at once (after a
+ * barrier), and the kernel prints each CPU's "bench: rdtsc_pair.cpuK.min|
+ * .median" and "bench: rdtsc_pair_smp.min|.median" (the least minimum, the
+ * greatest median): the cost of a trapped RDTSC while all vCPUs trap
+ * (scripts/bench --scaling); pv_fast=1 asks for the pvclock fast path
  * (TV_HC_PVCLOCK_FAST) before measuring (a refusal, seen in the time
  * leaf, is a skip, or a failure with require_pv_fast=1). The checks: every measurement gave numbers (a
  * delta of 0 or a step back would mean a broken TSC). */
@@ -190,6 +194,54 @@ static bool report(const char *name, bool with_base)
 	return smin > 0 && smin < (1ull << 40) && (!with_base || smin >= bmin);
 }
 
+/* smp=1: each CPU's own samples, taken together. */
+#define SMP_MAX 4
+static u64 smp_samples[SMP_MAX][MAX_ITERS];
+static struct barrier smp_start;
+static volatile u32 smp_ok[SMP_MAX];
+
+static void smp_job(unsigned cpu, void *arg)
+{
+	(void)arg;
+	if (cpu >= SMP_MAX)
+		return;
+	smp_ok[cpu] = barrier_wait(&smp_start, 10000);
+	for (u64 i = 0; i < WARMUP; i++)
+		(void)seq_rdtsc_pair();
+	for (u64 i = 0; i < iters; i++)
+		smp_samples[cpu][i] = seq_rdtsc_pair();
+}
+
+static void smp_bench(void)
+{
+	unsigned online = smp_init(), n = online < SMP_MAX ? online : SMP_MAX, c;
+	u64 lo = ~0ull, hi = 0;
+	bool all = true;
+
+	plan(1);
+	diag("smp: %u CPU(s) online, %u measuring, %llu iterations each", online, n,
+	     (unsigned long long)iters);
+	barrier_init(&smp_start, online);
+	smp_start_aps(smp_job, NULL);
+	smp_job(0, NULL);
+	all = smp_wait_aps(60000);
+	for (c = 0; c < n; c++) {
+		u64 mn, md;
+
+		sort(smp_samples[c], iters);
+		mn = smp_samples[c][0];
+		md = smp_samples[c][iters / 2];
+		printf("bench: rdtsc_pair.cpu%u.min %lld cycles\n", c, (long long)mn);
+		printf("bench: rdtsc_pair.cpu%u.median %lld cycles\n", c, (long long)md);
+		lo = mn < lo ? mn : lo;
+		hi = md > hi ? md : hi;
+		all = all && smp_ok[c] && mn > 0;
+	}
+	printf("bench: rdtsc_pair_smp.min %lld cycles\n", (long long)lo);
+	printf("bench: rdtsc_pair_smp.median %lld cycles\n", (long long)hi);
+	ok(all, "RDTSC pairs measured on %u CPU(s) at once", n);
+}
+
 #define RUN(dst, expr) do {						\
 	for (u64 i_ = 0; i_ < WARMUP; i_++)				\
 		(void)(expr);						\
@@ -215,6 +267,10 @@ void test_main(const struct mb_info *mbi)
 	if (iters > MAX_ITERS)
 		iters = MAX_ITERS;
 	intel = tv_cpu_intel();
+	if (cmdline_u64("smp", 0, NULL)) {
+		smp_bench();
+		return;
+	}
 	kvm = kvm_signature(&kmax);
 	tv = tv_signature(&tmax);
 	plan(5 + (pv_fast ? 1 : 0));

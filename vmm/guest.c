@@ -4,6 +4,7 @@
  * (MMIO without decode assists). */
 #include <string.h>
 #include <tscvisor/exit.h>
+#include <tscvisor/fastexit.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/guest_walk.h>
 #include <tscvisor/log.h>
@@ -118,8 +119,10 @@ const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 		if (dc->len && dc->rip == rip && dc->cr3 == cr3 &&
 		    dc->gpa + dc->len <= v->vm->ram_size &&
 		    same_path(v->vm, dc) &&
-		    same_bytes(v->vm, dc))
+		    same_bytes(v->vm, dc)) {
+			fastexit_learn(v, dc, ((struct x86_insn *)dc->insn)->kind);   /* exit fast path */
 			return (struct x86_insn *)dc->insn;
+		}
 	}
 	dc = &v->dcache[v->dcache_next++ & 3];
 	insn = (struct x86_insn *)dc->insn;
@@ -136,6 +139,7 @@ const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 		dc->rip = v->regs.rip;
 		dc->cr3 = cr3;
 		dc->len = insn->len;
+		fastexit_learn(v, dc, insn->kind);   /* exit fast path */
 	}
 	return insn;
 }

@@ -2,6 +2,7 @@
  * reads like vmx.c: per CPU enable, per VM nested page tables and
  * permission maps, per vCPU a VMCB, run, translate the exit. */
 #include <string.h>
+#include <tscvisor/fastexit.h>
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
 #include <tscvisor/vm.h>
@@ -13,7 +14,7 @@
 #include "vendor.h"
 #include "insn.h"
 
-void svm_run(struct gprs *g, uint64_t vmcb_pa, uint64_t host_vmcb_pa);
+void svm_run(struct gprs *g, uint64_t vmcb_pa, uint64_t host_vmcb_pa, struct fastexit *fx);
 void svm_save_host(uint64_t host_vmcb_pa);
 
 /* Per-VM backend state. */
@@ -397,14 +398,15 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
 		cpu->cur_tsc_aux = v->tsc_aux;
 	}
+	fastexit_prepare(v);
 	__asm__ volatile("clgi" ::: "memory");
-	svm_run(&v->regs, PA(vmcb), p->host_vmcb_pa);
+	svm_run(&v->regs, PA(vmcb), p->host_vmcb_pa, &v->fx);
 	__asm__ volatile("stgi" ::: "memory");
+	fastexit_fold(v);
 	if (fpu_xcr0_sync(&cpu->cur_xcr0, &v->xcr0) && !s->xcr0_bypass_seen) {
 		s->xcr0_bypass_seen = true;
-		log_warn("vm %s: vCPU %u set XCR0 0x%llx without an XSETBV exit (an emulator without "
-			 "the intercept); it stays the guest's", v->vm->name, v->id,
-			 (unsigned long long)v->xcr0);
+		log_warn("vm %s: vCPU %u set XCR0 0x%lx without an XSETBV exit (an emulator without "
+			 "the intercept); it stays the guest's", v->vm->name, v->id, v->xcr0);
 	}
 	v->regs.rax = vmcb->save.rax;
 	v->regs.rsp = vmcb->save.rsp;

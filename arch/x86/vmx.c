@@ -9,6 +9,7 @@
  * again (vmcs_release) so the scheduler may load it anywhere. */
 #include <string.h>
 #include <tscvisor/guest.h>
+#include <tscvisor/fastexit.h>
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
 #include <tscvisor/vm.h>
@@ -19,7 +20,7 @@
 #include "vmx.h"
 #include "insn.h"
 
-int vmx_run(struct gprs *g, int launched);
+int vmx_run(struct gprs *g, int launched, struct fastexit *fx);
 void vmx_exit(void);
 
 /* Per-VM backend state. */
@@ -54,6 +55,7 @@ struct vmx_vcpu {
 	uint64_t eptp;           /* the VM's, or this vCPU's own (pvclock window) */
 	bool eptp_dirty;         /* write it into the VMCS before the next entry */
 	uint64_t *win[4];        /* pvclock window: this vCPU's PML4, PDPT, PD, PT */
+	uint64_t preempt_at;     /* host TSC by which the preemption timer ends the run */
 };
 
 /* Per physical CPU (struct pcpu.vendor). */
@@ -217,7 +219,7 @@ static int find_caps(void)
 		       &caps.proc2_may1) ||
 	    !make_ctls("VM-exit", tru ? MSR_IA32_VMX_TRUE_EXIT : MSR_IA32_VMX_EXIT_CTLS,
 		       EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT,
-		       EXIT_SAVE_DEBUG, &caps.exit, NULL) ||
+		       EXIT_SAVE_DEBUG | EXIT_SAVE_PREEMPT, &caps.exit, NULL) ||
 	    !make_ctls("VM-entry", tru ? MSR_IA32_VMX_TRUE_ENTRY : MSR_IA32_VMX_ENTRY_CTLS,
 		       ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, ENTRY_LOAD_DEBUG, &caps.entry, NULL))
 		return -1;
@@ -1097,17 +1099,28 @@ static void entry_failed(struct vcpu *v, int how, struct vm_exit *e)
  * vCPU spinning with interrupts off would keep its pCPU. */
 #define PREEMPT_BACKSTOP_MS 10
 
-static void arm_preemption_timer(struct vcpu *v)
+/* The moment is fixed when the run loop enters (first): the entries of the
+ * exit fast path in between count down to the same moment, so that a guest
+ * trapping RDTSC in a loop with IF = 0 still leaves by it. */
+static void arm_preemption_timer(struct vcpu *v, bool first)
 {
+	struct vmx_vcpu *s = v->arch;
 	uint64_t now = rdtsc(), ticks = v->vm->time.host.tsc_khz * PREEMPT_BACKSTOP_MS, value;
 
-	if (vmx_cpu.tsc_deadline) {
-		uint64_t deadline = rdmsr(MSR_IA32_TSC_DEADLINE);   /* 0: not armed */
+	if (first) {
+		if (vmx_cpu.tsc_deadline) {
+			uint64_t deadline = rdmsr(MSR_IA32_TSC_DEADLINE);   /* 0: not armed */
 
-		int64_t left = (int64_t)(deadline - now);
+			int64_t left = (int64_t)(deadline - now);
 
-		if (deadline && left < (int64_t)ticks)
-			ticks = left > 0 ? (uint64_t)left : 0;
+			if (deadline && left < (int64_t)ticks)
+				ticks = left > 0 ? (uint64_t)left : 0;
+		}
+		s->preempt_at = now + ticks;
+		if (s->preempt_at < v->fx.leave_at)   /* the exit fast path leaves by then too */
+			v->fx.leave_at = s->preempt_at;
+	} else {
+		ticks = (int64_t)(s->preempt_at - now) > 0 ? s->preempt_at - now : 0;
 	}
 	value = (ticks >> caps.preempt_shift) + 1;
 	vmwrite(VMCS_PREEMPTION_TIMER, value > 0xffffffffull ? 0xffffffffull : value);
@@ -1120,10 +1133,12 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	struct vmx_pcpu *p;
 	uint32_t idt;
 	int how;
+	bool first = true;
 
 	if (s->cpu != cpu)
 		vmx_vcpu_load(v);
 	p = cpu->vendor;
+	fastexit_prepare(v);
 	for (;;) {
 		if (p->current_vmcs != s->vmcs_pa) {
 			vmptrld(s->vmcs_pa);
@@ -1160,9 +1175,14 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		if (read_cr2() != s->cr2)
 			write_cr2(s->cr2);
 		if (caps.pin & PIN_PREEMPTION_TIMER)
-			arm_preemption_timer(v);
+			arm_preemption_timer(v, first);
+		first = false;
 
-		how = vmx_run(&v->regs, s->launched);
+		/* The stub's exit fast path only where the preemption timer
+		 * keeps its count across its entries. */
+		how = vmx_run(&v->regs, s->launched, !(caps.pin & PIN_PREEMPTION_TIMER) ||
+			      (caps.exit & EXIT_SAVE_PREEMPT) ? &v->fx : NULL);
+		fastexit_fold(v);
 		if (how) {
 			entry_failed(v, how, e);
 			return;
@@ -1188,6 +1208,10 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		translate_exit(v, e);
 		if (!(e->code & VMX_EXIT_ENTRY_FAILED))
 			s->launched = true;
+		/* The exit fast path (vmm/fastexit.c): answered here and
+		 * entered again, unless an event was being delivered. */
+		if (!(idt & INTR_INFO_VALID) && fastexit_handle(v, e))
+			continue;
 		if (e->reason != EXIT_UNHANDLED || !handle_in_backend(v, e))
 			return;
 	}

@@ -69,6 +69,7 @@
 #define EXIT_SAVE_PAT             (1u << 18)
 #define EXIT_LOAD_PAT             (1u << 19)
 #define EXIT_SAVE_EFER            (1u << 20)
+#define EXIT_SAVE_PREEMPT         (1u << 22)   /* save VMX-preemption timer value */
 #define EXIT_LOAD_EFER            (1u << 21)
 
 /* VM-entry controls (24.8.1) */

@@ -219,4 +219,20 @@ int tsc_decide(enum tsc_mode mode, uint64_t tsc_khz, bool pv_fast_path,
 /* floor(|a - b| * 10^6 / b), saturating; b non-zero. */
 uint64_t tsc_ppm_diff(uint64_t a, uint64_t b);
 
+/* The exit fast path's quotient (include/tscvisor/fastexit.h, mirrored by
+ * arch/x86/svm_entry.asm and vmx_entry.asm): floor(x * mul / div) in one 64x64 multiply and one 128/64 divide when
+ * the quotient fits 64 bits (false otherwise: the caller takes the exact
+ * slow path). Equal to mul_div_u64() whenever it returns true (tests). */
+static inline bool fx_mul_div(uint64_t x, uint64_t mul, uint64_t div, uint64_t *q)
+{
+	uint64_t hi, lo, rem;
+
+	__asm__("mulq %3" : "=a"(lo), "=d"(hi) : "a"(x), "rm"(mul) : "cc");
+	if (hi >= div)
+		return false;
+	__asm__("divq %4" : "=a"(*q), "=d"(rem) : "a"(lo), "d"(hi), "rm"(div) : "cc");
+	(void)rem;
+	return true;
+}
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <tscvisor/cpumodel.h>
+#include <tscvisor/fastexit.h>
 #include <tscvisor/guest_walk.h>
 #include <tscvisor/vcpu_event.h>
 #include <tscvisor/dev/lapic.h>
@@ -178,6 +179,7 @@ struct vcpu {
 	struct decode_cache dcache[4];   /* any RIP in any slot: a loop of up to four
 					  * trapping instructions always hits */
 	unsigned dcache_next;            /* the slot the next miss replaces */
+	struct fastexit fx;              /* the exit fast path's view (vmm/fastexit.c) */
 	/* The registers no VM entry switches (<tscvisor/hw.h>, vmm/fpuswitch.c)
 	 * while another vCPU has the pCPU's: x87/SSE and the other XSAVE
 	 * components (an XSAVE area, standard format, whose first 512 bytes are
