@@ -141,7 +141,7 @@ int tv_vformat(void (*out)(char c, void *ctx), void *ctx, const char *fmt, va_li
 			break;
 		}
 		case 'd': case 'i': case 'u': case 'x': case 'X': case 'o': case 'p': {
-			char tmp[24], body[24];
+			char tmp[24] = { 0 }, body[24];
 			const char *prefix = "";
 			unsigned base = conv == 'o' ? 8 : (conv == 'x' || conv == 'X' || conv == 'p') ? 16 : 10;
 			uint64_t uv;

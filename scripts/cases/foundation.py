@@ -29,6 +29,14 @@ def cases():
 
     out.append(Case("lint:cppcheck", [os.path.join(ROOT, "scripts", "lint")], timeout=600,
                     weight=5, must=[r"^lint: PASS"]))
+    # The layers of docs/architecture.md: the include graph and the objects'
+    # symbols (the hypervisor is built before the cases run), and the check's
+    # own self-test (three rules broken on purpose in a copy must be found).
+    out.append(Case("layers:check", [os.path.join(ROOT, "scripts", "check-layers")], timeout=120,
+                    weight=1, must=[r"^check-layers: PASS"], must_not=[r"may not"]))
+    out.append(Case("layers:self-test", [os.path.join(ROOT, "scripts", "check-layers"),
+                                         "--self-test"], timeout=120, weight=1,
+                    must=[r"^check-layers self-test: PASS"]))
 
     hz = host_tsc_khz()
     boot_cfg = os.path.join(CFG, "foundation.cfg")
