@@ -1,6 +1,6 @@
 /* IA32_APIC_BASE: the local APIC's modes and the legal changes between them
  * (Intel SDM Vol. 3A 11.12.5 "x2APIC State Transitions", figure "Local
- * x2APIC State Transitions"). Pure C, host-tested (tests/test_apic_mode.c). */
+ * x2APIC State Transitions"). Pure C, host-tested (tests/test_x86_alu.c). */
 #ifndef TSCVISOR_APIC_MODE_H
 #define TSCVISOR_APIC_MODE_H
 
