@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <tscvisor/bytes.h>
 #include <tscvisor/acpi.h>
 
 #define RSDP_V1_LEN      20
@@ -37,22 +38,6 @@ static const uint8_t *ptr(uint64_t addr)
 	return (const uint8_t *)(uintptr_t)addr;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static uint8_t sum8(const uint8_t *p, uint64_t len)
 {
 	uint8_t s = 0;
@@ -83,7 +68,7 @@ static bool rsdp_check(uint64_t addr, uint64_t avail)
 		return true;
 	if (avail < RSDP_V2_MIN_LEN || !range_ok(addr, RSDP_V2_MIN_LEN))
 		return false;
-	len = rd32(p + 20);
+	len = get_le32(p + 20);
 	if (len < RSDP_V2_MIN_LEN || len > RSDP_MAX_LEN || len > avail || !range_ok(addr, len))
 		return false;
 	return sum8(p, len) == 0;
@@ -107,7 +92,7 @@ static uint32_t table_check(uint64_t addr, const char *sig)
 	p = ptr(addr);
 	if (sig && __builtin_memcmp(p, sig, 4) != 0)
 		return 0;
-	len = rd32(p + 4);
+	len = get_le32(p + 4);
 	if (len < HDR_LEN || len > TABLE_MAX_LEN || !range_ok(addr, len))
 		return 0;
 	return sum8(p, len) == 0 ? len : 0;
@@ -122,7 +107,7 @@ static uint64_t search_sdt(uint64_t sdt, uint32_t len, unsigned entry_size, cons
 	uint32_t off;
 
 	for (off = HDR_LEN; off + entry_size <= len; off += entry_size) {
-		uint64_t a = entry_size == 8 ? rd64(p + off) : rd32(p + off);
+		uint64_t a = entry_size == 8 ? get_le64(p + off) : get_le32(p + off);
 
 		if (!range_ok(a, HDR_LEN) || __builtin_memcmp(ptr(a), sig, 4) != 0)
 			continue;
@@ -142,13 +127,13 @@ uint64_t acpi_find_table(uint64_t rsdp_addr, const char signature[4])
 		return 0;
 	rsdp = ptr(rsdp_addr);
 	if (rsdp[15] >= 2) {
-		uint64_t xsdt = rd64(rsdp + 24);
+		uint64_t xsdt = get_le64(rsdp + 24);
 
 		if (xsdt && (len = table_check(xsdt, "XSDT")) != 0)
 			return search_sdt(xsdt, len, 8, signature);
 		/* A broken XSDT: fall back to the RSDT below when it is valid. */
 	}
-	rsdt = rd32(rsdp + 16);
+	rsdt = get_le32(rsdp + 16);
 	if (rsdt && (len = table_check(rsdt, "RSDT")) != 0)
 		return search_sdt(rsdt, len, 4, signature);
 	return 0;
@@ -167,23 +152,23 @@ int acpi_pm_timer(uint64_t rsdp_addr, struct acpi_pm_timer *out)
 	if (!fadt)
 		return -1;
 	p = ptr(fadt);
-	len = rd32(p + 4);              /* validated by acpi_find_table */
+	len = get_le32(p + 4);              /* validated by acpi_find_table */
 	if (len < FADT_MIN_LEN)
 		return -1;
 	if (len >= FADT_X_PM_TMR_BLK + GAS_LEN && p[FADT_X_PM_TMR_BLK] == GAS_SPACE_IO) {
-		uint64_t x = rd64(p + FADT_X_PM_TMR_BLK + 4);
+		uint64_t x = get_le64(p + FADT_X_PM_TMR_BLK + 4);
 
 		if (x != 0 && x <= 0xffff) {
 			out->port = (uint16_t)x;
-			out->is_32bit = (rd32(p + FADT_FLAGS) & FADT_TMR_VAL_EXT) != 0;
+			out->is_32bit = (get_le32(p + FADT_FLAGS) & FADT_TMR_VAL_EXT) != 0;
 			return 0;
 		}
 	}
-	blk = rd32(p + FADT_PM_TMR_BLK);
+	blk = get_le32(p + FADT_PM_TMR_BLK);
 	if (blk == 0 || blk > 0xffff || p[FADT_PM_TMR_LEN] != 4)
 		return -1;
 	out->port = (uint16_t)blk;
-	out->is_32bit = (rd32(p + FADT_FLAGS) & FADT_TMR_VAL_EXT) != 0;
+	out->is_32bit = (get_le32(p + FADT_FLAGS) & FADT_TMR_VAL_EXT) != 0;
 	return 0;
 }
 
@@ -231,10 +216,10 @@ int acpi_madt_cpus(uint64_t rsdp_addr, uint32_t *apic_ids, unsigned max,
 	if (!madt || (max && !apic_ids))
 		return -1;
 	p = ptr(madt);
-	len = rd32(p + 4);
+	len = get_le32(p + 4);
 	if (len < MADT_ENTRIES)
 		return -1;
-	base = rd32(p + MADT_LAPIC_ADDR);
+	base = get_le32(p + MADT_LAPIC_ADDR);
 	for (off = MADT_ENTRIES; off < len; off += p[off + 1]) {
 		uint8_t type, elen;
 		uint32_t id, flags;
@@ -249,21 +234,21 @@ int acpi_madt_cpus(uint64_t rsdp_addr, uint32_t *apic_ids, unsigned max,
 			if (elen < 8)
 				return -1;
 			id = p[off + 3];
-			flags = rd32(p + off + 4);
+			flags = get_le32(p + off + 4);
 			if (id == 0xff)         /* not a real APIC ID */
 				continue;
 		} else if (type == MADT_X2APIC) {
 			if (elen < 16)
 				return -1;
-			id = rd32(p + off + 4);
-			flags = rd32(p + off + 8);
+			id = get_le32(p + off + 4);
+			flags = get_le32(p + off + 8);
 			if (id == 0xffffffffu)
 				continue;
 		} else {
 			if (type == MADT_LAPIC_OVERRIDE) {
 				if (elen < 12)
 					return -1;
-				base = rd64(p + off + 4);
+				base = get_le64(p + off + 4);
 			}
 			continue;
 		}

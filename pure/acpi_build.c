@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <string.h>
+#include <tscvisor/bytes.h>
 #include <tscvisor/acpi_build.h>
 
 /* ---- layout (guest-physical) ---------------------------------------------- */
@@ -119,21 +120,6 @@ _Static_assert(ACPI_GUEST_RSDP_GPA + RSDP_LEN <= ACPI_GUEST_AREA_END, "RSDP past
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
 /* Store the byte at `at` that makes bytes [0, len) of p sum to 0. */
 static void fix_checksum(uint8_t *p, uint32_t len, uint32_t at)
 {
@@ -164,13 +150,13 @@ static void header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev,
 		   const struct ids *ids)
 {
 	memcpy(t + H_SIGNATURE, sig, 4);
-	put32(t + H_LENGTH, len);
+	put_le32(t + H_LENGTH, len);
 	t[H_REVISION] = rev;
 	put_padded(t + H_OEM_ID, ids->oem_id, 6);
 	put_padded(t + H_OEM_TABLE_ID, ids->oem_table_id, 8);
-	put32(t + H_OEM_REVISION, ids->oem_revision);
+	put_le32(t + H_OEM_REVISION, ids->oem_revision);
 	memcpy(t + H_CREATOR_ID, CREATOR_ID, 4);
-	put32(t + H_CREATOR_REV, CREATOR_REV);
+	put_le32(t + H_CREATOR_REV, CREATOR_REV);
 }
 
 /* A 32-bit address field holds the address only when it fits. */
@@ -215,7 +201,7 @@ static const char *check(const uint8_t *ram, uint64_t ram_size,
 static void build_facs(uint8_t *t)
 {
 	memcpy(t, "FACS", 4);
-	put32(t + FACS_LENGTH, FACS_LEN);
+	put_le32(t + FACS_LENGTH, FACS_LEN);
 	t[FACS_VERSION] = VER_FACS;
 	/* Hardware signature, waking vectors, global lock, flags: all 0. */
 }
@@ -232,7 +218,7 @@ static void put_gas_io32(uint8_t *g, uint16_t port)
 	g[1] = 32;                      /* register bit width */
 	g[2] = 0;                       /* bit offset */
 	g[3] = GAS_ACCESS_DWORD;
-	put64(g + 4, port);
+	put_le64(g + 4, port);
 }
 
 static void build_fadt(uint8_t *t, const struct acpi_guest_params *p,
@@ -246,24 +232,24 @@ static void build_fadt(uint8_t *t, const struct acpi_guest_params *p,
 	header(t, "FACP", FADT_LEN, REV_FADT, ids);
 	/* FIRMWARE_CTRL and X_FIRMWARE_CTRL: at most one of them non-zero. */
 	if (addr32(facs))
-		put32(t + F_FIRMWARE_CTRL, (uint32_t)facs);
+		put_le32(t + F_FIRMWARE_CTRL, (uint32_t)facs);
 	else
-		put64(t + F_X_FIRMWARE_CTRL, facs);
-	put32(t + F_DSDT, addr32(dsdt));
-	put64(t + F_X_DSDT, dsdt);
+		put_le64(t + F_X_FIRMWARE_CTRL, facs);
+	put_le32(t + F_DSDT, addr32(dsdt));
+	put_le64(t + F_X_DSDT, dsdt);
 	t[F_PM_PROFILE] = 0;            /* unspecified */
-	put16(t + F_SCI_INT, ACPI_GUEST_SCI_INT);
-	put32(t + F_SMI_CMD, 0);        /* no SMM: ACPI mode is always on */
+	put_le16(t + F_SCI_INT, ACPI_GUEST_SCI_INT);
+	put_le32(t + F_SMI_CMD, 0);        /* no SMM: ACPI mode is always on */
 	if (p->pm_timer_port) {
-		put32(t + F_PM_TMR_BLK, p->pm_timer_port);
+		put_le32(t + F_PM_TMR_BLK, p->pm_timer_port);
 		t[F_PM_TMR_LEN] = 4;
 		put_gas_io32(t + F_X_PM_TMR_BLK, p->pm_timer_port);
 		if (p->pm_timer_32bit)
 			flags |= FLAG_TMR_VAL_EXT;
 	}
-	put16(t + F_IAPC_BOOT_ARCH, BOOT_LEGACY_DEVICES | BOOT_VGA_NOT_PRESENT |
+	put_le16(t + F_IAPC_BOOT_ARCH, BOOT_LEGACY_DEVICES | BOOT_VGA_NOT_PRESENT |
 	      BOOT_CMOS_RTC_NOT_PRESENT);
-	put32(t + F_FLAGS, flags);      /* HW_REDUCED_ACPI (bit 20) clear */
+	put_le32(t + F_FLAGS, flags);      /* HW_REDUCED_ACPI (bit 20) clear */
 	t[F_MINOR_VERSION] = MINOR_FADT;
 	memcpy(t + F_HYPERVISOR_ID, "TSCVISOR", 8);
 	fix_checksum(t, FADT_LEN, H_CHECKSUM);
@@ -276,8 +262,8 @@ static void build_madt(uint8_t *t, const struct acpi_guest_params *p,
 	unsigned i;
 
 	header(t, "APIC", len, REV_MADT, ids);
-	put32(t + M_LAPIC_ADDR, p->lapic_base);
-	put32(t + M_FLAGS, M_PCAT_COMPAT);
+	put_le32(t + M_LAPIC_ADDR, p->lapic_base);
+	put_le32(t + M_FLAGS, M_PCAT_COMPAT);
 	for (i = 0; i < p->num_cpus; i++) {
 		uint8_t *e = t + MADT_HDR_LEN + i * MADT_LAPIC_LEN;
 
@@ -285,7 +271,7 @@ static void build_madt(uint8_t *t, const struct acpi_guest_params *p,
 		e[1] = MADT_LAPIC_LEN;
 		e[2] = (uint8_t)i;      /* ACPI Processor UID */
 		e[3] = p->apic_ids ? p->apic_ids[i] : (uint8_t)i;
-		put32(e + 4, M_LAPIC_ENABLED);
+		put_le32(e + 4, M_LAPIC_ENABLED);
 	}
 	fix_checksum(t, len, H_CHECKSUM);
 }
@@ -293,16 +279,16 @@ static void build_madt(uint8_t *t, const struct acpi_guest_params *p,
 static void build_rsdt(uint8_t *t, uint64_t base, const struct ids *ids)
 {
 	header(t, "RSDT", RSDT_LEN, REV_RSDT, ids);
-	put32(t + HDR_LEN, addr32(base + FADT_GPA));
-	put32(t + HDR_LEN + 4, addr32(base + MADT_GPA));
+	put_le32(t + HDR_LEN, addr32(base + FADT_GPA));
+	put_le32(t + HDR_LEN + 4, addr32(base + MADT_GPA));
 	fix_checksum(t, RSDT_LEN, H_CHECKSUM);
 }
 
 static void build_xsdt(uint8_t *t, uint64_t base, const struct ids *ids)
 {
 	header(t, "XSDT", XSDT_LEN, REV_XSDT, ids);
-	put64(t + HDR_LEN, base + FADT_GPA);
-	put64(t + HDR_LEN + 8, base + MADT_GPA);
+	put_le64(t + HDR_LEN, base + FADT_GPA);
+	put_le64(t + HDR_LEN + 8, base + MADT_GPA);
 	fix_checksum(t, XSDT_LEN, H_CHECKSUM);
 }
 
@@ -311,9 +297,9 @@ static void build_rsdp(uint8_t *t, uint64_t base, const struct ids *ids)
 	memcpy(t, "RSD PTR ", 8);
 	put_padded(t + RSDP_OEM_ID, ids->oem_id, 6);
 	t[RSDP_REVISION] = REV_RSDP;
-	put32(t + RSDP_RSDT, addr32(base + RSDT_GPA));
-	put32(t + RSDP_LENGTH, RSDP_LEN);
-	put64(t + RSDP_XSDT, base + XSDT_GPA);
+	put_le32(t + RSDP_RSDT, addr32(base + RSDT_GPA));
+	put_le32(t + RSDP_LENGTH, RSDP_LEN);
+	put_le64(t + RSDP_XSDT, base + XSDT_GPA);
 	fix_checksum(t, RSDP_V1_LEN, RSDP_CHECKSUM);
 	fix_checksum(t, RSDP_LEN, RSDP_XCHECKSUM);
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <tscvisor/bytes.h>
 #include <tscvisor/bzimage.h>
 #include <tscvisor/format.h>
 
@@ -63,61 +64,22 @@ static int fail(struct bz_load_error *err, enum bz_load_err code, const char *fm
 	return -1;
 }
 
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
 bool bz_is_bzimage(const uint8_t *file, uint64_t file_size)
 {
 	return file && file_size >= BZ_HDR_MAGIC + 4 &&
-	       rd16(file + BZ_HDR_BOOT_FLAG) == BZ_BOOT_FLAG &&
-	       rd32(file + BZ_HDR_MAGIC) == BZ_MAGIC;
+	       get_le16(file + BZ_HDR_BOOT_FLAG) == BZ_BOOT_FLAG &&
+	       get_le32(file + BZ_HDR_MAGIC) == BZ_MAGIC;
 }
 
 /* The kernel's version string (at kernel_version + 0x200, inside the setup
  * code), printable characters only, or "". */
 static void version_string(const uint8_t *file, uint64_t setup_size, char *out, size_t max)
 {
-	uint64_t off = (uint64_t)rd16(file + BZ_HDR_KERNEL_VERSION) + 0x200u;
+	uint64_t off = (uint64_t)get_le16(file + BZ_HDR_KERNEL_VERSION) + 0x200u;
 	size_t n = 0;
 
 	out[0] = 0;
-	if (rd16(file + BZ_HDR_KERNEL_VERSION) == 0)
+	if (get_le16(file + BZ_HDR_KERNEL_VERSION) == 0)
 		return;
 	while (off + n < setup_size && n + 1 < max && file[off + n] >= 0x20 && file[off + n] < 0x7f) {
 		out[n] = (char)file[off + n];
@@ -145,8 +107,8 @@ int bz_check(const uint8_t *file, uint64_t file_size, uint64_t ram_size, const c
 	if (!bz_is_bzimage(file, file_size))
 		return fail(err, BZ_ERR_NOT_BZIMAGE,
 			    "not a bzImage: boot flag 0x%x (want 0xaa55), magic 0x%x (want 0x%x \"HdrS\")",
-			    rd16(file + BZ_HDR_BOOT_FLAG), rd32(file + BZ_HDR_MAGIC), BZ_MAGIC);
-	r.version = rd16(file + BZ_HDR_VERSION);
+			    get_le16(file + BZ_HDR_BOOT_FLAG), get_le32(file + BZ_HDR_MAGIC), BZ_MAGIC);
+	r.version = get_le16(file + BZ_HDR_VERSION);
 	if (r.version < BZ_MIN_VERSION)
 		return fail(err, BZ_ERR_VERSION,
 			    "boot protocol %u.%02u is older than %u.%02u (Linux 3.8): no xloadflags",
@@ -165,10 +127,10 @@ int bz_check(const uint8_t *file, uint64_t file_size, uint64_t ram_size, const c
 			    file_size, setup_sects + 1, setup_size);
 	/* Only now may fields past the magic be read: they lie below
 	 * hdr_end <= 0x290 <= setup_size (at least 5 sectors). */
-	if (!(rd16(file + BZ_HDR_XLOADFLAGS) & BZ_XLF_KERNEL_64))
+	if (!(get_le16(file + BZ_HDR_XLOADFLAGS) & BZ_XLF_KERNEL_64))
 		return fail(err, BZ_ERR_NOT_64BIT,
 			    "not a 64-bit kernel (xloadflags 0x%x, bit 0 clear): tscvisor boots x86-64 Linux only",
-			    rd16(file + BZ_HDR_XLOADFLAGS));
+			    get_le16(file + BZ_HDR_XLOADFLAGS));
 	loadflags = file[BZ_HDR_LOADFLAGS];
 	if (!(loadflags & BZ_LOADED_HIGH))
 		return fail(err, BZ_ERR_NOT_HIGH,
@@ -177,12 +139,12 @@ int bz_check(const uint8_t *file, uint64_t file_size, uint64_t ram_size, const c
 
 	r.pm_offset = setup_size;
 	r.pm_size = file_size - setup_size;
-	syssize = (uint64_t)rd32(file + BZ_HDR_SYSSIZE) * 16u;
+	syssize = (uint64_t)get_le32(file + BZ_HDR_SYSSIZE) * 16u;
 	if (r.pm_size == 0 || syssize == 0 || syssize > r.pm_size)
 		return fail(err, BZ_ERR_PAYLOAD,
 			    "protected-mode kernel of %lu bytes at offset 0x%lx, header says %lu (syssize)",
 			    r.pm_size, r.pm_offset, syssize);
-	init_size = rd32(file + BZ_HDR_INIT_SIZE);
+	init_size = get_le32(file + BZ_HDR_INIT_SIZE);
 	if (init_size < r.pm_size)
 		return fail(err, BZ_ERR_INIT_SIZE,
 			    "init_size 0x%lx is smaller than the protected-mode kernel (0x%lx bytes)",
@@ -192,8 +154,8 @@ int bz_check(const uint8_t *file, uint64_t file_size, uint64_t ram_size, const c
 	 * relocatable kernel decompresses itself no lower than that anyway,
 	 * so a lower load would not save guest RAM. */
 	r.relocatable = file[BZ_HDR_RELOCATABLE] != 0;
-	align = rd32(file + BZ_HDR_KERNEL_ALIGN);
-	pref = rd64(file + BZ_HDR_PREF_ADDRESS);
+	align = get_le32(file + BZ_HDR_KERNEL_ALIGN);
+	pref = get_le64(file + BZ_HDR_PREF_ADDRESS);
 	if (r.relocatable && (align == 0 || (align & (align - 1))))
 		return fail(err, BZ_ERR_ALIGN, "kernel_alignment 0x%lx is not a power of two", align);
 	if (pref % PAGE || (r.relocatable && pref % align))
@@ -211,19 +173,19 @@ int bz_check(const uint8_t *file, uint64_t file_size, uint64_t ram_size, const c
 	r.kernel_hi = kernel_end = pref + init_size;
 
 	cmd_len = cmdline ? strlen(cmdline) : 0;
-	cmd_max = rd32(file + BZ_HDR_CMDLINE_SIZE);
+	cmd_max = get_le32(file + BZ_HDR_CMDLINE_SIZE);
 	if (cmd_max > BZ_CMDLINE_MAX - 1)
 		cmd_max = BZ_CMDLINE_MAX - 1;
 	if (cmd_len > cmd_max)
 		return fail(err, BZ_ERR_CMDLINE,
 			    "command line of %lu bytes is longer than %lu (the kernel's cmdline_size %u, "
-			    "at most %u)", cmd_len, cmd_max, rd32(file + BZ_HDR_CMDLINE_SIZE),
+			    "at most %u)", cmd_len, cmd_max, get_le32(file + BZ_HDR_CMDLINE_SIZE),
 			    BZ_CMDLINE_MAX - 1);
 
 	if (initrd_size) {
 		/* As high as the kernel lets it be (initrd_addr_max is the
 		 * highest byte it may occupy) and RAM allows. */
-		initrd_top = (uint64_t)rd32(file + BZ_HDR_INITRD_MAX) + 1;
+		initrd_top = (uint64_t)get_le32(file + BZ_HDR_INITRD_MAX) + 1;
 		if (initrd_top > ram_size)
 			initrd_top = ram_size;
 		if (initrd_size > initrd_top || ((initrd_top - initrd_size) & ~(PAGE - 1)) < kernel_end)
@@ -276,10 +238,10 @@ int bz_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 	if (cmd_len)
 		memcpy(ram + BZ_CMDLINE_GPA, cmdline, cmd_len);
 
-	wr64(ram + BZ_GDT_GPA + 0, 0);
-	wr64(ram + BZ_GDT_GPA + 8, 0);
-	wr64(ram + BZ_GDT_GPA + BZ_BOOT_CS, flat_descriptor(0xb));
-	wr64(ram + BZ_GDT_GPA + BZ_BOOT_DS, flat_descriptor(0x3));
+	put_le64(ram + BZ_GDT_GPA + 0, 0);
+	put_le64(ram + BZ_GDT_GPA + 8, 0);
+	put_le64(ram + BZ_GDT_GPA + BZ_BOOT_CS, flat_descriptor(0xb));
+	put_le64(ram + BZ_GDT_GPA + BZ_BOOT_DS, flat_descriptor(0x3));
 
 	zp = ram + BZ_ZERO_PAGE_GPA;
 	memset(zp, 0, BZ_ZP_SIZE);
@@ -287,27 +249,27 @@ int bz_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 	zp[BZ_HDR_TYPE_OF_LOADER] = BZ_LOADER_TYPE;
 	/* No real-mode setup code runs: its heap is not ours to give. */
 	zp[BZ_HDR_LOADFLAGS] &= (uint8_t)~BZ_CAN_USE_HEAP;
-	wr16(zp + BZ_HDR_HEAP_END_PTR, 0);
-	wr32(zp + BZ_HDR_CODE32_START, r.entry);
-	wr32(zp + BZ_HDR_CMD_LINE_PTR, BZ_CMDLINE_GPA);
-	wr32(zp + BZ_HDR_RAMDISK_IMAGE, (uint32_t)r.initrd_gpa);
-	wr32(zp + BZ_HDR_RAMDISK_SIZE, (uint32_t)r.initrd_size);
+	put_le16(zp + BZ_HDR_HEAP_END_PTR, 0);
+	put_le32(zp + BZ_HDR_CODE32_START, r.entry);
+	put_le32(zp + BZ_HDR_CMD_LINE_PTR, BZ_CMDLINE_GPA);
+	put_le32(zp + BZ_HDR_RAMDISK_IMAGE, (uint32_t)r.initrd_gpa);
+	put_le32(zp + BZ_HDR_RAMDISK_SIZE, (uint32_t)r.initrd_size);
 
 	/* The same map the multiboot loader gives: low RAM, the EBDA/VGA/BIOS
 	 * hole (where the ACPI tables live), RAM from 1 MiB. */
 	zp[BZ_ZP_E820_ENTRIES] = BZ_E820_ENTRIES;
 	e = zp + BZ_ZP_E820_TABLE;
-	wr64(e + 0, 0);
-	wr64(e + 8, BZ_LOW_RAM_END);
-	wr32(e + 16, BZ_E820_RAM);
+	put_le64(e + 0, 0);
+	put_le64(e + 8, BZ_LOW_RAM_END);
+	put_le32(e + 16, BZ_E820_RAM);
 	e += 20;
-	wr64(e + 0, BZ_LOW_RAM_END);
-	wr64(e + 8, BZ_HIGH_RAM_START - BZ_LOW_RAM_END);
-	wr32(e + 16, BZ_E820_RESERVED);
+	put_le64(e + 0, BZ_LOW_RAM_END);
+	put_le64(e + 8, BZ_HIGH_RAM_START - BZ_LOW_RAM_END);
+	put_le32(e + 16, BZ_E820_RESERVED);
 	e += 20;
-	wr64(e + 0, BZ_HIGH_RAM_START);
-	wr64(e + 8, ram_size - BZ_HIGH_RAM_START);
-	wr32(e + 16, BZ_E820_RAM);
+	put_le64(e + 0, BZ_HIGH_RAM_START);
+	put_le64(e + 8, ram_size - BZ_HIGH_RAM_START);
+	put_le32(e + 16, BZ_E820_RAM);
 
 	if (res)
 		*res = r;

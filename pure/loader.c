@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <string.h>
+#include <tscvisor/bytes.h>
 #include <tscvisor/format.h>
 #include <tscvisor/loader.h>
 
@@ -126,30 +127,6 @@ static int fail(struct mb_load_error *err, enum mb_load_err code, const char *fm
 	return -1;
 }
 
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static void wr32(uint8_t *ram, uint64_t gpa, uint32_t v)
 {
 	memcpy(ram + gpa, &v, sizeof(v));
@@ -196,10 +173,10 @@ static int find_header(const uint8_t *file, uint64_t file_size, uint32_t *off_ou
 	for (off = 0; off + 12 <= limit; off += 4) {
 		uint32_t flags, checksum;
 
-		if (rd32(file + off) != MB_HEADER_MAGIC)
+		if (get_le32(file + off) != MB_HEADER_MAGIC)
 			continue;
-		flags = rd32(file + off + 4);
-		checksum = rd32(file + off + 8);
+		flags = get_le32(file + off + 4);
+		checksum = get_le32(file + off + 8);
 		/* magic + flags + checksum == 0 (mod 2^32) */
 		if (checksum == 0u - MB_HEADER_MAGIC - flags) {
 			*off_out = (uint32_t)off;
@@ -234,11 +211,11 @@ static int parse_aout(struct image *img, uint32_t hoff, struct mb_load_error *er
 		return fail(err, MB_ERR_HEADER_TRUNCATED,
 			    "multiboot header at 0x%x: address fields (flags bit 16) end past %s",
 			    hoff, limit == img->file_size ? "the file" : "the first 8192 bytes");
-	header_addr = rd32(h + 12);
-	load_addr = rd32(h + 16);
-	load_end_addr = rd32(h + 20);
-	bss_end_addr = rd32(h + 24);
-	entry_addr = rd32(h + 28);
+	header_addr = get_le32(h + 12);
+	load_addr = get_le32(h + 16);
+	load_end_addr = get_le32(h + 20);
+	bss_end_addr = get_le32(h + 24);
+	entry_addr = get_le32(h + 28);
 
 	if (load_addr > header_addr)
 		return fail(err, MB_ERR_AOUT, "a.out kludge: load_addr 0x%x above header_addr 0x%x",
@@ -313,25 +290,25 @@ static int parse_elf(struct image *img, struct mb_load_error *err)
 		return fail(err, MB_ERR_ELF_HEADER, "ELF%u header truncated (file is %lu bytes)",
 			    img->elf_class, img->file_size);
 
-	if (rd16(f + 16) != ET_EXEC)
-		return fail(err, MB_ERR_ELF_TYPE, "ELF type %u is not ET_EXEC (2)", rd16(f + 16));
-	machine = rd16(f + 18);
+	if (get_le16(f + 16) != ET_EXEC)
+		return fail(err, MB_ERR_ELF_TYPE, "ELF type %u is not ET_EXEC (2)", get_le16(f + 16));
+	machine = get_le16(f + 18);
 	want_machine = img->elf_class == 32 ? EM_386 : EM_X86_64;
 	if (machine != want_machine)
 		return fail(err, MB_ERR_ELF_MACHINE, "ELF%u machine %u is not %s (%u)",
 			    img->elf_class, machine,
 			    img->elf_class == 32 ? "EM_386" : "EM_X86_64", want_machine);
 	if (img->elf_class == 32) {
-		img->entry = rd32(f + 24);
-		phoff = rd32(f + 28);
-		phentsize = rd16(f + 42);
-		img->phnum = rd16(f + 44);
+		img->entry = get_le32(f + 24);
+		phoff = get_le32(f + 28);
+		phentsize = get_le16(f + 42);
+		img->phnum = get_le16(f + 44);
 		want_phentsize = ELF32_PHDR_SIZE;
 	} else {
-		img->entry = rd64(f + 24);
-		phoff = rd64(f + 32);
-		phentsize = rd16(f + 54);
-		img->phnum = rd16(f + 56);
+		img->entry = get_le64(f + 24);
+		phoff = get_le64(f + 32);
+		phentsize = get_le16(f + 54);
+		img->phnum = get_le16(f + 56);
 		want_phentsize = ELF64_PHDR_SIZE;
 	}
 	if (img->phnum == 0)
@@ -363,18 +340,18 @@ static void get_seg(const struct image *img, unsigned i, struct seg *s)
 	}
 	if (img->elf_class == 32) {
 		p = img->file + img->phoff + (uint64_t)i * ELF32_PHDR_SIZE;
-		s->type = rd32(p);
-		s->offset = rd32(p + 4);
-		s->paddr = rd32(p + 12);
-		s->filesz = rd32(p + 16);
-		s->memsz = rd32(p + 20);
+		s->type = get_le32(p);
+		s->offset = get_le32(p + 4);
+		s->paddr = get_le32(p + 12);
+		s->filesz = get_le32(p + 16);
+		s->memsz = get_le32(p + 20);
 	} else {
 		p = img->file + img->phoff + (uint64_t)i * ELF64_PHDR_SIZE;
-		s->type = rd32(p);
-		s->offset = rd64(p + 8);
-		s->paddr = rd64(p + 24);
-		s->filesz = rd64(p + 32);
-		s->memsz = rd64(p + 40);
+		s->type = get_le32(p);
+		s->offset = get_le64(p + 8);
+		s->paddr = get_le64(p + 24);
+		s->filesz = get_le64(p + 32);
+		s->memsz = get_le64(p + 40);
 	}
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <tscvisor/bytes.h>
 #include <tscvisor/config.h>
 #include <tscvisor/format.h>
 #include <tscvisor/snapshot.h>
@@ -18,54 +19,18 @@ _Static_assert(TSC_MODE_AUTO == 0 && TSC_MODE_NATIVE == 1 && TSC_MODE_EMULATE ==
 	       TSC_MODE_PVRDTSCP == 3, "the format stores enum tsc_mode values 0..3");
 _Static_assert(SNAP_MAX_VCPUS <= 64, "vCPU ids are tracked in a 64-bit mask");
 
-
-/* ---- little-endian fields --------------------------------------------- */
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (unsigned)p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
+/* ---- little-endian fields (<tscvisor/bytes.h>) ------------------------- */
 
 /* Sequential cursors over a section payload whose length was checked. */
 struct rd { const uint8_t *p; };
 struct wr { uint8_t *p; };
 
-static uint16_t r16(struct rd *r) { uint16_t v = get16(r->p); r->p += 2; return v; }
-static uint32_t r32(struct rd *r) { uint32_t v = get32(r->p); r->p += 4; return v; }
-static uint64_t r64(struct rd *r) { uint64_t v = get64(r->p); r->p += 8; return v; }
-static void w16(struct wr *w, uint16_t v) { put16(w->p, v); w->p += 2; }
-static void w32(struct wr *w, uint32_t v) { put32(w->p, v); w->p += 4; }
-static void w64(struct wr *w, uint64_t v) { put64(w->p, v); w->p += 8; }
+static uint16_t r16(struct rd *r) { uint16_t v = get_le16(r->p); r->p += 2; return v; }
+static uint32_t r32(struct rd *r) { uint32_t v = get_le32(r->p); r->p += 4; return v; }
+static uint64_t r64(struct rd *r) { uint64_t v = get_le64(r->p); r->p += 8; return v; }
+static void w16(struct wr *w, uint16_t v) { put_le16(w->p, v); w->p += 2; }
+static void w32(struct wr *w, uint32_t v) { put_le32(w->p, v); w->p += 4; }
+static void w64(struct wr *w, uint64_t v) { put_le64(w->p, v); w->p += 8; }
 
 /* ---- CRC-64/XZ -------------------------------------------------------- */
 
@@ -417,7 +382,7 @@ static int check_xstate(const struct snap_vcpu *v, unsigned id, uint64_t off, st
 
 static int check_fpu(const uint8_t *image, unsigned id, uint64_t off, struct snap_error *err)
 {
-	uint32_t mxcsr = get32(image + 24);
+	uint32_t mxcsr = get_le32(image + 24);
 
 	if (mxcsr & MXCSR_RESERVED)
 		return FAIL(SNAP_ERR_VALUE, off,
@@ -691,14 +656,14 @@ static void get_uart(const uint8_t *p, struct snap_uart *u)
 
 static void put_fwcfg(uint8_t *p, const struct snap_fwcfg *f)
 {
-	put16(p, f->selector);
-	put32(p + 2, f->offset);
+	put_le16(p, f->selector);
+	put_le32(p + 2, f->offset);
 }
 
 static void get_fwcfg(const uint8_t *p, struct snap_fwcfg *f)
 {
-	f->selector = get16(p);
-	f->offset = get32(p + 2);
+	f->selector = get_le16(p);
+	f->offset = get_le32(p + 2);
 }
 
 static void put_pic(uint8_t *p, const struct snap_pic *c)
@@ -716,36 +681,36 @@ static void get_pic(const uint8_t *p, struct snap_pic *c)
 /* Bytes 3..7 are reserved: written 0 and refused otherwise (see parse()). */
 static void put_xstate(uint8_t *p, const struct snap_vcpu *v, unsigned id)
 {
-	put32(p, id);
-	put32(p + 4, 0);
-	put64(p + 8, v->xcr0);
-	put64(p + 16, v->xstate_bv);
+	put_le32(p, id);
+	put_le32(p + 4, 0);
+	put_le64(p + 8, v->xcr0);
+	put_le64(p + 16, v->xstate_bv);
 	for (unsigned d = 0; d < 4; d++)
-		put64(p + 24 + 8 * d, v->dr[d]);
+		put_le64(p + 24 + 8 * d, v->dr[d]);
 	memcpy(p + 56, v->xstate, SNAP_XSTATE_EXT_LEN);
 }
 
 static void get_xstate(const uint8_t *p, struct snap_vcpu *v)
 {
-	v->xcr0 = get64(p + 8);
-	v->xstate_bv = get64(p + 16);
+	v->xcr0 = get_le64(p + 8);
+	v->xstate_bv = get_le64(p + 16);
 	for (unsigned d = 0; d < 4; d++)
-		v->dr[d] = get64(p + 24 + 8 * d);
+		v->dr[d] = get_le64(p + 24 + 8 * d);
 	memcpy(v->xstate, p + 56, SNAP_XSTATE_EXT_LEN);
 }
 
 static void put_platform(uint8_t *p, const struct snap_platform *pl)
 {
-	put16(p, pl->pm_timer_port);
+	put_le16(p, pl->pm_timer_port);
 	p[2] = pl->pm_timer_32bit ? 1 : 0;
 	p[3] = 0;
-	put32(p + 4, 0);
+	put_le32(p + 4, 0);
 }
 
 static void get_platform(const uint8_t *p, struct snap_platform *pl)
 {
 	pl->present = true;
-	pl->pm_timer_port = get16(p);
+	pl->pm_timer_port = get_le16(p);
 	pl->pm_timer_32bit = p[2] == 1;
 }
 
@@ -908,9 +873,9 @@ static void out(struct emitter *e, const void *buf, size_t len)
 
 static void put_sec_hdr(uint8_t *p, uint32_t type, uint64_t len)
 {
-	put32(p, type);
-	put32(p + 4, 1);
-	put64(p + 8, len);
+	put_le32(p, type);
+	put_le32(p + 4, 1);
+	put_le64(p + 8, len);
 }
 
 /* One fixed-size section, built in `b` (large enough for a vCPU section). */
@@ -936,13 +901,13 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 		return -1;   /* cannot happen: at most 2^24 pages of RAM */
 
 	memcpy(b, SNAP_MAGIC, 8);
-	put32(b + 8, SNAP_FORMAT_VERSION);
-	put32(b + 12, SNAP_HEADER_LEN);
-	put32(b + 16, 0);                         /* flags */
-	put32(b + 20, 6 + vm->id.vcpus + (vm->platform.present ? 1 : 0) +
+	put_le32(b + 8, SNAP_FORMAT_VERSION);
+	put_le32(b + 12, SNAP_HEADER_LEN);
+	put_le32(b + 16, 0);                         /* flags */
+	put_le32(b + 20, 6 + vm->id.vcpus + (vm->platform.present ? 1 : 0) +
 	      (vm->fpu_present ? vm->id.vcpus : 0) +
 	      (vm->xstate_present ? vm->id.vcpus : 0));   /* section count */
-	put64(b + 24, total);
+	put_le64(b + 24, total);
 	out(&e, b, SNAP_HEADER_LEN);
 
 	put_identity(b + SNAP_SECTION_HDR_LEN, &vm->id);
@@ -967,8 +932,8 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	}
 	if (vm->fpu_present) {
 		for (unsigned i = 0; i < vm->id.vcpus; i++) {
-			put32(b + SNAP_SECTION_HDR_LEN, i);
-			put32(b + SNAP_SECTION_HDR_LEN + 4, 0);
+			put_le32(b + SNAP_SECTION_HDR_LEN, i);
+			put_le32(b + SNAP_SECTION_HDR_LEN + 4, 0);
 			memcpy(b + SNAP_SECTION_HDR_LEN + 8, vm->vcpu[i].fpu, SNAP_FPU_IMAGE_LEN);
 			out_section(&e, b, SNAP_SEC_FPU, SNAP_FPU_LEN);
 		}
@@ -982,9 +947,9 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 
 	put_sec_hdr(b, SNAP_SEC_RAM, SNAP_RAM_HDR_LEN + runs * SNAP_RAM_RUN_LEN +
 		    pages * SNAP_PAGE_SIZE);
-	put64(b + 16, ram_size);
-	put32(b + 24, SNAP_PAGE_SIZE);
-	put32(b + 28, (uint32_t)runs);
+	put_le64(b + 16, ram_size);
+	put_le32(b + 24, SNAP_PAGE_SIZE);
+	put_le32(b + 28, (uint32_t)runs);
 	out(&e, b, SNAP_SECTION_HDR_LEN + SNAP_RAM_HDR_LEN);
 
 	npages = ram_size / SNAP_PAGE_SIZE;
@@ -1003,15 +968,15 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 		 * already emitted: stop (the stream is then short). */
 		if (++done_runs > runs || (done_pages += count) > pages)
 			return -1;
-		put64(b, first);
-		put64(b + 8, count);
+		put_le64(b, first);
+		put_le64(b + 8, count);
 		out(&e, b, SNAP_RAM_RUN_LEN);
 		for (uint64_t pg = first; pg < i; pg++)
 			out(&e, ram + pg * SNAP_PAGE_SIZE, SNAP_PAGE_SIZE);
 	}
 	if (done_runs != runs || done_pages != pages || e.n != total - SNAP_TRAILER_LEN)
 		return -1;
-	put64(b, e.crc);
+	put_le64(b, e.crc);
 	e.emit(e.ctx, b, SNAP_TRAILER_LEN);
 	return 0;
 }
@@ -1070,17 +1035,17 @@ static int parse_header(const uint8_t *buf, size_t len, uint32_t *count, uint64_
 	if (len < 12)
 		return FAIL(SNAP_ERR_TRUNCATED, 0, "truncated: %zu bytes, shorter than the %u-byte header",
 			    len, SNAP_HEADER_LEN);
-	version = get32(buf + 8);
+	version = get_le32(buf + 8);
 	if (version != SNAP_FORMAT_VERSION)
 		return FAIL(SNAP_ERR_VERSION, 8, "foreign version: format version %u, this build reads %u",
 			    version, SNAP_FORMAT_VERSION);
 	if (len < SNAP_HEADER_LEN)
 		return FAIL(SNAP_ERR_TRUNCATED, 0, "truncated: %zu bytes, shorter than the %u-byte header",
 			    len, SNAP_HEADER_LEN);
-	hlen = get32(buf + 12);
-	flags = get32(buf + 16);
-	*count = get32(buf + 20);
-	*total = get64(buf + 24);
+	hlen = get_le32(buf + 12);
+	flags = get_le32(buf + 16);
+	*count = get_le32(buf + 20);
+	*total = get_le64(buf + 24);
 	if (hlen != SNAP_HEADER_LEN)
 		return FAIL(SNAP_ERR_HEADER, 12, "header length %u, version %u has %u", hlen,
 			    SNAP_FORMAT_VERSION, SNAP_HEADER_LEN);
@@ -1096,7 +1061,7 @@ static int parse_header(const uint8_t *buf, size_t len, uint32_t *count, uint64_
 	if (*total < len)
 		return FAIL(SNAP_ERR_HEADER, *total,
 			    "total length %lu, but %zu bytes given (trailing data)", *total, len);
-	crc_stored = get64(buf + *total - SNAP_TRAILER_LEN);
+	crc_stored = get_le64(buf + *total - SNAP_TRAILER_LEN);
 	crc = snap_crc64(0, buf, (size_t)(*total - SNAP_TRAILER_LEN));
 	if (crc != crc_stored)
 		return FAIL(SNAP_ERR_CHECKSUM, *total - SNAP_TRAILER_LEN,
@@ -1123,9 +1088,9 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 			return FAIL(SNAP_ERR_LAYOUT, pos,
 				    "section %u of %u: header at offset %lu runs past the body's end at %lu",
 				    i, count, pos, end);
-		type = get32(buf + pos);
-		version = get32(buf + pos + 4);
-		slen = get64(buf + pos + 8);
+		type = get_le32(buf + pos);
+		version = get_le32(buf + pos + 4);
+		slen = get_le64(buf + pos + 8);
 		if (slen > end - pos - SNAP_SECTION_HDR_LEN)
 			return FAIL(SNAP_ERR_OVERSIZED, pos,
 				    "section %u (%s, offset %lu): length %lu runs past the body's end at %lu",
@@ -1187,9 +1152,9 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 static int parse_ram(const struct sec *s, uint64_t ram_size, struct snap_error *err)
 {
 	const uint8_t *p = s->p;
-	uint64_t rsize = get64(p), npages = ram_size / SNAP_PAGE_SIZE, next = 0;
+	uint64_t rsize = get_le64(p), npages = ram_size / SNAP_PAGE_SIZE, next = 0;
 	uint64_t q = SNAP_RAM_HDR_LEN;
-	uint32_t psize = get32(p + 8), runs = get32(p + 12);
+	uint32_t psize = get_le32(p + 8), runs = get_le32(p + 12);
 
 	if (rsize != ram_size)
 		return FAIL(SNAP_ERR_INCONSISTENT, s->off,
@@ -1204,8 +1169,8 @@ static int parse_ram(const struct sec *s, uint64_t ram_size, struct snap_error *
 		if (s->len - q < SNAP_RAM_RUN_LEN)
 			return FAIL(SNAP_ERR_SECTION_SIZE, at,
 				    "RAM run %u of %u: record runs past the section's end", r, runs);
-		first = get64(p + q);
-		count = get64(p + q + 8);
+		first = get_le64(p + q);
+		count = get_le64(p + q + 8);
 		q += SNAP_RAM_RUN_LEN;
 		if (count == 0)
 			return FAIL(SNAP_ERR_VALUE, at, "RAM run %u: no pages", r);
@@ -1272,7 +1237,7 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 
 	for (unsigned i = 0; i < L->nvcpu; i++) {
 		const struct sec *s = &L->vcpu[i];
-		uint32_t id = get32(s->p), flags;
+		uint32_t id = get_le32(s->p), flags;
 
 		if (id >= L->id.vcpus)
 			return FAIL(SNAP_ERR_INCONSISTENT, s->off,
@@ -1292,7 +1257,7 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 
 	if (get_time(L->one[SNAP_SEC_TIME].p, &t) & ~TIME_PV_FAST_PATH)
 		return FAIL(SNAP_ERR_VALUE, L->one[SNAP_SEC_TIME].off, "time: unknown flags 0x%x",
-			    get32(L->one[SNAP_SEC_TIME].p + 36));
+			    get_le32(L->one[SNAP_SEC_TIME].p + 36));
 	if (check_time(&t, L->ram_size, L->one[SNAP_SEC_TIME].off, err))
 		return -1;
 	get_uart(L->one[SNAP_SEC_UART].p, &u);
@@ -1309,10 +1274,10 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 		 * writer that gives them a meaning uses a new section version,
 		 * and until then a non-zero value is a writer's bug, not data
 		 * this reader may drop. */
-		if (p[3] || get32(p + 4))
+		if (p[3] || get_le32(p + 4))
 			return FAIL(SNAP_ERR_VALUE, off,
 				    "platform: reserved bytes not zero (byte 3 0x%02x, bytes 4..7 0x%08x)",
-				    p[3], get32(p + 4));
+				    p[3], get_le32(p + 4));
 		if (p[2] > 1)
 			return FAIL(SNAP_ERR_VALUE, off, "platform: pm_timer_32bit %u, must be 0 or 1",
 				    p[2]);
@@ -1328,7 +1293,7 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 	seen = 0;
 	for (unsigned i = 0; i < L->nfpu; i++) {
 		const struct sec *s = &L->fpu[i];
-		uint32_t id = get32(s->p);
+		uint32_t id = get_le32(s->p);
 
 		if (id >= L->id.vcpus)
 			return FAIL(SNAP_ERR_INCONSISTENT, s->off,
@@ -1338,9 +1303,9 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 			return FAIL(SNAP_ERR_DUPLICATE, s->off,
 				    "duplicate FPU section for vCPU %u (offset %lu)", id, s->off);
 		seen |= 1ull << id;
-		if (get32(s->p + 4))
+		if (get_le32(s->p + 4))
 			return FAIL(SNAP_ERR_VALUE, s->off, "FPU section of vCPU %u: reserved word 0x%08x, must be 0",
-				    id, get32(s->p + 4));
+				    id, get_le32(s->p + 4));
 		if (check_fpu(s->p + 8, id, s->off, err))
 			return -1;
 	}
@@ -1353,7 +1318,7 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 	seen = 0;
 	for (unsigned i = 0; i < L->nxs; i++) {
 		const struct sec *s = &L->xs[i];
-		uint32_t id = get32(s->p);
+		uint32_t id = get_le32(s->p);
 		uint64_t dr[4];
 
 		if (id >= L->id.vcpus)
@@ -1364,13 +1329,13 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 			return FAIL(SNAP_ERR_DUPLICATE, s->off,
 				    "duplicate XSTATE section for vCPU %u (offset %lu)", id, s->off);
 		seen |= 1ull << id;
-		if (get32(s->p + 4))
+		if (get_le32(s->p + 4))
 			return FAIL(SNAP_ERR_VALUE, s->off,
 				    "XSTATE section of vCPU %u: reserved word 0x%08x, must be 0", id,
-				    get32(s->p + 4));
+				    get_le32(s->p + 4));
 		for (unsigned d = 0; d < 4; d++)
-			dr[d] = get64(s->p + 24 + 8 * d);
-		if (check_xstate_fields(get64(s->p + 8), get64(s->p + 16), dr, s->p + 56, id, s->off, err))
+			dr[d] = get_le64(s->p + 24 + 8 * d);
+		if (check_xstate_fields(get_le64(s->p + 8), get_le64(s->p + 16), dr, s->p + 56, id, s->off, err))
 			return -1;
 	}
 	return parse_ram(&L->one[SNAP_SEC_RAM], L->ram_size, err);
@@ -1388,24 +1353,24 @@ static void fill(const struct layout *L, struct snap_vm *out)
 	if (L->platform.p)
 		get_platform(L->platform.p, &out->platform);   /* else present = false */
 	for (unsigned i = 0; i < L->nvcpu; i++)
-		get_vcpu(L->vcpu[i].p, &out->vcpu[get32(L->vcpu[i].p)]);
+		get_vcpu(L->vcpu[i].p, &out->vcpu[get_le32(L->vcpu[i].p)]);
 	out->fpu_present = L->nfpu != 0;
 	for (unsigned i = 0; i < L->nfpu; i++)
-		memcpy(out->vcpu[get32(L->fpu[i].p)].fpu, L->fpu[i].p + 8, SNAP_FPU_IMAGE_LEN);
+		memcpy(out->vcpu[get_le32(L->fpu[i].p)].fpu, L->fpu[i].p + 8, SNAP_FPU_IMAGE_LEN);
 	out->xstate_present = L->nxs != 0;
 	for (unsigned i = 0; i < L->nxs; i++)
-		get_xstate(L->xs[i].p, &out->vcpu[get32(L->xs[i].p)]);
+		get_xstate(L->xs[i].p, &out->vcpu[get_le32(L->xs[i].p)]);
 }
 
 /* After parse(): zero the gaps, copy the runs. */
 static void write_ram(const struct sec *s, uint8_t *ram, uint64_t ram_size)
 {
 	const uint8_t *p = s->p + SNAP_RAM_HDR_LEN;
-	uint32_t runs = get32(s->p + 12);
+	uint32_t runs = get_le32(s->p + 12);
 	uint64_t next = 0;
 
 	for (uint32_t r = 0; r < runs; r++) {
-		uint64_t first = get64(p), count = get64(p + 8);
+		uint64_t first = get_le64(p), count = get_le64(p + 8);
 
 		p += SNAP_RAM_RUN_LEN;
 		memset(ram + next * SNAP_PAGE_SIZE, 0, (size_t)((first - next) * SNAP_PAGE_SIZE));

@@ -1,5 +1,5 @@
 /* Save and restore (docs/save-restore.md). A snapshot is taken with every vCPU of
- * the VM stopped (vmm/sched.c pauses them), encoded by the pure codec
+ * the VM stopped (vmm/pause.c pauses them), encoded by the pure codec
  * (pure/snapshot.c), streamed out of COM2 (0x2f8) for the next boot, and
  * kept in memory for a restore in the same boot.
  *

@@ -191,7 +191,7 @@ void arch_cpu_setup_bsp(const struct boot_info *bi)
 	setup_gdt(gdt, &tss);
 	setup_idt();
 	setup_paging(bi);
-	/* x87/SSE usable by FXSAVE/FXRSTOR (the guests' registers, vmm/sched.c):
+	/* x87/SSE usable by FXSAVE/FXRSTOR (the guests' registers, vmm/fpuswitch.c):
 	 * no TS or EM, OSFXSR so that the XMM registers are in the image. UEFI
 	 * leaves it so on x64; make sure. */
 	bsp_cr0 = (read_cr0() & ~(X86_CR0_TS | X86_CR0_EM)) | X86_CR0_MP;

@@ -1,6 +1,6 @@
 /* The x87/SSE/XSAVE state switch: the primitives and the host's XSAVE
  * description (struct fpu_host) are in <tscvisor/hw.h>, since the core
- * (vmm/sched.c, vmm/save.c) uses them; what only the arch layer needs is
+ * (vmm/fpuswitch.c, vmm/save.c) uses them; what only the arch layer needs is
  * here. */
 #ifndef ARCH_X86_FPU_H
 #define ARCH_X86_FPU_H

@@ -72,7 +72,7 @@ struct pcpu {
 	struct vcpu *current;        /* the vCPU running here, if any */
 	struct vcpu *fpu_owner;      /* whose x87/SSE registers this CPU holds, NULL: nobody's */
 	uint64_t cur_tsc_aux;        /* what this CPU's IA32_TSC_AUX holds */
-	uint64_t cur_xcr0;           /* what this CPU's XCR0 holds, 0: not known (vmm/sched.c) */
+	uint64_t cur_xcr0;           /* what this CPU's XCR0 holds, 0: not known (vmm/fpuswitch.c) */
 	uint64_t cur_tsc_ratio;      /* what this CPU's TSC ratio MSR holds (SVM) */
 	int64_t tsc_skew;            /* test option: pretend this CPU's TSC is off by this much */
 	volatile uint64_t timer_irqs, kick_irqs, kicks_sent;
@@ -105,7 +105,7 @@ void hw_timer_at(uint64_t deadline);
  * sets a debug register): x87/MMX/SSE and every other XSAVE component the
  * VM may enable (AVX, AVX-512, and PKRU), XCR0, and DR0-DR3. They stay in
  * the registers while a vCPU runs on a pCPU and are saved and loaded only
- * when another vCPU takes that pCPU or the vCPU moves (vmm/sched.c).
+ * when another vCPU takes that pCPU or the vCPU moves (vmm/fpuswitch.c).
  *
  * Where the CPU has XSAVE the image is a standard-format XSAVE area (SDM
  * Vol. 1 13.4) saved and restored with XCR0 = every switched component, so
