@@ -364,7 +364,7 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 	snap.id.memory_mib = (uint32_t)(vm->ram_size >> 20);
 	snap.id.tsc_mode = vm->cfg->tsc_mode;
 	snap.id.tsc_khz = (uint32_t)vm->time.emul.guest_khz;
-	snap.id.vendor = !strcmp(vm->ops->name, "SVM") ? SNAP_VENDOR_SVM : SNAP_VENDOR_VMX;
+	snap.id.vendor = vm->ops->snap_vendor;
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		parts[i].save(vm, &snap, &c);
 

@@ -9,6 +9,7 @@
 #include "cpu.h"
 #include "fpu.h"
 #include <tscvisor/nested.h>
+#include <tscvisor/snapshot.h>
 #include "percpu.h"
 #include "svm.h"
 #include "vendor.h"
@@ -635,6 +636,7 @@ static void svm_dump(struct vcpu *v)
 const struct vendor_ops svm_ops = {
 	.name = "SVM",
 	.guest_vendor = CPUMODEL_AMD,
+	.snap_vendor = SNAP_VENDOR_SVM,
 	.tsc_scale_frac = TSC_SVM_FRAC,
 	.tsc_max_ratio = TSC_SVM_MAX_RATIO,
 	.nested_bits = &svm_npt_bits,

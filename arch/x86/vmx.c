@@ -15,6 +15,7 @@
 #include <tscvisor/vm.h>
 #include "cpu.h"
 #include <tscvisor/nested.h>
+#include <tscvisor/snapshot.h>
 #include "percpu.h"
 #include "vendor.h"
 #include "vmx.h"
@@ -1500,6 +1501,7 @@ static void vmx_dump(struct vcpu *v)
 const struct vendor_ops vmx_ops = {
 	.name = "VMX",
 	.guest_vendor = CPUMODEL_INTEL,
+	.snap_vendor = SNAP_VENDOR_VMX,
 	.tsc_scale_frac = TSC_VMX_FRAC,
 	.tsc_max_ratio = TSC_VMX_MAX_RATIO,
 	.nested_bits = &vmx_ept_bits,

@@ -273,6 +273,10 @@ struct vendor_ops {
 	uint64_t tsc_max_ratio;
 	/* Nested page table entry bits (NPT or EPT) for pure/nested.c. */
 	const struct nested_bits *nested_bits;
+	/* What a snapshot records as the backend it was taken on
+	 * (SNAP_VENDOR_*, pure/snapshot.h): a restore on the other one
+	 * translates what differs (docs/save-restore.md). */
+	unsigned snap_vendor;
 };
 
 /* What the core does for the backends (vmm/backend.c). */
