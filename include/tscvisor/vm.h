@@ -86,6 +86,7 @@ struct vm {
 	struct uart_state uart;
 	struct fwcfg_state fwcfg;
 	struct pic_state pic;
+	uint32_t isa_irq_level;     /* ISA lines asserted (vmm/dev/irq.c) */
 	struct exit_ports_state exit_ports;
 	struct acpi_pm_state pm;
 	struct spinlock log_rl_lock; /* log lines the guest causes: vm_log() */
