@@ -332,6 +332,65 @@ static void check_decode_remap(void)
 	   "runs each as it is (%u of 6 wrong)", bad);
 }
 
+/* Calls the code at va: RCX in and out (RDTSC leaves it, RDTSCP sets it
+ * to TSC_AUX). */
+static u64 run_tsc_at(u64 va)
+{
+	u64 a, c = 0x2222222222222222ull, d;
+
+	__asm__ volatile("call *%%rsi" : "=a"(a), "+c"(c), "=d"(d) : "S"(va) : "memory", "cc");
+	(void)a;
+	(void)d;
+	return c;
+}
+
+/* The exit fast path without NRIPS (QEMU SVM, emulate mode) takes an RDTSC
+ * exit's length from the bytes of the page it recorded at the last slow
+ * decode; a guest that remaps that page must get the new instruction, both
+ * when it invalidates with INVLPG and with a reload of the same CR3.
+ * A: rdtsc; ret; ret. B: rdtscp; ret. A length of 2 used at B resumes at
+ * B+2 (STC; RET) with RCX untouched; a length of 3 at A resumes at A+3
+ * (RET) with RCX set. Each page runs 3 times so that the later runs are
+ * answered from the recorded page. Without RDTSCP only A runs. */
+static void check_fast_remap(void)
+{
+	static const u8 a_bytes[] = { 0x0f, 0x31, 0xc3, 0xc3 };
+	static const u8 b_bytes[] = { 0x0f, 0x01, 0xf9, 0xc3 };
+	const u64 aux = 0x5a5a;
+	bool rdtscp = cpuid(0x80000001).edx & (1u << 27);
+	unsigned bad = 0, runs = 0;
+	u64 va = WIN_VA + 9 * PG, off = 0xff8;   /* 4 bytes at the page's end */
+
+	memcpy(code_a + off, a_bytes, sizeof(a_bytes));
+	memcpy(code_b + off, b_bytes, sizeof(b_bytes));
+	if (rdtscp)
+		wrmsr(0xc0000103, aux);   /* IA32_TSC_AUX */
+	for (unsigned round = 0; round < 4; round++) {
+		bool use_b = rdtscp && (round & 1);
+		u64 pa = (u64)(uintptr_t)(use_b ? code_b : code_a);
+
+		if (round < 2) {
+			map_page(9, pa);                  /* INVLPG */
+		} else {
+			pt[9] = (pa & ADDR_MASK) | PTE_P | PTE_RW;
+			__asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+		}
+		for (unsigned i = 0; i < 3; i++, runs++) {
+			u64 c = run_tsc_at(va + off), want = use_b ? aux : 0x2222222222222222ull;
+
+			if (c != want) {
+				bad++;
+				diag("round %u (%s, %s), run %u: RCX 0x%llx, want 0x%llx", round,
+				     use_b ? "RDTSCP" : "RDTSC", round < 2 ? "INVLPG" : "CR3 reload", i,
+				     (unsigned long long)c, (unsigned long long)want);
+			}
+		}
+	}
+	ok(bad == 0, "exit fast path: RDTSC and RDTSCP at one RIP, remapped with INVLPG and with "
+	   "a CR3 reload, each run as it is (%u of %u wrong%s)", bad, runs,
+	   rdtscp ? "" : "; no RDTSCP: RDTSC only");
+}
+
 static NORETURN void end_badly(const char *what)
 {
 	ok(false, "%s: the guest went on after it; the hypervisor should have ended this VM",
@@ -373,7 +432,7 @@ void test_main(const struct mb_info *mbi)
 		ok(false, "do=%s: expected contain, pde-past-ram or cr3-past-ram", what);
 		done();
 	}
-	plan(20);
+	plan(21);
 	t0 = rdtsc();
 	if (!tv_signature(&max))
 		skip_rest("not under tscvisor: the platform's answers are its own");
@@ -389,6 +448,7 @@ void test_main(const struct mb_info *mbi)
 	check_kvmclock();         /* 3 */
 	check_window();           /* 2 */
 	check_decode_remap();     /* 1 */
+	check_fast_remap();       /* 1 */
 	t1 = rdtsc();
 	ok(t1 > t0, "after all that the TSC still runs forward (%llu ticks)",
 	   (unsigned long long)(t1 - t0));

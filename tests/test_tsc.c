@@ -948,11 +948,43 @@ static void test_fx_mul_div(void)
 	CHECK(declined > 0);   /* the random set reaches the overflow side too */
 }
 
+/* fx_tsc_limit: below it fx_mul_div answers, from it on it declines. */
+static void test_fx_tsc_limit(void)
+{
+	uint64_t q = 0;
+	int i, limited = 0;
+
+	CHECK(fx_tsc_limit(5, 0, 1000, 1000) == UINT64_MAX);
+	CHECK(fx_tsc_limit(5, 0, 999, 1000) == UINT64_MAX);
+	/* mul = 2 div: declines from x = 2^63. */
+	CHECK(fx_tsc_limit(0, 0, 2, 1) == 1ull << 63);
+	CHECK(fx_tsc_limit(100, (1ull << 63) - 100, 2, 1) == 100);
+	CHECK(fx_tsc_limit(100, (1ull << 63) - 101, 2, 1) == 101);
+	for (i = 0; i < 200000; i++) {
+		uint64_t h0 = rnd() >> (rnd() & 63), bias = rnd() >> (rnd() & 63);
+		uint64_t m = i & 1 ? rates[rnd() % NRATES] : (rnd() >> (rnd() & 63)) | 1;
+		uint64_t d = i & 1 ? rates[rnd() % NRATES] : (rnd() >> (rnd() & 63)) | 1;
+		uint64_t lim = fx_tsc_limit(h0, bias, m, d);
+		bool ok = lim >= h0;
+
+		if (lim > h0)
+			ok = ok && fx_mul_div(h0 + bias, m, d, &q) && fx_mul_div(lim - 1 + bias, m, d, &q);
+		if (lim != UINT64_MAX) {
+			ok = ok && !fx_mul_div(lim + bias, m, d, &q);
+			limited++;
+		}
+		LOOP_CHECK(ok, "fx_tsc_limit %lx %lx %lx %lx -> %lx", h0, bias, m, d, lim);
+	}
+	LOOP_DONE("fx_tsc_limit is where fx_mul_div starts declining (200000 random)");
+	CHECK(limited > 0);
+}
+
 int main(void)
 {
 	test_mul_shr();
 	test_mul_div();
 	test_fx_mul_div();
+	test_fx_tsc_limit();
 	test_scale();
 	test_hw_guest();
 	test_emul();

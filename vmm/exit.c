@@ -34,6 +34,7 @@ static const char *const reason_names[EXIT_NR] = {
 	[EXIT_MACHINE_CHECK] = "machine check",
 	[EXIT_INVALID] = "invalid state",
 	[EXIT_UNHANDLED] = "unhandled",
+	[EXIT_TLB_WATCH] = "TLB watch",
 };
 
 const char *exit_reason_name(enum exit_reason r)
@@ -418,6 +419,7 @@ static exit_handler_fn *const handlers[EXIT_NR] = {
 	[EXIT_MACHINE_CHECK] = handle_machine_check,
 	[EXIT_INVALID] = handle_fatal,
 	[EXIT_UNHANDLED] = handle_fatal,
+	[EXIT_TLB_WATCH] = handle_nothing,
 };
 
 void exit_handle(struct vcpu *v, struct vm_exit *e)

@@ -15,18 +15,22 @@
 #include <tscvisor/hw.h>
 
 /* arch/x86/fastexit.inc hard-codes these. */
-_Static_assert(offsetof(struct fastexit, bias) == 0x08 && offsetof(struct fastexit, host_base) == 0x10 &&
-	       offsetof(struct fastexit, guest_khz) == 0x18 && offsetof(struct fastexit, host_khz) == 0x20 &&
-	       offsetof(struct fastexit, offset) == 0x28 && offsetof(struct fastexit, last) == 0x30 &&
-	       offsetof(struct fastexit, tsc_aux) == 0x38 && offsetof(struct fastexit, cr0) == 0x40 &&
-	       offsetof(struct fastexit, cr3) == 0x48 && offsetof(struct fastexit, cr4) == 0x50 &&
-	       offsetof(struct fastexit, page) == 0x58 && offsetof(struct fastexit, host_delta) == 0x60 &&
-	       offsetof(struct fastexit, pte) == 0x68 && offsetof(struct fastexit, val) == 0x88 &&
-	       offsetof(struct fastexit, zero) == 0xa8 && offsetof(struct fastexit, n_rdtsc) == 0xb0 &&
-	       offsetof(struct fastexit, n_rdtscp) == 0xb8 && offsetof(struct fastexit, n_cpuid) == 0xc0 &&
-	       offsetof(struct fastexit, n_hc) == 0xc8 && offsetof(struct fastexit, cpuid) == 0xd0 &&
-	       offsetof(struct fastexit, leave_at) == 0x130 &&
-	       sizeof(struct fx_cpuid) == 24, "struct fastexit layout (arch/x86/fastexit.inc)");
+_Static_assert(offsetof(struct fastexit, leave_tsc) == 0x00 && offsetof(struct fastexit, bias) == 0x08 &&
+	       offsetof(struct fastexit, guest_khz) == 0x10 && offsetof(struct fastexit, host_khz) == 0x18 &&
+	       offsetof(struct fastexit, offset) == 0x20 && offsetof(struct fastexit, last) == 0x28 &&
+	       offsetof(struct fastexit, tsc_aux) == 0x30 && offsetof(struct fastexit, page) == 0x38 &&
+	       offsetof(struct fastexit, host_page) == 0x40 && offsetof(struct fastexit, leave_at) == 0x48 &&
+	       offsetof(struct fastexit, n_rdtsc) == 0x50 && offsetof(struct fastexit, n_rdtscp) == 0x58 &&
+	       offsetof(struct fastexit, n_cpuid) == 0x60 && offsetof(struct fastexit, n_hc) == 0x68 &&
+	       offsetof(struct fastexit, host_rsp) == 0x70 && offsetof(struct fastexit, gprs) == 0x78 &&
+	       offsetof(struct fastexit, vmcb_pa) == 0x80 && offsetof(struct fastexit, host_vmcb_pa) == 0x88 &&
+	       offsetof(struct fastexit, save_rax) == 0x90 && offsetof(struct fastexit, save_rbx) == 0x98 &&
+	       offsetof(struct fastexit, save_rcx) == 0xa0 && offsetof(struct fastexit, save_rdx) == 0xa8 &&
+	       offsetof(struct fastexit, cpuid) == 0xb0 && sizeof(struct fx_cpuid) == 24,
+	       "struct fastexit layout (arch/x86/fastexit.inc)");
+/* The stubs' stack lies right below fx. */
+_Static_assert(offsetof(struct vcpu, fx) == offsetof(struct vcpu, fx_stack) + sizeof(((struct vcpu *)0)->fx_stack),
+	       "fx_stack right below fx");
 
 /* Leaves whose answer never changes for a vCPU (no CR4, APIC, XCR0 or
  * TSC-mode part): the vendor and maximum leaves, the KVM signature and
@@ -45,15 +49,24 @@ static void fill_cpuid(struct vcpu *v)
 	fx->cpuid_filled = 1;
 }
 
-static void forget_page(struct fastexit *fx)
+void fastexit_forget(struct fastexit *fx)
 {
-	unsigned i;
+	fx->page = 1;           /* never equal to a linear page address */
+}
 
-	fx->page = 1;           /* never equal to RIP & ~0xfff */
-	for (i = 0; i < FX_PTE_N; i++) {
-		fx->pte[i] = &fx->zero;
-		fx->val[i] = 0;
-	}
+void fastexit_stub_off(struct fastexit *fx)
+{
+	fx->leave_tsc = fx->leave_at = 0;
+}
+
+void fastexit_leave_by(struct fastexit *fx, uint64_t at)
+{
+	if (at < fx->deadline)
+		fx->deadline = at;
+	if (at < fx->leave_at)
+		fx->leave_at = at;
+	if (at < fx->leave_tsc)
+		fx->leave_tsc = at;
 }
 
 void fastexit_prepare(struct vcpu *v)
@@ -63,12 +76,11 @@ void fastexit_prepare(struct vcpu *v)
 	uint64_t ok = FX_OK_HC | FX_OK_CPUID;
 
 	if (!fx->cpuid_filled) {
-		forget_page(fx);
+		fastexit_forget(fx);
 		fill_cpuid(v);
 	}
 	if (t->d.trap_rdtsc) {
 		ok |= FX_OK_TSC;
-		fx->host_base = t->emul.host_base;
 		fx->bias = (uint64_t)this_cpu()->tsc_skew - t->emul.host_base;
 		fx->guest_khz = t->emul.guest_khz;
 		fx->host_khz = t->emul.host_khz;
@@ -82,13 +94,21 @@ void fastexit_prepare(struct vcpu *v)
 		const struct pcpu *cpu = this_cpu();
 		uint64_t skew = (uint64_t)cpu->tsc_skew, at = cpu->timer_armed;
 
-		fx->leave_at = !at ? ~0ull : at > skew ? at - skew : 0;
+		fx->deadline = !at ? ~0ull : at > skew ? at - skew : 0;
 	}
 	/* A periodic LAPIC timer catching up wants the run loop's timer
 	 * check before every entry, with no interrupt to say so. */
 	if (v->lapic.timer.catchup)
 		ok = 0;
 	fx->ok = ok;
+	/* The stubs' view: one compare each. */
+	fx->leave_at = (ok & FX_OK_CPUID) ? fx->deadline : 0;
+	fx->leave_tsc = 0;
+	if (ok & FX_OK_TSC) {
+		uint64_t limit = fx_tsc_limit(rdtsc(), fx->bias, fx->guest_khz, fx->host_khz);
+
+		fx->leave_tsc = limit < fx->deadline ? limit : fx->deadline;
+	}
 }
 
 void fastexit_fold(struct vcpu *v)
@@ -105,20 +125,18 @@ void fastexit_fold(struct vcpu *v)
 	fx->n_rdtsc = fx->n_rdtscp = fx->n_cpuid = fx->n_hc = 0;
 }
 
-/* Recorded only where the stub's check is exact: long mode (4-level
- * paging) or paging off, CS base 0 (so that the linear address is RIP in
- * every mode), the whole page in RAM. CR4 need not be compared: while
- * CR0.PG stays 1 in long mode, neither CR4.PAE nor CR4.LA57 can change
- * (#GP), and EFER.LMA changes only with CR0.PG; legacy PAE paging, whose
- * CR4.PAE may change under the same CR0 and CR3, is left to the slow path. */
+/* Recorded only where a linear address is RIP and the stub's check is
+ * exact: long mode (4-level paging) or paging off, CS base 0 (the stub
+ * adds the CS base it finds, so a segment with another base misses), the
+ * whole page in RAM. The backend watches for a changed translation from
+ * here on (INVLPG, MOV to CR0/CR3/CR4 intercepted while a page is
+ * recorded), and a TLB flush of its own forgets the page too. */
 void fastexit_learn(struct vcpu *v, const struct decode_cache *dc, int kind)
 {
 	struct fastexit *fx = &v->fx;
 	const struct vm *vm = v->vm;
 	struct vcpu_sregs s;
 	uint64_t gpage = dc->gpa & ~0xfffull;
-	unsigned i;
-
 	unsigned j;
 
 	/* Only what the stub would answer: a CPUID of another leaf or another
@@ -135,22 +153,15 @@ void fastexit_learn(struct vcpu *v, const struct decode_cache *dc, int kind)
 	} else if (kind != X86_INSN_RDTSC && kind != X86_INSN_RDTSCP) {
 		return;
 	}
-	forget_page(fx);
-	if (dc->npte > FX_PTE_N || gpage + 4096 > vm->ram_size || gpage + 4096 < gpage)
+	fastexit_forget(fx);
+	if (gpage + 4096 > vm->ram_size || gpage + 4096 < gpage)
 		return;
 	vm->ops->get_sregs(v, &s);
 	if (s.seg[SEG_CS].base || s.cr3 != dc->cr3 ||
 	    ((s.cr0 & X86_CR0_PG) && !(s.efer & X86_EFER_LMA)))
 		return;
-	for (i = 0; i < dc->npte; i++) {
-		fx->pte[i] = dc->pte[i];
-		fx->val[i] = dc->path.val[i];
-	}
-	fx->cr0 = s.cr0;
-	fx->cr3 = s.cr3;
-	fx->cr4 = s.cr4;
 	fx->page = dc->rip & ~0xfffull;
-	fx->host_delta = (uint64_t)(uintptr_t)(vm->ram + gpage) - fx->page;
+	fx->host_page = (uint64_t)(uintptr_t)(vm->ram + gpage);
 }
 
 /* The same value as vmtime_read_guest_tsc() in emulate mode. */
@@ -160,7 +171,7 @@ static bool fx_tsc(struct fastexit *fx, uint64_t *out)
 
 	uint64_t h = rdtsc();
 
-	if (h >= fx->leave_at || !fx_mul_div(h + fx->bias, fx->guest_khz, fx->host_khz, &base))
+	if (h >= fx->deadline || !fx_mul_div(h + fx->bias, fx->guest_khz, fx->host_khz, &base))
 		return false;
 	last = __atomic_load_n(fx->last, __ATOMIC_ACQUIRE);
 	for (;;) {
@@ -185,7 +196,7 @@ bool fastexit_handle(struct vcpu *v, struct vm_exit *e)
 	/* RIP stays below 4 GiB outside long mode: a wrap is the slow path's.
 	 * A pause or the VM's end also comes with a kick, but Bochs does not
 	 * exit for the host's interrupts while the guest has IF = 0: look. */
-	if ((((v->regs.rip + e->insn_len) ^ v->regs.rip) >> 32) || rdtsc() >= fx->leave_at ||
+	if ((((v->regs.rip + e->insn_len) ^ v->regs.rip) >> 32) || rdtsc() >= fx->deadline ||
 	    __atomic_load_n(&v->vm->pause_req, __ATOMIC_RELAXED) || v->vm->end != VM_RUNNING)
 		return false;
 	switch (e->reason) {

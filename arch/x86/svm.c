@@ -312,6 +312,17 @@ static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_ex
 	case SVM_EXIT_EXCP_BASE + 18: e->reason = EXIT_MACHINE_CHECK; break;
 	case SVM_EXIT_VINTR:    e->reason = EXIT_IRQ_WINDOW; break;
 	case SVM_EXIT_INVALID:  e->reason = EXIT_INVALID; break;
+	/* Intercepted only while the exit fast path has a page recorded
+	 * (svm_vcpu_run): the page goes, the intercepts with it, and the
+	 * instruction, not yet executed, runs again without them. */
+	case SVM_EXIT_WRITE_CR0:
+	case SVM_EXIT_WRITE_CR3:
+	case SVM_EXIT_WRITE_CR4:
+	case SVM_EXIT_INVLPG:
+	case SVM_EXIT_INVPCID:
+		fastexit_forget(&v->fx);
+		e->reason = EXIT_TLB_WATCH;
+		break;
 	case SVM_EXIT_INVD:
 	case SVM_EXIT_WBINVD:   e->reason = EXIT_INVD; break;
 	/* The guest has no SVM (its EFER.SVME is the hypervisor's) and no
@@ -384,6 +395,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		s->flush_tlb = true;
 	}
 	vmcb->ctl.tlb_control = s->flush_tlb ? 1 : 0;
+	if (s->flush_tlb)       /* the fast path's page goes with the TLB */
+		fastexit_forget(&v->fx);
 	s->flush_tlb = false;
 	if (svm_cpu.svm_tsc_ratio) {
 		uint64_t want = s->tsc_ratio ? s->tsc_ratio : 1ull << 32;
@@ -400,6 +413,19 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		cpu->cur_tsc_aux = v->tsc_aux;
 	}
 	fastexit_prepare(v);
+	/* While the fast path has a page recorded (without NRIPS it reads the
+	 * exiting instruction's bytes there), every change of a translation
+	 * exits: INVLPG, INVPCID (where the CPU has it), MOV to CR0, CR3,
+	 * CR4 (docs/performance.md). */
+	if (v->fx.page != 1) {
+		vmcb->ctl.intercept_misc1 |= SVM_INTERCEPT_INVLPG;
+		vmcb->ctl.intercept_misc3 |= SVM_INTERCEPT3_INVPCID;
+		vmcb->ctl.intercept_cr |= SVM_INTERCEPT_CR_WRITES;
+	} else {
+		vmcb->ctl.intercept_misc1 &= ~SVM_INTERCEPT_INVLPG;
+		vmcb->ctl.intercept_misc3 &= ~SVM_INTERCEPT3_INVPCID;
+		vmcb->ctl.intercept_cr &= ~SVM_INTERCEPT_CR_WRITES;
+	}
 	__asm__ volatile("clgi" ::: "memory");
 	svm_run(&v->regs, PA(vmcb), p->host_vmcb_pa, &v->fx);
 	__asm__ volatile("stgi" ::: "memory");
@@ -508,6 +534,8 @@ static void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *r)
 	struct vmcb *vmcb = sv->vmcb;
 	struct vmcb_save *g = &vmcb->save;
 
+	fastexit_forget(&v->fx);   /* new control registers, new translations */
+
 	seg_in(&g->es, &r->seg[SEG_ES]);
 	seg_in(&g->cs, &r->seg[SEG_CS]);
 	seg_in(&g->ss, &r->seg[SEG_SS]);
@@ -560,6 +588,7 @@ static void svm_vcpu_sipi(struct vcpu *v, uint8_t vector)
 	g->cpl = 0;
 	g->cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
 	g->cr2 = g->cr3 = g->cr4 = 0;
+	fastexit_forget(&v->fx);
 	g->efer = X86_EFER_SVME;
 	g->dr6 = 0xffff0ff0;
 	g->dr7 = 0x400;

@@ -105,6 +105,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_INTERCEPT_HLT       (1u << 24)
 #define SVM_INTERCEPT_IOIO      (1u << 27)
 #define SVM_INTERCEPT_MSR       (1u << 28)
+#define SVM_INTERCEPT_INVLPG    (1u << 25)
 #define SVM_INTERCEPT_INVLPGA   (1u << 26)
 #define SVM_INTERCEPT_SHUTDOWN  (1u << 31)
 /* intercept_misc2 */
@@ -122,6 +123,14 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_INTERCEPT_XSETBV    (1u << 13)
 
 /* Exit codes (APM Vol. 2, appendix C). */
+#define SVM_EXIT_WRITE_CR0  0x010
+#define SVM_EXIT_WRITE_CR3  0x013
+#define SVM_EXIT_WRITE_CR4  0x014
+#define SVM_EXIT_INVLPG     0x079
+#define SVM_EXIT_INVPCID    0x0a2
+#define SVM_INTERCEPT3_INVPCID  (1u << 2)   /* intercept_misc3 */
+/* intercept_cr: MOV to CR0, CR3, CR4 (writes are bits 16-31). */
+#define SVM_INTERCEPT_CR_WRITES ((1u << 16) | (1u << 19) | (1u << 20))
 #define SVM_EXIT_EXCP_BASE  0x040
 #define SVM_EXIT_INTR       0x060
 #define SVM_EXIT_NMI        0x061

@@ -8,11 +8,7 @@ section .text
 ; VMCB offsets (arch/x86/svm.h, APM Vol. 2 appendix B).
 %define VMCB_INT_SHADOW    0x068
 %define VMCB_EXIT_CODE     0x070
-%define VMCB_EVENT_INJ     0x0a8
 %define VMCB_CS_BASE       0x418
-%define VMCB_CR4           0x548
-%define VMCB_CR3           0x550
-%define VMCB_CR0           0x558
 %define VMCB_RIP           0x578
 %define VMCB_RAX           0x5f8
 
@@ -23,16 +19,47 @@ section .text
 
 %include "fastexit.inc"
 
+; RBX := the host address of the exiting instruction's bytes, when its
+; linear address (RIP + CS base) lies in the page the slow path recorded
+; (fx->page, fastexit_learn()) with four bytes to spare; else to the slow
+; path. RAX = the VMCB. The recorded page stays valid while no translation
+; changed: the backend intercepts INVLPG and MOV to CR0/CR3/CR4 while one
+; is recorded, and forgets it at the first (docs/performance.md). An
+; intercepted instruction's exit never comes during the delivery of an
+; event (EXITINTINFO is valid only for those, APM 15.7.2): no check.
+%macro insn_at_rip 0
+	mov rbx, [rax + VMCB_RIP]
+	add rbx, [rax + VMCB_CS_BASE]
+	sub rbx, [rsp + FX_PAGE]
+	cmp rbx, 4096 - 4
+	ja .fx_back
+	add rbx, [rsp + FX_HOST_PAGE]
+%endmacro
+
+; The TSC in RBX to the guest's EDX:EAX (RAX in the VMCB at RAX), its
+; interrupt shadow over (RIP moved on; the CPU clears EVENTINJ at every
+; #VMEXIT, APM 15.20, so nothing is injected again), the guest's RBX back.
+%macro tsc_result 0
+	mov rdx, rbx
+	shr rdx, 32
+	mov ebx, ebx
+	mov [rax + VMCB_RAX], rbx
+	mov qword [rax + VMCB_INT_SHADOW], 0
+	mov rbx, [rsp + FX_RBX]
+%endmacro
+
 ; void svm_run(struct gprs *g, uint64_t vmcb_pa, uint64_t host_vmcb_pa,
 ;              struct fastexit *fx)
 ; RAX, RSP, RIP and RFLAGS travel in the VMCB; the other GPRs are switched
 ; here. VMLOAD/VMSAVE switch FS, GS, TR, LDTR, KernelGSBase and the SYSCALL
 ; and SYSENTER MSRs, which VMRUN itself leaves alone. Called with GIF clear.
 ;
-; The exit fast path (docs/performance.md) runs right after VMRUN, before
-; anything of the guest's is saved: GIF is still 0 (no interrupt, no NMI
-; can come), FS, GS, TR... are still the guest's and stay so, because the
-; guest is entered again from here. It answers RDTSC, RDTSCP, CPUID of
+; From VMRUN to the slow path RSP is fx (VMRUN keeps the host's RSP; GIF
+; is 0 throughout, so no interrupt or NMI uses that stack): the fast path
+; finds its data and its scratch slots at [rsp + FX_...]. The exit fast
+; path (docs/performance.md) runs right after VMRUN, before anything of the
+; guest's is saved: FS, GS, TR... are still the guest's and stay so, since
+; the guest is entered again from here. It answers RDTSC, RDTSCP, CPUID of
 ; the leaves in fx->cpuid and the null hypercall, and goes to the slow
 ; path (the C run loop, through the usual return) for anything else, with
 ; every register as the exit left it.
@@ -44,10 +71,11 @@ svm_run:
 	push r13
 	push r14
 	push r15
-	push rcx                ; struct fastexit *
-	push rdx                ; host VMCB pa
-	push rdi                ; struct gprs *
-	push rsi                ; guest VMCB pa
+	mov [rcx + FX_HOST_RSP], rsp
+	mov [rcx + FX_GPRS], rdi
+	mov [rcx + FX_VMCB], rsi
+	mov [rcx + FX_HOST_VMCB], rdx
+	mov rsp, rcx
 	mov rax, rsi
 	mov rcx, [rdi + G_RCX]
 	mov rdx, [rdi + G_RDX]
@@ -70,175 +98,125 @@ svm_run:
 	sti
 .enter:
 	vmrun		; [rax]
-	; Frame: [rsp] guest VMCB pa, +8 gprs, +16 host VMCB pa, +24 fx. The
-	; guest's RBX, RCX, RDX are the fast path's scratch registers: pushed
-	; here, each popped back (possibly replaced by a result) on either way
-	; out.
-	push rbx
-	push rcx
-	push rdx                ; [rsp] RDX, +8 RCX, +16 RBX, +24 VMCB pa, +48 fx
-	mov rax, [rsp + 24]
-	mov rcx, [rsp + 48]
-	mov ebx, [rax + VMCB_EXIT_CODE]
-	cmp ebx, SVM_EXIT_RDTSC
-	je .fx_tsc
-	cmp ebx, SVM_EXIT_CPUID
+	mov rax, [rsp + FX_VMCB]
+	cmp dword [rax + VMCB_EXIT_CODE], SVM_EXIT_RDTSC
+	jne .fx_other
+; RDTSC, or RDTSCP (QEMU reports a trapped RDTSCP as an RDTSC exit; real
+; CPUs with their own exit come here from .fx_other): the guest's RBX and
+; RDX go to their slots, the length comes from the instruction's bytes.
+.fx_tsc:
+	mov [rsp + FX_RDX], rdx
+	mov [rsp + FX_RBX], rbx
+	insn_at_rip
+	cmp word [rbx], 0x310f          ; RDTSC
+	jne .fx_rdtscp
+	FX_GUEST_TSC .fx_back, rd
+	inc qword [rsp + FX_N_RDTSC]
+	mov rax, [rsp + FX_VMCB]
+	add qword [rax + VMCB_RIP], 2
+	tsc_result
+	jmp .enter              ; RAX = guest VMCB pa
+
+.fx_rdtscp:
+	mov edx, [rbx]
+	and edx, 0xffffff
+	cmp edx, 0xf9010f               ; RDTSCP
+	jne .fx_back
+	FX_GUEST_TSC .fx_back, rdp
+	mov ecx, [rsp + FX_TSC_AUX]     ; guest RCX = TSC_AUX
+	inc qword [rsp + FX_N_RDTSCP]
+	mov rax, [rsp + FX_VMCB]
+	add qword [rax + VMCB_RIP], 3
+	tsc_result
+	jmp .enter
+
+	FX_GUEST_TSC_COLD rd
+	FX_GUEST_TSC_COLD rdp
+
+.fx_other:
+	cmp dword [rax + VMCB_EXIT_CODE], SVM_EXIT_CPUID
 	je .fx_cpuid
-	cmp ebx, SVM_EXIT_VMMCALL
+	cmp dword [rax + VMCB_EXIT_CODE], SVM_EXIT_VMMCALL
 	je .fx_hc
-	cmp ebx, SVM_EXIT_RDTSCP
+	cmp dword [rax + VMCB_EXIT_CODE], SVM_EXIT_RDTSCP
 	je .fx_tsc
-.fx_slow:
-	pop rdx
-	pop rcx
-	pop rbx
 	jmp .slow
 
-; RDX := the first 4 bytes of the exiting instruction, when RIP's page is
-; the one recorded and still translates as then (every check XORed into
-; RBX, one branch); else to the slow path. RAX = VMCB, RCX = fx. The page
-; of RIP + 3 is compared: the same page, and all four bytes in it. An
-; intercepted instruction's exit never comes during the delivery of an
-; event (EXITINTINFO is valid only for those, APM 15.7.2): no check.
-%macro insn_bytes 0
-	mov rbx, [rax + VMCB_CR3]
-	xor rbx, [rcx + FX_CR3]
-	mov rdx, [rax + VMCB_CR0]
-	xor rdx, [rcx + FX_CR0]
-	or rbx, rdx
-	or rbx, [rax + VMCB_CS_BASE]
-	mov rdx, [rax + VMCB_RIP]
-	add rdx, 3
-	and rdx, -4096
-	xor rdx, [rcx + FX_PAGE]
-	or rbx, rdx
-%assign i 0
-%rep 4
-	mov rdx, [rcx + FX_PTE + 8 * i]
-	mov rdx, [rdx]
-	xor rdx, [rcx + FX_VAL + 8 * i]
-	or rbx, rdx
-%assign i i + 1
-%endrep
-	jnz .fx_slow
-	mov rdx, [rax + VMCB_RIP]
-	add rdx, [rcx + FX_HOST_DELTA]
-	mov edx, [rdx]
-%endmacro
-
-.fx_tsc:
-	test byte [rcx + FX_OK], FX_OK_TSC
-	jz .fx_slow
-	insn_bytes
-	cmp dx, 0x310f          ; RDTSC
-	je .fx_rdtsc
-	and edx, 0xffffff
-	cmp edx, 0xf9010f       ; RDTSCP (QEMU: also an exit 0x6e)
-	jne .fx_slow
-	FX_GUEST_TSC .fx_slow
-	mov ebx, [rcx + FX_TSC_AUX]
-	mov [rsp + 8], rbx      ; guest RCX = TSC_AUX
-	inc qword [rcx + FX_N_RDTSCP]
-	mov rdx, [rsp + 24]     ; VMCB
-	add qword [rdx + VMCB_RIP], 3
-	jmp .fx_tsc_out
-.fx_rdtsc:
-	FX_GUEST_TSC .fx_slow
-	inc qword [rcx + FX_N_RDTSC]
-	mov rdx, [rsp + 24]     ; VMCB
-	add qword [rdx + VMCB_RIP], 2
-.fx_tsc_out:
-	mov ebx, eax
-	mov [rdx + VMCB_RAX], rbx   ; guest RAX = low half
-	shr rax, 32
-	mov [rsp], rax          ; guest RDX = high half
-	mov rax, rdx
-	jmp .fx_over
-
 .fx_cpuid:
-	test byte [rcx + FX_OK], FX_OK_CPUID
-	jz .fx_slow
-	FX_DEADLINE .fx_slow
-	mov rax, [rsp + 24]     ; VMCB
-	insn_bytes
-	cmp dx, 0xa20f
-	jne .fx_slow
-	mov edx, [rax + VMCB_RAX]
+	mov [rsp + FX_RDX], rdx
+	mov [rsp + FX_RBX], rbx
+	insn_at_rip
+	cmp word [rbx], 0xa20f          ; CPUID
+	jne .fx_back
+	FX_DEADLINE .fx_back
+	mov rax, [rsp + FX_VMCB]
+	mov edx, [rax + VMCB_RAX]       ; the leaf
 %assign i 0
 %rep 4
-	lea rbx, [rcx + FX_CPUID + FX_CPUID_SZ * i]
+	lea rbx, [rsp + FX_CPUID + FX_CPUID_SZ * i]
 	cmp edx, [rbx]
 	je .fx_cpuid_hit
 %assign i i + 1
 %endrep
-	jmp .fx_slow
+	jmp .fx_back
 .fx_cpuid_hit:
 	mov edx, [rbx + 4]
 	mov [rax + VMCB_RAX], rdx
-	mov edx, [rbx + 8]
-	mov [rsp + 16], rdx     ; guest RBX
-	mov edx, [rbx + 12]
-	mov [rsp + 8], rdx      ; guest RCX
+	mov ecx, [rbx + 12]
 	mov edx, [rbx + 16]
-	mov [rsp], rdx          ; guest RDX
-	inc qword [rcx + FX_N_CPUID]
-	mov ebx, 2
-	jmp .fx_done
+	mov ebx, [rbx + 8]
+	inc qword [rsp + FX_N_CPUID]
+	add qword [rax + VMCB_RIP], 2
+	mov qword [rax + VMCB_INT_SHADOW], 0
+	jmp .enter
 
 .fx_hc:
-	test byte [rcx + FX_OK], FX_OK_HC
-	jz .fx_slow
 	cmp qword [rax + VMCB_RAX], 0   ; the null hypercall: returns 0
-	jne .fx_slow
-	FX_DEADLINE .fx_slow
-	mov rax, [rsp + 24]     ; VMCB
-	insn_bytes
-	and edx, 0xffffff
-	cmp edx, 0xd9010f       ; VMMCALL
-	jne .fx_slow
-	inc qword [rcx + FX_N_HC]
-	mov ebx, 3
+	jne .slow
+	mov [rsp + FX_RDX], rdx
+	mov [rsp + FX_RBX], rbx
+	insn_at_rip
+	cmp word [rbx], 0x010f
+	jne .fx_back
+	cmp byte [rbx + 2], 0xd9        ; VMMCALL
+	jne .fx_back
+	FX_DEADLINE .fx_back
+	inc qword [rsp + FX_N_HC]
+	mov rax, [rsp + FX_VMCB]
+	add qword [rax + VMCB_RIP], 3
+	mov qword [rax + VMCB_INT_SHADOW], 0
+	mov rdx, [rsp + FX_RDX]
+	mov rbx, [rsp + FX_RBX]
+	jmp .enter
 
-; The instruction is done: RIP past it (same page: no wrap), its STI/MOV SS
-; shadow over, nothing to inject (an exit during event delivery never
-; comes here: see insn_bytes).
-.fx_done:
-	add [rax + VMCB_RIP], rbx
-.fx_over:
-	xor ebx, ebx
-	mov [rax + VMCB_INT_SHADOW], rbx
-	mov [rax + VMCB_EVENT_INJ], rbx
-	pop rdx
-	pop rcx
-	pop rbx
-	jmp .enter              ; RAX = guest VMCB pa
+; Not answered after all: the guest's RBX and RDX back, then the slow path.
+.fx_back:
+	mov rbx, [rsp + FX_RBX]
+	mov rdx, [rsp + FX_RDX]
 
+; Every guest register as the exit left it; RSP = fx.
 .slow:
 	cli
-	mov rax, [rsp]          ; guest VMCB pa (do not rely on RAX after #VMEXIT)
+	mov rax, [rsp + FX_VMCB]        ; (RAX after #VMEXIT is not relied on)
 	vmsave		; [rax]
-	push rdi                ; guest rdi
-	mov rdi, [rsp + 16]     ; struct gprs *
-	mov [rdi + G_RCX], rcx
-	mov [rdi + G_RDX], rdx
-	mov [rdi + G_RBX], rbx
-	mov [rdi + G_RBP], rbp
-	mov [rdi + G_RSI], rsi
-	mov [rdi + G_R8],  r8
-	mov [rdi + G_R9],  r9
-	mov [rdi + G_R10], r10
-	mov [rdi + G_R11], r11
-	mov [rdi + G_R12], r12
-	mov [rdi + G_R13], r13
-	mov [rdi + G_R14], r14
-	mov [rdi + G_R15], r15
-	pop rax
-	mov [rdi + G_RDI], rax
-	add rsp, 8              ; guest VMCB pa
-	pop rdi
-	pop rax                 ; host VMCB pa
+	mov rax, [rsp + FX_GPRS]
+	mov [rax + G_RCX], rcx
+	mov [rax + G_RDX], rdx
+	mov [rax + G_RBX], rbx
+	mov [rax + G_RBP], rbp
+	mov [rax + G_RSI], rsi
+	mov [rax + G_RDI], rdi
+	mov [rax + G_R8],  r8
+	mov [rax + G_R9],  r9
+	mov [rax + G_R10], r10
+	mov [rax + G_R11], r11
+	mov [rax + G_R12], r12
+	mov [rax + G_R13], r13
+	mov [rax + G_R14], r14
+	mov [rax + G_R15], r15
+	mov rax, [rsp + FX_HOST_VMCB]
 	vmload                  ; [rax]: the hypervisor's FS, GS, TR, ...
-	add rsp, 8              ; fx
+	mov rsp, [rsp + FX_HOST_RSP]
 	pop r15
 	pop r14
 	pop r13

@@ -1118,8 +1118,7 @@ static void arm_preemption_timer(struct vcpu *v, bool first)
 				ticks = left > 0 ? (uint64_t)left : 0;
 		}
 		s->preempt_at = now + ticks;
-		if (s->preempt_at < v->fx.leave_at)   /* the exit fast path leaves by then too */
-			v->fx.leave_at = s->preempt_at;
+		fastexit_leave_by(&v->fx, s->preempt_at);   /* the exit fast path leaves by then too */
 	} else {
 		ticks = (int64_t)(s->preempt_at - now) > 0 ? s->preempt_at - now : 0;
 	}
@@ -1140,6 +1139,10 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vmx_vcpu_load(v);
 	p = cpu->vendor;
 	fastexit_prepare(v);
+	/* The stub's exit fast path only where the preemption timer keeps
+	 * its count across its entries; the C one below otherwise. */
+	if ((caps.pin & PIN_PREEMPTION_TIMER) && !(caps.exit & EXIT_SAVE_PREEMPT))
+		fastexit_stub_off(&v->fx);
 	for (;;) {
 		if (p->current_vmcs != s->vmcs_pa) {
 			vmptrld(s->vmcs_pa);
@@ -1179,10 +1182,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			arm_preemption_timer(v, first);
 		first = false;
 
-		/* The stub's exit fast path only where the preemption timer
-		 * keeps its count across its entries. */
-		how = vmx_run(&v->regs, s->launched, !(caps.pin & PIN_PREEMPTION_TIMER) ||
-			      (caps.exit & EXIT_SAVE_PREEMPT) ? &v->fx : NULL);
+		how = vmx_run(&v->regs, s->launched, &v->fx);
 		fastexit_fold(v);
 		if (how) {
 			entry_failed(v, how, e);

@@ -21,11 +21,13 @@ section .text
 
 ; int vmx_run(struct gprs *g, int launched, struct fastexit *fx)
 ; RSP, RIP and RFLAGS travel in the VMCS; every other GPR, RAX included, is
-; switched here. A VM exit lands at vmx_exit (VMCS host RIP) on the stack
-; recorded below (host RSP), stores the guest's GPRs and returns 0 from
-; here. When VMLAUNCH/VMRESUME itself fails the instruction falls through:
+; switched here. A VM exit lands at vmx_exit (VMCS host RIP) with RSP = fx
+; (the VMCS host RSP written below: the fast path finds its data and its
+; scratch slots at [rsp + FX_...]; interrupts are off, NMI, #DF and #MC have
+; their own stack), stores the guest's GPRs and returns 0 from here. When
+; VMLAUNCH/VMRESUME itself fails the instruction falls through:
 ; 1 = VMfailValid (error number in the VMCS), 2 = VMfailInvalid.
-; fx: the exit fast path's data (docs/performance.md), or NULL for none.
+; fx: the exit fast path's data (docs/performance.md).
 global vmx_run
 vmx_run:
 	push rbx
@@ -34,10 +36,11 @@ vmx_run:
 	push r13
 	push r14
 	push r15
-	push rdx                ; struct fastexit *: [rsp + 8] at the exit
-	push rdi                ; struct gprs *: [rsp] at the exit
+	mov [rdx + FX_HOST_RSP], rsp
+	mov [rdx + FX_GPRS], rdi
 	mov rax, VMCS_HOST_RSP
-	vmwrite rax, rsp
+	vmwrite rax, rdx
+	mov rsp, rdx
 	test esi, esi           ; launched? MOVs below leave the flags alone
 	mov rax, [rdi + G_RAX]
 	mov rcx, [rdi + G_RCX]
@@ -64,7 +67,7 @@ vmx_run:
 	jz .out
 	mov eax, 2              ; CF: VMfailInvalid
 .out:
-	add rsp, 16             ; struct gprs *, fx
+	mov rsp, [rsp + FX_HOST_RSP]
 	pop r15
 	pop r14
 	pop r13
@@ -73,145 +76,143 @@ vmx_run:
 	pop rbx
 	ret
 
-; VM exit: host RSP/RIP from the VMCS, RFLAGS = 2 (interrupts off), guest
-; GPRs still in the registers.
+; RIP past the instruction (the CPU gives its length, prefixes included,
+; which no result here depends on) and its STI/MOV SS blocking over.
+; Clobbers RAX, RDX; the RCX slot is scratch.
+%macro skip_insn 1
+	mov eax, VMCS_EXIT_INSN_LEN
+	vmread rdx, rax
+	mov eax, VMCS_GUEST_RIP
+	vmread [rsp + FX_RCX], rax
+	add rdx, [rsp + FX_RCX]
+	vmwrite rax, rdx
+	mov eax, VMCS_GUEST_INTERRUPTIBILITY
+	vmread rdx, rax
+	test dl, 3
+	jnz .fx_shadow_%1
+.fx_shadow_done_%1:
+%endmacro
+
+%macro shadow_off 1
+.fx_shadow_%1:
+	and edx, ~3
+	vmwrite rax, rdx
+	jmp .fx_shadow_done_%1
+%endmacro
+
+; The TSC in RBX to the guest's EDX:EAX, the guest's RBX back, and in.
+%macro tsc_enter 0
+	mov eax, ebx
+	mov rdx, rbx
+	shr rdx, 32
+	mov rbx, [rsp + FX_RBX]
+	vmresume
+	jmp vmx_run.failed      ; flags say how; the guest's GPRs are lost with the VM
+%endmacro
+
+; VM exit: RSP = fx, RFLAGS = 2 (interrupts off), guest GPRs still in the
+; registers.
 global vmx_exit
 vmx_exit:
 	; The exit fast path: RDTSC, RDTSCP, CPUID of the leaves in fx->cpuid
-	; and the null hypercall answered here and the guest resumed, unless an
-	; event was being delivered or the length is not the bare
-	; instruction's. Anything else: the registers as the exit left them,
+	; and the null hypercall answered here and the guest resumed (an
+	; instruction's own exit never comes during the delivery of an event:
+	; the IDT-vectoring information is valid only for exits that do, SDM
+	; Vol. 3C 28.2.4). Anything else: the registers as the exit left them,
 	; to the slow path below. The VMX-preemption timer keeps counting
-	; across these entries (its value is saved at every exit: C passes fx
-	; only then), so a guest looping here with IF = 0 still leaves by the
+	; across these entries (its value is saved at every exit; where the CPU
+	; cannot, fx->leave_tsc and leave_at are 0 and nothing is answered
+	; here), so a guest looping here with IF = 0 still leaves by the
 	; deadline the run loop set.
-	push rax
-	push rcx
-	push rdx
-	push rbx                ; [rsp] RBX, +8 RDX, +16 RCX, +24 RAX, +32 gprs, +40 fx
-	mov rcx, [rsp + 40]
-	test rcx, rcx
-	jz .fx_slow
+	mov [rsp + FX_RAX], rax
+	mov [rsp + FX_RDX], rdx
+	mov [rsp + FX_RBX], rbx
 	mov eax, VMCS_EXIT_REASON
 	vmread rbx, rax
 	cmp ebx, VMX_EXIT_RDTSC
-	je .fx_rdtsc
+	jne .fx_other
+	FX_GUEST_TSC .fx_back, rd
+	inc qword [rsp + FX_N_RDTSC]
+	skip_insn rd
+	tsc_enter
+
+.fx_other:
+	cmp ebx, VMX_EXIT_RDTSCP
+	jne .fx_other2
+	FX_GUEST_TSC .fx_back, rdp
+	mov ecx, [rsp + FX_TSC_AUX]     ; guest RCX = TSC_AUX
+	inc qword [rsp + FX_N_RDTSCP]
+	skip_insn rdp
+	tsc_enter
+
+	FX_GUEST_TSC_COLD rd
+	FX_GUEST_TSC_COLD rdp
+	shadow_off rd
+	shadow_off rdp
+
+.fx_other2:
 	cmp ebx, VMX_EXIT_CPUID
 	je .fx_cpuid
 	cmp ebx, VMX_EXIT_VMCALL
-	je .fx_vmcall
-	cmp ebx, VMX_EXIT_RDTSCP
-	je .fx_rdtscp
-.fx_slow:
-	pop rbx
-	pop rdx
-	pop rcx
-	pop rax
-	jmp .slow
+	jne .fx_back
 
-; Allowed (fx->ok bit %1). An instruction's own exit never comes during
-; the delivery of an event (the IDT-vectoring information is valid only for
-; exits that do, SDM Vol. 3C 28.2.4), and the CPU gives the length,
-; prefixes included, which the result does not depend on.
-%macro fx_check 1
-	test byte [rcx + FX_OK], %1
-	jz .fx_slow
-%endmacro
-
-.fx_rdtscp:
-	fx_check FX_OK_TSC
-	FX_GUEST_TSC .fx_slow
-	mov ebx, [rcx + FX_TSC_AUX]
-	mov [rsp + 16], rbx     ; guest RCX = TSC_AUX
-	inc qword [rcx + FX_N_RDTSCP]
-	jmp .fx_tsc_out
-.fx_rdtsc:
-	fx_check FX_OK_TSC
-	FX_GUEST_TSC .fx_slow
-	inc qword [rcx + FX_N_RDTSC]
-.fx_tsc_out:
-	mov ebx, eax
-	mov [rsp + 24], rbx     ; guest RAX = low half
-	shr rax, 32
-	mov [rsp + 8], rax      ; guest RDX = high half
-	jmp .fx_done
+	cmp qword [rsp + FX_RAX], 0     ; the null hypercall: RAX = 0 in and out
+	jne .fx_back
+	FX_DEADLINE .fx_back
+	inc qword [rsp + FX_N_HC]
+	skip_insn hc
+	xor eax, eax
+	mov rdx, [rsp + FX_RDX]
+	mov rbx, [rsp + FX_RBX]
+	vmresume
+	jmp vmx_run.failed
+	shadow_off hc
 
 .fx_cpuid:
-	fx_check FX_OK_CPUID
-	FX_DEADLINE .fx_slow
-	mov edx, [rsp + 24]     ; the leaf
+	FX_DEADLINE .fx_back
+	mov edx, [rsp + FX_RAX]         ; the leaf
 %assign i 0
 %rep 4
-	lea rbx, [rcx + FX_CPUID + FX_CPUID_SZ * i]
+	lea rbx, [rsp + FX_CPUID + FX_CPUID_SZ * i]
 	cmp edx, [rbx]
 	je .fx_cpuid_hit
 %assign i i + 1
 %endrep
-	jmp .fx_slow
+	jmp .fx_back
 .fx_cpuid_hit:
-	mov edx, [rbx + 4]
-	mov [rsp + 24], rdx     ; guest RAX
-	mov edx, [rbx + 12]
-	mov [rsp + 16], rdx     ; guest RCX
+	inc qword [rsp + FX_N_CPUID]
+	skip_insn cpuid
+	mov eax, [rbx + 4]
+	mov ecx, [rbx + 12]
 	mov edx, [rbx + 16]
-	mov [rsp + 8], rdx      ; guest RDX
-	mov edx, [rbx + 8]
-	mov [rsp], rdx          ; guest RBX
-	inc qword [rcx + FX_N_CPUID]
-	jmp .fx_done
-
-.fx_vmcall:
-	fx_check FX_OK_HC
-	cmp qword [rsp + 24], 0 ; the null hypercall: RAX = 0 in and out
-	jne .fx_slow
-	FX_DEADLINE .fx_slow
-	inc qword [rcx + FX_N_HC]
-
-; RIP past the instruction, its STI/MOV SS blocking over, and back into
-; the guest.
-.fx_done:
-	mov eax, VMCS_EXIT_INSN_LEN
-	vmread rbx, rax
-	mov eax, VMCS_GUEST_RIP
-	vmread rdx, rax
-	add rdx, rbx
-	vmwrite rax, rdx
-	mov eax, VMCS_GUEST_INTERRUPTIBILITY
-	vmread rbx, rax
-	test bl, 3
-	jnz .fx_shadow
-.fx_enter:
-	pop rbx
-	pop rdx
-	pop rcx
-	pop rax
+	mov ebx, [rbx + 8]
 	vmresume
-	jmp vmx_run.failed      ; flags say how; the guest's GPRs are lost with the VM
-.fx_shadow:
-	and ebx, ~3
-	vmwrite rax, rbx
-	jmp .fx_enter
+	jmp vmx_run.failed
+	shadow_off cpuid
 
-.slow:
-	push rdi                ; guest rdi
-	mov rdi, [rsp + 8]      ; struct gprs *
-	mov [rdi + G_RAX], rax
-	mov [rdi + G_RCX], rcx
-	mov [rdi + G_RDX], rdx
-	mov [rdi + G_RBX], rbx
-	mov [rdi + G_RBP], rbp
-	mov [rdi + G_RSI], rsi
-	mov [rdi + G_R8],  r8
-	mov [rdi + G_R9],  r9
-	mov [rdi + G_R10], r10
-	mov [rdi + G_R11], r11
-	mov [rdi + G_R12], r12
-	mov [rdi + G_R13], r13
-	mov [rdi + G_R14], r14
-	mov [rdi + G_R15], r15
-	pop rax
-	mov [rdi + G_RDI], rax
-	add rsp, 16             ; struct gprs *, fx
+; Not answered after all: the guest's RBX and RDX back (RAX is in its
+; slot), then the slow path.
+.fx_back:
+	mov rbx, [rsp + FX_RBX]
+	mov rdx, [rsp + FX_RDX]
+	mov rax, [rsp + FX_GPRS]
+	mov [rax + G_RCX], rcx
+	mov [rax + G_RDX], rdx
+	mov [rax + G_RBX], rbx
+	mov [rax + G_RBP], rbp
+	mov [rax + G_RSI], rsi
+	mov [rax + G_RDI], rdi
+	mov [rax + G_R8],  r8
+	mov [rax + G_R9],  r9
+	mov [rax + G_R10], r10
+	mov [rax + G_R11], r11
+	mov [rax + G_R12], r12
+	mov [rax + G_R13], r13
+	mov [rax + G_R14], r14
+	mov [rax + G_R15], r15
+	mov rcx, [rsp + FX_RAX]
+	mov [rax + G_RAX], rcx
+	mov rsp, [rsp + FX_HOST_RSP]
 	pop r15
 	pop r14
 	pop r13

@@ -35,40 +35,53 @@ struct fx_cpuid {
 };
 
 /* Offsets are the assembly's (arch/x86/fastexit.inc); fastexit.c asserts
- * them. */
+ * them. The stubs run with RSP pointing at this structure (SVM: from before
+ * VMRUN; VMX: the VMCS host RSP), so every field is [rsp + offset] and no
+ * register is spent on finding it; struct vcpu's fx_stack below it takes
+ * what a fault in the stub would push (a hypervisor bug: NMI, #DF and #MC have their own
+ * stack). */
 struct fastexit {
-	uint64_t ok;                /* 0x00: FX_OK_* */
+	/* Read by the stubs. */
+	uint64_t leave_tsc;         /* 0x00: raw host TSC from which RDTSC/RDTSCP go
+				     * to the slow path: the run loop's deadline, the
+				     * TSC where fx_mul_div would decline
+				     * (fx_tsc_limit); 0 = never answered here */
 	uint64_t bias;              /* 0x08: this pCPU's test skew (vm_host_tsc) - host_base */
-	uint64_t host_base;         /* 0x10: struct tsc_emul (bias has it) */
-	uint64_t guest_khz;         /* 0x18 */
-	uint64_t host_khz;          /* 0x20 */
-	uint64_t offset;            /* 0x28: the vCPU's tsc_offset (TSC writes, TSC_ADJUST) */
-	uint64_t *last;             /* 0x30: the VM-wide monotonic floor, last_emulated */
-	uint64_t tsc_aux;           /* 0x38 */
-	/* Without NRIPS: where the last exiting instruction's page was. The
-	 * fast path takes its bytes from there while CR0, CR3, the CS base
-	 * (0) and the linear page are those recorded and every
-	 * paging-structure entry that translated it still holds its value
-	 * (unused levels point at `zero`). page = 1 (never a page address):
-	 * nothing recorded. */
-	uint64_t cr0, cr3;          /* 0x40, 0x48 */
-	uint64_t cr4;               /* 0x50: recorded, not checked (fastexit_learn) */
-	uint64_t page;              /* 0x58: RIP & ~0xfff */
-	uint64_t host_delta;        /* 0x60: RIP + host_delta = its bytes in host memory */
-	const uint64_t *pte[FX_PTE_N]; /* 0x68 */
-	uint64_t val[FX_PTE_N];     /* 0x88 */
-	uint64_t zero;              /* 0xa8 */
+	uint64_t guest_khz;         /* 0x10 */
+	uint64_t host_khz;          /* 0x18 */
+	uint64_t offset;            /* 0x20: the vCPU's tsc_offset (TSC writes, TSC_ADJUST) */
+	uint64_t *last;             /* 0x28: the VM-wide monotonic floor, last_emulated */
+	uint64_t tsc_aux;           /* 0x30 */
+	/* Without NRIPS (SVM): the linear page of the last exiting
+	 * instruction the slow path decoded, and where its bytes are in host
+	 * memory. Valid while the guest has not changed a translation: the
+	 * backend intercepts INVLPG and MOV to CR0/CR3/CR4 while a page is
+	 * recorded and forgets it at the first (docs/performance.md). 1 (never
+	 * a page address): nothing recorded. */
+	uint64_t page;              /* 0x38 */
+	uint64_t host_page;         /* 0x40 */
+	uint64_t leave_at;          /* 0x48: raw host TSC from which CPUID and the null
+				     * hypercall go to the slow path; 0 = always */
 	/* Counts of fast exits, folded into the vCPU's exit table after
 	 * each return to C. */
-	uint64_t n_rdtsc, n_rdtscp, n_cpuid, n_hc; /* 0xb0 .. 0xc8 */
-	struct fx_cpuid cpuid[FX_CPUID_N];         /* 0xd0, 24 bytes each */
-	/* 0x130: raw host TSC from which the slow path must run again: the
-	 * deadline the run loop armed (LAPIC timer, slice, move, save) and on
-	 * VMX the preemption timer's; ~0 = none. A fast exit at or after it
-	 * leaves, whatever the emulator does with the host's interrupts. */
-	uint64_t leave_at;
+	uint64_t n_rdtsc, n_rdtscp, n_cpuid, n_hc; /* 0x50 .. 0x68 */
+	/* The stubs' own frame: the hypervisor's stack pointer, what the run
+	 * call was given, the guest registers the fast path borrows. */
+	uint64_t host_rsp;          /* 0x70 */
+	uint64_t gprs;              /* 0x78: struct gprs * */
+	uint64_t vmcb_pa;           /* 0x80: SVM: the guest's VMCB */
+	uint64_t host_vmcb_pa;      /* 0x88: SVM */
+	uint64_t save_rax, save_rbx, save_rcx, save_rdx; /* 0x90 .. 0xa8 */
+	struct fx_cpuid cpuid[FX_CPUID_N];         /* 0xb0, 24 bytes each */
+	/* C only. */
+	uint64_t ok;                /* FX_OK_*: the C fast path (fastexit_handle) */
+	uint64_t deadline;          /* the run loop's deadline as a raw TSC; ~0 = none */
 	uint64_t cpuid_filled;
 };
+
+/* Room below struct fastexit for the stubs' stack (struct vcpu puts it
+ * right before). */
+#define FX_STACK_WORDS 384
 
 struct vcpu;
 struct decode_cache;
@@ -85,5 +98,11 @@ void fastexit_learn(struct vcpu *v, const struct decode_cache *dc, int kind);
  * true when the exit was answered and the guest can be re-entered. */
 struct vm_exit;
 bool fastexit_handle(struct vcpu *v, struct vm_exit *e);
+/* The backend's own reasons: the stub must leave at the first exit (VMX
+ * without a saved preemption timer), or by host TSC `at`. */
+void fastexit_stub_off(struct fastexit *fx);
+void fastexit_leave_by(struct fastexit *fx, uint64_t at);
+/* Forget the recorded page (a translation may have changed). */
+void fastexit_forget(struct fastexit *fx);
 
 #endif

@@ -235,4 +235,26 @@ static inline bool fx_mul_div(uint64_t x, uint64_t mul, uint64_t div, uint64_t *
 	return true;
 }
 
+/* The first host TSC h >= h0 from which fx_mul_div(h + bias, mul, div)
+ * would decline (its quotient no longer fits 64 bits): h0 when it already
+ * does, UINT64_MAX when no h up to UINT64_MAX gets there. The exit fast path
+ * compares the host TSC with it instead of testing the product. div
+ * non-zero, mul non-zero. */
+static inline uint64_t fx_tsc_limit(uint64_t h0, uint64_t bias, uint64_t mul, uint64_t div)
+{
+	uint64_t q, rem, x0 = h0 + bias, lim, limit;
+
+	if (mul <= div)            /* x * mul < 2^64 * div for every x */
+		return UINT64_MAX;
+	/* The product reaches 2^64 * div from x = ceil(2^64 * div / mul). */
+	__asm__("divq %4" : "=a"(q), "=d"(rem) : "a"(0ull), "d"(div), "rm"(mul) : "cc");
+	if (rem && q == UINT64_MAX)
+		return UINT64_MAX;
+	lim = q + (rem != 0);
+	if (x0 >= lim)
+		return h0;
+	limit = h0 + (lim - x0);
+	return limit < h0 ? UINT64_MAX : limit;
+}
+
 #endif

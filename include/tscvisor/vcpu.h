@@ -55,6 +55,9 @@ enum exit_reason {
 	EXIT_MACHINE_CHECK, /* a #MC arrived while the guest ran (SVM) */
 	EXIT_INVALID,       /* VM entry failed: bad guest state */
 	EXIT_UNHANDLED,     /* an exit code the backend does not translate */
+	EXIT_TLB_WATCH,     /* the guest changes a translation (INVLPG, MOV to a
+			     * CR) while the exit fast path has a page recorded:
+			     * forgotten, the instruction runs again unintercepted */
 	EXIT_NR
 };
 
@@ -179,6 +182,7 @@ struct vcpu {
 	struct decode_cache dcache[4];   /* any RIP in any slot: a loop of up to four
 					  * trapping instructions always hits */
 	unsigned dcache_next;            /* the slot the next miss replaces */
+	uint64_t fx_stack[FX_STACK_WORDS]; /* the stubs' stack, right below fx */
 	struct fastexit fx;              /* the exit fast path's view (vmm/fastexit.c) */
 	/* The registers no VM entry switches (<tscvisor/hw.h>, vmm/fpuswitch.c)
 	 * while another vCPU has the pCPU's: x87/SSE and the other XSAVE

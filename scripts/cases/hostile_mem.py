@@ -31,6 +31,8 @@ CONTAIN_CHECKS = [
     r"ok \d+ - hypercall 4 \(pvclock window\) at 10 GPAs not a page of RAM: -22",
     r"ok \d+ - a window on the last page of RAM is taken \(0\), past RAM still all-ones",
     r"ok \d+ - decode cache: one RIP remapped between a 2-byte and a 3-byte MMIO load runs each as it is",
+    r"ok \d+ - exit fast path: RDTSC and RDTSCP at one RIP, remapped with INVLPG and with a CR3 "
+    r"reload, each run as it is \(0 of 12 wrong\)",
 ]
 
 
