@@ -5,6 +5,7 @@
  * target vCPU as an IPI does. Every vCPU may touch it at once, and a device
  * raising a line may be running under the VM's device lock: the IOAPIC has
  * its own lock, taken last and never held while waiting for anything. */
+#include <tscvisor/acpi_build.h>
 #include <tscvisor/dev/ioapic.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/io.h>
@@ -121,6 +122,9 @@ static void ioapic_mmio_write(struct vcpu *v, void *dev, uint64_t gpa, unsigned 
 		ioapic_regs_write(&s->r, (ioapic_regs_read(&s->r) & ~mask) | (v32 & mask), deliver, v->vm);
 	spin_unlock(&s->lock);
 }
+
+_Static_assert(IOAPIC_BASE == ACPI_GUEST_IOAPIC_BASE, "the MADT names the IOAPIC where it is");
+_Static_assert(IOAPIC_ID <= ACPI_GUEST_IOAPIC_MAX_ID, "a 4-bit IOAPIC ID");
 
 int ioapic_create(struct vm *vm)
 {
