@@ -9,6 +9,8 @@
 #include <tscvisor/dev/ioapic.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/io.h>
+#include <tscvisor/save.h>
+#include <tscvisor/snapshot.h>
 #include <tscvisor/vm.h>
 
 #define DFR_MODEL_FLAT 0xfu            /* DFR bits 31:28: flat; 0: cluster */
@@ -134,4 +136,45 @@ int ioapic_create(struct vm *vm)
 	return mmio_register(vm, &(struct mmio_region){
 		.first = IOAPIC_BASE, .last = IOAPIC_BASE + IOAPIC_SIZE - 1, .name = "ioapic",
 		.dev = &vm->ioapic, .read = ioapic_mmio_read, .write = ioapic_mmio_write });
+}
+
+/* ---- save and restore (docs/save-restore.md, the IOAPIC section) ---- */
+
+_Static_assert(SNAP_IOAPIC_PINS == IOAPIC_PINS, "the snapshot holds every entry");
+_Static_assert(SNAP_IOAPIC_RTE_BITS == (IOAPIC_RTE_WRITABLE | IOAPIC_RTE_REMOTE_IRR),
+	       "the snapshot keeps exactly the entry bits the IOAPIC holds");
+_Static_assert(SNAP_IOAPIC_ID_BITS == IOAPIC_ID_MASK, "the ID register's bits");
+
+/* Every vCPU is stopped: no lock needed, none taken (a vCPU parked inside
+ * the lock cannot be: the critical sections never wait). */
+void ioapic_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
+{
+	unsigned i;
+
+	(void)c;
+	s->ioapic.present = true;
+	s->ioapic.id = vm->ioapic.r.id;
+	s->ioapic.ioregsel = vm->ioapic.r.ioregsel;
+	s->ioapic.line = vm->ioapic.r.line;
+	for (i = 0; i < IOAPIC_PINS; i++)
+		s->ioapic.rte[i] = vm->ioapic.r.rte[i];
+}
+
+/* A snapshot from before the section: the IOAPIC as reset (every entry
+ * masked), which is what such a guest's MADT, without an IOAPIC, implies. */
+int ioapic_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
+{
+	unsigned i;
+
+	(void)c;
+	ioapic_regs_reset(&vm->ioapic.r, IOAPIC_ID);
+	if (!s->ioapic.present)
+		return 0;
+	vm->ioapic.r.id = s->ioapic.id;
+	vm->ioapic.r.ioregsel = s->ioapic.ioregsel;
+	vm->ioapic.r.line = s->ioapic.line;
+	for (i = 0; i < IOAPIC_PINS; i++)
+		vm->ioapic.r.rte[i] = s->ioapic.rte[i];
+	ioapic_regs_sanitize(&vm->ioapic.r);   /* the codec checked; this is the last word */
+	return 0;
 }

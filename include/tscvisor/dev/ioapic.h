@@ -10,6 +10,8 @@
 #include <tscvisor/spinlock.h>
 
 struct vm;
+struct snap_vm;
+struct save_ctx;
 
 #define IOAPIC_BASE  0xFEC00000ull
 #define IOAPIC_SIZE  0x1000ull
@@ -22,6 +24,8 @@ struct ioapic_state {
 };
 
 int ioapic_create(struct vm *vm);
+void ioapic_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c);
+int ioapic_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c);
 
 /* Input pin `pin` (0-23) is now at `level`. Any pCPU, any lock but the
  * IOAPIC's own held. */
