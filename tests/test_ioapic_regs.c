@@ -208,11 +208,76 @@ static void test_hostile(void)
 	CHECK_EQ_U64(s.rte[1], 0xff00000000012fffull);
 }
 
+/* Random guest actions (register writes through IOREGSEL/IOWIN, line
+ * changes, EOIs): the invariants hold after each, and no call sends more
+ * messages than it may (one for a write or a line change, 24 for an EOI). */
+static uint64_t rng = 0x0123456789abcdefull;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void test_random(void)
+{
+	struct ioapic_regs s;
+	struct sink k = { .accept = true };
+	unsigned i, bad = 0, over = 0, pin;
+	uint64_t e;
+
+	ioapic_regs_reset(&s, 0);
+	for (i = 0; i < 200000; i++) {
+		unsigned before = k.n, limit = 1;
+		uint64_t r = rnd();
+
+		k.accept = (r >> 40) & 1;
+		switch (r % 4) {
+		case 0:
+			/* mostly entries, half of the low dwords unmasked and fixed */
+			s.ioregsel = (r >> 63) ? (uint32_t)(r >> 8) & 0xff
+					       : IOAPIC_REG_REDIR + (uint32_t)((r >> 8) % (2 * IOAPIC_PINS));
+			ioapic_regs_write(&s, (r >> 62) & 1 ? (uint32_t)(r >> 16) & ~0x10700u
+							    : (uint32_t)(r >> 16), deliver, &k);
+			break;
+		case 1:
+			ioapic_regs_set_line(&s, (unsigned)(r >> 8) % 30, (r >> 16) & 1, deliver, &k);
+			break;
+		case 2:
+			ioapic_regs_eoi(&s, (uint8_t)(0x30 + ((r >> 8) & 0x1f)), deliver, &k);
+			limit = IOAPIC_PINS;
+			break;
+		default:
+			s.ioregsel = (uint32_t)(r >> 8) & 0xff;
+			(void)ioapic_regs_read(&s);
+			limit = 0;
+			break;
+		}
+		if (k.n - before > limit)
+			over++;
+		for (pin = 0; pin < IOAPIC_PINS; pin++) {
+			e = s.rte[pin];
+			if ((e & ~(IOAPIC_RTE_WRITABLE | IOAPIC_RTE_REMOTE_IRR)) ||
+			    ((e & IOAPIC_RTE_REMOTE_IRR) && !(e & IOAPIC_RTE_LEVEL)))
+				bad++;
+		}
+		if ((s.id & ~IOAPIC_ID_MASK) || s.ioregsel > 0xff || (s.line >> IOAPIC_PINS))
+			bad++;
+	}
+	CHECK_EQ_U64(bad, 0);
+	CHECK_EQ_U64(over, 0);
+	CHECK(k.n > 1000);               /* the walk did send messages */
+	printf("# random walk: %u messages in 200000 actions\n", k.n);
+}
+
 int main(void)
 {
 	test_registers();
 	test_edge();
 	test_level();
 	test_hostile();
+	test_random();
 	return th_done();
 }
