@@ -935,7 +935,8 @@ static void op_apic(struct cpu_st *s, unsigned me)
 static bool port_device(u16 p)
 {
 	return p == 0x20 || p == 0x21 || p == 0xa0 || p == 0xa1 || (p >= 0x3f8 && p <= 0x3ff) ||
-	       p == 0x510 || p == 0x511 || (pm_port && p >= pm_port && p < pm_port + 4);
+	       p == 0x510 || p == 0x511 || (p >= 0xcf8 && p <= 0xcff) ||   /* PCI config */
+	       (pm_port && p >= pm_port && p < pm_port + 4);
 }
 
 static bool port_forbidden(u16 p, unsigned w, bool out)
@@ -990,6 +991,12 @@ static bool on_lapic(u64 a, unsigned size)
 	return a + size > LAPIC_BASE_DEFAULT && a < LAPIC_BASE_DEFAULT + 4096;
 }
 
+/* The IOAPIC's page (0xFEC00000): a device, not "nothing there". */
+static bool on_ioapic(u64 a, unsigned size)
+{
+	return a + size > 0xfec00000ull && a < 0xfec00000ull + 4096;
+}
+
 static void op_mmio(struct cpu_st *s, unsigned me)
 {
 	static const unsigned load_size[MMIO_LOAD_FORMS] = { 1, 2, 4, 8, 1, 2, 1, 2, 4 };
@@ -1001,20 +1008,20 @@ static void op_mmio(struct cpu_st *s, unsigned me)
 	int vec;
 
 	/* Past RAM, the 3-4 GiB hole, anywhere between: never RAM, never the
-	 * LAPIC page (the lapic class), never the last bytes below 4 GiB (the
+	 * LAPIC page (the lapic class) or the IOAPIC's, never the last bytes below 4 GiB (the
 	 * identity map ends there). */
 	do {
 		switch (below(s, 4)) {
 		case 0: a = ram_top + below(s, 4ull << 20); break;
 		case 1: a = 0xc0000000ull + below(s, 0x3f000000); break;
-		case 2: a = 0xfec00000ull + below(s, 0x200000); break;	/* IOAPIC, HPET in PCs */
+		case 2: a = 0xfec00000ull + below(s, 0x200000); break;	/* around the IOAPIC, HPET in PCs */
 		default: a = ram_top + below(s, 0x100000000ull - ram_top); break;
 		}
 		if (!one_in(s, 8))
 			a &= ~(u64)(size - 1);
 		if ((a & 4095) + size > 4096)		/* one page per access */
 			a &= ~(u64)7;
-	} while (on_lapic(a, size) || a + size > 0xfffff000ull || a < ram_top);
+	} while (on_lapic(a, size) || on_ioapic(a, size) || a + size > 0xfffff000ull || a < ram_top);
 	if (store) {
 		trace(s, "mmio: store form %u (%u bytes) at 0x%llx = 0x%llx", form, size,
 		      (unsigned long long)a, (unsigned long long)v);

@@ -11,8 +11,8 @@
  *   - every 4 KiB page of [RAM end, RAM end + 2 MiB) reads all-ones at its
  *     first and last bytes (host memory there would be the hypervisor's
  *     own: an odd `memory` once mapped it) and drops a write;
- *   - the MMIO hole: 0xC0000000, 0xFEC00000 (no IOAPIC), 0xFED00000 (no
- *     HPET) and 0xFFFFF000 read all-ones and drop writes; 0xFEE00000 answers
+ *   - the MMIO hole: 0xC0000000, 0xFEC01000 (the page above the IOAPIC's),
+ *     0xFED00000 (no HPET) and 0xFFFFF000 read all-ones and drop writes; 0xFEE00000 answers
  *     as the local APIC (version register, ID 0);
  *   - through the guest's own page tables (a 4 KiB PT it installs): a PTE
  *     onto a page past RAM reads all-ones; PTEs onto 1 << 40 and
@@ -163,7 +163,7 @@ static void check_hole(void)
 {
 	static const struct { u64 gpa; const char *what; } hole[] = {
 		{ 0xc0000000ull, "the hole's start" },
-		{ 0xfec00000ull, "where an IOAPIC would be" },
+		{ 0xfec01000ull, "above the IOAPIC's page" },
 		{ 0xfed00000ull, "where an HPET would be" },
 		{ 0xfffff000ull, "the hole's last page" },
 	};

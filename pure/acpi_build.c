@@ -22,7 +22,11 @@
 #define XSDT_LEN       (HDR_LEN + 2u * 8u)
 #define MADT_HDR_LEN   44u              /* header, Local APIC Address, Flags */
 #define MADT_LAPIC_LEN 8u
-#define MADT_MAX_LEN   (MADT_HDR_LEN + ACPI_GUEST_MAX_CPUS * MADT_LAPIC_LEN)
+#define MADT_IOAPIC_LEN 12u
+#define MADT_ISO_LEN   10u              /* Interrupt Source Override */
+#define MADT_ISO_N     2u               /* IRQ 0 -> GSI 2, the SCI */
+#define MADT_IO_LEN    (MADT_IOAPIC_LEN + MADT_ISO_N * MADT_ISO_LEN)
+#define MADT_MAX_LEN   (MADT_HDR_LEN + ACPI_GUEST_MAX_CPUS * MADT_LAPIC_LEN + MADT_IO_LEN)
 
 #define FACS_GPA  0xE0000u              /* 64-byte aligned, as required */
 #define DSDT_GPA  0xE0040u
@@ -108,6 +112,16 @@ _Static_assert(ACPI_GUEST_RSDP_GPA + RSDP_LEN <= ACPI_GUEST_AREA_END, "RSDP past
 #define M_PCAT_COMPAT   (1u << 0)
 #define M_TYPE_LAPIC    0
 #define M_LAPIC_ENABLED (1u << 0)
+#define M_TYPE_IOAPIC   1
+#define M_TYPE_ISO      2
+#define ISO_BUS_ISA     0
+#define ISO_IRQ_TIMER   0u
+#define ISO_GSI_TIMER   2u
+/* MPS INTI flags: polarity bits 1:0, trigger mode bits 3:2 (01 high/edge,
+ * 11 low/level, 00 as the bus says). */
+#define INTI_CONFORMS   0x0u
+#define INTI_ACTIVE_HIGH 0x1u
+#define INTI_LEVEL      (0x3u << 2)
 
 #define REV_RSDP  2
 #define REV_RSDT  1
@@ -187,6 +201,8 @@ static const char *check(const uint8_t *ram, uint64_t ram_size,
 	}
 	if (p->lapic_base == 0)
 		return "Local APIC address is 0";
+	if (p->ioapic_addr && p->ioapic_id > ACPI_GUEST_IOAPIC_MAX_ID)
+		return "I/O APIC ID above 15";
 	if (p->oem_id && strlen(p->oem_id) > 6)
 		return "OEM ID longer than 6 characters";
 	if (p->oem_table_id && strlen(p->oem_table_id) > 8)
@@ -255,23 +271,55 @@ static void build_fadt(uint8_t *t, const struct acpi_guest_params *p,
 	fix_checksum(t, FADT_LEN, H_CHECKSUM);
 }
 
+static uint32_t madt_len(const struct acpi_guest_params *p)
+{
+	return MADT_HDR_LEN + p->num_cpus * MADT_LAPIC_LEN + (p->ioapic_addr ? MADT_IO_LEN : 0);
+}
+
+static uint8_t *put_iso(uint8_t *e, uint8_t irq, uint32_t gsi, uint16_t flags)
+{
+	e[0] = M_TYPE_ISO;
+	e[1] = MADT_ISO_LEN;
+	e[2] = ISO_BUS_ISA;
+	e[3] = irq;
+	put_le32(e + 4, gsi);
+	put_le16(e + 8, flags);
+	return e + MADT_ISO_LEN;
+}
+
+/* The LAPICs in order, then the I/O APIC (GSI base 0: its pins are GSIs
+ * 0-23) and the overrides every PC firmware gives: the timer's IRQ 0 on
+ * pin 2, and the SCI (the FADT's SCI_INT, IRQ 9) level-triggered
+ * active-high. PCAT_COMPAT stays set: the two 8259s are there (masked by
+ * the guest, delivering nothing), and a guest must disable them. */
 static void build_madt(uint8_t *t, const struct acpi_guest_params *p,
 		       const struct ids *ids)
 {
-	uint32_t len = MADT_HDR_LEN + p->num_cpus * MADT_LAPIC_LEN;
+	uint32_t len = madt_len(p);
+	uint8_t *e;
 	unsigned i;
 
 	header(t, "APIC", len, REV_MADT, ids);
 	put_le32(t + M_LAPIC_ADDR, p->lapic_base);
 	put_le32(t + M_FLAGS, M_PCAT_COMPAT);
 	for (i = 0; i < p->num_cpus; i++) {
-		uint8_t *e = t + MADT_HDR_LEN + i * MADT_LAPIC_LEN;
-
+		e = t + MADT_HDR_LEN + i * MADT_LAPIC_LEN;
 		e[0] = M_TYPE_LAPIC;
 		e[1] = MADT_LAPIC_LEN;
 		e[2] = (uint8_t)i;      /* ACPI Processor UID */
 		e[3] = p->apic_ids ? p->apic_ids[i] : (uint8_t)i;
 		put_le32(e + 4, M_LAPIC_ENABLED);
+	}
+	if (p->ioapic_addr) {
+		e = t + MADT_HDR_LEN + p->num_cpus * MADT_LAPIC_LEN;
+		e[0] = M_TYPE_IOAPIC;
+		e[1] = MADT_IOAPIC_LEN;
+		e[2] = p->ioapic_id;
+		e[3] = 0;               /* reserved */
+		put_le32(e + 4, p->ioapic_addr);
+		put_le32(e + 8, 0);     /* Global System Interrupt Base */
+		e = put_iso(e + MADT_IOAPIC_LEN, ISO_IRQ_TIMER, ISO_GSI_TIMER, INTI_CONFORMS);
+		put_iso(e, ACPI_GUEST_SCI_INT, ACPI_GUEST_SCI_INT, INTI_ACTIVE_HIGH | INTI_LEVEL);
 	}
 	fix_checksum(t, len, H_CHECKSUM);
 }

@@ -178,6 +178,7 @@ const char *snap_section_name(uint32_t type)
 	case SNAP_SEC_PLATFORM: return "PLATFORM";
 	case SNAP_SEC_FPU: return "FPU";
 	case SNAP_SEC_XSTATE: return "XSTATE";
+	case SNAP_SEC_IOAPIC: return "IOAPIC";
 	default: return "?";
 	}
 }
@@ -337,6 +338,26 @@ static int check_platform(const struct snap_platform *pl, uint64_t off, struct s
 		return FAIL(SNAP_ERR_VALUE, off,
 			    "platform: PM timer port 0x%x above 0x%x (its %u-byte register must fit the I/O port space)",
 			    pl->pm_timer_port, PM_TMR_PORT_MAX, PM_TMR_LEN);
+	return 0;
+}
+
+static int check_ioapic(const struct snap_ioapic *io, uint64_t off, struct snap_error *err)
+{
+	if (io->id & ~SNAP_IOAPIC_ID_BITS)
+		return FAIL(SNAP_ERR_VALUE, off, "IOAPIC: ID register 0x%08x has bits outside 27:24", io->id);
+	if (io->ioregsel > 0xff)
+		return FAIL(SNAP_ERR_VALUE, off, "IOAPIC: IOREGSEL 0x%x above 0xff", io->ioregsel);
+	if (io->line >> SNAP_IOAPIC_PINS)
+		return FAIL(SNAP_ERR_VALUE, off, "IOAPIC: pin levels 0x%x name pins above %u", io->line,
+			    SNAP_IOAPIC_PINS - 1);
+	for (unsigned i = 0; i < SNAP_IOAPIC_PINS; i++) {
+		uint64_t e = io->rte[i];
+
+		if (e & ~SNAP_IOAPIC_RTE_BITS)
+			return FAIL(SNAP_ERR_VALUE, off, "IOAPIC: entry %u 0x%016lx has bits no IOAPIC holds", i, e);
+		if ((e & SNAP_IOAPIC_RTE_REMOTE_IRR) && !(e & SNAP_IOAPIC_RTE_LEVEL))
+			return FAIL(SNAP_ERR_VALUE, off, "IOAPIC: entry %u 0x%016lx: remote IRR on an edge entry", i, e);
+	}
 	return 0;
 }
 
@@ -571,6 +592,8 @@ int snap_validate(const struct snap_vm *vm, uint64_t ram_size, struct snap_error
 		return -1;
 	if (vm->platform.present && check_platform(&vm->platform, 0, err))
 		return -1;
+	if (vm->ioapic.present && check_ioapic(&vm->ioapic, 0, err))
+		return -1;
 	for (unsigned i = 0; i < vm->id.vcpus; i++) {
 		if (check_vcpu(&vm->vcpu[i], i, ram_size, 0, err))
 			return -1;
@@ -714,6 +737,26 @@ static void get_platform(const uint8_t *p, struct snap_platform *pl)
 	pl->pm_timer_32bit = p[2] == 1;
 }
 
+static void put_ioapic(uint8_t *p, const struct snap_ioapic *io)
+{
+	put_le32(p, io->id);
+	put_le32(p + 4, io->ioregsel);
+	put_le32(p + 8, io->line);
+	put_le32(p + 12, 0);
+	for (unsigned i = 0; i < SNAP_IOAPIC_PINS; i++)
+		put_le64(p + 16 + 8 * i, io->rte[i]);
+}
+
+static void get_ioapic(const uint8_t *p, struct snap_ioapic *io)
+{
+	io->present = true;
+	io->id = get_le32(p);
+	io->ioregsel = get_le32(p + 4);
+	io->line = get_le32(p + 8);
+	for (unsigned i = 0; i < SNAP_IOAPIC_PINS; i++)
+		io->rte[i] = get_le64(p + 16 + 8 * i);
+}
+
 #define VCPU_HALTED 1u
 #define VCPU_SHADOW 2u
 
@@ -827,8 +870,8 @@ static void ram_scan(const uint8_t *ram, uint64_t ram_size, uint64_t *runs, uint
 	}
 }
 
-static uint64_t size_for(unsigned vcpus, bool platform, bool fpu, bool xs, uint64_t runs,
-			 uint64_t pages)
+static uint64_t size_for(unsigned vcpus, bool platform, bool ioapic, bool fpu, bool xs,
+			 uint64_t runs, uint64_t pages)
 {
 	return SNAP_HEADER_LEN +
 	       SNAP_SECTION_HDR_LEN + SNAP_IDENTITY_LEN +
@@ -838,6 +881,7 @@ static uint64_t size_for(unsigned vcpus, bool platform, bool fpu, bool xs, uint6
 	       SNAP_SECTION_HDR_LEN + SNAP_FWCFG_LEN +
 	       SNAP_SECTION_HDR_LEN + SNAP_PIC_LEN +
 	       (platform ? SNAP_SECTION_HDR_LEN + SNAP_PLATFORM_LEN : 0) +
+	       (ioapic ? SNAP_SECTION_HDR_LEN + SNAP_IOAPIC_LEN : 0) +
 	       (fpu ? (uint64_t)vcpus * (SNAP_SECTION_HDR_LEN + SNAP_FPU_LEN) : 0) +
 	       (xs ? (uint64_t)vcpus * (SNAP_SECTION_HDR_LEN + SNAP_XSTATE_LEN) : 0) +
 	       SNAP_SECTION_HDR_LEN + SNAP_RAM_HDR_LEN + runs * SNAP_RAM_RUN_LEN +
@@ -852,7 +896,7 @@ size_t snap_encoded_size(const struct snap_vm *vm, const uint8_t *ram, uint64_t 
 	if (!ram || snap_validate(vm, ram_size, NULL))
 		return 0;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, vm->platform.present, vm->fpu_present, vm->xstate_present, runs,
+	total = size_for(vm->id.vcpus, vm->platform.present, vm->ioapic.present, vm->fpu_present, vm->xstate_present, runs,
 			 pages);
 	return total == (size_t)total ? (size_t)total : 0;
 }
@@ -895,7 +939,7 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	if (!emit || !ram || snap_validate(vm, ram_size, NULL))
 		return -1;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, vm->platform.present, vm->fpu_present, vm->xstate_present, runs,
+	total = size_for(vm->id.vcpus, vm->platform.present, vm->ioapic.present, vm->fpu_present, vm->xstate_present, runs,
 			 pages);
 	if (runs > UINT32_MAX)
 		return -1;   /* cannot happen: at most 2^24 pages of RAM */
@@ -905,6 +949,7 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	put_le32(b + 12, SNAP_HEADER_LEN);
 	put_le32(b + 16, 0);                         /* flags */
 	put_le32(b + 20, 6 + vm->id.vcpus + (vm->platform.present ? 1 : 0) +
+	      (vm->ioapic.present ? 1 : 0) +
 	      (vm->fpu_present ? vm->id.vcpus : 0) +
 	      (vm->xstate_present ? vm->id.vcpus : 0));   /* section count */
 	put_le64(b + 24, total);
@@ -929,6 +974,10 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	if (vm->platform.present) {
 		put_platform(b + SNAP_SECTION_HDR_LEN, &vm->platform);
 		out_section(&e, b, SNAP_SEC_PLATFORM, SNAP_PLATFORM_LEN);
+	}
+	if (vm->ioapic.present) {
+		put_ioapic(b + SNAP_SECTION_HDR_LEN, &vm->ioapic);
+		out_section(&e, b, SNAP_SEC_IOAPIC, SNAP_IOAPIC_LEN);
 	}
 	if (vm->fpu_present) {
 		for (unsigned i = 0; i < vm->id.vcpus; i++) {
@@ -993,6 +1042,7 @@ struct sec {
 struct layout {
 	struct sec one[SNAP_SEC_RAM + 1];       /* mandatory singletons by type */
 	struct sec platform;                    /* optional: p NULL when absent */
+	struct sec ioapic;                      /* optional: p NULL when absent */
 	struct sec vcpu[SNAP_MAX_VCPUS];        /* in file order */
 	unsigned nvcpu;
 	struct sec fpu[SNAP_MAX_VCPUS];         /* optional, in file order */
@@ -1015,6 +1065,7 @@ static uint64_t fixed_len(uint32_t type)
 	case SNAP_SEC_PLATFORM: return SNAP_PLATFORM_LEN;
 	case SNAP_SEC_FPU: return SNAP_FPU_LEN;
 	case SNAP_SEC_XSTATE: return SNAP_XSTATE_LEN;
+	case SNAP_SEC_IOAPIC: return SNAP_IOAPIC_LEN;
 	default: return 0;      /* RAM: variable */
 	}
 }
@@ -1072,7 +1123,7 @@ static int parse_header(const uint8_t *buf, size_t len, uint32_t *count, uint64_
 
 /* Frame the sections: each header and payload inside the body, known types
  * at version 1 with their length, singletons once. An optional type this
- * build knows (PLATFORM) is held to the same rules, but may be absent; only
+ * build knows (PLATFORM, IOAPIC, FPU, XSTATE) is held to the same rules, but may be absent; only
  * an unknown optional type is skipped unread. */
 static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, struct layout *L,
 			  struct snap_error *err)
@@ -1101,7 +1152,7 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 		pos += SNAP_SECTION_HDR_LEN + slen;
 
 		if (type != SNAP_SEC_PLATFORM && type != SNAP_SEC_FPU && type != SNAP_SEC_XSTATE &&
-		    (type < SNAP_SEC_IDENTITY || type > SNAP_SEC_RAM)) {
+		    type != SNAP_SEC_IOAPIC && (type < SNAP_SEC_IDENTITY || type > SNAP_SEC_RAM)) {
 			if (type & SNAP_SEC_OPTIONAL)
 				continue;       /* an optional section from a newer writer */
 			return FAIL(SNAP_ERR_UNKNOWN_SECTION, s.off,
@@ -1134,7 +1185,8 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 					    "more than %u XSTATE sections", SNAP_MAX_VCPUS);
 			L->xs[L->nxs++] = s;
 		} else {
-			struct sec *one = type == SNAP_SEC_PLATFORM ? &L->platform : &L->one[type];
+			struct sec *one = type == SNAP_SEC_PLATFORM ? &L->platform :
+					  type == SNAP_SEC_IOAPIC ? &L->ioapic : &L->one[type];
 
 			if (one->p)
 				return FAIL(SNAP_ERR_DUPLICATE, s.off,
@@ -1207,6 +1259,7 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 	struct snap_uart u;
 	struct snap_pic c;
 	struct snap_platform pl;
+	struct snap_ioapic io;
 	uint32_t count;
 	uint64_t total, seen = 0;
 
@@ -1285,6 +1338,14 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 		if (check_platform(&pl, off, err))
 			return -1;
 	}
+	if (L->ioapic.p) {
+		if (get_le32(L->ioapic.p + 12))
+			return FAIL(SNAP_ERR_VALUE, L->ioapic.off, "IOAPIC: reserved word 0x%08x, must be 0",
+				    get_le32(L->ioapic.p + 12));
+		get_ioapic(L->ioapic.p, &io);
+		if (check_ioapic(&io, L->ioapic.off, err))
+			return -1;
+	}
 	/* FPU: none at all, or exactly one per vCPU. */
 	if (L->nfpu && L->nfpu != L->id.vcpus)
 		return FAIL(SNAP_ERR_INCONSISTENT, L->fpu[0].off,
@@ -1352,6 +1413,8 @@ static void fill(const struct layout *L, struct snap_vm *out)
 	get_pic(L->one[SNAP_SEC_PIC].p, &out->pic);
 	if (L->platform.p)
 		get_platform(L->platform.p, &out->platform);   /* else present = false */
+	if (L->ioapic.p)
+		get_ioapic(L->ioapic.p, &out->ioapic);         /* else present = false */
 	for (unsigned i = 0; i < L->nvcpu; i++)
 		get_vcpu(L->vcpu[i].p, &out->vcpu[get_le32(L->vcpu[i].p)]);
 	out->fpu_present = L->nfpu != 0;

@@ -80,6 +80,13 @@ static void setup(void)
 	vm->uart.lcr = 3;
 	vm->pic.imr[0] = 0xfb;
 	vm->platform = (struct snap_platform){ true, 0x608, true };
+	/* IOAPIC: a level entry in service, an edge one, the rest masked. */
+	vm->ioapic.present = true;
+	vm->ioapic.line = 1u << 9;
+	for (unsigned i = 0; i < SNAP_IOAPIC_PINS; i++)
+		vm->ioapic.rte[i] = 0x10000;
+	vm->ioapic.rte[9] = 0x000000000000c041ull;
+	vm->ioapic.rte[4] = 0x0100000000000834ull;
 	v = &vm->vcpu[0];
 	v->cr0 = 0x80050033;
 	v->cr4 = 0x6a0;

@@ -56,12 +56,21 @@ static struct acpi_guest_params defaults(unsigned n)
 	memset(&p, 0, sizeof(p));
 	p.num_cpus = n;
 	p.lapic_base = ACPI_GUEST_LAPIC_BASE;
+	p.ioapic_addr = ACPI_GUEST_IOAPIC_BASE;
+	p.ioapic_id = 0;
 	p.pm_timer_port = PM_PORT;
 	p.pm_timer_32bit = true;
 	p.oem_id = "TSCVSR";
 	p.oem_table_id = "TSCVTEST";
 	p.oem_revision = 7;
 	return p;
+}
+
+/* The MADT's length: a LAPIC entry per vCPU, and with an I/O APIC its
+ * entry (12 bytes) and two interrupt source overrides (10 each). */
+static uint32_t madt_len(const struct acpi_guest_params *p)
+{
+	return 44 + 8 * p->num_cpus + (p->ioapic_addr ? 12 + 2 * 10 : 0);
 }
 
 /* What a 32-bit address field must hold for address a. */
@@ -123,8 +132,8 @@ static void verify(const uint8_t *ram, const struct acpi_guest_params *p,
 	CHECK(r->fadt >= 0xE0000 && r->fadt + 276 <= 0x100000);
 	CHECK(r->rsdt >= 0xE0000 && r->rsdt + 44 <= 0x100000);
 	CHECK(r->xsdt >= 0xE0000 && r->xsdt + 52 <= 0x100000);
-	CHECK(r->madt >= 0xE0000 && r->madt + 44 + 8 * p->num_cpus <= 0x100000);
-	CHECK(r->madt + 44 + 8 * p->num_cpus <= r->rsdp || r->madt >= r->rsdp + 36);
+	CHECK(r->madt >= 0xE0000 && r->madt + madt_len(p) <= 0x100000);
+	CHECK(r->madt + madt_len(p) <= r->rsdp || r->madt >= r->rsdp + 36);
 
 	/* XSDT: 64-bit entries to FACP and APIC. */
 	xsdt = at(ram, b, rd64(rsdp + 24));
@@ -195,8 +204,9 @@ static void verify(const uint8_t *ram, const struct acpi_guest_params *p,
 	if (dsdt)
 		check_header(dsdt, "DSDT", 36, 2, oem, tid);
 
-	/* MADT: one enabled Processor Local APIC per vCPU. */
-	check_header(madt, "APIC", 44 + 8 * p->num_cpus, 4, oem, tid);
+	/* MADT: one enabled Processor Local APIC per vCPU, then the I/O APIC
+	 * and its two overrides. */
+	check_header(madt, "APIC", madt_len(p), 4, oem, tid);
 	CHECK_EQ_U64(rd32(madt + 36), p->lapic_base);
 	CHECK_EQ_U64(rd32(madt + 40), 1);               /* PCAT_COMPAT */
 	for (i = 0; i < p->num_cpus; i++) {
@@ -210,6 +220,33 @@ static void verify(const uint8_t *ram, const struct acpi_guest_params *p,
 		}
 	}
 	CHECK_EQ_U64(i, p->num_cpus);
+	if (p->ioapic_addr) {
+		const uint8_t *e = madt + 44 + 8 * p->num_cpus;
+
+		/* I/O APIC: type 1, 12 bytes, ID, reserved, address, GSI base 0. */
+		CHECK_EQ_U64(e[0], 1);
+		CHECK_EQ_U64(e[1], 12);
+		CHECK_EQ_U64(e[2], p->ioapic_id);
+		CHECK_EQ_U64(e[3], 0);
+		CHECK_EQ_U64(rd32(e + 4), p->ioapic_addr);
+		CHECK_EQ_U64(rd32(e + 8), 0);
+		/* ISA IRQ 0 -> GSI 2, flags "conforms to the bus". */
+		e += 12;
+		CHECK_EQ_U64(e[0], 2);
+		CHECK_EQ_U64(e[1], 10);
+		CHECK_EQ_U64(e[2], 0);
+		CHECK_EQ_U64(e[3], 0);
+		CHECK_EQ_U64(rd32(e + 4), 2);
+		CHECK_EQ_U64(e[8] | (e[9] << 8), 0);
+		/* The SCI: the FADT's SCI_INT, level (3 << 2), active high (1). */
+		e += 10;
+		CHECK_EQ_U64(e[0], 2);
+		CHECK_EQ_U64(e[1], 10);
+		CHECK_EQ_U64(e[2], 0);
+		CHECK_EQ_U64(e[3], fadt[46] | (fadt[47] << 8));
+		CHECK_EQ_U64(rd32(e + 4), 9);
+		CHECK_EQ_U64(e[8] | (e[9] << 8), 0xD);
+	}
 }
 
 /* Bytes of the area that belong to no table are zero; RAM outside it is as
@@ -219,7 +256,7 @@ static void check_area(const uint8_t *ram, const struct acpi_guest_params *p,
 {
 	struct { uint64_t a, len; } t[] = {
 		{ r->rsdp, 36 }, { r->rsdt, 44 }, { r->xsdt, 52 }, { r->fadt, 276 },
-		{ r->facs, 64 }, { r->dsdt, 36 }, { r->madt, 44 + 8 * p->num_cpus },
+		{ r->facs, 64 }, { r->dsdt, 36 }, { r->madt, madt_len(p) },
 	};
 	uint64_t x, stray = 0, outside = 0;
 	unsigned i;
@@ -370,6 +407,21 @@ int main(void)
 	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
 	verify(ram, &p, &r);
 
+	/* No I/O APIC: the MADT lists the LAPICs alone; another ID is named. */
+	p = defaults(3);
+	p.ioapic_addr = 0;
+	memset(ram, FILL, RAM_SIZE);
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+	verify(ram, &p, &r);
+	check_area(ram, &p, &r);
+	CHECK_EQ_U64(rd32(ram + r.madt + 4), 44 + 3 * 8);
+	p = defaults(3);
+	p.ioapic_id = 15;
+	memset(ram, FILL, RAM_SIZE);
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+	verify(ram, &p, &r);
+	CHECK_EQ_U64(ram[r.madt + 44 + 3 * 8 + 2], 15);
+
 	/* Explicit APIC IDs, in order. */
 	p = defaults(4);
 	ids[0] = 0; ids[1] = 2; ids[2] = 4; ids[3] = 254;
@@ -440,6 +492,11 @@ int main(void)
 	p = defaults(2);
 	p.lapic_base = 0;
 	refused(ram, RAM_SIZE, &p, "LAPIC base 0");
+	p = defaults(2);
+	p.ioapic_id = 16;
+	refused(ram, RAM_SIZE, &p, "IOAPIC ID 16");
+	p.ioapic_addr = 0;                      /* no IOAPIC: its ID is not looked at */
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
 	p = defaults(2);
 	p.oem_id = "TSCVSR7";
 	refused(ram, RAM_SIZE, &p, "long OEM ID");

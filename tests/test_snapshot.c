@@ -473,9 +473,18 @@ static bool same_vcpus(const struct snap_vm *a, const struct snap_vm *b)
 	return true;
 }
 
+/* The IOAPIC's fields only mean something when the section is there. */
+static bool same_ioapic(const struct snap_ioapic *a, const struct snap_ioapic *b)
+{
+	return a->present == b->present &&
+	       (!a->present || (a->id == b->id && a->ioregsel == b->ioregsel && a->line == b->line &&
+				memcmp(a->rte, b->rte, sizeof(a->rte)) == 0));
+}
+
 static bool same_vm(const struct snap_vm *a, const struct snap_vm *b)
 {
 	return same_platform(&a->platform, &b->platform) && same_vcpus(a, b) &&
+	       same_ioapic(&a->ioapic, &b->ioapic) &&
 	       memcmp(&a->id, &b->id, sizeof(a->id)) == 0 &&
 	       memcmp(&a->time, &b->time, sizeof(a->time)) == 0 &&
 	       memcmp(&a->uart, &b->uart, sizeof(a->uart)) == 0 &&
@@ -2002,6 +2011,91 @@ static void test_64_vcpus_and_65_sections(void)
 	free(ram);
 }
 
+/* ---- IOAPIC (optional section 0x8000000B) ---------------------------- */
+
+static struct snap_vm *io_vm;
+static struct sink ios;
+
+static void make_ioapic(void)
+{
+	io_vm = malloc(sizeof(*io_vm));
+	memcpy(io_vm, base_vm, sizeof(*io_vm));
+	io_vm->ioapic.present = true;
+	io_vm->ioapic.id = 0x0a000000u;
+	io_vm->ioapic.ioregsel = 0x13;
+	io_vm->ioapic.line = 0x810;
+	for (unsigned i = 0; i < SNAP_IOAPIC_PINS; i++)
+		io_vm->ioapic.rte[i] = i % 2 ? (0x30 + i) | SNAP_IOAPIC_RTE_LEVEL |
+					       (i % 4 == 1 ? SNAP_IOAPIC_RTE_REMOTE_IRR : 0) |
+					       (uint64_t)i << 56
+					     : 0x10000;
+	if (encode(io_vm, base_ram, &ios))
+		abort();
+}
+
+static void test_ioapic(void)
+{
+	size_t io = find_section(ios.buf, ios.len, SNAP_SEC_IOAPIC, 0);
+	size_t pic = find_section(ios.buf, ios.len, SNAP_SEC_PIC, 0);
+	struct snap_error e;
+	struct sink c;
+
+	/* Present: after the PIC, 16 + 208 bytes, the fields in place. */
+	CHECK(io != 0 && io == pic + 16 + 4);
+	CHECK_EQ_U64(ios.len, base.len + 16 + SNAP_IOAPIC_LEN);
+	CHECK_EQ_U64(ld32(ios.buf + 20), ld32(base.buf + 20) + 1);
+	CHECK_EQ_U64(ld32(ios.buf + io), 0x8000000Bu);
+	CHECK_EQ_U64(ld32(ios.buf + io + 4), 1);
+	CHECK_EQ_U64(ld64(ios.buf + io + 8), 208);
+	CHECK_EQ_U64(ld32(ios.buf + io + 16), 0x0a000000u);
+	CHECK_EQ_U64(ld32(ios.buf + io + 20), 0x13);
+	CHECK_EQ_U64(ld32(ios.buf + io + 24), 0x810);
+	CHECK_EQ_U64(ld64(ios.buf + io + 32 + 8 * 5), io_vm->ioapic.rte[5]);
+	CHECK(accepted(ios.buf, ios.len) && same_vm(io_vm, g_out) && g_out->ioapic.present);
+	canaries_reset();
+	/* Absent (every snapshot before it): present false, nothing else. */
+	CHECK(accepted(base.buf, base.len) && !g_out->ioapic.present && g_out->ioapic.rte[0] == 0);
+	canaries_reset();
+	CHECK_EQ_U64(find_section(base.buf, base.len, SNAP_SEC_IOAPIC, 0), 0);
+
+	/* What no IOAPIC holds is refused, naming the section's offset. */
+	patched_in(&ios, "IOAPIC ID bit 28", io + 16, 0x1a000000u, 4, SNAP_ERR_VALUE,
+		   "IOAPIC: ID register 0x1a000000 has bits outside 27:24");
+	patched_in(&ios, "IOAPIC IOREGSEL 0x100", io + 20, 0x100, 4, SNAP_ERR_VALUE,
+		   "IOAPIC: IOREGSEL 0x100 above 0xff");
+	patched_in(&ios, "IOAPIC pin 24", io + 24, 1u << 24, 4, SNAP_ERR_VALUE,
+		   "IOAPIC: pin levels 0x1000000 name pins above 23");
+	patched_in(&ios, "IOAPIC reserved word", io + 28, 1, 4, SNAP_ERR_VALUE,
+		   "IOAPIC: reserved word 0x00000001, must be 0");
+	patched_in(&ios, "IOAPIC entry 3 delivery status", io + 32 + 8 * 3, 0x1000, 8, SNAP_ERR_VALUE,
+		   "IOAPIC: entry 3 0x0000000000001000 has bits no IOAPIC holds");
+	patched_in(&ios, "IOAPIC entry 23 reserved bit 17", io + 32 + 8 * 23, 0x20000, 8, SNAP_ERR_VALUE,
+		   "IOAPIC: entry 23 0x0000000000020000 has bits");
+	patched_in(&ios, "IOAPIC remote IRR on an edge entry", io + 32, 0x4030, 8, SNAP_ERR_VALUE,
+		   "IOAPIC: entry 0 0x0000000000004030: remote IRR on an edge entry");
+	patched_in(&ios, "IOAPIC version 2", io + 4, 2, 4, SNAP_ERR_VERSION, "section IOAPIC");
+	copy_sink(&c, &ios);
+	st(c.buf + io + 16, 0x1f000000u, 4);
+	reseal(c.buf, c.len);
+	CHECK(snap_check(c.buf, c.len, NULL, &e) == -1 && e.offset == io);
+	sink_free(&c);
+	/* a second one */
+	copy_sink(&c, &ios);
+	insert_bytes(&c, io, ios.buf + io, 16 + SNAP_IOAPIC_LEN);
+	add_sections(&c, 1);
+	reseal(c.buf, c.len);
+	expect_refused("IOAPIC twice", c.buf, c.len, SNAP_ERR_DUPLICATE, "a second IOAPIC");
+	sink_free(&c);
+	/* the encoder refuses what the decoder would */
+	io_vm->ioapic.rte[2] = 0x4030;
+	CHECK(snap_validate(io_vm, 2 * MIB, &e) == -1 && strstr(e.msg, "remote IRR on an edge entry"));
+	io_vm->ioapic.rte[2] = 0x1c030;   /* level, remote IRR, masked: fine */
+	CHECK(snap_validate(io_vm, 2 * MIB, &e) == 0);
+	io_vm->ioapic.present = false;    /* absent: not looked at */
+	io_vm->ioapic.rte[2] = ~0ull;
+	CHECK(snap_validate(io_vm, 2 * MIB, &e) == 0);
+}
+
 int main(void)
 {
 	canaries_init();
@@ -2025,6 +2119,8 @@ int main(void)
 	test_fpu();
 	make_xs();
 	test_xstate();
+	make_ioapic();
+	test_ioapic();
 	test_encoder_args();
 	test_ram_changing();
 	test_64_vcpus_and_65_sections();
@@ -2033,6 +2129,9 @@ int main(void)
 	test_mutations(&base, 0x5eed5eed12345678ull);
 	test_mutations(&plat, 0x5eed5eed87654321ull);
 	test_mutations(&fpus, 0x5eed5eedf0f0f0f0ull);
+	test_mutations(&ios, 0x5eed5eed10a9c000ull);
+	sink_free(&ios);
+	free(io_vm);
 	sink_free(&base);
 	sink_free(&plat);
 	free(plat_vm);

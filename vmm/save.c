@@ -14,6 +14,7 @@
  * order, and owns the vCPU registers and the FPU/XSTATE parts itself. */
 #include <string.h>
 #include <tscvisor/format.h>
+#include <tscvisor/dev/ioapic.h>
 #include <tscvisor/dev/lapic.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/hypercall.h>
@@ -347,6 +348,7 @@ static const struct save_part {
 	{ "uart",           uart_save,      uart_restore,      NULL },
 	{ "fw_cfg",         fwcfg_save,     fwcfg_restore,     NULL },
 	{ "pic",            pic_save,       pic_restore,       NULL },
+	{ "ioapic",         ioapic_save,    ioapic_restore,    NULL },
 	{ "pm timer",       acpi_pm_save,   acpi_pm_restore,   NULL },
 };
 

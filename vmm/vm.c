@@ -8,6 +8,7 @@
 #include <tscvisor/guest.h>
 #include <tscvisor/loader.h>
 #include <tscvisor/log.h>
+#include <tscvisor/dev/ioapic.h>
 #include <tscvisor/dev/platform.h>
 #include <tscvisor/quirks.h>
 #include <tscvisor/save.h>
@@ -225,6 +226,8 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	ap.num_cpus = vm->nvcpus;
 	ap.apic_ids = apic_ids;
 	ap.lapic_base = LAPIC_DEFAULT_BASE;
+	ap.ioapic_addr = (uint32_t)IOAPIC_BASE;   /* vmm/dev/ioapic.c */
+	ap.ioapic_id = IOAPIC_ID;
 	ap.pm_timer_port = pf->pm_timer_port;
 	ap.pm_timer_32bit = pf->pm_timer_32bit;
 	if (acpi_build_guest_tables(vm->ram, vm->ram_size, &ap, &ar)) {

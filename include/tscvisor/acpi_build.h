@@ -1,7 +1,9 @@
 /* Builder of the minimal ACPI tables a guest finds in its memory (pure C):
  * RSDP, RSDT, XSDT, FADT (naming the host's ACPI PM timer, passed through
  * read-only as the guest's reference clock), FACS, an empty DSDT and a MADT
- * listing the VM's vCPUs. Layout and field choices: docs/guest-acpi.md.
+ * listing the VM's vCPUs and, when it has one, its I/O APIC with the PC's
+ * two interrupt source overrides (ISA IRQ 0 -> GSI 2; the SCI, IRQ 9,
+ * level-triggered active-high). Layout and field choices: docs/guest-acpi.md.
  *
  * Guest-physical address X is ram[X]. Every address written into a table is
  * params->address_base + X: 0 for a guest; host tests pass the host address
@@ -22,12 +24,16 @@
 #define ACPI_GUEST_MAX_CPUS   255u      /* one-byte APIC IDs, 0xFF is broadcast */
 #define ACPI_GUEST_LAPIC_BASE 0xFEE00000u
 #define ACPI_GUEST_SCI_INT    9u
+#define ACPI_GUEST_IOAPIC_BASE 0xFEC00000u
+#define ACPI_GUEST_IOAPIC_MAX_ID 0x0Fu  /* the IOAPIC's ID register holds 4 bits */
 
 struct acpi_guest_params {
 	unsigned num_cpus;          /* 1..ACPI_GUEST_MAX_CPUS */
 	const uint8_t *apic_ids;    /* num_cpus distinct IDs (not 0xFF), in MADT
 				     * order, the first the BSP; NULL: 0..n-1 */
 	uint32_t lapic_base;        /* MADT Local APIC Address, non-zero */
+	uint32_t ioapic_addr;       /* the I/O APIC's address; 0: none in the MADT */
+	uint8_t ioapic_id;          /* its ID, 0..ACPI_GUEST_IOAPIC_MAX_ID */
 	uint16_t pm_timer_port;     /* host PM_TMR_BLK; 0: the FADT names none */
 	bool pm_timer_32bit;        /* FADT flags TMR_VAL_EXT */
 	const char *oem_id;         /* <= 6 chars, space-padded; NULL: "TSCVSR" */
@@ -46,7 +52,8 @@ struct acpi_build_result {
 /* Build the tables into ram[0 .. ram_size). Checks everything before writing
  * anything: on refusal (-1, res->error says why) ram is untouched. Refuses a
  * NULL ram or p, ram_size < 1 MiB, num_cpus 0 or above ACPI_GUEST_MAX_CPUS,
- * APIC ID 0xFF or a repeated one, lapic_base 0, an OEM string too long, and
+ * APIC ID 0xFF or a repeated one, lapic_base 0, an I/O APIC ID above
+ * ACPI_GUEST_IOAPIC_MAX_ID (when ioapic_addr is set), an OEM string too long, and
  * an address_base that makes an address wrap. A 32-bit address field
  * (RsdtAddress, RSDT entries, FIRMWARE_CTRL, DSDT) gets 0 when the address
  * does not fit in 32 bits (only possible with a large address_base); the

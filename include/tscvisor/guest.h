@@ -62,6 +62,7 @@ void lapic_write(struct vcpu *v, uint32_t offset, uint32_t val);
 int lapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
 int lapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
 void lapic_accept(struct vcpu *v, uint8_t vector);
+bool lapic_accept_irq(struct vcpu *v, uint8_t vector, bool level);
 int lapic_pending(struct vcpu *v);
 /* Whether any vector is requested (IRR non-empty): the run loop's cheap
  * test before lapic_pending(). The IRR is lapic.regs[0x20..0x27]. */

@@ -60,6 +60,7 @@ enum snap_section {
 #define SNAP_SEC_PLATFORM   (SNAP_SEC_OPTIONAL | 8u)   /* 0x80000008 */
 #define SNAP_SEC_FPU        (SNAP_SEC_OPTIONAL | 9u)   /* 0x80000009, one per vCPU */
 #define SNAP_SEC_XSTATE     (SNAP_SEC_OPTIONAL | 10u)  /* 0x8000000A, one per vCPU */
+#define SNAP_SEC_IOAPIC     (SNAP_SEC_OPTIONAL | 11u)  /* 0x8000000B */
 
 /* Payload lengths of the fixed-size sections (format version 1). */
 #define SNAP_IDENTITY_LEN 52u
@@ -78,6 +79,14 @@ enum snap_section {
 #define SNAP_XSTATE_EXT_LEN 1856u
 #define SNAP_XSTATE_LEN   (56u + SNAP_XSTATE_EXT_LEN)
 #define SNAP_XCR0_ALLOWED 0xe7ull  /* x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM */
+/* IOAPIC: ID register, IOREGSEL, input pin levels, reserved, then the 24
+ * redirection entries (64 bits each). */
+#define SNAP_IOAPIC_PINS  24u
+#define SNAP_IOAPIC_LEN   (16u + 8u * SNAP_IOAPIC_PINS)
+#define SNAP_IOAPIC_ID_BITS   0x0f000000u          /* ID register: bits 27:24 */
+#define SNAP_IOAPIC_RTE_BITS  0xff0000000001efffull /* entry bits an IOAPIC holds (remote IRR included) */
+#define SNAP_IOAPIC_RTE_LEVEL (1ull << 15)
+#define SNAP_IOAPIC_RTE_REMOTE_IRR (1ull << 14)
 #define SNAP_RAM_HDR_LEN  16u    /* ram_size, page_size, run_count */
 #define SNAP_RAM_RUN_LEN  16u    /* first_page, page_count (then the pages) */
 
@@ -135,6 +144,18 @@ struct snap_platform {
 				     * fields are then not written nor checked) */
 	uint16_t pm_timer_port;     /* FADT PM_TMR_BLK I/O port, 0: none; <= 0xfffc */
 	bool pm_timer_32bit;        /* FADT TMR_VAL_EXT: a 32-bit (not 24-bit) timer */
+};
+
+/* The I/O APIC (optional IOAPIC section; absent in snapshots from writers
+ * before it: the restorer then leaves the IOAPIC at its reset state, every
+ * entry masked). */
+struct snap_ioapic {
+	bool present;
+	uint32_t id;                /* within SNAP_IOAPIC_ID_BITS */
+	uint32_t ioregsel;          /* 0..0xff */
+	uint32_t line;              /* bit n: pin n asserted; pins 0..23 */
+	uint64_t rte[SNAP_IOAPIC_PINS];  /* within SNAP_IOAPIC_RTE_BITS; remote
+				     * IRR only on a level-triggered entry */
 };
 
 /* General-purpose registers by hardware number (ModRM order). */
@@ -228,6 +249,7 @@ struct snap_vm {
 	struct snap_fwcfg fwcfg;
 	struct snap_pic pic;
 	struct snap_platform platform;
+	struct snap_ioapic ioapic;
 	bool fpu_present;           /* an FPU section per vCPU (optional: absent in
 				     * snapshots from writers before it, and the
 				     * restorer then resets x87/SSE) */

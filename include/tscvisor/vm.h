@@ -15,6 +15,8 @@
 #include <tscvisor/dev/acpi_pm.h>
 #include <tscvisor/dev/exit_ports.h>
 #include <tscvisor/dev/fwcfg.h>
+#include <tscvisor/dev/ioapic.h>
+#include <tscvisor/dev/pci.h>
 #include <tscvisor/dev/pic.h>
 #include <tscvisor/dev/uart.h>
 
@@ -87,6 +89,8 @@ struct vm {
 	struct fwcfg_state fwcfg;
 	struct pic_state pic;
 	uint32_t isa_irq_level;     /* ISA lines asserted (vmm/dev/irq.c) */
+	struct ioapic_state ioapic;
+	struct pci_state pci;
 	struct exit_ports_state exit_ports;
 	struct acpi_pm_state pm;
 	struct spinlock log_rl_lock; /* log lines the guest causes: vm_log() */

@@ -6,6 +6,7 @@
  * them (vmm/sched.c). Missed periodic ticks follow the VM's tick_policy. */
 #include <string.h>
 #include <tscvisor/apic_mode.h>
+#include <tscvisor/dev/ioapic.h>
 #include <tscvisor/dev/lapic.h>
 #include <tscvisor/io.h>
 #include <tscvisor/save.h>
@@ -98,6 +99,23 @@ void lapic_accept(struct vcpu *v, uint8_t vector)
 	sched_wake(v);
 }
 
+/* An interrupt from the I/O APIC: as lapic_accept(), and the trigger mode
+ * goes to the TMR so that the EOI of a level-triggered vector is passed
+ * back to the IOAPIC (eoi()). Whether the APIC accepted it. */
+bool lapic_accept_irq(struct vcpu *v, uint8_t vector, bool level)
+{
+	uint32_t *tmr = reg(v, APIC_TMR + (vector / 32u) * 16), bit = 1u << (vector % 32);
+
+	if (vector < 16 || !(__atomic_load_n(&v->apic_base, __ATOMIC_ACQUIRE) & APIC_BASE_ENABLE))
+		return false;
+	if (level)
+		__atomic_or_fetch(tmr, bit, __ATOMIC_ACQ_REL);
+	else
+		__atomic_and_fetch(tmr, ~bit, __ATOMIC_ACQ_REL);
+	lapic_accept(v, vector);
+	return true;
+}
+
 /* The vector to deliver now, or -1 (SVR software-disabled delivers none). */
 int lapic_pending(struct vcpu *v)
 {
@@ -121,12 +139,23 @@ void lapic_ack(struct vcpu *v, uint8_t vector)
 	*reg(v, APIC_ISR + (vector / 32u) * 16) |= 1u << (vector % 32);
 }
 
+/* The highest in-service vector leaves service; a level-triggered one
+ * (its TMR bit, set by lapic_accept_irq()) is broadcast to the I/O APIC,
+ * whose entries with that vector leave service in turn (SDM 11.8.5). */
 static void eoi(struct vcpu *v)
 {
 	int isr = highest_bit(v, APIC_ISR);
+	uint32_t *tmr, bit;
 
-	if (isr >= 0)
-		*reg(v, APIC_ISR + ((unsigned)isr / 32) * 16) &= ~(1u << (isr % 32));
+	if (isr < 0)
+		return;
+	*reg(v, APIC_ISR + ((unsigned)isr / 32) * 16) &= ~(1u << (isr % 32));
+	tmr = reg(v, APIC_TMR + ((unsigned)isr / 32) * 16);
+	bit = 1u << (isr % 32);
+	if (__atomic_load_n(tmr, __ATOMIC_ACQUIRE) & bit) {
+		__atomic_and_fetch(tmr, ~bit, __ATOMIC_ACQ_REL);
+		ioapic_eoi(v->vm, (uint8_t)isr);
+	}
 }
 
 /* ---- timer ---- */
