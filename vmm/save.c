@@ -352,11 +352,11 @@ static const struct save_part {
 	{ "pm timer",       acpi_pm_save,   acpi_pm_restore,   NULL },
 };
 
-const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
+const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t stopped, uint64_t *len)
 {
 	struct snap_error err;
 	struct sink sink = { 0 };
-	struct save_ctx c = { self, vm_host_tsc() };
+	struct save_ctx c = { self, stopped };
 	uint64_t size;
 	unsigned i;
 
@@ -453,7 +453,7 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 static int64_t save_now(struct vm *vm, struct vcpu *v, bool from_guest)
 {
 	const uint8_t *buf;
-	uint64_t len = 0;
+	uint64_t len = 0, stopped;
 	int64_t rc = 0;
 	int p = sched_pause_others(vm);
 
@@ -461,9 +461,15 @@ static int64_t save_now(struct vm *vm, struct vcpu *v, bool from_guest)
 		return HC_RETRY;
 	if (p)
 		return -1;
+	/* The save instant: the guest has stopped (this vCPU at the exit
+	 * being handled, every other one parked). Everything after it (the
+	 * snapshot's memset, encoding and COM2 stream, every log line, the
+	 * VM's end or its restore) is outside the guest's time: the clocks
+	 * are captured here and resume from this value. */
+	stopped = vm_host_tsc();
 	if (from_guest)
 		v->regs.rax = 0;
-	buf = save_vm(vm, v, &len);
+	buf = save_vm(vm, v, stopped, &len);
 	/* Logged after the capture: a console line takes guest-visible
 	 * milliseconds on a real (or Bochs's) 115200-baud UART. */
 	if (!from_guest && v)

@@ -323,11 +323,15 @@ void sched_run_vm(struct vm *vm, unsigned npcpus)
 		if (vm->cfg->migrate_ms)
 			v->next_move = now + (uint64_t)vm->cfg->migrate_ms * vm->time.host.tsc_khz;
 	}
-	vmtime_resume(vm);          /* a restored VM's clocks go on from here */
 	vm->save_at = vm->cfg->save_after_ms ?
 		now + (uint64_t)vm->cfg->save_after_ms * vm->time.host.tsc_khz : 0;
 	log_info("vm %s: %u vCPU(s) on %u pCPU(s)%s", vm->name, vm->nvcpus, pcpus_used,
 		 vm->nvcpus > pcpus_used ? ", time-sliced" : ", pinned");
+	/* A restored VM's clocks go on from here: after the last log line
+	 * (~4 ms of a 115200-baud console each), right before the pCPUs
+	 * start; only the run loop's first pass, no output, lies between
+	 * this and the first entry (docs/save-restore.md). */
+	vmtime_resume(vm);
 	cpus_done = 0;
 	active_vm = vm;
 	__atomic_add_fetch(&active_gen, 1, __ATOMIC_ACQ_REL);

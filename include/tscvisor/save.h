@@ -11,9 +11,11 @@ struct vm;
 
 /* `self`: the vCPU whose control block is loaded on this pCPU (NULL when
  * none); the others are loaded here one by one to be read or written.
- * Take a snapshot of `vm` (every vCPU stopped): encode it into a buffer
- * from the pool and stream it out of COM2. Returns the buffer, or NULL. */
-const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len);
+ * Take a snapshot of `vm` (every vCPU stopped) as it was at host TSC
+ * `stopped` (the instant the guest stopped: its clocks are captured there,
+ * whatever the save does after): encode it into a buffer from the pool and
+ * stream it out of COM2. Returns the buffer, or NULL. */
+const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t stopped, uint64_t *len);
 /* Restore `vm` (already created with the snapshot's identity) from a
  * checked snapshot: RAM, vCPUs, devices, and time with pause semantics on
  * this host. Returns 0, or -1 with a message logged. */

@@ -30,8 +30,10 @@ uint64_t vmtime_guest_to_host(struct vcpu *v, uint64_t guest_tsc);
 /* The vCPU is about to run on this pCPU (after a move): re-apply its TSC. */
 void vmtime_vcpu_loaded(struct vcpu *v);
 /* A restore resumes the guest clocks at host TSC vm->time.resume_host; the
- * VM runs a little later (log lines over a 115200-baud console take ~15 ms
- * each). Called right before the VM runs again: every guest TSC, emulated
+ * VM runs later (the restore's log lines go out on a 115200-baud console at
+ * ~87 us a character, and other VMs may be created in between). Called
+ * right before the VM runs again, after the last log line (sched_run_vm,
+ * or the in-boot restore once its lines are out): every guest TSC, emulated
  * or native, and every LAPIC timer moves on by the host time in between, so
  * the guest sees none of it ("pause" semantics, docs/save-restore.md). */
 void vmtime_resume(struct vm *vm);

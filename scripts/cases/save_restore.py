@@ -27,20 +27,29 @@ def cases():
     guest_ok = [r"^\[mig\] ok \d+ - the TSC rate after .* equals the rate before",
                 r"^\[mig\] ok \d+ - no backward TSC step", r"^\[mig\] RESULT: PASS",
                 r"vm mig: restored: incarnation 1", r"^migrate: PASS"]
+    # The guest's own measure of its clock's step across the migration
+    # ("# step across the save/restore: N ns"), held to 20 ms: QEMU without
+    # icount gives its guest this machine's real time, and on this loaded
+    # 2-core machine QEMU's thread is descheduled for milliseconds at a time
+    # (~0.4 ms typical when saved there, ~2.5 ms when restored there, where
+    # QEMU translates the run loop's and the guest's code afresh; 14.5 ms
+    # seen at load average 7). Bochs, whose time is its instruction count,
+    # holds it to 100 us (scripts/cases/vmx.py).
+    step_us = 20000
     for name, src, dst in (("host-to-1GHz", plain, icount), ("1GHz-to-host", icount, plain)):
         out.append(Case(f"qemu-svm:migrate-emulate-{name}",
                         [migrate, "--from", src, "--to", dst,
                          os.path.join(CFG, "migrate-emulate.cfg"), "mig"],
                         timeout=600, weight=6,
                         must=guest_ok + [r"^\[mig\] ok \d+ - the rate after is tsc_khz 1500000"],
-                        must_not=[r"^\[mig\] not ok"]))
+                        must_not=[r"^\[mig\] not ok"], check=step_at_most("mig", step_us)))
     out.append(Case("qemu-svm:migrate-auto-native-to-emulate",
                     [migrate, "--from", plain, "--to", icount,
                      os.path.join(CFG, "migrate-auto.cfg"), "mig"],
                     timeout=600, weight=6,
                     must=guest_ok + [r"vm mig: tsc: auto -> native",
                                      r"vm mig: restored: .*tsc: auto -> emulate: tsc_khz \d+ differs from host"],
-                    must_not=[r"^\[mig\] not ok"]))
+                    must_not=[r"^\[mig\] not ok"], check=step_at_most("mig", step_us)))
     work = os.path.join(BUILD, "test-work", "refusals")
     out.append(Case("qemu-svm:snapshot-refusals",
                     ["bash", "-c", f"rm -rf '{work}' && '{migrate}' --keep '{work}' "

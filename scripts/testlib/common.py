@@ -98,6 +98,21 @@ def guest_rate_near(vm, khz, ppm):
     return check
 
 
+def step_at_most(vm, max_us):
+    """A check: the guest's own measure of its clock's step across a save and
+    restore (save_restore's "# step across the save/restore: N ns" line) is
+    at most max_us microseconds, and not negative."""
+    def check(out):
+        m = re.search(rf"^\[{re.escape(vm)}\] # step across the save/restore: (-?\d+) ns", out, re.M)
+        if not m:
+            return f"VM {vm}: no '# step across the save/restore' line"
+        ns = int(m.group(1))
+        if ns < 0 or ns > max_us * 1000:
+            return f"VM {vm}: the guest's clock stepped {ns} ns across the save/restore, allowed 0..{max_us} us"
+        return None
+    return check
+
+
 def vm_passed(*names):
     return [rf"vm {re.escape(n)}: ended by exit port \(exit port 0xf4\), status 1: PASS" for n in names]
 
