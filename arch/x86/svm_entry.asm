@@ -19,7 +19,8 @@ section .text
 
 %include "fastexit.inc"
 
-; RBX := the host address of the exiting instruction's bytes, when its
+; The guest's RBX and RDX to their slots, then RBX := the host address of
+; the exiting instruction's bytes, when its
 ; linear address (RIP + CS base) lies in the page the slow path recorded
 ; (fx->page, fastexit_learn()) with four bytes to spare; else to the slow
 ; path. RAX = the VMCB. The recorded page stays valid while no translation
@@ -28,6 +29,8 @@ section .text
 ; intercepted instruction's exit never comes during the delivery of an
 ; event (EXITINTINFO is valid only for those, APM 15.7.2): no check.
 %macro insn_at_rip 0
+	mov [rsp + FX_RDX], rdx
+	mov [rsp + FX_RBX], rbx
 	mov rbx, [rax + VMCB_RIP]
 	add rbx, [rax + VMCB_CS_BASE]
 	sub rbx, [rsp + FX_PAGE]
@@ -77,20 +80,7 @@ svm_run:
 	mov [rcx + FX_HOST_VMCB], rdx
 	mov rsp, rcx
 	mov rax, rsi
-	mov rcx, [rdi + G_RCX]
-	mov rdx, [rdi + G_RDX]
-	mov rbx, [rdi + G_RBX]
-	mov rbp, [rdi + G_RBP]
-	mov rsi, [rdi + G_RSI]
-	mov r8,  [rdi + G_R8]
-	mov r9,  [rdi + G_R9]
-	mov r10, [rdi + G_R10]
-	mov r11, [rdi + G_R11]
-	mov r12, [rdi + G_R12]
-	mov r13, [rdi + G_R13]
-	mov r14, [rdi + G_R14]
-	mov r15, [rdi + G_R15]
-	mov rdi, [rdi + G_RDI]
+	GPRS_LOAD_FROM_RDI
 	vmload		; [rax]
 	; With V_INTR_MASKING the host's IF at VMRUN (HIF) decides whether a
 	; physical interrupt makes the guest exit (APM 15.21.1). GIF is 0 here,
@@ -105,8 +95,6 @@ svm_run:
 ; CPUs with their own exit come here from .fx_other): the guest's RBX and
 ; RDX go to their slots, the length comes from the instruction's bytes.
 .fx_tsc:
-	mov [rsp + FX_RDX], rdx
-	mov [rsp + FX_RBX], rbx
 	insn_at_rip
 	cmp word [rbx], 0x310f          ; RDTSC
 	jne .fx_rdtscp
@@ -143,8 +131,6 @@ svm_run:
 	jmp .slow
 
 .fx_cpuid:
-	mov [rsp + FX_RDX], rdx
-	mov [rsp + FX_RBX], rbx
 	insn_at_rip
 	cmp word [rbx], 0xa20f          ; CPUID
 	jne .fx_back
@@ -173,8 +159,6 @@ svm_run:
 .fx_hc:
 	cmp qword [rax + VMCB_RAX], 0   ; the null hypercall: returns 0
 	jne .slow
-	mov [rsp + FX_RDX], rdx
-	mov [rsp + FX_RBX], rbx
 	insn_at_rip
 	cmp word [rbx], 0x010f
 	jne .fx_back
@@ -200,20 +184,7 @@ svm_run:
 	mov rax, [rsp + FX_VMCB]        ; (RAX after #VMEXIT is not relied on)
 	vmsave		; [rax]
 	mov rax, [rsp + FX_GPRS]
-	mov [rax + G_RCX], rcx
-	mov [rax + G_RDX], rdx
-	mov [rax + G_RBX], rbx
-	mov [rax + G_RBP], rbp
-	mov [rax + G_RSI], rsi
-	mov [rax + G_RDI], rdi
-	mov [rax + G_R8],  r8
-	mov [rax + G_R9],  r9
-	mov [rax + G_R10], r10
-	mov [rax + G_R11], r11
-	mov [rax + G_R12], r12
-	mov [rax + G_R13], r13
-	mov [rax + G_R14], r14
-	mov [rax + G_R15], r15
+	GPRS_STORE_TO_RAX
 	mov rax, [rsp + FX_HOST_VMCB]
 	vmload                  ; [rax]: the hypervisor's FS, GS, TR, ...
 	mov rsp, [rsp + FX_HOST_RSP]

@@ -43,20 +43,7 @@ vmx_run:
 	mov rsp, rdx
 	test esi, esi           ; launched? MOVs below leave the flags alone
 	mov rax, [rdi + G_RAX]
-	mov rcx, [rdi + G_RCX]
-	mov rdx, [rdi + G_RDX]
-	mov rbx, [rdi + G_RBX]
-	mov rbp, [rdi + G_RBP]
-	mov rsi, [rdi + G_RSI]
-	mov r8,  [rdi + G_R8]
-	mov r9,  [rdi + G_R9]
-	mov r10, [rdi + G_R10]
-	mov r11, [rdi + G_R11]
-	mov r12, [rdi + G_R12]
-	mov r13, [rdi + G_R13]
-	mov r14, [rdi + G_R14]
-	mov r15, [rdi + G_R15]
-	mov rdi, [rdi + G_RDI]
+	GPRS_LOAD_FROM_RDI
 	jnz .resume
 	vmlaunch
 	jmp .failed
@@ -196,20 +183,7 @@ vmx_exit:
 	mov rbx, [rsp + FX_RBX]
 	mov rdx, [rsp + FX_RDX]
 	mov rax, [rsp + FX_GPRS]
-	mov [rax + G_RCX], rcx
-	mov [rax + G_RDX], rdx
-	mov [rax + G_RBX], rbx
-	mov [rax + G_RBP], rbp
-	mov [rax + G_RSI], rsi
-	mov [rax + G_RDI], rdi
-	mov [rax + G_R8],  r8
-	mov [rax + G_R9],  r9
-	mov [rax + G_R10], r10
-	mov [rax + G_R11], r11
-	mov [rax + G_R12], r12
-	mov [rax + G_R13], r13
-	mov [rax + G_R14], r14
-	mov [rax + G_R15], r15
+	GPRS_STORE_TO_RAX
 	mov rcx, [rsp + FX_RAX]
 	mov [rax + G_RAX], rcx
 	mov rsp, [rsp + FX_HOST_RSP]
