@@ -12,7 +12,13 @@ static struct vm *attached[CFG_MAX_VMS];   /* by config index */
 static unsigned nattached;                 /* highest index attached + 1 */
 static int owner = -1;                     /* index of the VM with the console */
 static struct console_keys keys;
-static uint64_t last_poll, full_since;
+static uint64_t last_poll;
+/* Typed for the console VM while its receive FIFO was full: delivered as
+ * the guest reads, oldest first; beyond CONSOLE_BACKLOG bytes input is
+ * dropped (and said so once per VM). */
+static uint8_t backlog[CONSOLE_BACKLOG];
+static unsigned bl_head, bl_count;
+static bool drop_said;
 
 void console_attach(struct vm *vm)
 {
@@ -71,6 +77,35 @@ static void next_vm(struct vm *vm)
 	}
 }
 
+static void backlog_deliver(struct vm *vm)
+{
+	while (bl_count && uart_rx_room(vm)) {
+		uart_receive(vm, backlog[bl_head]);
+		bl_head = (bl_head + 1) % CONSOLE_BACKLOG;
+		bl_count--;
+	}
+}
+
+static void input_byte(struct vm *vm, uint8_t b)
+{
+	if (!bl_count && uart_rx_room(vm)) {
+		uart_receive(vm, b);
+		return;
+	}
+	if (bl_count < CONSOLE_BACKLOG) {
+		backlog[(bl_head + bl_count) % CONSOLE_BACKLOG] = b;
+		bl_count++;
+		return;
+	}
+	if (!drop_said) {
+		drop_said = true;
+		flush_guest_line(vm);
+		log_info("console: input for VM %u '%s' dropped: its receive FIFO and the console's "
+			 "%u-byte backlog are full (the guest does not read its UART)", owner + 1,
+			 vm->name, CONSOLE_BACKLOG);
+	}
+}
+
 void console_poll(struct vm *vm, uint64_t now)
 {
 	uint64_t khz = vm->time.host.tsc_khz;
@@ -82,31 +117,22 @@ void console_poll(struct vm *vm, uint64_t now)
 		return;
 	last_poll = now;
 	if (owner < 0 || (unsigned)owner >= CFG_MAX_VMS || attached[owner] != vm) {
-		/* The VM with the console ended: the running one takes it. */
+		/* The VM with the console ended: the running one takes it, and
+		 * what was typed for the last one is dropped. */
 		owner = (int)vm->index;
 		keys.escape = false;
-		full_since = 0;
+		bl_count = 0;
+		drop_said = false;
 		log_dbg("console: VM %u '%s' has the console", owner + 1, vm->name);
 	}
+	backlog_deliver(vm);
 	for (n = 0; n < CONSOLE_POLL_BYTES; n++) {
-		/* A full receive FIFO leaves the input on the host's line (its
-		 * FIFO, or the emulator's) until the guest reads, for at most
-		 * CONSOLE_STALL_MS; after that input is taken and lost. A byte
-		 * after Ctrl-A is always taken: it is ours. */
-		if (!keys.escape && !uart_rx_room(vm)) {
-			if (!full_since)
-				full_since = now;
-			if (now - full_since < khz * CONSOLE_STALL_MS)
-				break;
-		} else {
-			full_since = 0;
-		}
 		c = hw_console_getc();
 		if (c < 0)
 			break;
 		switch (console_key(&keys, (uint8_t)c, &arg)) {
 		case CONSOLE_BYTE:
-			uart_receive(vm, arg);     /* lost when refused: LSR.OE */
+			input_byte(vm, arg);
 			break;
 		case CONSOLE_NEXT:
 			next_vm(vm);
