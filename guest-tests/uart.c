@@ -18,9 +18,13 @@
  *      first read then finds IIR 0xc4 (trigger 8 reached), a full FIFO of
  *      16 bytes and no overrun: the input came by the timer poll, and the
  *      rest waited in the hypervisor's console backlog, not lost.
+ *   7. with save=1 (under tscvisor, on_save = restore): three bytes in the
+ *      FIFO (trigger 4), THRE pending and the scratch register survive a
+ *      snapshot and the restore from it.
  * The loopback parts print nothing while MCR.LOOP is on (the output would
  * loop back); their results are reported afterwards. */
 #include "guest.h"
+#include "pvclock.h"
 
 #define COM1 0x3f8
 #define RBR 0
@@ -236,23 +240,75 @@ static void input(void)
 	   "reached)", iir_full);
 	ok((lsr_full & (LSR_DR | LSR_OE)) == LSR_DR, "input waiting: LSR 0x%02x (DR, no overrun)",
 	   lsr_full);
-	ok(first == 16, "first read took %u bytes (want 16: a full FIFO, the rest waiting)", first);
+	/* At least the 16 of a full FIFO (more when the hypervisor's poll
+	 * refills it while the guest reads). */
+	ok(first >= 16, "first read took %u bytes (want at least 16: a full FIFO)", first);
 	ok(!overrun, "no overrun while reading");
 	ok(n == want && !memcmp(got, INPUT, want), "received %u of %u bytes, in order: %s", n, want,
 	   n == want && !memcmp(got, INPUT, want) ? "equal" : "DIFFERENT");
 	diag("uart: received \"%s\"", got + (got[0] == 1));
 }
 
+static u32 incarnation(void)
+{
+	u32 max;
+
+	return tv_signature(&max) && max >= TV_LEAF_TIME ? cpuid(TV_LEAF_TIME).edx : 0;
+}
+
+/* Across a snapshot and a restore: the FIFO's bytes, its trigger level, the
+ * pending THRE interrupt and the scratch register come back. */
+static void save_restore(void)
+{
+	u32 inc0 = incarnation();
+	u8 iir_cti, got[3], iir_thre, iir_none, scr;
+	s64 rc;
+	unsigned i;
+
+	while (rd(LSR) & LSR_DR)
+		rd(RBR);
+	wr(FCR, 0x47);                  /* FIFOs on, trigger 4 */
+	wr(MCR, MCR_LOOP | MCR_NORMAL);
+	put('S');
+	put('N');
+	put('P');
+	wait_lsr(LSR_DR | LSR_TEMT, 100);
+	wr(MCR, MCR_NORMAL);
+	wr(SCR, 0x77);
+	wr(IER, 0x03);                  /* ERBFI, ETBEI: THRE pending */
+	rc = tv_hypercall(TV_HC_SAVE, 0, 0, 0, 0);
+	iir_cti = rd(IIR);
+	for (i = 0; i < 3; i++)
+		got[i] = rd(RBR);
+	iir_thre = rd(IIR);
+	iir_none = rd(IIR);
+	scr = rd(SCR);
+	wr(IER, 0);
+	wr(FCR, 0x07);
+	ok(rc == 0 && incarnation() == inc0 + 1, "a snapshot was taken (%lld) and the VM restored "
+	   "from it (incarnation %u -> %u)", (long long)rc, inc0, incarnation());
+	ok(iir_cti == 0xcc, "after the restore: IIR 0x%02x (want 0xcc: 3 bytes below trigger 4)",
+	   iir_cti);
+	ok(got[0] == 'S' && got[1] == 'N' && got[2] == 'P', "the FIFO's bytes came back: '%c%c%c'",
+	   got[0], got[1], got[2]);
+	ok(iir_thre == 0xc2 && iir_none == 0xc1, "THRE still pending: IIR 0x%02x then 0x%02x",
+	   iir_thre, iir_none);
+	ok(scr == 0x77, "scratch register 0x%02x (want 0x77)", scr);
+}
+
 void test_main(const struct mb_info *mbi)
 {
 	bool want_input = cmdline_u64("input", 0, NULL) != 0;
+	bool want_save = cmdline_u64("save", 0, NULL) != 0;
 
 	(void)mbi;
-	plan(19 + (want_input ? 5 : 0));
+	plan(19 + (want_input ? 5 : 0) + (want_save ? 5 : 0));
 	registers();
 	thre();
 	loopback();
 	if (want_input)
 		input();
+	if (want_save)
+		save_restore();
 	done();
 }

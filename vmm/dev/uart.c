@@ -124,26 +124,56 @@ int uart_create(struct vm *vm)
 		.read = uart_read, .write = uart_write });
 }
 
+/* Everything the guest can see is saved: the registers (UART section), and
+ * the FIFO state, the received bytes and the pending THRE interrupt
+ * (UART_FIFO section). Bytes still in the console's backlog (vmm/console.c)
+ * are the host's, not the guest's, and are not. */
 void uart_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
 {
 	const struct u16550 *r = &vm->uart.regs;
+	unsigned i;
 
 	(void)c;
-	s->uart = (struct snap_uart){ r->ier, r->lcr, r->mcr, r->scr, r->dll, r->dlm };
+	s->uart = (struct snap_uart){ .ier = r->ier, .lcr = r->lcr, .mcr = r->mcr, .scr = r->scr,
+				      .dll = r->dll, .dlm = r->dlm, .fifo_present = true };
+	s->uart.fcr = r->fcr;
+	s->uart.lsr_err = r->lsr_err;
+	s->uart.msr = r->msr;
+	s->uart.thr_ipending = r->thr_ipending;
+	s->uart.rx_count = r->rx_count;
+	for (i = 0; i < r->rx_count && i < SNAP_UART_RX_MAX; i++)
+		s->uart.rx[i] = r->rx[(r->rx_head + i) % U16550_FIFO_LEN];
 }
 
 /* A partial console line is not part of the snapshot: it was the old
- * VM's output. */
+ * VM's output. A snapshot without the FIFO section (an older writer) gives
+ * the registers with the FIFOs off, nothing received and no interrupt
+ * pending. The codec has checked every value against the registers. */
 int uart_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
 {
 	struct uart_state *u = &vm->uart;
 	struct u16550 *r = &u->regs;
+	unsigned i;
 
 	(void)c;
 	u16550_reset(r);
-	r->ier = s->uart.ier; r->lcr = s->uart.lcr; r->mcr = s->uart.mcr & U16550_MCR_MASK;
+	r->ier = s->uart.ier & U16550_IER_MASK; r->lcr = s->uart.lcr;
+	r->mcr = s->uart.mcr & U16550_MCR_MASK;
 	r->scr = s->uart.scr; r->dll = s->uart.dll; r->dlm = s->uart.dlm;
 	r->msr = u16550_msr_lines(r->mcr);
+	if (s->uart.fifo_present) {
+		r->fcr = s->uart.fcr & U16550_FCR_KEPT;
+		r->lsr_err = s->uart.lsr_err & U16550_LSR_OE;
+		r->msr = (uint8_t)(u16550_msr_lines(r->mcr) | (s->uart.msr & U16550_MSR_DELTAS));
+		r->thr_ipending = s->uart.thr_ipending;
+		for (i = 0; i < s->uart.rx_count && i < SNAP_UART_RX_MAX; i++)
+			r->rx[i] = s->uart.rx[i];
+		r->rx_count = (uint8_t)i;
+		if (!u16550_valid(r)) {         /* the codec refuses such a snapshot */
+			r->fcr = 0;
+			r->rx_count = 0;
+		}
+	}
 	u->len = 0;
 	u->irq_level = u16550_irq(r);
 	isa_irq_set(vm, UART_IRQ, u->irq_level);
