@@ -1316,6 +1316,9 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 	get_uart(L->one[SNAP_SEC_UART].p, &u);
 	if (check_uart(&u, L->one[SNAP_SEC_UART].off, err))
 		return -1;
+	get_pic(L->one[SNAP_SEC_PIC].p, &c);
+	if (check_pic(&c, L->one[SNAP_SEC_PIC].off, err))
+		return -1;
 	if (L->uart_fifo.p) {
 		const uint8_t *p = L->uart_fifo.p;
 		uint64_t off = L->uart_fifo.off;
@@ -1336,9 +1339,6 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 		if (check_uart_fifo(&u, off, err))
 			return -1;
 	}
-	get_pic(L->one[SNAP_SEC_PIC].p, &c);
-	if (check_pic(&c, L->one[SNAP_SEC_PIC].off, err))
-		return -1;
 	if (L->platform.p) {
 		const uint8_t *p = L->platform.p;
 		uint64_t off = L->platform.off;

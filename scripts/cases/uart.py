@@ -5,7 +5,7 @@ interrupt and timeout, overrun; then bytes typed on the hypervisor's console
 (QEMU's stdio) arrive in the guest in order, a full FIFO holding the rest
 back, and the Ctrl-A keys answer. The VM after it keeps its FIFO's bytes,
 trigger level and pending THRE across a snapshot and the restore from it.
-On QEMU SVM."""
+On QEMU SVM. And Linux's 8250 driver finds a 16550A there."""
 
 import os
 
@@ -50,4 +50,14 @@ def cases():
              [BOOT, "--emulator", "qemu", "--cpus", "1", "--timeout", "240",
               "--type", r"# uart: ready for input", TYPED, cfg],
              timeout=300, weight=2, must=MUST, must_not=MUST_NOT),
+        # Linux's own probe of the same UART (needs `make linux-guest`).
+        Case("qemu-svm:uart-linux-16550a",
+             [BOOT, "--emulator", "qemu", "--cpus", "1", "--timeout", "400",
+              os.path.join(CFG, "uart-linux.cfg")],
+             timeout=460, weight=8,
+             must=[r"^\[linux\] \[ *[\d.]+\] serial8250: ttyS0 at I/O 0x3f8 \(irq = 4, "
+                   r"base_baud = 115200\) is a 16550A$",
+                   r"^\[linux\] RESULT: PASS", r"TSCVISOR-RESULT: PASS"] + vm_passed("linux"),
+             must_not=[r"is a 16450", r"LSR safety check", r"Kernel panic",
+                       r"^\[linux\] not ok"]),
     ]
