@@ -125,7 +125,7 @@ static void thre(void)
 static void loopback(void)
 {
 	static const char word[] = "LOOP";
-	u8 msr, dr_before, got[20], lsr_dr, lsr_after, iir_rdi, iir_read, iir_cti, lsr_oe, lsr_oe2;
+	u8 msr, dr_before, got[4] = { 0 }, lsr_dr, lsr_after, iir_rdi, iir_read, iir_cti, lsr_oe, lsr_oe2;
 	unsigned n = 0, kept = 0, i;
 	u64 end;
 	bool in_order = true;
