@@ -931,7 +931,7 @@ static void op_apic(struct cpu_st *s, unsigned me)
 
 /* Ports with a device behind them (docs/platform.md); anything else reads
  * all-ones. Ports never touched: 0xf4 and 0x8900 (and accesses overlapping
- * them), UART transmit/line control (the console). */
+ * them), UART transmit/line control and MCR's loopback bit (the console). */
 static bool port_device(u16 p)
 {
 	return p == 0x20 || p == 0x21 || p == 0xa0 || p == 0xa1 || (p >= 0x3f8 && p <= 0x3ff) ||
@@ -969,6 +969,8 @@ static void op_pio(struct cpu_st *s, unsigned me)
 	} while (port_forbidden(p, w, out));
 	if (p == 0x3f9)
 		v &= 0x0f;
+	if (p == 0x3fc)
+		v &= ~0x10u;    /* MCR loopback would take the console's output */
 	trace(s, "pio: %s%c port 0x%x = 0x%x", out ? "out" : "in", "bwl"[w / 2], p, out ? v : 0);
 	if (out) {
 		if (w == 1) outb(p, (u8)v);

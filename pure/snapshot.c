@@ -13,6 +13,7 @@
 #include <tscvisor/config.h>
 #include <tscvisor/format.h>
 #include <tscvisor/snapshot.h>
+#include <tscvisor/uart16550.h>
 #include <tscvisor/x86.h>
 
 _Static_assert(TSC_MODE_AUTO == 0 && TSC_MODE_NATIVE == 1 && TSC_MODE_EMULATE == 2 &&
@@ -176,6 +177,7 @@ const char *snap_section_name(uint32_t type)
 	case SNAP_SEC_PIC: return "PIC";
 	case SNAP_SEC_RAM: return "RAM";
 	case SNAP_SEC_PLATFORM: return "PLATFORM";
+	case SNAP_SEC_UART_FIFO: return "UART_FIFO";
 	case SNAP_SEC_FPU: return "FPU";
 	case SNAP_SEC_XSTATE: return "XSTATE";
 	case SNAP_SEC_IOAPIC: return "IOAPIC";
@@ -316,6 +318,25 @@ static int check_uart(const struct snap_uart *u, uint64_t off, struct snap_error
 {
 	if (u->ier > 0x0f)
 		return FAIL(SNAP_ERR_VALUE, off, "UART: IER 0x%02x has reserved bits 7:4 set", u->ier);
+	return 0;
+}
+
+/* The FIFO state, against the registers it goes with (off: the UART_FIFO
+ * section's). */
+static int check_uart_fifo(const struct snap_uart *u, uint64_t off, struct snap_error *err)
+{
+	unsigned cap = (u->fcr & U16550_FCR_ENABLE) ? SNAP_UART_RX_MAX : 1;
+
+	if ((u->fcr & ~U16550_FCR_KEPT) || (u->fcr && !(u->fcr & U16550_FCR_ENABLE)))
+		return FAIL(SNAP_ERR_VALUE, off, "UART: FCR 0x%02x is not one the 16550A keeps", u->fcr);
+	if (u->lsr_err & ~U16550_LSR_OE)
+		return FAIL(SNAP_ERR_VALUE, off, "UART: LSR error bits 0x%02x beyond overrun", u->lsr_err);
+	if ((u->msr & 0xf0) != u16550_msr_lines(u->mcr & U16550_MCR_MASK))
+		return FAIL(SNAP_ERR_VALUE, off, "UART: MSR 0x%02x disagrees with MCR 0x%02x", u->msr,
+			    u->mcr);
+	if (u->rx_count > cap)
+		return FAIL(SNAP_ERR_VALUE, off, "UART: %u received bytes, the FIFO holds %u", u->rx_count,
+			    cap);
 	return 0;
 }
 
@@ -590,6 +611,8 @@ int snap_validate(const struct snap_vm *vm, uint64_t ram_size, struct snap_error
 	if (check_time(&vm->time, ram_size, 0, err) || check_uart(&vm->uart, 0, err) ||
 	    check_pic(&vm->pic, 0, err))
 		return -1;
+	if (vm->uart.fifo_present && check_uart_fifo(&vm->uart, 0, err))
+		return -1;
 	if (vm->platform.present && check_platform(&vm->platform, 0, err))
 		return -1;
 	if (vm->ioapic.present && check_ioapic(&vm->ioapic, 0, err))
@@ -675,6 +698,27 @@ static void get_uart(const uint8_t *p, struct snap_uart *u)
 {
 	u->ier = p[0]; u->lcr = p[1]; u->mcr = p[2];
 	u->scr = p[3]; u->dll = p[4]; u->dlm = p[5];
+}
+
+#define UART_THR_IPENDING 1u
+
+static void put_uart_fifo(uint8_t *p, const struct snap_uart *u)
+{
+	memset(p, 0, SNAP_UART_FIFO_LEN);
+	p[0] = u->fcr; p[1] = u->lsr_err; p[2] = u->msr;
+	p[3] = u->thr_ipending ? UART_THR_IPENDING : 0;
+	p[4] = u->rx_count;
+	memcpy(p + 8, u->rx, u->rx_count);
+}
+
+static void get_uart_fifo(const uint8_t *p, struct snap_uart *u)
+{
+	u->fifo_present = true;
+	u->fcr = p[0]; u->lsr_err = p[1]; u->msr = p[2];
+	u->thr_ipending = p[3] & UART_THR_IPENDING;
+	u->rx_count = p[4];
+	memset(u->rx, 0, sizeof(u->rx));
+	memcpy(u->rx, p + 8, u->rx_count <= SNAP_UART_RX_MAX ? u->rx_count : SNAP_UART_RX_MAX);
 }
 
 static void put_fwcfg(uint8_t *p, const struct snap_fwcfg *f)
@@ -870,7 +914,7 @@ static void ram_scan(const uint8_t *ram, uint64_t ram_size, uint64_t *runs, uint
 	}
 }
 
-static uint64_t size_for(unsigned vcpus, bool platform, bool ioapic, bool fpu, bool xs,
+static uint64_t size_for(unsigned vcpus, bool platform, bool ioapic, bool fpu, bool xs, bool uart_fifo,
 			 uint64_t runs, uint64_t pages)
 {
 	return SNAP_HEADER_LEN +
@@ -882,6 +926,7 @@ static uint64_t size_for(unsigned vcpus, bool platform, bool ioapic, bool fpu, b
 	       SNAP_SECTION_HDR_LEN + SNAP_PIC_LEN +
 	       (platform ? SNAP_SECTION_HDR_LEN + SNAP_PLATFORM_LEN : 0) +
 	       (ioapic ? SNAP_SECTION_HDR_LEN + SNAP_IOAPIC_LEN : 0) +
+	       (uart_fifo ? SNAP_SECTION_HDR_LEN + SNAP_UART_FIFO_LEN : 0) +
 	       (fpu ? (uint64_t)vcpus * (SNAP_SECTION_HDR_LEN + SNAP_FPU_LEN) : 0) +
 	       (xs ? (uint64_t)vcpus * (SNAP_SECTION_HDR_LEN + SNAP_XSTATE_LEN) : 0) +
 	       SNAP_SECTION_HDR_LEN + SNAP_RAM_HDR_LEN + runs * SNAP_RAM_RUN_LEN +
@@ -896,8 +941,8 @@ size_t snap_encoded_size(const struct snap_vm *vm, const uint8_t *ram, uint64_t 
 	if (!ram || snap_validate(vm, ram_size, NULL))
 		return 0;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, vm->platform.present, vm->ioapic.present, vm->fpu_present, vm->xstate_present, runs,
-			 pages);
+	total = size_for(vm->id.vcpus, vm->platform.present, vm->ioapic.present, vm->fpu_present,
+			 vm->xstate_present, vm->uart.fifo_present, runs, pages);
 	return total == (size_t)total ? (size_t)total : 0;
 }
 
@@ -939,8 +984,8 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	if (!emit || !ram || snap_validate(vm, ram_size, NULL))
 		return -1;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, vm->platform.present, vm->ioapic.present, vm->fpu_present, vm->xstate_present, runs,
-			 pages);
+	total = size_for(vm->id.vcpus, vm->platform.present, vm->ioapic.present, vm->fpu_present,
+			 vm->xstate_present, vm->uart.fifo_present, runs, pages);
 	if (runs > UINT32_MAX)
 		return -1;   /* cannot happen: at most 2^24 pages of RAM */
 
@@ -949,7 +994,7 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	put_le32(b + 12, SNAP_HEADER_LEN);
 	put_le32(b + 16, 0);                         /* flags */
 	put_le32(b + 20, 6 + vm->id.vcpus + (vm->platform.present ? 1 : 0) +
-	      (vm->ioapic.present ? 1 : 0) +
+	      (vm->ioapic.present ? 1 : 0) + (vm->uart.fifo_present ? 1 : 0) +
 	      (vm->fpu_present ? vm->id.vcpus : 0) +
 	      (vm->xstate_present ? vm->id.vcpus : 0));   /* section count */
 	put_le64(b + 24, total);
@@ -978,6 +1023,10 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	if (vm->ioapic.present) {
 		put_ioapic(b + SNAP_SECTION_HDR_LEN, &vm->ioapic);
 		out_section(&e, b, SNAP_SEC_IOAPIC, SNAP_IOAPIC_LEN);
+	}
+	if (vm->uart.fifo_present) {
+		put_uart_fifo(b + SNAP_SECTION_HDR_LEN, &vm->uart);
+		out_section(&e, b, SNAP_SEC_UART_FIFO, SNAP_UART_FIFO_LEN);
 	}
 	if (vm->fpu_present) {
 		for (unsigned i = 0; i < vm->id.vcpus; i++) {
@@ -1043,6 +1092,7 @@ struct layout {
 	struct sec one[SNAP_SEC_RAM + 1];       /* mandatory singletons by type */
 	struct sec platform;                    /* optional: p NULL when absent */
 	struct sec ioapic;                      /* optional: p NULL when absent */
+	struct sec uart_fifo;                   /* optional: p NULL when absent */
 	struct sec vcpu[SNAP_MAX_VCPUS];        /* in file order */
 	unsigned nvcpu;
 	struct sec fpu[SNAP_MAX_VCPUS];         /* optional, in file order */
@@ -1063,6 +1113,7 @@ static uint64_t fixed_len(uint32_t type)
 	case SNAP_SEC_FWCFG: return SNAP_FWCFG_LEN;
 	case SNAP_SEC_PIC: return SNAP_PIC_LEN;
 	case SNAP_SEC_PLATFORM: return SNAP_PLATFORM_LEN;
+	case SNAP_SEC_UART_FIFO: return SNAP_UART_FIFO_LEN;
 	case SNAP_SEC_FPU: return SNAP_FPU_LEN;
 	case SNAP_SEC_XSTATE: return SNAP_XSTATE_LEN;
 	case SNAP_SEC_IOAPIC: return SNAP_IOAPIC_LEN;
@@ -1152,7 +1203,8 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 		pos += SNAP_SECTION_HDR_LEN + slen;
 
 		if (type != SNAP_SEC_PLATFORM && type != SNAP_SEC_FPU && type != SNAP_SEC_XSTATE &&
-		    type != SNAP_SEC_IOAPIC && (type < SNAP_SEC_IDENTITY || type > SNAP_SEC_RAM)) {
+		    type != SNAP_SEC_IOAPIC && type != SNAP_SEC_UART_FIFO &&
+		    (type < SNAP_SEC_IDENTITY || type > SNAP_SEC_RAM)) {
 			if (type & SNAP_SEC_OPTIONAL)
 				continue;       /* an optional section from a newer writer */
 			return FAIL(SNAP_ERR_UNKNOWN_SECTION, s.off,
@@ -1186,7 +1238,8 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 			L->xs[L->nxs++] = s;
 		} else {
 			struct sec *one = type == SNAP_SEC_PLATFORM ? &L->platform :
-					  type == SNAP_SEC_IOAPIC ? &L->ioapic : &L->one[type];
+					  type == SNAP_SEC_IOAPIC ? &L->ioapic :
+					  type == SNAP_SEC_UART_FIFO ? &L->uart_fifo : &L->one[type];
 
 			if (one->p)
 				return FAIL(SNAP_ERR_DUPLICATE, s.off,
@@ -1319,6 +1372,26 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 	get_pic(L->one[SNAP_SEC_PIC].p, &c);
 	if (check_pic(&c, L->one[SNAP_SEC_PIC].off, err))
 		return -1;
+	if (L->uart_fifo.p) {
+		const uint8_t *p = L->uart_fifo.p;
+		uint64_t off = L->uart_fifo.off;
+		unsigned i;
+
+		/* Reserved bits and bytes 0, and nothing beyond the received
+		 * bytes: a later writer that uses them takes a new version. */
+		if ((p[3] & ~UART_THR_IPENDING) || p[5] || p[6] || p[7])
+			return FAIL(SNAP_ERR_VALUE, off,
+				    "UART: reserved bits of the FIFO section not zero (flags 0x%02x, bytes 5..7 "
+				    "0x%02x%02x%02x)", p[3], p[5], p[6], p[7]);
+		for (i = p[4] < SNAP_UART_RX_MAX ? p[4] : SNAP_UART_RX_MAX; i < SNAP_UART_RX_MAX; i++)
+			if (p[8 + i])
+				return FAIL(SNAP_ERR_VALUE, off,
+					    "UART: byte %u of the FIFO not zero beyond the %u received", i,
+					    p[4]);
+		get_uart_fifo(p, &u);
+		if (check_uart_fifo(&u, off, err))
+			return -1;
+	}
 	if (L->platform.p) {
 		const uint8_t *p = L->platform.p;
 		uint64_t off = L->platform.off;
@@ -1409,6 +1482,8 @@ static void fill(const struct layout *L, struct snap_vm *out)
 	out->id = L->id;
 	get_time(L->one[SNAP_SEC_TIME].p, &out->time);
 	get_uart(L->one[SNAP_SEC_UART].p, &out->uart);
+	if (L->uart_fifo.p)
+		get_uart_fifo(L->uart_fifo.p, &out->uart);     /* else fifo_present = false */
 	get_fwcfg(L->one[SNAP_SEC_FWCFG].p, &out->fwcfg);
 	get_pic(L->one[SNAP_SEC_PIC].p, &out->pic);
 	if (L->platform.p)

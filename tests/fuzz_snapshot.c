@@ -78,6 +78,13 @@ static void setup(void)
 	vm->time.wall_clock_msr = 0x3000;
 	vm->time.incarnation = 3;
 	vm->uart.lcr = 3;
+	vm->uart.mcr = 0x0b;
+	vm->uart.fifo_present = true;                   /* a UART_FIFO section: 2 bytes */
+	vm->uart.fcr = 0xc1;
+	vm->uart.msr = 0xb0;
+	vm->uart.rx_count = 2;
+	vm->uart.rx[0] = 'o';
+	vm->uart.rx[1] = 'k';
 	vm->pic.imr[0] = 0xfb;
 	vm->platform = (struct snap_platform){ true, 0x608, true };
 	/* IOAPIC: a level entry in service, an edge one, the rest masked. */

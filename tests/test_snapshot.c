@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <tscvisor/snapshot.h>
+#include <tscvisor/uart16550.h>
 
 #define MIB (1ull << 20)
 #define PG SNAP_PAGE_SIZE
@@ -282,8 +283,9 @@ static struct snap_vm *random_vm(unsigned vcpus, uint32_t mib)
 	vm->time.emul_last = rnd();
 	vm->time.incarnation = (uint32_t)rnd();
 	vm->time.pv_fast_path = rnd() & 1;
-	vm->uart = (struct snap_uart){ (uint8_t)(rnd() & 0xf), (uint8_t)rnd(), (uint8_t)rnd(),
-				       (uint8_t)rnd(), (uint8_t)rnd(), (uint8_t)rnd() };
+	vm->uart = (struct snap_uart){ .ier = (uint8_t)(rnd() & 0xf), .lcr = (uint8_t)rnd(),
+				       .mcr = (uint8_t)rnd(), .scr = (uint8_t)rnd(),
+				       .dll = (uint8_t)rnd(), .dlm = (uint8_t)rnd() };
 	vm->fwcfg.selector = (uint16_t)rnd();
 	vm->fwcfg.offset = (uint32_t)rnd();
 	vm->pic = (struct snap_pic){ { (uint8_t)rnd(), (uint8_t)rnd() },
@@ -2096,6 +2098,116 @@ static void test_ioapic(void)
 	CHECK(snap_validate(io_vm, 2 * MIB, &e) == 0);
 }
 
+/* The UART_FIFO section (16550A FIFO state): bytes, round trip, absent in
+ * the base snapshot, each refusal, and random edits. */
+static struct snap_vm *uf_vm;
+static struct sink ufs;
+
+static void make_uf(void)
+{
+	uf_vm = malloc(sizeof(*uf_vm));
+	memcpy(uf_vm, base_vm, sizeof(*uf_vm));
+	uf_vm->uart.mcr = 0x0b;                          /* DTR RTS OUT2, no loopback */
+	uf_vm->uart.fifo_present = true;
+	uf_vm->uart.fcr = 0x81;
+	uf_vm->uart.lsr_err = 0x02;
+	uf_vm->uart.msr = (uint8_t)(u16550_msr_lines(0x0b) | 0x01);
+	uf_vm->uart.thr_ipending = true;
+	uf_vm->uart.rx_count = 5;
+	memcpy(uf_vm->uart.rx, "hello", 5);
+	if (encode(uf_vm, base_ram, &ufs))
+		abort();
+}
+
+static void test_uart_fifo(void)
+{
+	size_t u = find_section(ufs.buf, ufs.len, SNAP_SEC_UART_FIFO, 0);
+	struct snap_vm *vm = malloc(sizeof(*vm));
+	struct snap_error e;
+	char msg[120];
+	struct sink c;
+
+	CHECK(u != 0);
+	CHECK_EQ_U64(find_section(base.buf, base.len, SNAP_SEC_UART_FIFO, 0), 0);
+	CHECK_EQ_U64(ufs.len, base.len + 16 + SNAP_UART_FIFO_LEN);
+	CHECK_EQ_U64(snap_encoded_size(uf_vm, base_ram, 2 * MIB), ufs.len);
+	CHECK_EQ_U64(ld32(ufs.buf + u), 0x8000000cu);
+	CHECK_EQ_U64(ld64(ufs.buf + u + 8), 24);
+	CHECK(ufs.buf[u + 16] == 0x81 && ufs.buf[u + 17] == 0x02 && ufs.buf[u + 18] == 0xb1 &&
+	      ufs.buf[u + 19] == 1 && ufs.buf[u + 20] == 5 && !ufs.buf[u + 21] &&
+	      !memcmp(ufs.buf + u + 24, "hello", 5) && !ufs.buf[u + 29] && !ufs.buf[u + 39]);
+	CHECK(accepted(ufs.buf, ufs.len) && same_vm(uf_vm, g_out) && g_out->uart.fifo_present &&
+	      g_out->uart.rx_count == 5 && !memcmp(g_out->uart.rx, "hello", 5));
+	canaries_reset();
+	CHECK(accepted(base.buf, base.len) && !g_out->uart.fifo_present && !g_out->uart.rx_count &&
+	      !g_out->uart.fcr && !g_out->uart.thr_ipending);
+	canaries_reset();
+
+	/* payload values */
+	patched_in(&ufs, "UART_FIFO FCR bit 1", u + 16, 0x83, 1, SNAP_ERR_VALUE,
+		   "UART: FCR 0x83 is not one the 16550A keeps");
+	patched_in(&ufs, "UART_FIFO trigger without enable", u + 16, 0xc0, 1, SNAP_ERR_VALUE,
+		   "UART: FCR 0xc0");
+	patched_in(&ufs, "UART_FIFO LSR error beyond OE", u + 17, 0x06, 1, SNAP_ERR_VALUE,
+		   "UART: LSR error bits 0x06 beyond overrun");
+	patched_in(&ufs, "UART_FIFO MSR against MCR", u + 18, 0x91, 1, SNAP_ERR_VALUE,
+		   "UART: MSR 0x91 disagrees with MCR 0x0b");
+	patched_in(&ufs, "UART_FIFO 17 bytes", u + 20, 17, 1, SNAP_ERR_VALUE,
+		   "UART: 17 received bytes, the FIFO holds 16");
+	patched_in(&ufs, "UART_FIFO 255 bytes", u + 20, 255, 1, SNAP_ERR_VALUE,
+		   "UART: 255 received bytes");
+	copy_sink(&c, &ufs);
+	st(c.buf + u + 16, 0, 1);                        /* FIFOs off: one byte at most */
+	reseal(c.buf, c.len);
+	expect_refused("UART_FIFO 5 bytes with FIFOs off", c.buf, c.len, SNAP_ERR_VALUE,
+		       "UART: 5 received bytes, the FIFO holds 1");
+	st(c.buf + u + 20, 1, 1);
+	memset(c.buf + u + 25, 0, 4);
+	reseal(c.buf, c.len);
+	CHECK(accepted(c.buf, c.len) && g_out->uart.rx_count == 1 && g_out->uart.rx[0] == 'h' &&
+	      g_out->uart.fcr == 0);
+	canaries_reset();
+	sink_free(&c);
+	patched_in(&ufs, "UART_FIFO flags bit 1", u + 19, 3, 1, SNAP_ERR_VALUE,
+		   "UART: reserved bits of the FIFO section not zero (flags 0x03");
+	patched_in(&ufs, "UART_FIFO reserved byte 6", u + 22, 1, 1, SNAP_ERR_VALUE,
+		   "bytes 5..7 0x000100");
+	patched_in(&ufs, "UART_FIFO byte beyond the count", u + 24 + 5, 'x', 1, SNAP_ERR_VALUE,
+		   "UART: byte 5 of the FIFO not zero beyond the 5 received");
+	patched_in(&ufs, "UART_FIFO last byte", u + 24 + 15, 1, 1, SNAP_ERR_VALUE, "byte 15 of the FIFO");
+	CHECK(snap_check(ufs.buf, ufs.len, NULL, &e) == 0);
+	/* framing */
+	snprintf(msg, sizeof(msg), "foreign version: section UART_FIFO (offset %zu) has version 2", u);
+	patched_in(&ufs, "UART_FIFO version 2", u + 4, 2, 4, SNAP_ERR_VERSION, msg);
+	copy_sink(&c, &ufs);
+	remove_bytes(&c, u + 16 + 23, 1);
+	st(c.buf + u + 8, 23, 8);
+	reseal(c.buf, c.len);
+	snprintf(msg, sizeof(msg), "section UART_FIFO (offset %zu): length 23, version 1 has 24", u);
+	expect_refused("UART_FIFO of 23 bytes", c.buf, c.len, SNAP_ERR_SECTION_SIZE, msg);
+	sink_free(&c);
+	copy_sink(&c, &ufs);
+	dup_section(&c, u, u);
+	expect_refused("duplicate UART_FIFO", c.buf, c.len, SNAP_ERR_DUPLICATE,
+		       "a second UART_FIFO");
+	sink_free(&c);
+	/* the encoder refuses what the decoder would */
+	memcpy(vm, uf_vm, sizeof(*vm));
+	vm->uart.rx_count = 17;
+	CHECK(snap_validate(vm, 2 * MIB, &e) == -1 &&
+	      strstr(e.msg, "UART: 17 received bytes") != NULL);
+	CHECK_EQ_U64(snap_encoded_size(vm, base_ram, 2 * MIB), 0);
+	vm->uart.rx_count = 0;
+	vm->uart.mcr = 0x13;                             /* loopback: MSR must follow */
+	CHECK(snap_validate(vm, 2 * MIB, &e) == -1 && strstr(e.msg, "disagrees with MCR 0x13"));
+	vm->uart.msr = u16550_msr_lines(0x13);
+	CHECK(snap_validate(vm, 2 * MIB, &e) == 0);
+	vm->uart.fifo_present = false;                   /* then nothing of it is checked */
+	vm->uart.rx_count = 200;
+	CHECK(snap_validate(vm, 2 * MIB, &e) == 0);
+	free(vm);
+}
+
 int main(void)
 {
 	canaries_init();
@@ -2121,6 +2233,8 @@ int main(void)
 	test_xstate();
 	make_ioapic();
 	test_ioapic();
+	make_uf();
+	test_uart_fifo();
 	test_encoder_args();
 	test_ram_changing();
 	test_64_vcpus_and_65_sections();
@@ -2132,8 +2246,11 @@ int main(void)
 	test_mutations(&ios, 0x5eed5eed10a9c000ull);
 	sink_free(&ios);
 	free(io_vm);
+	test_mutations(&ufs, 0x5eed5eed0a0a0a0aull);
 	sink_free(&base);
 	sink_free(&plat);
+	sink_free(&ufs);
+	free(uf_vm);
 	free(plat_vm);
 	free(base_vm);
 	free(base_ram);

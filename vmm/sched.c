@@ -6,6 +6,7 @@
  * pCPUs only make interrupts pending in its LAPIC and kick that pCPU with an
  * IPI. The VM config's `migrate_ms` moves every vCPU to the next pCPU that
  * often (a test option): the guest TSC must stay continuous and monotonic. */
+#include <tscvisor/console.h>
 #include <tscvisor/exit.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/format.h>
@@ -169,7 +170,8 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		inject_pending(v);
 		hw_timer_at(earliest(earliest(earliest(lapic_next_deadline(v), slice_end),
 						earliest(others_deadline, v->next_move)),
-				       __atomic_load_n(&vm->save_at, __ATOMIC_RELAXED)));
+				       earliest(__atomic_load_n(&vm->save_at, __ATOMIC_RELAXED),
+						cpu->index ? 0 : console_deadline(vm))));
 		cpu->current = v;
 		/* Host cycles from the last exit to this entry: the hypervisor's
 		 * share of that exit (kvm_stat-like table at VM end). */
@@ -186,6 +188,8 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		if (vm->end != VM_RUNNING || v->state != VCPU_RUNNABLE || vm->pause_req)
 			break;
 		now = vm_host_tsc();
+		if (!cpu->index)
+			console_poll(vm, now);   /* bytes typed for the guest (docs/running.md) */
 		if (v->next_move && now >= v->next_move) {
 			move_vcpu(v, now);
 			break;
@@ -219,7 +223,10 @@ static bool vm_stuck(struct vm *vm, unsigned *if_set)
 		if (t->state == VCPU_HALTED && (t->regs.rflags & X86_RFLAGS_IF))
 			(*if_set)++;
 	}
-	return true;
+	/* A guest waiting for console input by interrupt (the UART's receive
+	 * interrupt on, the VM has the console, a vCPU that can take it) is
+	 * woken by what is typed. */
+	return !(*if_set && console_deadline(vm));
 }
 
 static void run_on_this_cpu(struct vm *vm)
@@ -243,6 +250,9 @@ static void run_on_this_cpu(struct vm *vm)
 		}
 		uint64_t now = vm_host_tsc(), wake_at = 0;
 		unsigned mine = 0;
+
+		if (me == 0)
+			console_poll(vm, now);
 
 		for (i = 0; i < vm->nvcpus; i++) {
 			struct vcpu *t = &vm->vcpus[(rr + i) % vm->nvcpus];
@@ -296,7 +306,10 @@ static void run_on_this_cpu(struct vm *vm)
 		} else {
 			stuck_since = 0;
 		}
-		/* Nothing to run here: sleep until a timer or a kick. */
+		/* Nothing to run here: sleep until a timer or a kick (pCPU 0:
+		 * or the console's next look). */
+		if (me == 0)
+			wake_at = earliest(wake_at, console_deadline(vm));
 		hw_timer_at(wake_at);
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}

@@ -1,9 +1,11 @@
-/* 16550 UART on COM1: the hypervisor's console. Polled, 115200 8N1. */
+/* 16550 UART on COM1: the hypervisor's console, output and input (the
+ * latter for the guests, vmm/console.c). Polled, 115200 8N1. */
 #include <stdbool.h>
 #include "insn.h"
 #include "serial.h"
 
 #define COM1 0x3f8
+#define LSR_DR   0x01
 #define LSR_THRE 0x20
 
 static bool serial_ready;
@@ -32,4 +34,17 @@ void hw_console_putc(char c)
 	while (!(inb(COM1 + 5) & LSR_THRE) && ++spins < 1000000)
 		cpu_relax();
 	outb(COM1, (uint8_t)c);
+}
+
+int hw_console_getc(void)
+{
+	uint8_t lsr;
+
+	if (!serial_ready)
+		serial_init();
+	lsr = inb(COM1 + 5);
+	/* A missing UART reads 0xff: DR set for ever, nothing to take. */
+	if (lsr == 0xff || !(lsr & LSR_DR))
+		return -1;
+	return inb(COM1);
 }

@@ -247,6 +247,9 @@ static inline void dr7_write(uint64_t v)
  * ever; "\n" goes out as CR LF). The core's log (vmm/log.c) is its only
  * user. */
 void hw_console_putc(char c);
+/* A byte the console has received, or -1 when none is waiting (or there is
+ * no UART). Polled; vmm/console.c is its only user. */
+int hw_console_getc(void);
 /* Stop the machine with a pass/fail status: QEMU isa-debug-exit, the Bochs
  * shutdown port, the firmware's power-off, then halt with interrupts off.
  * hv_exit() (vmm/log.c) prints the result line first. */

@@ -61,6 +61,7 @@ enum snap_section {
 #define SNAP_SEC_FPU        (SNAP_SEC_OPTIONAL | 9u)   /* 0x80000009, one per vCPU */
 #define SNAP_SEC_XSTATE     (SNAP_SEC_OPTIONAL | 10u)  /* 0x8000000A, one per vCPU */
 #define SNAP_SEC_IOAPIC     (SNAP_SEC_OPTIONAL | 11u)  /* 0x8000000B */
+#define SNAP_SEC_UART_FIFO  (SNAP_SEC_OPTIONAL | 12u)  /* 0x8000000C */
 
 /* Payload lengths of the fixed-size sections (format version 1). */
 #define SNAP_IDENTITY_LEN 52u
@@ -70,6 +71,8 @@ enum snap_section {
 #define SNAP_FWCFG_LEN    6u
 #define SNAP_PIC_LEN      4u
 #define SNAP_PLATFORM_LEN 8u
+#define SNAP_UART_FIFO_LEN 24u
+#define SNAP_UART_RX_MAX  16u
 #define SNAP_FPU_IMAGE_LEN 512u  /* the 64-bit FXSAVE image */
 #define SNAP_FPU_LEN      (8u + SNAP_FPU_IMAGE_LEN)   /* vCPU id, reserved, image */
 /* XSTATE: vCPU id, reserved, XCR0, XSTATE_BV, DR0-DR3, then the XSAVE
@@ -121,6 +124,17 @@ struct snap_time {
 
 struct snap_uart {
 	uint8_t ier, lcr, mcr, scr, dll, dlm;   /* 16550 registers; ier <= 0x0f */
+	/* The 16550A's FIFO state (optional UART_FIFO section; absent in
+	 * snapshots from writers before it: FIFOs off, nothing received, no
+	 * interrupt pending). fcr: bits 0, 3, 7:6 only, 0 or bit 0 set;
+	 * lsr_err: bit 1 (overrun) only; msr: bits 7:4 what MCR gives
+	 * (u16550_msr_lines), 3:0 the deltas; rx[0, rx_count) the received
+	 * bytes, oldest first, rx_count <= 16 (<= 1 with fcr 0). */
+	bool fifo_present;
+	uint8_t fcr, lsr_err, msr;
+	bool thr_ipending;
+	uint8_t rx_count;
+	uint8_t rx[SNAP_UART_RX_MAX];
 };
 
 struct snap_fwcfg {

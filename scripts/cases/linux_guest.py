@@ -44,6 +44,20 @@ def cases():
                    r"TSCVISOR-RESULT: PASS"] + vm_passed("linux"),
              must_not=[r"^\[linux\] not ok", r"Kernel panic"],
              check=exits_at_least("linux", "RDTSC", 100)),
+        # `make run-linux`'s guest: a busybox shell on the console, driven by
+        # typing (the 16550A's receive interrupt through the IOAPIC, the tty's
+        # output interrupt-driven): the shell computes 6 * 7 and reads /sys.
+        Case("qemu-svm:linux-shell",
+             [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "300",
+              "--type", r"tscvisor-shell: 'poweroff -f' ends the VM",
+              r"echo TYPED-$((6*7)) $(cat /proc/sys/kernel/osrelease)\n",
+              "--type", r"^\[linux\] TYPED-42 ", r"poweroff -f\n",
+              os.path.join(CFG, "linux-shell.cfg")],
+             timeout=360, weight=6, ok_status=(0, 1),
+             must=[r"^\[linux\] tscvisor-shell: Linux 6\.\S+, 2 CPU\(s\), clocksource \S+",
+                   r"^\[linux\] TYPED-42 6\.\S+-cloud-amd64$",
+                   r"vm linux: ended by "],
+             must_not=[r"Kernel panic", r"\*\*\* hypervisor exception", r"boot: TIMEOUT"]),
         Case("bad-config:linux-memory", [BOOT, "--emulator", "qemu",
                                          os.path.join(CFG, "bad-linux-memory.cfg")],
              timeout=180, ok_status=(1,), weight=2,

@@ -1,27 +1,16 @@
-/* 16550 UART at COM1 (0x3f8): the guest's console. Transmitted bytes are
- * collected into lines, printed with the VM's name; LSR always says
- * "transmitter empty", nothing is ever received, the other registers are
- * plain storage (docs/platform.md). */
+/* 16550A UART at COM1 (0x3f8): the guest's console (docs/platform.md).
+ * pure/uart16550.c holds the registers and the receive FIFO; here they get
+ * their port range, the interrupt line (ISA IRQ 4, gated by MCR.OUT2), the
+ * console input (vmm/console.c) and the output: transmitted bytes are
+ * collected into lines and printed with the VM's name. */
 #include <string.h>
+#include <tscvisor/console.h>
+#include <tscvisor/dev/irq.h>
 #include <tscvisor/io.h>
 #include <tscvisor/log.h>
 #include <tscvisor/save.h>
+#include <tscvisor/snapshot.h>
 #include <tscvisor/vm.h>
-
-/* Register offsets from the base port, and the bits this model gives. */
-#define UART_RBR_THR 0               /* receive / transmit; DLL with DLAB */
-#define UART_IER     1               /* interrupt enable; DLM with DLAB */
-#define UART_IIR     2
-#define UART_LCR     3
-#define UART_MCR     4
-#define UART_LSR     5
-#define UART_MSR     6
-#define UART_LCR_DLAB    0x80
-#define UART_IER_MASK    0x0f
-#define UART_IIR_NO_INT  0x01
-#define UART_LSR_THRE    0x20        /* transmit holding register empty */
-#define UART_LSR_TEMT    0x40        /* transmitter empty */
-#define UART_MSR_CTS_DSR_DCD 0xb0
 
 #define KHZ_LINE "# tsc_khz="
 
@@ -62,79 +51,131 @@ static void uart_tx(struct vm *vm, uint8_t c)
 		uart_flush(vm);
 }
 
+/* The line follows the model after every change (device lock held). */
+static void uart_update_irq(struct vm *vm)
+{
+	struct uart_state *u = &vm->uart;
+	bool level = u16550_irq(&u->regs);
+
+	if (level == u->irq_level)
+		return;
+	u->irq_level = level;
+	isa_irq_set(vm, UART_IRQ, level);
+}
+
 static uint32_t uart_read(struct vm *vm, void *dev, uint16_t off, unsigned size)
 {
 	struct uart_state *u = dev;
-	bool dlab = u->lcr & UART_LCR_DLAB;
+	uint32_t v;
 
-	(void)vm;
-	(void)size;
-	switch (off) {
-	case UART_RBR_THR: return dlab ? u->dll : 0;   /* receive buffer: nothing ever arrives */
-	case UART_IER:     return dlab ? u->dlm : u->ier;
-	case UART_IIR:     return UART_IIR_NO_INT;
-	case UART_LCR:     return u->lcr;
-	case UART_MCR:     return u->mcr;
-	case UART_LSR:     return UART_LSR_THRE | UART_LSR_TEMT;
-	case UART_MSR:     return UART_MSR_CTS_DSR_DCD;
-	default:           return u->scr;
-	}
+	(void)size;     /* a wider access reads the one register; the bus masks */
+	v = u16550_read(&u->regs, off);
+	uart_update_irq(vm);
+	return v;
 }
 
 static void uart_write(struct vm *vm, void *dev, uint16_t off, unsigned size, uint32_t val)
 {
 	struct uart_state *u = dev;
-	bool dlab = u->lcr & UART_LCR_DLAB;
-	uint8_t v = (uint8_t)val;
+	int out;
 
 	(void)size;
-	switch (off) {
-	case UART_RBR_THR:
-		if (dlab)
-			u->dll = v;
-		else
-			uart_tx(vm, v);
-		break;
-	case UART_IER:
-		if (dlab)
-			u->dlm = v;
-		else
-			u->ier = v & UART_IER_MASK;
-		break;
-	case UART_IIR:
-	case UART_LSR:
-	case UART_MSR:
-		break;                 /* FCR and the read-only registers */
-	case UART_LCR: u->lcr = v; break;
-	case UART_MCR: u->mcr = v; break;
-	default:       u->scr = v; break;
-	}
+	out = u16550_write(&u->regs, off, (uint8_t)val);
+	if (out >= 0)
+		uart_tx(vm, (uint8_t)out);
+	uart_update_irq(vm);
+}
+
+unsigned uart_rx_room(struct vm *vm)
+{
+	unsigned room;
+
+	spin_lock(&vm->dev_lock);
+	room = u16550_rx_room(&vm->uart.regs);
+	spin_unlock(&vm->dev_lock);
+	return room;
+}
+
+bool uart_receive(struct vm *vm, uint8_t byte)
+{
+	bool took;
+
+	spin_lock(&vm->dev_lock);
+	took = u16550_receive(&vm->uart.regs, byte);
+	if (took)
+		vm->uart.rx_bytes++;
+	uart_update_irq(vm);
+	spin_unlock(&vm->dev_lock);
+	return took;
+}
+
+bool uart_rx_irq_enabled(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->uart.regs.ier, __ATOMIC_RELAXED) & U16550_IER_ERBFI;
 }
 
 int uart_create(struct vm *vm)
 {
+	u16550_reset(&vm->uart.regs);
+	vm->uart.irq_level = false;
+	console_attach(vm);
 	return port_register(vm, &(struct port_region){
 		.first = PORT_COM1, .last = PORT_COM1 + 7, .name = "uart", .dev = &vm->uart,
 		.read = uart_read, .write = uart_write });
 }
 
+/* Everything the guest can see is saved: the registers (UART section), and
+ * the FIFO state, the received bytes and the pending THRE interrupt
+ * (UART_FIFO section). Bytes still in the console's backlog (vmm/console.c)
+ * are the host's, not the guest's, and are not. */
 void uart_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
 {
-	const struct uart_state *u = &vm->uart;
+	const struct u16550 *r = &vm->uart.regs;
+	unsigned i;
 
 	(void)c;
-	s->uart = (struct snap_uart){ u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm };
+	s->uart = (struct snap_uart){ .ier = r->ier, .lcr = r->lcr, .mcr = r->mcr, .scr = r->scr,
+				      .dll = r->dll, .dlm = r->dlm, .fifo_present = true };
+	s->uart.fcr = r->fcr;
+	s->uart.lsr_err = r->lsr_err;
+	s->uart.msr = r->msr;
+	s->uart.thr_ipending = r->thr_ipending;
+	s->uart.rx_count = r->rx_count;
+	for (i = 0; i < r->rx_count && i < SNAP_UART_RX_MAX; i++)
+		s->uart.rx[i] = r->rx[(r->rx_head + i) % U16550_FIFO_LEN];
 }
 
 /* A partial console line is not part of the snapshot: it was the old
- * VM's output. */
+ * VM's output. A snapshot without the FIFO section (an older writer) gives
+ * the registers with the FIFOs off, nothing received and no interrupt
+ * pending. The codec has checked every value against the registers. */
 int uart_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
 {
 	struct uart_state *u = &vm->uart;
+	struct u16550 *r = &u->regs;
+	unsigned i;
 
 	(void)c;
-	u->ier = s->uart.ier; u->lcr = s->uart.lcr; u->mcr = s->uart.mcr;
-	u->scr = s->uart.scr; u->dll = s->uart.dll; u->dlm = s->uart.dlm;
+	u16550_reset(r);
+	r->ier = s->uart.ier & U16550_IER_MASK; r->lcr = s->uart.lcr;
+	r->mcr = s->uart.mcr & U16550_MCR_MASK;
+	r->scr = s->uart.scr; r->dll = s->uart.dll; r->dlm = s->uart.dlm;
+	r->msr = u16550_msr_lines(r->mcr);
+	if (s->uart.fifo_present) {
+		r->fcr = s->uart.fcr & U16550_FCR_KEPT;
+		r->lsr_err = s->uart.lsr_err & U16550_LSR_OE;
+		r->msr = (uint8_t)(u16550_msr_lines(r->mcr) | (s->uart.msr & U16550_MSR_DELTAS));
+		r->thr_ipending = s->uart.thr_ipending;
+		for (i = 0; i < s->uart.rx_count && i < SNAP_UART_RX_MAX; i++)
+			r->rx[i] = s->uart.rx[i];
+		r->rx_count = (uint8_t)i;
+		if (!u16550_valid(r)) {         /* the codec refuses such a snapshot */
+			r->fcr = 0;
+			r->rx_count = 0;
+		}
+	}
 	u->len = 0;
+	u->irq_level = u16550_irq(r);
+	isa_irq_set(vm, UART_IRQ, u->irq_level);
 	return 0;
 }
