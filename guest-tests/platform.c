@@ -23,10 +23,14 @@
  *     bridge's IDs, nothing else on bus 0) and the PM timer's status bit
  *     (TMR_STS, which QEMU sets) is left out of PM1_STS, and the dword and
  *     byte accesses to the event block (QEMU's take words only);
+ *   - save=1 (under tscvisor, on_save = restore): PM1_EN and PM1_CNT set,
+ *     a save hypercall, and after the restore (incarnation + 1) both read
+ *     as before;
  *   - poweroff=1: after the checks, SLP_TYP from \_S5 with SLP_EN written to
  *     PM1_CNT; the VM must end there (the case checks the hypervisor's line),
  *     so anything after it fails. */
 #include "guest.h"
+#include "pvclock.h"
 
 #define F_SCI_INT       46
 #define F_SMI_CMD       48
@@ -138,7 +142,7 @@ void test_main(const struct mb_info *mbi)
 	u64 dsdt_at;
 
 	(void)mbi;
-	plan(22 + (tv_tables() ? 1 : 0));
+	plan(22 + (tv_tables() ? 1 : 0) + (cmdline_u64("save", 0, NULL) ? 1 : 0));
 
 	if (!ok(fadt != NULL, "the FADT is there"))
 		done();
@@ -220,6 +224,28 @@ void test_main(const struct mb_info *mbi)
 	outw((u16)(evt + 2), 0);
 
 	check_pci();
+
+	if (cmdline_u64("save", 0, NULL)) {
+		u32 max, inc0 = cpuid(TV_LEAF_TIME).edx, inc1;
+		u16 en, cn;
+		s64 rc;
+
+		if (!tv_signature(&max)) {
+			skip("save: not under tscvisor");
+		} else {
+			outw((u16)(evt + 2), 0x0520);
+			outw(cnt, (u16)(SLP_TYP(5) | 2));       /* SLP_TYP 5, BM_RLD */
+			rc = tv_hypercall(TV_HC_SAVE, 0, 0, 0, 0);
+			inc1 = cpuid(TV_LEAF_TIME).edx;
+			en = inw((u16)(evt + 2));
+			cn = inw(cnt);
+			ok(rc == 0 && inc1 == inc0 + 1 && en == 0x0520 && cn == (SLP_TYP(5) | 2 | SCI_EN),
+			   "after a save and restore (%lld, incarnation %u -> %u): PM1_EN 0x%04x, "
+			   "PM1_CNT 0x%04x", (long long)rc, inc0, inc1, en, cn);
+			outw((u16)(evt + 2), 0);
+			outw(cnt, 0);
+		}
+	}
 
 	if (poweroff) {
 		diag("writing SLP_TYP %d | SLP_EN to PM1_CNT (0x%x): the VM ends here", s5, cnt);

@@ -2,7 +2,9 @@
 configs/platform.cfg): the FADT's PM1a event and control blocks and SCI,
 PM1_STS write-1-to-clear, PM1_EN kept, SCI_EN set in PM1_CNT, the DSDT's
 checksum and \\_S5, the PCI host bridge at 00:00.0 and all-ones elsewhere;
-the second VM writes S5 to PM1_CNT and must end as a power-off. Bare QEMU
+a second VM saves and restores itself between setting PM1_EN and PM1_CNT
+and reading them back (the snapshot's PM1 section, 0x8000000D); the last VM
+writes S5 to PM1_CNT and must end as a power-off. Bare QEMU
 q35 (foundation's bare-qemu:platform) runs the checks that are not of
 tscvisor's own choices: its PM1 blocks are at the same ports, its PM1_STS
 has TMR_STS set and a write of ones clears it."""
@@ -38,8 +40,11 @@ def cases():
     return [
         Case("qemu-svm:platform", [BOOT, "--emulator", "qemu", "--timeout", "300", cfg],
              timeout=360, weight=2,
-             must=vm_passed("platform")
+             must=vm_passed("platform", "pm1-save")
              + [r"^\[platform\] " + c for c in CHECKS]
+             + [r"^\[pm1-save\] " + c for c in CHECKS]
+             + [r"^\[pm1-save\] ok \d+ - after a save and restore \(0, incarnation \d+ -> \d+\): "
+                r"PM1_EN 0x0520, PM1_CNT 0x1403"]
              + [r"^\[poweroff\] " + c for c in CHECKS]
              + [r"^\[platform\] RESULT: PASS",
                 r"vm platform: PM1a_CNT: SLP_EN with SLP_TYP 3, a sleep state this VM does "
@@ -47,7 +52,7 @@ def cases():
                 r"^\[poweroff\] # writing SLP_TYP 7 \| SLP_EN to PM1_CNT \(0x604\)",
                 r"vm poweroff: ended by power-off \(ACPI S5: SLP_EN with SLP_TYP 7 in "
                 r"PM1a_CNT\), status 1: PASS",
-                r"vmm: 2 VM\(s\): 2 passed, 0 skipped, 0 failed"],
-             must_not=[r"^\[(platform|poweroff)\] not ok", r"still running after S5",
+                r"vmm: 3 VM\(s\): 3 passed, 0 skipped, 0 failed"],
+             must_not=[r"^\[(platform|pm1-save|poweroff)\] not ok", r"still running after S5",
                        r"\*\*\* hypervisor exception", r"unbacked", r"unemulated port"]),
     ]

@@ -10,11 +10,14 @@
  * a power-off (a guest's `poweroff`); SLP_EN with any other type (no other
  * sleep state is offered) is dropped, logged. Any size at any offset: the
  * three registers are one 48-bit image, little-endian, as the two blocks
- * sit next to each other. */
+ * sit next to each other. They are saved in the snapshot's optional PM1
+ * section. */
 #include <tscvisor/acpi_build.h>
 #include <tscvisor/dev/pm1.h>
 #include <tscvisor/io.h>
 #include <tscvisor/log.h>
+#include <tscvisor/save.h>
+#include <tscvisor/snapshot.h>
 #include <tscvisor/vm.h>
 
 #define STS_OFF 0
@@ -68,6 +71,34 @@ static void pm1_write(struct vm *vm, void *dev, uint16_t off, unsigned size, uin
 	}
 	vm_warn(vm, "vm %s: PM1a_CNT: SLP_EN with SLP_TYP %u, a sleep state this VM does not "
 		"offer: ignored", vm->name, (p->cnt & PM1_CNT_SLP_TYP) >> PM1_CNT_SLP_TYP_SHIFT);
+}
+
+_Static_assert(PM1_EN_WRITABLE == SNAP_PM1_EN_BITS, "PM1_EN bits in a snapshot");
+_Static_assert(PM1_CNT_KEPT == SNAP_PM1_CNT_BITS, "PM1_CNT bits in a snapshot");
+
+void pm1_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c)
+{
+	(void)c;
+	s->pm1.present = true;
+	s->pm1.sts = vm->pm1.sts;
+	s->pm1.en = vm->pm1.en;
+	s->pm1.cnt = vm->pm1.cnt;
+}
+
+/* The codec checked the bits; masking again is the last word. Without the
+ * section (an older writer's snapshot): reset. */
+int pm1_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c)
+{
+	(void)c;
+	vm->pm1.sts = 0;
+	vm->pm1.en = 0;
+	vm->pm1.cnt = 0;
+	if (!s->pm1.present)
+		return 0;
+	vm->pm1.sts = s->pm1.sts & SNAP_PM1_STS_BITS;
+	vm->pm1.en = s->pm1.en & PM1_EN_WRITABLE;
+	vm->pm1.cnt = s->pm1.cnt & PM1_CNT_KEPT;
+	return 0;
 }
 
 int pm1_create(struct vm *vm)

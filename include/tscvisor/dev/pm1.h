@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 struct vm;
+struct snap_vm;
+struct save_ctx;
 
 /* PM1_STS / PM1_EN bits (ACPI 6.0, 4.8.3.1). */
 #define PM1_TMR            (1u << 0)
@@ -36,5 +38,9 @@ struct pm1_state {
 };
 
 int pm1_create(struct vm *vm);
+/* The optional PM1 snapshot section (0x8000000D); a snapshot without it
+ * restores the registers at reset (all 0, SCI_EN still reads 1). */
+void pm1_save(struct vm *vm, struct snap_vm *s, struct save_ctx *c);
+int pm1_restore(struct vm *vm, const struct snap_vm *s, struct save_ctx *c);
 
 #endif
