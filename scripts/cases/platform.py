@@ -35,24 +35,36 @@ CHECKS = [
 ]
 
 
+SKYLAKE = ["--emulator", "bochs", "--cpu-model", "corei7_skylake_x", "--ips", str(BOCHS_IPS)]
+
+
+def must():
+    return (vm_passed("platform", "pm1-save")
+            + [r"^\[platform\] " + c for c in CHECKS]
+            + [r"^\[pm1-save\] " + c for c in CHECKS]
+            + [r"^\[pm1-save\] ok \d+ - after a save and restore \(0, incarnation \d+ -> \d+\): "
+               r"PM1_EN 0x0520, PM1_CNT 0x1403"]
+            + [r"^\[poweroff\] " + c for c in CHECKS]
+            + [r"^\[platform\] RESULT: PASS",
+               r"vm platform: PM1a_CNT: SLP_EN with SLP_TYP 3, a sleep state this VM does "
+               r"not offer: ignored",
+               r"^\[poweroff\] # writing SLP_TYP 7 \| SLP_EN to PM1_CNT \(0x604\)",
+               r"vm poweroff: ended by power-off \(ACPI S5: SLP_EN with SLP_TYP 7 in "
+               r"PM1a_CNT\), status 1: PASS",
+               r"vmm: 3 VM\(s\): 3 passed, 0 skipped, 0 failed"])
+
+
+MUST_NOT = [r"^\[(platform|pm1-save|poweroff)\] not ok", r"still running after S5",
+            r"\*\*\* hypervisor exception", r"unbacked", r"unemulated port"]
+
+
 def cases():
     cfg = os.path.join(CFG, "platform.cfg")
     return [
         Case("qemu-svm:platform", [BOOT, "--emulator", "qemu", "--timeout", "300", cfg],
-             timeout=360, weight=2,
-             must=vm_passed("platform", "pm1-save")
-             + [r"^\[platform\] " + c for c in CHECKS]
-             + [r"^\[pm1-save\] " + c for c in CHECKS]
-             + [r"^\[pm1-save\] ok \d+ - after a save and restore \(0, incarnation \d+ -> \d+\): "
-                r"PM1_EN 0x0520, PM1_CNT 0x1403"]
-             + [r"^\[poweroff\] " + c for c in CHECKS]
-             + [r"^\[platform\] RESULT: PASS",
-                r"vm platform: PM1a_CNT: SLP_EN with SLP_TYP 3, a sleep state this VM does "
-                r"not offer: ignored",
-                r"^\[poweroff\] # writing SLP_TYP 7 \| SLP_EN to PM1_CNT \(0x604\)",
-                r"vm poweroff: ended by power-off \(ACPI S5: SLP_EN with SLP_TYP 7 in "
-                r"PM1a_CNT\), status 1: PASS",
-                r"vmm: 3 VM\(s\): 3 passed, 0 skipped, 0 failed"],
-             must_not=[r"^\[(platform|pm1-save|poweroff)\] not ok", r"still running after S5",
-                       r"\*\*\* hypervisor exception", r"unbacked", r"unemulated port"]),
+             timeout=360, weight=2, must=must() + [r"vmm: SVM backend enabled"],
+             must_not=MUST_NOT),
+        Case("bochs-vmx:platform", [BOOT] + SKYLAKE + ["--timeout", "400", cfg],
+             timeout=460, weight=6, must=must() + [r"vmm: VMX backend enabled"],
+             must_not=MUST_NOT),
     ]
