@@ -931,11 +931,14 @@ static void op_apic(struct cpu_st *s, unsigned me)
 
 /* Ports with a device behind them (docs/platform.md); anything else reads
  * all-ones. Ports never touched: 0xf4 and 0x8900 (and accesses overlapping
- * them), UART transmit/line control and MCR's loopback bit (the console). */
+ * them), UART transmit/line control and MCR's loopback bit (the console),
+ * and no write reaches 0x605, PM1_CNT's high byte (SLP_EN with SLP_TYP 7
+ * powers the VM off). */
 static bool port_device(u16 p)
 {
 	return p == 0x20 || p == 0x21 || p == 0xa0 || p == 0xa1 || (p >= 0x3f8 && p <= 0x3ff) ||
 	       p == 0x510 || p == 0x511 || (p >= 0xcf8 && p <= 0xcff) ||   /* PCI config */
+	       (p >= 0x600 && p <= 0x605) ||                                /* ACPI PM1a */
 	       (pm_port && p >= pm_port && p < pm_port + 4);
 }
 
@@ -944,6 +947,8 @@ static bool port_forbidden(u16 p, unsigned w, bool out)
 	u32 end = (u32)p + w;
 
 	if ((p < 0xf8 && end > 0xf4) || (p < 0x8901 && end > 0x8900))
+		return true;
+	if (out && p < 0x606 && end > 0x605)
 		return true;
 	if (out && end > 0x3f8 && p < 0x400)
 		return !(w == 1 && (p == 0x3f9 || p == 0x3fc || p == 0x3ff));

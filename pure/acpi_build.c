@@ -10,13 +10,62 @@
 #include <tscvisor/bytes.h>
 #include <tscvisor/acpi_build.h>
 
+/* ---- the DSDT's AML ------------------------------------------------------
+ *
+ * Encoded by hand (ACPI 6.0, chapter 20); docs/guest-acpi.md "DSDT" walks
+ * through it. Three objects, nothing that runs at load time:
+ *
+ *   Name (\_S5, Package (4) { 7, 7, 0, 0 })     SLP_TYPa/b for soft-off
+ *   Method (\_PIC, 1) { }                       the OS says PIC or APIC
+ *   Device (\_SB.PCI0) {                        the PCI root bridge, bus 0
+ *       Name (_HID, EisaId ("PNP0A03"))
+ *       Name (_CRS, ResourceTemplate () {
+ *           WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,
+ *                          0, 0x00, 0xFF, 0, 0x100) })
+ *   }
+ *
+ * A package length (PkgLength) of one byte holds values below 64 and
+ * counts itself and what follows it in the object. */
+static const uint8_t dsdt_aml[] = {
+	/* Name (_S5_, Package (4) { 7, 7, 0, 0 }): 14 bytes */
+	0x08, '_', 'S', '5', '_',        /* NameOp, NameSeg */
+	0x12, 0x08, 0x04,                /* PackageOp, PkgLength 8, 4 elements */
+	0x0A, ACPI_GUEST_SLP_TYP_S5,     /* BytePrefix 7: SLP_TYPa */
+	0x0A, ACPI_GUEST_SLP_TYP_S5,     /* BytePrefix 7: SLP_TYPb (no PM1b: unused) */
+	0x00, 0x00,                      /* ZeroOp, ZeroOp: reserved */
+	/* Method (_PIC, 1, NotSerialized) { }: 7 bytes */
+	0x14, 0x06, '_', 'P', 'I', 'C',  /* MethodOp, PkgLength 6, NameSeg */
+	0x01,                            /* MethodFlags: 1 argument */
+	/* Device (\_SB.PCI0) { ... }: 50 bytes */
+	0x5B, 0x82, 0x30,                /* ExtOpPrefix, DeviceOp, PkgLength 48 */
+	'\\', 0x2E, '_', 'S', 'B', '_', 'P', 'C', 'I', '0',  /* RootChar, DualNamePrefix */
+	/* Name (_HID, EisaId ("PNP0A03")): 10 bytes */
+	0x08, '_', 'H', 'I', 'D',
+	0x0C, 0x41, 0xD0, 0x0A, 0x03,    /* DWordPrefix 0x030AD041: "PNP" packed, 0x0A03 */
+	/* Name (_CRS, Buffer (18) { ... }): 27 bytes */
+	0x08, '_', 'C', 'R', 'S',
+	0x11, 0x15, 0x0A, 0x12,          /* BufferOp, PkgLength 21, BytePrefix 18 */
+	0x88, 0x0D, 0x00,                /* Word Address Space Descriptor, 13 bytes */
+	0x02,                            /* resource type: bus number range */
+	0x0C,                            /* MaxFixed, MinFixed, positive decode, producer */
+	0x00,                            /* type-specific flags */
+	0x00, 0x00,                      /* granularity */
+	0x00, 0x00,                      /* minimum: bus 0 */
+	0xFF, 0x00,                      /* maximum: bus 255 */
+	0x00, 0x00,                      /* translation offset */
+	0x00, 0x01,                      /* length: 256 buses */
+	0x79, 0x00,                      /* End Tag, checksum 0 (not checked) */
+};
+#define DSDT_AML_LEN   71u
+_Static_assert(sizeof(dsdt_aml) == DSDT_AML_LEN, "DSDT AML length");
+
 /* ---- layout (guest-physical) ---------------------------------------------- */
 
 #define HDR_LEN        36u              /* System Description Table header */
 #define RSDP_LEN       36u              /* revision 2 */
 #define RSDP_V1_LEN    20u              /* what the first checksum covers */
 #define FACS_LEN       64u
-#define DSDT_LEN       HDR_LEN          /* header only: no AML */
+#define DSDT_LEN       (HDR_LEN + DSDT_AML_LEN)
 #define FADT_LEN       276u             /* ACPI 6.0, revision 6 */
 #define RSDT_LEN       (HDR_LEN + 2u * 4u)
 #define XSDT_LEN       (HDR_LEN + 2u * 8u)
@@ -29,20 +78,21 @@
 #define MADT_MAX_LEN   (MADT_HDR_LEN + ACPI_GUEST_MAX_CPUS * MADT_LAPIC_LEN + MADT_IO_LEN)
 
 #define FACS_GPA  0xE0000u              /* 64-byte aligned, as required */
-#define DSDT_GPA  0xE0040u
-#define FADT_GPA  0xE0080u
+#define FADT_GPA  0xE0080u              /* 0xE0040-0xE007F: unused (the empty
+					 * DSDT's place before it had AML) */
 #define RSDT_GPA  0xE01A0u
 #define XSDT_GPA  0xE01D0u
 #define MADT_GPA  0xE0210u
+#define DSDT_GPA  0xE0C00u              /* after the largest MADT */
 
 _Static_assert(FACS_GPA % 64 == 0, "FACS must be 64-byte aligned");
 _Static_assert(FACS_GPA >= ACPI_GUEST_AREA_BASE, "FACS below the area");
-_Static_assert(FACS_GPA + FACS_LEN <= DSDT_GPA, "FACS overlaps DSDT");
-_Static_assert(DSDT_GPA + DSDT_LEN <= FADT_GPA, "DSDT overlaps FADT");
+_Static_assert(FACS_GPA + FACS_LEN <= FADT_GPA, "FACS overlaps FADT");
 _Static_assert(FADT_GPA + FADT_LEN <= RSDT_GPA, "FADT overlaps RSDT");
 _Static_assert(RSDT_GPA + RSDT_LEN <= XSDT_GPA, "RSDT overlaps XSDT");
 _Static_assert(XSDT_GPA + XSDT_LEN <= MADT_GPA, "XSDT overlaps MADT");
-_Static_assert(MADT_GPA + MADT_MAX_LEN <= ACPI_GUEST_RSDP_GPA, "MADT overlaps RSDP");
+_Static_assert(MADT_GPA + MADT_MAX_LEN <= DSDT_GPA, "MADT overlaps DSDT");
+_Static_assert(DSDT_GPA + DSDT_LEN <= ACPI_GUEST_RSDP_GPA, "DSDT overlaps RSDP");
 _Static_assert(ACPI_GUEST_RSDP_GPA % 16 == 0, "RSDP must be 16-byte aligned");
 _Static_assert(ACPI_GUEST_RSDP_GPA + RSDP_LEN <= ACPI_GUEST_AREA_END, "RSDP past the area");
 
@@ -80,13 +130,19 @@ _Static_assert(ACPI_GUEST_RSDP_GPA + RSDP_LEN <= ACPI_GUEST_AREA_END, "RSDP past
 #define F_PM_PROFILE      45
 #define F_SCI_INT         46
 #define F_SMI_CMD         48
+#define F_PM1A_EVT_BLK    56
+#define F_PM1A_CNT_BLK    64
 #define F_PM_TMR_BLK      76
+#define F_PM1_EVT_LEN     88
+#define F_PM1_CNT_LEN     89
 #define F_PM_TMR_LEN      91
 #define F_IAPC_BOOT_ARCH  109
 #define F_FLAGS           112
 #define F_MINOR_VERSION   131
 #define F_X_FIRMWARE_CTRL 132
 #define F_X_DSDT          140
+#define F_X_PM1A_EVT_BLK  148
+#define F_X_PM1A_CNT_BLK  172
 #define F_X_PM_TMR_BLK    208
 #define F_HYPERVISOR_ID   268
 
@@ -104,6 +160,7 @@ _Static_assert(ACPI_GUEST_RSDP_GPA + RSDP_LEN <= ACPI_GUEST_AREA_END, "RSDP past
 
 /* Generic Address Structure (5.2.3.2). */
 #define GAS_SPACE_IO    1
+#define GAS_ACCESS_WORD 2
 #define GAS_ACCESS_DWORD 3
 
 /* MADT (5.2.12). */
@@ -203,6 +260,9 @@ static const char *check(const uint8_t *ram, uint64_t ram_size,
 		return "Local APIC address is 0";
 	if (p->ioapic_addr && p->ioapic_id > ACPI_GUEST_IOAPIC_MAX_ID)
 		return "I/O APIC ID above 15";
+	if (p->pm_timer_port && p->pm_timer_port <= ACPI_GUEST_PM1_LAST_PORT &&
+	    p->pm_timer_port + 3u >= ACPI_GUEST_PM1A_EVT_PORT)
+		return "PM timer port overlaps the PM1 blocks";
 	if (p->oem_id && strlen(p->oem_id) > 6)
 		return "OEM ID longer than 6 characters";
 	if (p->oem_table_id && strlen(p->oem_table_id) > 8)
@@ -225,15 +285,16 @@ static void build_facs(uint8_t *t)
 static void build_dsdt(uint8_t *t, const struct ids *ids)
 {
 	header(t, "DSDT", DSDT_LEN, REV_DSDT, ids);
+	memcpy(t + HDR_LEN, dsdt_aml, DSDT_AML_LEN);
 	fix_checksum(t, DSDT_LEN, H_CHECKSUM);
 }
 
-static void put_gas_io32(uint8_t *g, uint16_t port)
+static void put_gas_io(uint8_t *g, uint16_t port, uint8_t bytes, uint8_t access)
 {
 	g[0] = GAS_SPACE_IO;
-	g[1] = 32;                      /* register bit width */
+	g[1] = (uint8_t)(8 * bytes);    /* register bit width: the block's length */
 	g[2] = 0;                       /* bit offset */
-	g[3] = GAS_ACCESS_DWORD;
+	g[3] = access;
 	put_le64(g + 4, port);
 }
 
@@ -256,10 +317,21 @@ static void build_fadt(uint8_t *t, const struct acpi_guest_params *p,
 	t[F_PM_PROFILE] = 0;            /* unspecified */
 	put_le16(t + F_SCI_INT, ACPI_GUEST_SCI_INT);
 	put_le32(t + F_SMI_CMD, 0);        /* no SMM: ACPI mode is always on */
+	/* PM1a: the event block (PM1_STS, PM1_EN) and the control block
+	 * (PM1_CNT), both in the 32-bit and the X_ fields, with the same
+	 * lengths (a reader compares them); no PM1b, PM2 or GPE blocks. */
+	put_le32(t + F_PM1A_EVT_BLK, ACPI_GUEST_PM1A_EVT_PORT);
+	t[F_PM1_EVT_LEN] = ACPI_GUEST_PM1_EVT_LEN;
+	put_gas_io(t + F_X_PM1A_EVT_BLK, ACPI_GUEST_PM1A_EVT_PORT, ACPI_GUEST_PM1_EVT_LEN,
+		   GAS_ACCESS_WORD);
+	put_le32(t + F_PM1A_CNT_BLK, ACPI_GUEST_PM1A_CNT_PORT);
+	t[F_PM1_CNT_LEN] = ACPI_GUEST_PM1_CNT_LEN;
+	put_gas_io(t + F_X_PM1A_CNT_BLK, ACPI_GUEST_PM1A_CNT_PORT, ACPI_GUEST_PM1_CNT_LEN,
+		   GAS_ACCESS_WORD);
 	if (p->pm_timer_port) {
 		put_le32(t + F_PM_TMR_BLK, p->pm_timer_port);
 		t[F_PM_TMR_LEN] = 4;
-		put_gas_io32(t + F_X_PM_TMR_BLK, p->pm_timer_port);
+		put_gas_io(t + F_X_PM_TMR_BLK, p->pm_timer_port, 4, GAS_ACCESS_DWORD);
 		if (p->pm_timer_32bit)
 			flags |= FLAG_TMR_VAL_EXT;
 	}

@@ -181,6 +181,7 @@ const char *snap_section_name(uint32_t type)
 	case SNAP_SEC_FPU: return "FPU";
 	case SNAP_SEC_XSTATE: return "XSTATE";
 	case SNAP_SEC_IOAPIC: return "IOAPIC";
+	case SNAP_SEC_PM1: return "PM1";
 	default: return "?";
 	}
 }
@@ -379,6 +380,18 @@ static int check_ioapic(const struct snap_ioapic *io, uint64_t off, struct snap_
 		if ((e & SNAP_IOAPIC_RTE_REMOTE_IRR) && !(e & SNAP_IOAPIC_RTE_LEVEL))
 			return FAIL(SNAP_ERR_VALUE, off, "IOAPIC: entry %u 0x%016lx: remote IRR on an edge entry", i, e);
 	}
+	return 0;
+}
+
+static int check_pm1(const struct snap_pm1 *pm, uint64_t off, struct snap_error *err)
+{
+	if (pm->sts & ~SNAP_PM1_STS_BITS)
+		return FAIL(SNAP_ERR_VALUE, off, "PM1: PM1_STS 0x%04x has reserved bits", pm->sts);
+	if (pm->en & ~SNAP_PM1_EN_BITS)
+		return FAIL(SNAP_ERR_VALUE, off, "PM1: PM1_EN 0x%04x has bits no enable keeps", pm->en);
+	if (pm->cnt & ~SNAP_PM1_CNT_BITS)
+		return FAIL(SNAP_ERR_VALUE, off, "PM1: PM1_CNT 0x%04x has bits other than BM_RLD and SLP_TYP",
+			    pm->cnt);
 	return 0;
 }
 
@@ -617,6 +630,8 @@ int snap_validate(const struct snap_vm *vm, uint64_t ram_size, struct snap_error
 		return -1;
 	if (vm->ioapic.present && check_ioapic(&vm->ioapic, 0, err))
 		return -1;
+	if (vm->pm1.present && check_pm1(&vm->pm1, 0, err))
+		return -1;
 	for (unsigned i = 0; i < vm->id.vcpus; i++) {
 		if (check_vcpu(&vm->vcpu[i], i, ram_size, 0, err))
 			return -1;
@@ -801,6 +816,22 @@ static void get_ioapic(const uint8_t *p, struct snap_ioapic *io)
 		io->rte[i] = get_le64(p + 16 + 8 * i);
 }
 
+static void put_pm1(uint8_t *p, const struct snap_pm1 *pm)
+{
+	put_le16(p, pm->sts);
+	put_le16(p + 2, pm->en);
+	put_le16(p + 4, pm->cnt);
+	put_le16(p + 6, 0);
+}
+
+static void get_pm1(const uint8_t *p, struct snap_pm1 *pm)
+{
+	pm->present = true;
+	pm->sts = get_le16(p);
+	pm->en = get_le16(p + 2);
+	pm->cnt = get_le16(p + 4);
+}
+
 #define VCPU_HALTED 1u
 #define VCPU_SHADOW 2u
 
@@ -914,7 +945,7 @@ static void ram_scan(const uint8_t *ram, uint64_t ram_size, uint64_t *runs, uint
 	}
 }
 
-static uint64_t size_for(unsigned vcpus, bool platform, bool ioapic, bool fpu, bool xs, bool uart_fifo,
+static uint64_t size_for(unsigned vcpus, bool platform, bool ioapic, bool pm1, bool fpu, bool xs, bool uart_fifo,
 			 uint64_t runs, uint64_t pages)
 {
 	return SNAP_HEADER_LEN +
@@ -927,6 +958,7 @@ static uint64_t size_for(unsigned vcpus, bool platform, bool ioapic, bool fpu, b
 	       (platform ? SNAP_SECTION_HDR_LEN + SNAP_PLATFORM_LEN : 0) +
 	       (ioapic ? SNAP_SECTION_HDR_LEN + SNAP_IOAPIC_LEN : 0) +
 	       (uart_fifo ? SNAP_SECTION_HDR_LEN + SNAP_UART_FIFO_LEN : 0) +
+	       (pm1 ? SNAP_SECTION_HDR_LEN + SNAP_PM1_LEN : 0) +
 	       (fpu ? (uint64_t)vcpus * (SNAP_SECTION_HDR_LEN + SNAP_FPU_LEN) : 0) +
 	       (xs ? (uint64_t)vcpus * (SNAP_SECTION_HDR_LEN + SNAP_XSTATE_LEN) : 0) +
 	       SNAP_SECTION_HDR_LEN + SNAP_RAM_HDR_LEN + runs * SNAP_RAM_RUN_LEN +
@@ -941,8 +973,8 @@ size_t snap_encoded_size(const struct snap_vm *vm, const uint8_t *ram, uint64_t 
 	if (!ram || snap_validate(vm, ram_size, NULL))
 		return 0;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, vm->platform.present, vm->ioapic.present, vm->fpu_present,
-			 vm->xstate_present, vm->uart.fifo_present, runs, pages);
+	total = size_for(vm->id.vcpus, vm->platform.present, vm->ioapic.present, vm->pm1.present,
+			 vm->fpu_present, vm->xstate_present, vm->uart.fifo_present, runs, pages);
 	return total == (size_t)total ? (size_t)total : 0;
 }
 
@@ -984,8 +1016,8 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	if (!emit || !ram || snap_validate(vm, ram_size, NULL))
 		return -1;
 	ram_scan(ram, ram_size, &runs, &pages);
-	total = size_for(vm->id.vcpus, vm->platform.present, vm->ioapic.present, vm->fpu_present,
-			 vm->xstate_present, vm->uart.fifo_present, runs, pages);
+	total = size_for(vm->id.vcpus, vm->platform.present, vm->ioapic.present, vm->pm1.present,
+			 vm->fpu_present, vm->xstate_present, vm->uart.fifo_present, runs, pages);
 	if (runs > UINT32_MAX)
 		return -1;   /* cannot happen: at most 2^24 pages of RAM */
 
@@ -994,7 +1026,7 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	put_le32(b + 12, SNAP_HEADER_LEN);
 	put_le32(b + 16, 0);                         /* flags */
 	put_le32(b + 20, 6 + vm->id.vcpus + (vm->platform.present ? 1 : 0) +
-	      (vm->ioapic.present ? 1 : 0) + (vm->uart.fifo_present ? 1 : 0) +
+	      (vm->ioapic.present ? 1 : 0) + (vm->pm1.present ? 1 : 0) + (vm->uart.fifo_present ? 1 : 0) +
 	      (vm->fpu_present ? vm->id.vcpus : 0) +
 	      (vm->xstate_present ? vm->id.vcpus : 0));   /* section count */
 	put_le64(b + 24, total);
@@ -1027,6 +1059,10 @@ int snap_encode(const struct snap_vm *vm, const uint8_t *ram, uint64_t ram_size,
 	if (vm->uart.fifo_present) {
 		put_uart_fifo(b + SNAP_SECTION_HDR_LEN, &vm->uart);
 		out_section(&e, b, SNAP_SEC_UART_FIFO, SNAP_UART_FIFO_LEN);
+	}
+	if (vm->pm1.present) {
+		put_pm1(b + SNAP_SECTION_HDR_LEN, &vm->pm1);
+		out_section(&e, b, SNAP_SEC_PM1, SNAP_PM1_LEN);
 	}
 	if (vm->fpu_present) {
 		for (unsigned i = 0; i < vm->id.vcpus; i++) {
@@ -1093,6 +1129,7 @@ struct layout {
 	struct sec platform;                    /* optional: p NULL when absent */
 	struct sec ioapic;                      /* optional: p NULL when absent */
 	struct sec uart_fifo;                   /* optional: p NULL when absent */
+	struct sec pm1;                         /* optional: p NULL when absent */
 	struct sec vcpu[SNAP_MAX_VCPUS];        /* in file order */
 	unsigned nvcpu;
 	struct sec fpu[SNAP_MAX_VCPUS];         /* optional, in file order */
@@ -1117,6 +1154,7 @@ static uint64_t fixed_len(uint32_t type)
 	case SNAP_SEC_FPU: return SNAP_FPU_LEN;
 	case SNAP_SEC_XSTATE: return SNAP_XSTATE_LEN;
 	case SNAP_SEC_IOAPIC: return SNAP_IOAPIC_LEN;
+	case SNAP_SEC_PM1: return SNAP_PM1_LEN;
 	default: return 0;      /* RAM: variable */
 	}
 }
@@ -1174,7 +1212,7 @@ static int parse_header(const uint8_t *buf, size_t len, uint32_t *count, uint64_
 
 /* Frame the sections: each header and payload inside the body, known types
  * at version 1 with their length, singletons once. An optional type this
- * build knows (PLATFORM, IOAPIC, FPU, XSTATE) is held to the same rules, but may be absent; only
+ * build knows (PLATFORM, IOAPIC, PM1, FPU, XSTATE) is held to the same rules, but may be absent; only
  * an unknown optional type is skipped unread. */
 static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, struct layout *L,
 			  struct snap_error *err)
@@ -1203,7 +1241,7 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 		pos += SNAP_SECTION_HDR_LEN + slen;
 
 		if (type != SNAP_SEC_PLATFORM && type != SNAP_SEC_FPU && type != SNAP_SEC_XSTATE &&
-		    type != SNAP_SEC_IOAPIC && type != SNAP_SEC_UART_FIFO &&
+		    type != SNAP_SEC_IOAPIC && type != SNAP_SEC_UART_FIFO && type != SNAP_SEC_PM1 &&
 		    (type < SNAP_SEC_IDENTITY || type > SNAP_SEC_RAM)) {
 			if (type & SNAP_SEC_OPTIONAL)
 				continue;       /* an optional section from a newer writer */
@@ -1239,7 +1277,8 @@ static int parse_sections(const uint8_t *buf, uint32_t count, uint64_t total, st
 		} else {
 			struct sec *one = type == SNAP_SEC_PLATFORM ? &L->platform :
 					  type == SNAP_SEC_IOAPIC ? &L->ioapic :
-					  type == SNAP_SEC_UART_FIFO ? &L->uart_fifo : &L->one[type];
+					  type == SNAP_SEC_UART_FIFO ? &L->uart_fifo :
+					  type == SNAP_SEC_PM1 ? &L->pm1 : &L->one[type];
 
 			if (one->p)
 				return FAIL(SNAP_ERR_DUPLICATE, s.off,
@@ -1313,6 +1352,7 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 	struct snap_pic c;
 	struct snap_platform pl;
 	struct snap_ioapic io;
+	struct snap_pm1 pm;
 	uint32_t count;
 	uint64_t total, seen = 0;
 
@@ -1419,6 +1459,14 @@ static int parse(const uint8_t *buf, size_t len, bool have_cap, uint64_t ram_cap
 		if (check_ioapic(&io, L->ioapic.off, err))
 			return -1;
 	}
+	if (L->pm1.p) {
+		if (get_le16(L->pm1.p + 6))
+			return FAIL(SNAP_ERR_VALUE, L->pm1.off, "PM1: reserved word 0x%04x, must be 0",
+				    get_le16(L->pm1.p + 6));
+		get_pm1(L->pm1.p, &pm);
+		if (check_pm1(&pm, L->pm1.off, err))
+			return -1;
+	}
 	/* FPU: none at all, or exactly one per vCPU. */
 	if (L->nfpu && L->nfpu != L->id.vcpus)
 		return FAIL(SNAP_ERR_INCONSISTENT, L->fpu[0].off,
@@ -1490,6 +1538,8 @@ static void fill(const struct layout *L, struct snap_vm *out)
 		get_platform(L->platform.p, &out->platform);   /* else present = false */
 	if (L->ioapic.p)
 		get_ioapic(L->ioapic.p, &out->ioapic);         /* else present = false */
+	if (L->pm1.p)
+		get_pm1(L->pm1.p, &out->pm1);                  /* else present = false */
 	for (unsigned i = 0; i < L->nvcpu; i++)
 		get_vcpu(L->vcpu[i].p, &out->vcpu[get_le32(L->vcpu[i].p)]);
 	out->fpu_present = L->nfpu != 0;

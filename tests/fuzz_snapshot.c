@@ -94,6 +94,11 @@ static void setup(void)
 		vm->ioapic.rte[i] = 0x10000;
 	vm->ioapic.rte[9] = 0x000000000000c041ull;
 	vm->ioapic.rte[4] = 0x0100000000000834ull;
+	/* PM1: an enable and a sleep type kept, WAK_STS pending. */
+	vm->pm1.present = true;
+	vm->pm1.sts = 0x8000;
+	vm->pm1.en = 0x0100;
+	vm->pm1.cnt = 0x1c00;
 	v = &vm->vcpu[0];
 	v->cr0 = 0x80050033;
 	v->cr4 = 0x6a0;

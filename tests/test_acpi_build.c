@@ -11,6 +11,7 @@
 #define RAM_SIZE (2u << 20)
 #define FILL     0xAA
 #define PM_PORT  0x1808u
+#define DSDT_LEN (36u + 71u)             /* header and the AML */
 
 /* ---- independent readers ----------------------------------------------- */
 
@@ -100,6 +101,85 @@ static void check_header(const uint8_t *t, const char *sig, uint32_t len, uint8_
 	CHECK(memcmp(t + 28, "TSCV", 4) == 0);
 }
 
+/* Where the 4-character name `seg` first appears in [p, p + len), or NULL. */
+static const uint8_t *find_seg(const uint8_t *p, uint32_t len, const char *seg)
+{
+	uint32_t i;
+
+	for (i = 0; i + 4 <= len; i++)
+		if (memcmp(p + i, seg, 4) == 0)
+			return p + i;
+	return NULL;
+}
+
+/* EISA ID as the AML EisaId() macro packs it: three letters of 5 bits
+ * ('A' = 1) and four hex digits, stored as a big-endian dword. */
+static void eisa_id(const char *s, uint8_t out[4])
+{
+	unsigned v = (unsigned)(s[0] - '@') << 10 | (unsigned)(s[1] - '@') << 5 |
+		     (unsigned)(s[2] - '@');
+	unsigned prod = (unsigned)strtoul(s + 3, NULL, 16);
+
+	out[0] = (uint8_t)(v >> 8);
+	out[1] = (uint8_t)v;
+	out[2] = (uint8_t)(prod >> 8);
+	out[3] = (uint8_t)prod;
+}
+
+/* The DSDT's AML, read back with an independent reader of the few
+ * encodings it uses: \_S5 a package whose first two elements are the S5
+ * SLP_TYP, \_PIC a method of one argument, \_SB.PCI0 a device whose _HID
+ * is PNP0A03 and whose _CRS is one bus-number range 0-255. */
+static void check_aml(const uint8_t *dsdt)
+{
+	const uint8_t *aml = dsdt + 36, *e;
+	uint32_t n = DSDT_LEN - 36;
+	uint8_t pnp[4];
+
+	e = find_seg(aml, n, "_S5_");
+	CHECK(e && e == aml + 1 && e[-1] == 0x08);        /* NameOp at the root */
+	if (e) {
+		CHECK_EQ_U64(e[4], 0x12);                   /* PackageOp */
+		CHECK_EQ_U64(e[5], 8);                      /* PkgLength */
+		CHECK_EQ_U64(e[6], 4);                      /* elements */
+		CHECK_EQ_U64(e[7], 0x0A);
+		CHECK_EQ_U64(e[8], ACPI_GUEST_SLP_TYP_S5);
+		CHECK_EQ_U64(e[9], 0x0A);
+		CHECK_EQ_U64(e[10], ACPI_GUEST_SLP_TYP_S5);
+		CHECK(ACPI_GUEST_SLP_TYP_S5 <= 7);           /* SLP_TYP is 3 bits */
+	}
+	e = find_seg(aml, n, "_PIC");
+	CHECK(e && e[-2] == 0x14 && e[-1] == 6 && e[4] == 1);   /* Method, 1 argument */
+	e = find_seg(aml, n, "PCI0");
+	CHECK(e != NULL);
+	if (e) {
+		CHECK(memcmp(e - 6, "\\\x2E_SB_", 6) == 0);    /* \_SB.PCI0 */
+		CHECK(e[-9] == 0x5B && e[-8] == 0x82);     /* Device */
+		CHECK_EQ_U64(e[-7], 1 + 10 + 10 + 27);      /* PkgLength: to the end */
+		CHECK(e - 9 + 2 + e[-7] == aml + n);
+	}
+	e = find_seg(aml, n, "_HID");
+	eisa_id("PNP0A03", pnp);
+	CHECK(e && e[4] == 0x0C && memcmp(e + 5, pnp, 4) == 0);
+	e = find_seg(aml, n, "_CRS");
+	CHECK(e != NULL);
+	if (e) {
+		const uint8_t *d = e + 8;               /* BufferOp, PkgLength, 0x0A, size */
+
+		CHECK_EQ_U64(e[4], 0x11);
+		CHECK_EQ_U64(e[6], 0x0A);
+		CHECK_EQ_U64(e[7], 18);
+		CHECK(d + 18 == aml + n);
+		CHECK_EQ_U64(d[0], 0x88);               /* Word Address Space */
+		CHECK_EQ_U64(rd16(d + 1), 13);
+		CHECK_EQ_U64(d[3], 2);                  /* bus numbers */
+		CHECK_EQ_U64(rd16(d + 8), 0);           /* minimum */
+		CHECK_EQ_U64(rd16(d + 10), 0xFF);       /* maximum */
+		CHECK_EQ_U64(rd16(d + 14), 0x100);      /* length */
+		CHECK_EQ_U64(d[16], 0x79);              /* End Tag */
+	}
+}
+
 /* Verify every table of a build into `ram` with parameters p. */
 static void verify(const uint8_t *ram, const struct acpi_guest_params *p,
 		   const struct acpi_build_result *r)
@@ -128,7 +208,7 @@ static void verify(const uint8_t *ram, const struct acpi_guest_params *p,
 
 	/* Every table inside the area, below 1 MiB. */
 	CHECK(r->facs >= 0xE0000 && r->facs + 64 <= 0x100000 && r->facs % 64 == 0);
-	CHECK(r->dsdt >= 0xE0000 && r->dsdt + 36 <= 0x100000);
+	CHECK(r->dsdt >= 0xE0000 && r->dsdt + DSDT_LEN <= 0x100000);
 	CHECK(r->fadt >= 0xE0000 && r->fadt + 276 <= 0x100000);
 	CHECK(r->rsdt >= 0xE0000 && r->rsdt + 44 <= 0x100000);
 	CHECK(r->xsdt >= 0xE0000 && r->xsdt + 52 <= 0x100000);
@@ -169,8 +249,37 @@ static void verify(const uint8_t *ram, const struct acpi_guest_params *p,
 	CHECK_EQ_U64(rd32(fadt + 48), 0);               /* SMI_CMD: ACPI already on */
 	CHECK_EQ_U64(fadt[52], 0);
 	CHECK_EQ_U64(fadt[53], 0);
-	CHECK_EQ_U64(rd32(fadt + 56), 0);               /* no PM1 event block */
-	CHECK_EQ_U64(rd32(fadt + 64), 0);               /* no PM1 control block */
+	/* PM1a event block (4 bytes at 0x600), control block (2 at 0x604),
+	 * nothing for PM1b, PM2, GPE0/1; the X_ forms agree. */
+	CHECK_EQ_U64(rd32(fadt + 56), 0x600);           /* PM1a_EVT_BLK */
+	CHECK_EQ_U64(rd32(fadt + 60), 0);               /* PM1b_EVT_BLK */
+	CHECK_EQ_U64(rd32(fadt + 64), 0x604);           /* PM1a_CNT_BLK */
+	CHECK_EQ_U64(rd32(fadt + 68), 0);               /* PM1b_CNT_BLK */
+	CHECK_EQ_U64(rd32(fadt + 72), 0);               /* PM2_CNT_BLK */
+	CHECK_EQ_U64(rd32(fadt + 80), 0);               /* GPE0_BLK */
+	CHECK_EQ_U64(rd32(fadt + 84), 0);               /* GPE1_BLK */
+	CHECK_EQ_U64(fadt[88], 4);                      /* PM1_EVT_LEN */
+	CHECK_EQ_U64(fadt[89], 2);                      /* PM1_CNT_LEN */
+	CHECK_EQ_U64(fadt[90], 0);                      /* PM2_CNT_LEN */
+	CHECK_EQ_U64(fadt[92], 0);                      /* GPE0_BLK_LEN */
+	CHECK_EQ_U64(fadt[148], 1);                     /* X_PM1a_EVT_BLK: System I/O */
+	CHECK_EQ_U64(fadt[149], 32);
+	CHECK_EQ_U64(fadt[150], 0);
+	CHECK_EQ_U64(fadt[151], 2);                     /* word access */
+	CHECK_EQ_U64(rd64(fadt + 152), 0x600);
+	CHECK_EQ_U64(fadt[172], 1);                     /* X_PM1a_CNT_BLK */
+	CHECK_EQ_U64(fadt[173], 16);
+	CHECK_EQ_U64(fadt[174], 0);
+	CHECK_EQ_U64(fadt[175], 2);
+	CHECK_EQ_U64(rd64(fadt + 176), 0x604);
+	{
+		static const uint8_t zero[12];
+
+		CHECK(memcmp(fadt + 160, zero, 12) == 0);   /* X_PM1b_EVT_BLK */
+		CHECK(memcmp(fadt + 184, zero, 12) == 0);   /* X_PM1b_CNT_BLK */
+		CHECK(memcmp(fadt + 196, zero, 12) == 0);   /* X_PM2_CNT_BLK */
+		CHECK(memcmp(fadt + 220, zero, 12) == 0);   /* X_GPE0_BLK */
+	}
 	CHECK_EQ_U64(rd32(fadt + 76), p->pm_timer_port);
 	CHECK_EQ_U64(fadt[91], p->pm_timer_port ? 4 : 0);
 	if (p->pm_timer_port) {
@@ -186,6 +295,7 @@ static void verify(const uint8_t *ram, const struct acpi_guest_params *p,
 	}
 	CHECK_EQ_U64((rd32(fadt + 112) >> 8) & 1, p->pm_timer_port && p->pm_timer_32bit);
 	CHECK_EQ_U64((rd32(fadt + 112) >> 20) & 1, 0); /* not HW-reduced */
+	CHECK_EQ_U64((rd32(fadt + 112) >> 4) & 3, 3);  /* no fixed power/sleep buttons */
 	CHECK_EQ_U64(rd32(fadt + 112) & 1, 1);          /* WBINVD */
 	CHECK_EQ_U64(rd16(fadt + 109) & 1, 1);          /* legacy devices */
 	CHECK_EQ_U64(rd16(fadt + 109) & 2, 0);          /* no 8042 */
@@ -201,8 +311,10 @@ static void verify(const uint8_t *ram, const struct acpi_guest_params *p,
 		CHECK_EQ_U64(facs[32], 2);
 		CHECK_EQ_U64(rd32(facs + 16), 0);       /* global lock free */
 	}
-	if (dsdt)
-		check_header(dsdt, "DSDT", 36, 2, oem, tid);
+	if (dsdt) {
+		check_header(dsdt, "DSDT", DSDT_LEN, 2, oem, tid);
+		check_aml(dsdt);
+	}
 
 	/* MADT: one enabled Processor Local APIC per vCPU, then the I/O APIC
 	 * and its two overrides. */
@@ -256,7 +368,7 @@ static void check_area(const uint8_t *ram, const struct acpi_guest_params *p,
 {
 	struct { uint64_t a, len; } t[] = {
 		{ r->rsdp, 36 }, { r->rsdt, 44 }, { r->xsdt, 52 }, { r->fadt, 276 },
-		{ r->facs, 64 }, { r->dsdt, 36 }, { r->madt, madt_len(p) },
+		{ r->facs, 64 }, { r->dsdt, DSDT_LEN }, { r->madt, madt_len(p) },
 	};
 	uint64_t x, stray = 0, outside = 0;
 	unsigned i;
@@ -506,6 +618,21 @@ int main(void)
 	p = defaults(2);
 	p.address_base = UINT64_MAX - 0xFFFFF;
 	refused(ram, RAM_SIZE, &p, "address base wraps");
+	/* A PM timer port whose 4 bytes touch [0x600, 0x605] is refused;
+	 * 0x5FC and 0x606 are just clear of the PM1 blocks. */
+	p = defaults(2);
+	p.pm_timer_port = 0x5FD;
+	refused(ram, RAM_SIZE, &p, "PM timer at 0x5FD");
+	p.pm_timer_port = 0x605;
+	refused(ram, RAM_SIZE, &p, "PM timer at 0x605");
+	p.pm_timer_port = 0x5FC;
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+	verify(ram, &p, &r);
+	p.pm_timer_port = 0x606;
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+	p.pm_timer_port = 0x608;                /* Q35's */
+	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
+	verify(ram, &p, &r);
 	p.address_base = UINT64_MAX - 0x100000;      /* the last base that fits */
 	CHECK_EQ_U64(acpi_build_guest_tables(ram, RAM_SIZE, &p, &r), 0);
 

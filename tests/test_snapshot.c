@@ -483,10 +483,16 @@ static bool same_ioapic(const struct snap_ioapic *a, const struct snap_ioapic *b
 				memcmp(a->rte, b->rte, sizeof(a->rte)) == 0));
 }
 
+static bool same_pm1(const struct snap_pm1 *a, const struct snap_pm1 *b)
+{
+	return a->present == b->present &&
+	       (!a->present || (a->sts == b->sts && a->en == b->en && a->cnt == b->cnt));
+}
+
 static bool same_vm(const struct snap_vm *a, const struct snap_vm *b)
 {
 	return same_platform(&a->platform, &b->platform) && same_vcpus(a, b) &&
-	       same_ioapic(&a->ioapic, &b->ioapic) &&
+	       same_ioapic(&a->ioapic, &b->ioapic) && same_pm1(&a->pm1, &b->pm1) &&
 	       memcmp(&a->id, &b->id, sizeof(a->id)) == 0 &&
 	       memcmp(&a->time, &b->time, sizeof(a->time)) == 0 &&
 	       memcmp(&a->uart, &b->uart, sizeof(a->uart)) == 0 &&
@@ -2208,6 +2214,77 @@ static void test_uart_fifo(void)
 	free(vm);
 }
 
+/* ---- PM1 (optional section 0x8000000D) --------------------------------- */
+
+static void test_pm1(void)
+{
+	struct snap_vm *vm = malloc(sizeof(*vm));
+	size_t pm, pic, io;
+	struct snap_error e;
+	struct sink s, c;
+
+	/* Next to the IOAPIC's, the section comes after it. */
+	memcpy(vm, io_vm, sizeof(*vm));
+	vm->ioapic.present = true;          /* test_ioapic() left it absent */
+	vm->ioapic.rte[2] = 0x10000;
+	vm->pm1.present = true;
+	vm->pm1.sts = 0x8000;                   /* WAK_STS */
+	vm->pm1.en = 0x0520;                    /* GBL_EN, PWRBTN_EN, RTC_EN */
+	vm->pm1.cnt = 0x1402;                   /* SLP_TYP 5, BM_RLD */
+	if (encode(vm, base_ram, &s))
+		abort();
+	pm = find_section(s.buf, s.len, SNAP_SEC_PM1, 0);
+	io = find_section(s.buf, s.len, SNAP_SEC_IOAPIC, 0);
+	pic = find_section(s.buf, s.len, SNAP_SEC_PIC, 0);
+	CHECK(pm != 0 && io != 0 && pic < io && io < pm && pm == io + 16 + SNAP_IOAPIC_LEN);
+	CHECK_EQ_U64(s.len, base.len + 16 + SNAP_IOAPIC_LEN + 16 + SNAP_PM1_LEN);
+	CHECK_EQ_U64(ld32(s.buf + 20), ld32(base.buf + 20) + 2);
+	CHECK_EQ_U64(ld32(s.buf + pm), 0x8000000Du);
+	CHECK_EQ_U64(ld32(s.buf + pm + 4), 1);
+	CHECK_EQ_U64(ld64(s.buf + pm + 8), 8);
+	CHECK_EQ_U64(ld32(s.buf + pm + 16), 0x05208000u);
+	CHECK_EQ_U64(ld32(s.buf + pm + 20), 0x1402);
+	CHECK(accepted(s.buf, s.len) && same_vm(vm, g_out) && g_out->pm1.present &&
+	      g_out->pm1.en == 0x0520 && g_out->pm1.cnt == 0x1402 && g_out->pm1.sts == 0x8000);
+	canaries_reset();
+	/* Absent (every snapshot before it): present false, nothing else. */
+	CHECK(accepted(ios.buf, ios.len) && !g_out->pm1.present && g_out->pm1.en == 0);
+	canaries_reset();
+	CHECK_EQ_U64(find_section(base.buf, base.len, SNAP_SEC_PM1, 0), 0);
+
+	/* What the registers cannot hold is refused, at the section. */
+	patched_in(&s, "PM1_STS bit 1", pm + 16, 0x8002, 2, SNAP_ERR_VALUE,
+		   "PM1: PM1_STS 0x8002 has reserved bits");
+	patched_in(&s, "PM1_EN TMR_EN", pm + 18, 0x0521, 2, SNAP_ERR_VALUE,
+		   "PM1: PM1_EN 0x0521 has bits no enable keeps");
+	patched_in(&s, "PM1_CNT SCI_EN", pm + 20, 0x1403, 2, SNAP_ERR_VALUE,
+		   "PM1: PM1_CNT 0x1403 has bits other than BM_RLD and SLP_TYP");
+	patched_in(&s, "PM1_CNT SLP_EN", pm + 20, 0x3402, 2, SNAP_ERR_VALUE,
+		   "PM1: PM1_CNT 0x3402");
+	patched_in(&s, "PM1 reserved word", pm + 22, 1, 2, SNAP_ERR_VALUE,
+		   "PM1: reserved word 0x0001, must be 0");
+	patched_in(&s, "PM1 version 2", pm + 4, 2, 4, SNAP_ERR_VERSION, "section PM1");
+	copy_sink(&c, &s);
+	st(c.buf + pm + 18, 0x0001, 2);
+	reseal(c.buf, c.len);
+	CHECK(snap_check(c.buf, c.len, NULL, &e) == -1 && e.offset == pm);
+	sink_free(&c);
+	/* a second one */
+	copy_sink(&c, &s);
+	insert_bytes(&c, pm, s.buf + pm, 16 + SNAP_PM1_LEN);
+	add_sections(&c, 1);
+	reseal(c.buf, c.len);
+	expect_refused("PM1 twice", c.buf, c.len, SNAP_ERR_DUPLICATE, "a second PM1");
+	sink_free(&c);
+	/* the encoder refuses what the decoder would; absent is not looked at */
+	vm->pm1.cnt = 0x2000;
+	CHECK(snap_validate(vm, 2 * MIB, &e) == -1 && strstr(e.msg, "PM1: PM1_CNT 0x2000"));
+	vm->pm1.present = false;
+	CHECK(snap_validate(vm, 2 * MIB, &e) == 0);
+	sink_free(&s);
+	free(vm);
+}
+
 int main(void)
 {
 	canaries_init();
@@ -2235,6 +2312,7 @@ int main(void)
 	test_ioapic();
 	make_uf();
 	test_uart_fifo();
+	test_pm1();
 	test_encoder_args();
 	test_ram_changing();
 	test_64_vcpus_and_65_sections();

@@ -16,6 +16,7 @@
 #include <tscvisor/format.h>
 #include <tscvisor/dev/ioapic.h>
 #include <tscvisor/dev/lapic.h>
+#include <tscvisor/dev/pm1.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/hypercall.h>
 #include <tscvisor/kvmclock.h>
@@ -349,6 +350,7 @@ static const struct save_part {
 	{ "fw_cfg",         fwcfg_save,     fwcfg_restore,     NULL },
 	{ "pic",            pic_save,       pic_restore,       NULL },
 	{ "ioapic",         ioapic_save,    ioapic_restore,    NULL },
+	{ "pm1",            pm1_save,       pm1_restore,       NULL },
 	{ "pm timer",       acpi_pm_save,   acpi_pm_restore,   NULL },
 };
 

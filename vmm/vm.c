@@ -276,6 +276,7 @@ static const char *const end_names[] = {
 	[VM_END_UNHANDLED] = "stopped by the hypervisor",
 	[VM_END_HALTED] = "halted forever",
 	[VM_END_SAVED] = "a save (on_save = stop)",
+	[VM_END_POWEROFF] = "power-off",
 };
 
 uint64_t vm_exit_count(const struct vm *vm, enum exit_reason r)
@@ -324,7 +325,7 @@ enum vm_verdict vm_report(struct vm *vm)
 		quirk_report(vm, i);
 	}
 
-	if (vm->end == VM_END_SHUTDOWN || vm->end == VM_END_SAVED) {
+	if (vm->end == VM_END_SHUTDOWN || vm->end == VM_END_SAVED || vm->end == VM_END_POWEROFF) {
 		verdict = VERDICT_PASS;
 	} else if (vm->end == VM_END_EXIT_PORT) {
 		verdict = vm->exit_status == 1 ? VERDICT_PASS :

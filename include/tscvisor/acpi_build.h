@@ -1,6 +1,8 @@
 /* Builder of the minimal ACPI tables a guest finds in its memory (pure C):
  * RSDP, RSDT, XSDT, FADT (naming the host's ACPI PM timer, passed through
- * read-only as the guest's reference clock), FACS, an empty DSDT and a MADT
+ * read-only as the guest's reference clock, and the PM1a event and control
+ * blocks of vmm/dev/pm1.c), FACS, a DSDT of a few objects (\_S5, \_PIC, the
+ * PCI root bridge \_SB.PCI0) and a MADT
  * listing the VM's vCPUs and, when it has one, its I/O APIC with the PC's
  * two interrupt source overrides (ISA IRQ 0 -> GSI 2; the SCI, IRQ 9,
  * level-triggered active-high). Layout and field choices: docs/guest-acpi.md.
@@ -26,6 +28,17 @@
 #define ACPI_GUEST_SCI_INT    9u
 #define ACPI_GUEST_IOAPIC_BASE 0xFEC00000u
 #define ACPI_GUEST_IOAPIC_MAX_ID 0x0Fu  /* the IOAPIC's ID register holds 4 bits */
+
+/* The PM1a register blocks the FADT names (vmm/dev/pm1.c answers them):
+ * PM1_STS at 0x600 and PM1_EN at 0x602, PM1_CNT at 0x604, where a Q35
+ * chipset has them (its PM timer, 0x608, stays clear of them, as does a
+ * PIIX4's 0xb008). The SLP_TYP value of S5 (soft-off) in the DSDT's \_S5. */
+#define ACPI_GUEST_PM1A_EVT_PORT 0x600u
+#define ACPI_GUEST_PM1_EVT_LEN   4u
+#define ACPI_GUEST_PM1A_CNT_PORT 0x604u
+#define ACPI_GUEST_PM1_CNT_LEN   2u
+#define ACPI_GUEST_PM1_LAST_PORT (ACPI_GUEST_PM1A_CNT_PORT + ACPI_GUEST_PM1_CNT_LEN - 1u)
+#define ACPI_GUEST_SLP_TYP_S5    7u
 
 struct acpi_guest_params {
 	unsigned num_cpus;          /* 1..ACPI_GUEST_MAX_CPUS */
@@ -53,7 +66,8 @@ struct acpi_build_result {
  * anything: on refusal (-1, res->error says why) ram is untouched. Refuses a
  * NULL ram or p, ram_size < 1 MiB, num_cpus 0 or above ACPI_GUEST_MAX_CPUS,
  * APIC ID 0xFF or a repeated one, lapic_base 0, an I/O APIC ID above
- * ACPI_GUEST_IOAPIC_MAX_ID (when ioapic_addr is set), an OEM string too long, and
+ * ACPI_GUEST_IOAPIC_MAX_ID (when ioapic_addr is set), a PM timer port whose
+ * four bytes overlap the PM1 blocks, an OEM string too long, and
  * an address_base that makes an address wrap. A 32-bit address field
  * (RsdtAddress, RSDT entries, FIRMWARE_CTRL, DSDT) gets 0 when the address
  * does not fit in 32 bits (only possible with a large address_base); the

@@ -62,6 +62,7 @@ enum snap_section {
 #define SNAP_SEC_XSTATE     (SNAP_SEC_OPTIONAL | 10u)  /* 0x8000000A, one per vCPU */
 #define SNAP_SEC_IOAPIC     (SNAP_SEC_OPTIONAL | 11u)  /* 0x8000000B */
 #define SNAP_SEC_UART_FIFO  (SNAP_SEC_OPTIONAL | 12u)  /* 0x8000000C */
+#define SNAP_SEC_PM1        (SNAP_SEC_OPTIONAL | 13u)  /* 0x8000000D */
 
 /* Payload lengths of the fixed-size sections (format version 1). */
 #define SNAP_IDENTITY_LEN 52u
@@ -90,6 +91,11 @@ enum snap_section {
 #define SNAP_IOAPIC_RTE_BITS  0xff0000000001efffull /* entry bits an IOAPIC holds (remote IRR included) */
 #define SNAP_IOAPIC_RTE_LEVEL (1ull << 15)
 #define SNAP_IOAPIC_RTE_REMOTE_IRR (1ull << 14)
+/* PM1: PM1_STS, PM1_EN, PM1_CNT's kept bits, reserved (16 bits each). */
+#define SNAP_PM1_LEN      8u
+#define SNAP_PM1_STS_BITS 0xc731u  /* the status bits ACPI defines */
+#define SNAP_PM1_EN_BITS  0x4720u  /* GBL, PWRBTN, SLPBTN, RTC, PCIEXP_WAKE_DIS */
+#define SNAP_PM1_CNT_BITS 0x1c02u  /* BM_RLD, SLP_TYP */
 #define SNAP_RAM_HDR_LEN  16u    /* ram_size, page_size, run_count */
 #define SNAP_RAM_RUN_LEN  16u    /* first_page, page_count (then the pages) */
 
@@ -170,6 +176,15 @@ struct snap_ioapic {
 	uint32_t line;              /* bit n: pin n asserted; pins 0..23 */
 	uint64_t rte[SNAP_IOAPIC_PINS];  /* within SNAP_IOAPIC_RTE_BITS; remote
 				     * IRR only on a level-triggered entry */
+};
+
+/* The ACPI PM1a registers (optional PM1 section; absent in snapshots from
+ * writers before it: the restorer then leaves them at reset, all 0). */
+struct snap_pm1 {
+	bool present;
+	uint16_t sts;               /* within SNAP_PM1_STS_BITS */
+	uint16_t en;                /* within SNAP_PM1_EN_BITS */
+	uint16_t cnt;               /* within SNAP_PM1_CNT_BITS (SCI_EN is not kept: always 1) */
 };
 
 /* General-purpose registers by hardware number (ModRM order). */
@@ -264,6 +279,7 @@ struct snap_vm {
 	struct snap_pic pic;
 	struct snap_platform platform;
 	struct snap_ioapic ioapic;
+	struct snap_pm1 pm1;
 	bool fpu_present;           /* an FPU section per vCPU (optional: absent in
 				     * snapshots from writers before it, and the
 				     * restorer then resets x87/SSE) */

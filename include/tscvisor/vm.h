@@ -18,6 +18,7 @@
 #include <tscvisor/dev/ioapic.h>
 #include <tscvisor/dev/pci.h>
 #include <tscvisor/dev/pic.h>
+#include <tscvisor/dev/pm1.h>
 #include <tscvisor/dev/uart.h>
 
 #define VM_MAX_VCPUS 16
@@ -30,6 +31,7 @@ enum vm_end {
 	VM_END_UNHANDLED,   /* an exit or state the hypervisor cannot handle */
 	VM_END_HALTED,      /* HLT with nothing that could ever wake it */
 	VM_END_SAVED,       /* saved with on_save = stop: it goes on from its snapshot */
+	VM_END_POWEROFF,    /* ACPI S5: SLP_EN with the \_S5 SLP_TYP in PM1a_CNT */
 };
 
 /* The VM's time (vmm/vmtime.c, pure/tsc.c, docs/tsc-modes.md). */
@@ -93,6 +95,7 @@ struct vm {
 	struct pci_state pci;
 	struct exit_ports_state exit_ports;
 	struct acpi_pm_state pm;
+	struct pm1_state pm1;
 	struct spinlock log_rl_lock; /* log lines the guest causes: vm_log() */
 	struct ratelimit log_rl;
 };

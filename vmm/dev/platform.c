@@ -6,6 +6,7 @@
 #include <tscvisor/dev/ioapic.h>
 #include <tscvisor/dev/lapic.h>
 #include <tscvisor/dev/pci.h>
+#include <tscvisor/dev/pm1.h>
 #include <tscvisor/dev/platform.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/vmrun.h>
@@ -28,7 +29,8 @@ static int pm_timer(struct vm *vm, const struct boot_vm *bv, const struct platfo
 int platform_create(struct vm *vm, const struct boot_vm *bv, const struct platform_info *pf)
 {
 	if (pm_timer(vm, bv, pf) || uart_create(vm) || exit_ports_create(vm) || fwcfg_create(vm) ||
-	    pic_create(vm) || pci_create(vm) || lapic_create(vm) || ioapic_create(vm))
+	    pic_create(vm) || pci_create(vm) || lapic_create(vm) || ioapic_create(vm) ||
+	    pm1_create(vm))
 		return -1;
 	return 0;
 }
