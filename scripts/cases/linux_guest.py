@@ -50,17 +50,19 @@ def cases():
              check=exits_at_least("linux", "RDTSC", 100)),
         # `make run-linux`'s guest: a busybox shell on the console, driven by
         # typing (the 16550A's receive interrupt through the IOAPIC, the tty's
-        # output interrupt-driven): the shell computes 6 * 7 and reads /sys.
+        # output interrupt-driven): the shell computes 6 * 7 and reads /proc,
+        # then `poweroff -f` ends the VM through ACPI S5.
         Case("qemu-svm:linux-shell",
              [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "300",
               "--type", r"tscvisor-shell: 'poweroff -f' ends the VM",
               r"echo TYPED-$((6*7)) $(cat /proc/sys/kernel/osrelease)\n",
               "--type", r"^\[linux\] TYPED-42 ", r"poweroff -f\n",
               os.path.join(CFG, "linux-shell.cfg")],
-             timeout=360, weight=6, ok_status=(0, 1),
+             timeout=360, weight=6,
              must=[r"^\[linux\] tscvisor-shell: Linux 6\.\S+, 2 CPU\(s\), clocksource \S+",
                    r"^\[linux\] TYPED-42 6\.\S+-cloud-amd64$",
-                   r"vm linux: ended by "],
+                   r"vm linux: ended by power-off \(ACPI S5: SLP_EN with SLP_TYP 7 in PM1a_CNT\)",
+                   r"TSCVISOR-RESULT: PASS"] + vm_passed("linux"),
              must_not=[r"Kernel panic", r"\*\*\* hypervisor exception", r"boot: TIMEOUT"]),
         Case("bad-config:linux-memory", [BOOT, "--emulator", "qemu",
                                          os.path.join(CFG, "bad-linux-memory.cfg")],
