@@ -14,6 +14,7 @@ and initramfs on 2 vCPUs in emulate mode boot to the checker and pass it
 multiboot kernel are refused before anything runs."""
 
 import os
+import re
 
 from testlib.common import *  # noqa: F401,F403
 
@@ -27,23 +28,84 @@ def bare_linux(append):
             "-append", f"{BASE} {append}"]
 
 
-def cases():
-    linux_cfg = os.path.join(CFG, "linux.cfg")
+def linux_boot(cfg, must, check=None, must_not=()):
+    """The Linux guest under tscvisor on QEMU SVM, 2 vCPUs on 2 pCPUs."""
+    return dict(argv=[BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400",
+                      os.path.join(CFG, cfg)],
+                timeout=460, weight=8,
+                must=[r"vm linux: vmlinuz Linux kernel 6\.\S+ .*\(boot protocol 2\.\d+\), "
+                      r"entry 0x1000000, initramfs \d+ bytes at 0x[0-9a-f]+, 160 MiB RAM, 2 vCPU",
+                      r"^\[linux\] # 2 CPU\(s\) online",
+                      r"^\[linux\] ok \d+ - TSC never warps across CPUs \(0 warps",
+                      r"^\[linux\] ok \d+ - TSC never steps back on one CPU \(0 steps",
+                      r"^\[linux\] ok \d+ - CLOCK_MONOTONIC never warps across CPUs \(0 warps",
+                      r"^\[linux\] ok \d+ - CLOCK_MONOTONIC runs at the PM timer's rate",
+                      # kvm-clock is found and taken first in every mode
+                      r"^\[linux\] # kernel log: .*Hypervisor detected: KVM",
+                      r"^\[linux\] # kernel log: .*kvm-clock: using sched offset of \d+ cycles",
+                      r"^\[linux\] # kernel log: .*clocksource: Switched to clocksource kvm-clock",
+                      r"^\[linux\] ok \d+ - kernel log \(\d+ bytes\) has no clocksource, lockup or stall complaint \(0\)",
+                      r"^\[linux\] RESULT: PASS",
+                      r"TSCVISOR-RESULT: PASS"] + vm_passed("linux") + list(must),
+                must_not=[r"^\[linux\] not ok", r"Kernel panic", r"tsc: Refined"] + list(must_not),
+                check=check)
+
+
+# What a trapped (emulated) TSC at tsc_khz 2000000 looks like to Linux: the
+# rate taken from kvm-clock (no calibration, so no "Refined"), kvm-clock
+# first, then the TSC (CPUID shows it invariant, so kvm-clock rates 299).
+EMULATED_2GHZ = [r"^\[linux\] # kernel log: .*tsc: Detected 2000\.000 MHz processor",
+                 r"^\[linux\] ok \d+ - TSC rate \d+ kHz is the expected 2000000 kHz",
+                 r"^\[linux\] # kernel log: .*clocksource: Switched to clocksource tsc$",
+                 r"^\[linux\] ok \d+ - clocksource is tsc \(wanted tsc\)"]
+
+
+def tscvisor_cases():
     return [
         Case("qemu-svm:linux-emulate-2cpu",
-             [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400", linux_cfg],
-             timeout=460, weight=8,
-             must=[r"vm linux: vmlinuz Linux kernel 6\.\S+ .*\(boot protocol 2\.\d+\), "
-                   r"entry 0x1000000, initramfs \d+ bytes at 0x[0-9a-f]+, 160 MiB RAM, 2 vCPU",
-                   r"^\[linux\] # 2 CPU\(s\) online",
-                   r"^\[linux\] ok \d+ - TSC never warps across CPUs \(0 warps",
-                   r"^\[linux\] ok \d+ - CLOCK_MONOTONIC never warps across CPUs \(0 warps",
-                   r"^\[linux\] ok \d+ - CLOCK_MONOTONIC runs at the PM timer's rate",
-                   r"^\[linux\] ok \d+ - clocksource is tsc \(wanted tsc\)",
-                   r"^\[linux\] RESULT: PASS",
-                   r"TSCVISOR-RESULT: PASS"] + vm_passed("linux"),
-             must_not=[r"^\[linux\] not ok", r"Kernel panic"],
-             check=exits_at_least("linux", "RDTSC", 100)),
+             **linux_boot("linux.cfg",
+                          [r"vm linux: tsc: emulate: RDTSC/RDTSCP trapped, guest TSC at tsc_khz 2000000"]
+                          + EMULATED_2GHZ,
+                          check=exits_at_least("linux", "RDTSC", 100))),
+        Case("qemu-svm:linux-pvrdtscp-2cpu",
+             **linux_boot("linux-pvrdtscp.cfg",
+                          [r"vm linux: tsc: pvrdtscp -> emulated: host TSC not invariant"]
+                          + EMULATED_2GHZ,
+                          check=exits_at_least("linux", "RDTSC", 100))),
+        Case("qemu-svm:linux-auto-2cpu",
+             **linux_boot("linux-auto.cfg",
+                          [r"vm linux: tsc: auto -> emulate: host TSC not invariant"]
+                          + EMULATED_2GHZ,
+                          check=exits_at_least("linux", "RDTSC", 100))),
+        # Native on QEMU TCG: its TSC is not invariant, so tscvisor shows no
+        # invariant TSC, and a 2-CPU Linux marks the TSC unstable at boot and
+        # keeps kvm-clock; the TSC runs at the host rate (no TSC ratio MSR
+        # under TCG), which kvm-clock's scale and Linux's "Detected" say.
+        Case("qemu-svm:linux-native-2cpu",
+             **linux_boot("linux-native.cfg",
+                          [r"vm linux: tsc: native: host TSC not invariant .*guest TSC runs at the host rate",
+                           r"^\[linux\] # kernel log \(expected\): .*tsc: Marking TSC unstable due to TSCs unsynchronized",
+                           r"^\[linux\] ok \d+ - kernel log has the expected line \"TSCs unsynchronized\" \(1\)",
+                           r"^\[linux\] ok \d+ - clocksource is kvm-clock \(wanted kvm-clock\)"],
+                          check=all_checks(exits_none("linux", "RDTSC", "RDTSCP"), native_rate_detected),
+                          must_not=[r"clocksource: Switched to clocksource tsc"])),
+    ]
+
+
+def native_rate_detected(out):
+    """Native without scaling: Linux's "tsc: Detected" is the host rate that
+    tscvisor calibrated (kvm-clock's scale is made from it), within 2 kHz
+    (Linux truncates twice when it turns the pvclock multiplier into kHz)."""
+    m = re.search(r"calib: host TSC (\d+) kHz", out)
+    d = re.search(r"tsc: Detected (\d+)\.(\d{3}) MHz", out)
+    if not m or not d:
+        return "no host calibration or no 'tsc: Detected' line"
+    host, seen = int(m.group(1)), int(d.group(1)) * 1000 + int(d.group(2))
+    return None if abs(host - seen) <= 2 else f"Linux detected {seen} kHz, host {host} kHz"
+
+
+def cases():
+    return tscvisor_cases() + [
         Case("bad-config:linux-memory", [BOOT, "--emulator", "qemu",
                                          os.path.join(CFG, "bad-linux-memory.cfg")],
              timeout=180, ok_status=(1,), weight=2,
