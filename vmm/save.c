@@ -77,7 +77,13 @@ struct sink {
 	uint8_t *buf;
 	uint64_t len, cap;
 	bool serial;
+	struct vm *vm;          /* told sched_pause_alive() while streaming */
 };
+
+/* A parked pCPU ends the VM after PAUSE_HOLD_MS without news from the
+ * holder; a large snapshot (a Linux guest's ~77 MB at ~200 KB/s on QEMU)
+ * streams for minutes, so the saver says it is alive every 64 KiB. */
+#define SNAP_ALIVE_BYTES (64u << 10)
 
 static void emit(void *ctx, const void *data, size_t n)
 {
@@ -87,6 +93,8 @@ static void emit(void *ctx, const void *data, size_t n)
 
 	if (s->len + n <= s->cap)
 		memcpy(s->buf + s->len, p, n);
+	if (s->vm && s->len / SNAP_ALIVE_BYTES != (s->len + n) / SNAP_ALIVE_BYTES)
+		sched_pause_alive(s->vm);
 	s->len += n;
 	if (!s->serial)
 		return;
@@ -400,6 +408,7 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t *len)
 		sink.buf = snap_buf;
 	}
 	sink.serial = true;
+	sink.vm = vm;
 	com2_init();
 	/* Firmware may have written to COM2 before us: a marker line with the
 	 * length frames the snapshot (scripts/migrate looks for it). */
