@@ -46,6 +46,8 @@
  *                              first read that saw a restore, if sooner
  *   clockcheck.span_max_ms=M   the largest CLOCK_MONOTONIC step in the span
  *                              must be below M ms (default: not checked)
+ *   clockcheck.span_restore_max_ms=R  the step across the restore must be
+ *                              below R ms on every CPU (default: not checked)
  *   clockcheck.expect_restore=1  the span must see tscvisor's incarnation
  *                              (CPUID 0x40000101 EDX) go up: a restore
  *   clockcheck.expect_log=TEXT the kernel log must have a line with TEXT
@@ -568,7 +570,7 @@ struct span_cpu {
 static void *span_thread(void *arg)
 {
 	struct span_cpu *c = arg;
-	uint64_t t0, m, tsc, pm, ptsc, end;
+	uint64_t t0, m, tsc, pm, ptsc, end, step_m = 0, step_t = 0;
 	uint32_t inc;
 	cpu_set_t set;
 
@@ -590,12 +592,15 @@ static void *span_thread(void *arg)
 		if (tsc < ptsc)
 			c->backs_tsc++;
 		if (ni != inc) {
-			/* This read is the first after a restore: its step is
-			 * the one across it (the previous read came before the
-			 * save). */
+			/* The save fell after the previous incarnation read,
+			 * before this one: in the previous clock reads' step or
+			 * in this one's (each clock's own order decides), so
+			 * the step across it is the larger of the two. */
+			uint64_t sm = m > pm ? m - pm : 0, st = tsc > ptsc ? tsc - ptsc : 0;
+
 			c->restored = true;
-			c->restore_mono = m > pm ? m - pm : 0;
-			c->restore_tsc = tsc > ptsc ? tsc - ptsc : 0;
+			c->restore_mono = sm > step_m ? sm : step_m;
+			c->restore_tsc = st > step_t ? st : step_t;
 			c->restore_at = pm - t0;
 			inc = ni;
 			if (m + c->after_ms * 1000000ull < end)
@@ -607,6 +612,8 @@ static void *span_thread(void *arg)
 		}
 		if (tsc > ptsc && tsc - ptsc > c->max_tsc)
 			c->max_tsc = tsc - ptsc;
+		step_m = m > pm ? m - pm : 0;
+		step_t = tsc > ptsc ? tsc - ptsc : 0;
 		pm = m;
 		ptsc = tsc;
 	} while (m < end);
@@ -615,10 +622,10 @@ static void *span_thread(void *arg)
 }
 
 static void span_test(int ncpus, uint64_t ms, uint64_t after_ms, uint64_t max_ms,
-		      bool expect_restore)
+		      uint64_t restore_max_ms, bool expect_restore)
 {
 	static struct span_cpu cpus[MAX_CPUS];
-	uint64_t max_mono = 0, backs = 0;
+	uint64_t max_mono = 0, backs = 0, restore_mono = 0;
 	bool timeleaf = has_timeleaf(), restored = false, pinned = true;
 	int i;
 
@@ -644,11 +651,14 @@ static void span_test(int ncpus, uint64_t ms, uint64_t after_ms, uint64_t max_ms
 		     c->reads, c->max_mono / 1000, c->max_mono_at / 1000000, c->max_tsc, c->inc0,
 		     c->inc1);
 		if (c->restored) {
-			diag("span: CPU %d: across the restore (at %" PRIu64 " ms): CLOCK_MONOTONIC +%"
-			     PRIu64 " us, TSC +%" PRIu64 " cycles", i, c->restore_at / 1000000,
+			diag("span: CPU %d: across the restore (at %" PRIu64 " ms; the larger of the "
+			     "two steps around the incarnation change): CLOCK_MONOTONIC +%" PRIu64
+			     " us, TSC +%" PRIu64 " cycles", i, c->restore_at / 1000000,
 			     c->restore_mono / 1000, c->restore_tsc);
 			say("span-restore-step-us: %" PRIu64, c->restore_mono / 1000);
 			restored = true;
+			if (c->restore_mono > restore_mono)
+				restore_mono = c->restore_mono;
 		}
 		if (c->max_mono > max_mono)
 			max_mono = c->max_mono;
@@ -659,6 +669,10 @@ static void span_test(int ncpus, uint64_t ms, uint64_t after_ms, uint64_t max_ms
 	   backs);
 	if (expect_restore)
 		ok(restored, "span: a restore happened in it (the incarnation went up)");
+	if (restore_max_ms && restored)
+		ok(restore_mono < restore_max_ms * 1000000ull,
+		   "span: the CLOCK_MONOTONIC step across the restore, %" PRIu64 " us, is below %"
+		   PRIu64 " ms", restore_mono / 1000, restore_max_ms);
 	say("span-max-step-us: %" PRIu64, max_mono / 1000);
 	if (max_ms)
 		ok(max_mono < max_ms * 1000000ull,
@@ -820,7 +834,7 @@ int main(void)
 		if (port)
 			before = rate_test(port, opt_num("rate_ms", 1000), tol, opt_num("tsc_khz", 0));
 		span_test(ncpus, span, opt_num("span_after_ms", 2000), opt_num("span_max_ms", 0),
-			  opt_num("expect_restore", 0) != 0);
+			  opt_num("span_restore_max_ms", 0), opt_num("expect_restore", 0) != 0);
 		if (port)
 			after = rate_test(port, opt_num("rate_ms", 1000), tol, opt_num("tsc_khz", 0));
 		if (port) {

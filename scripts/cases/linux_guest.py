@@ -28,11 +28,17 @@ def bare_linux(append):
             "-append", f"{BASE} {append}"]
 
 
-def linux_boot(cfg, must, check=None, must_not=()):
-    """The Linux guest under tscvisor on QEMU SVM, 2 vCPUs on 2 pCPUs."""
-    return dict(argv=[BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400",
-                      os.path.join(CFG, cfg)],
-                timeout=460, weight=8,
+QEMU2 = ["--emulator", "qemu", "--cpus", "2", "--timeout", "400"]
+BOCHS2 = ["--emulator", "bochs", "--cpu-model", "corei7_skylake_x", "--ips", str(BOCHS_IPS),
+          "--cpus", "2", "--timeout", "840"]
+
+
+def linux_boot(cfg, must, check=None, must_not=(), emu=QEMU2):
+    """The Linux guest under tscvisor, 2 vCPUs on 2 pCPUs: QEMU SVM, or
+    Bochs VMX (emu=BOCHS2, a few minutes)."""
+    bochs = emu is BOCHS2
+    return dict(argv=[BOOT] + emu + [os.path.join(CFG, cfg)],
+                timeout=900 if bochs else 460, weight=15 if bochs else 8,
                 must=[r"vm linux: vmlinuz Linux kernel 6\.\S+ .*\(boot protocol 2\.\d+\), "
                       r"entry 0x1000000, initramfs \d+ bytes at 0x[0-9a-f]+, 160 MiB RAM, 2 vCPU",
                       r"^\[linux\] # 2 CPU\(s\) online",
@@ -67,6 +73,14 @@ def tscvisor_cases():
                           [r"vm linux: tsc: emulate: RDTSC/RDTSCP trapped, guest TSC at tsc_khz 2000000"]
                           + EMULATED_2GHZ,
                           check=exits_at_least("linux", "RDTSC", 100))),
+        # The same on Bochs VMX (a 50 MHz host with an invariant TSC): the
+        # 2 GHz guest TSC is emulated from it.
+        Case("bochs-vmx:linux-emulate-2cpu",
+             **linux_boot("linux.cfg",
+                          [r"vm linux: tsc: emulate: RDTSC/RDTSCP trapped, guest TSC at tsc_khz 2000000 \(host 500\d\d\)",
+                           r"vmx: VMCS revision"]
+                          + EMULATED_2GHZ,
+                          check=exits_at_least("linux", "RDTSC", 100), emu=BOCHS2)),
         Case("qemu-svm:linux-pvrdtscp-2cpu",
              **linux_boot("linux-pvrdtscp.cfg",
                           [r"vm linux: tsc: pvrdtscp -> emulated: host TSC not invariant"]
@@ -104,8 +118,39 @@ def native_rate_detected(out):
     return None if abs(host - seen) <= 2 else f"Linux detected {seen} kHz, host {host} kHz"
 
 
+def long_cases():
+    """Too slow for `make test` (minutes each): `make test-long` sets
+    TSCVISOR_LONG=1 to list them (docs/testing.md)."""
+    migrate = os.path.join(ROOT, "scripts", "migrate")
+    return [
+        # A running Linux guest saved by the operator (save_after_ms, on_save
+        # = stop) on this machine's TSC rate while the checker's span loop
+        # runs, restored on QEMU icount (a 1 GHz host). Most of the time is
+        # the ~77 MB snapshot going out of COM2 byte by byte.
+        Case("qemu-svm:linux-migrate-host-to-1GHz",
+             [migrate, "--from", "--emulator qemu --cpus 2 --timeout 1200",
+              "--to", "--emulator qemu --cpus 2 --icount 3 --timeout 1200",
+              os.path.join(CFG, "linux-migrate.cfg"), "linux"],
+             timeout=2600, weight=30,
+             must=[r"vm linux: that was the operator's save \(save_after_ms = 30000\), taken by vCPU \d",
+                   r"vm linux: saved: \d+ bytes",
+                   r"vm linux: restored: incarnation 1",
+                   r"^\[linux\] ok \d+ - span: a restore happened in it",
+                   r"^\[linux\] ok \d+ - span: CLOCK_MONOTONIC and the TSC never step back",
+                   r"^\[linux\] ok \d+ - span: the CLOCK_MONOTONIC step across the restore, \d+ us, is below 250 ms",
+                   r"^\[linux\] ok \d+ - span: the largest CLOCK_MONOTONIC step, \d+ us, is below 5000 ms",
+                   r"^\[linux\] ok \d+ - the TSC rate after the span, \d+ kHz, equals the rate before",
+                   r"^\[linux\] ok \d+ - TSC rate \d+ kHz is the expected 2000000 kHz",
+                   r"^\[linux\] ok \d+ - TSC never warps across CPUs \(0 warps",
+                   r"^\[linux\] ok \d+ - kernel log \(\d+ bytes\) has no clocksource, lockup or stall complaint \(0\)",
+                   r"^\[linux\] RESULT: PASS", r"^migrate: PASS"],
+             must_not=[r"^\[linux\] not ok", r"Kernel panic"]),
+    ]
+
+
 def cases():
-    return tscvisor_cases() + [
+    extra = long_cases() if os.environ.get("TSCVISOR_LONG") == "1" else []
+    return tscvisor_cases() + extra + [
         Case("bad-config:linux-memory", [BOOT, "--emulator", "qemu",
                                          os.path.join(CFG, "bad-linux-memory.cfg")],
              timeout=180, ok_status=(1,), weight=2,
