@@ -57,13 +57,18 @@ def linux_boot(cfg, must, check=None, must_not=(), emu=QEMU2):
                 check=check)
 
 
-# What a trapped (emulated) TSC at tsc_khz 2000000 looks like to Linux: the
-# rate taken from kvm-clock (no calibration, so no "Refined"), kvm-clock
-# first, then the TSC (CPUID shows it invariant, so kvm-clock rates 299).
-EMULATED_2GHZ = [r"^\[linux\] # kernel log: .*tsc: Detected 2000\.000 MHz processor",
-                 r"^\[linux\] ok \d+ - TSC rate \d+ kHz is the expected 2000000 kHz",
-                 r"^\[linux\] # kernel log: .*clocksource: Switched to clocksource tsc$",
-                 r"^\[linux\] ok \d+ - clocksource is tsc \(wanted tsc\)"]
+def emulated(mhz):
+    """What a trapped (emulated) TSC at tsc_khz = mhz * 1000 looks like to
+    Linux: the rate taken from kvm-clock's scale, exactly (no calibration,
+    so no "Refined"), kvm-clock first, then the TSC (CPUID shows it
+    invariant, so kvm-clock rates 299)."""
+    return [rf"^\[linux\] # kernel log: .*tsc: Detected {mhz}\.000 MHz processor",
+            rf"^\[linux\] ok \d+ - TSC rate \d+ kHz is the expected {mhz}000 kHz",
+            r"^\[linux\] # kernel log: .*clocksource: Switched to clocksource tsc$",
+            r"^\[linux\] ok \d+ - clocksource is tsc \(wanted tsc\)"]
+
+
+EMULATED_2GHZ = emulated(2000)
 
 
 def tscvisor_cases():
@@ -84,7 +89,7 @@ def tscvisor_cases():
         Case("qemu-svm:linux-pvrdtscp-2cpu",
              **linux_boot("linux-pvrdtscp.cfg",
                           [r"vm linux: tsc: pvrdtscp -> emulated: host TSC not invariant"]
-                          + EMULATED_2GHZ,
+                          + emulated(1500),
                           check=exits_at_least("linux", "RDTSC", 100))),
         Case("qemu-svm:linux-auto-2cpu",
              **linux_boot("linux-auto.cfg",
@@ -122,15 +127,19 @@ def long_cases():
     """Too slow for `make test` (minutes each): `make test-long` sets
     TSCVISOR_LONG=1 to list them (docs/testing.md)."""
     migrate = os.path.join(ROOT, "scripts", "migrate")
+    # The snapshot (~77 MB) is kept here, replaced by the next run, not
+    # left in a new temporary folder each time.
+    work = os.path.join(BUILD, "test-work", "linux-migrate")
     return [
         # A running Linux guest saved by the operator (save_after_ms, on_save
         # = stop) on this machine's TSC rate while the checker's span loop
         # runs, restored on QEMU icount (a 1 GHz host). Most of the time is
         # the ~77 MB snapshot going out of COM2 byte by byte.
         Case("qemu-svm:linux-migrate-host-to-1GHz",
-             [migrate, "--from", "--emulator qemu --cpus 2 --timeout 1200",
-              "--to", "--emulator qemu --cpus 2 --icount 3 --timeout 1200",
-              os.path.join(CFG, "linux-migrate.cfg"), "linux"],
+             ["bash", "-c", f"rm -rf '{work}' && '{migrate}' --keep '{work}' "
+              "--from '--emulator qemu --cpus 2 --timeout 1200' "
+              "--to '--emulator qemu --cpus 2 --icount 3 --timeout 1200' "
+              f"'{os.path.join(CFG, 'linux-migrate.cfg')}' linux"],
              timeout=2600, weight=30,
              must=[r"vm linux: that was the operator's save \(save_after_ms = 30000\), taken by vCPU \d",
                    r"vm linux: saved: \d+ bytes",
