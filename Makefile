@@ -52,7 +52,7 @@ HV_OBJS    := $(HV_SRCS:%.c=$(BUILD)/hv/%.o) $(HV_ASMS:%.asm=$(BUILD)/hv/%.asm.o
 UNIT_SRCS  := $(sort $(wildcard tests/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all hv guests unit test run bench deps clean fuzz plot unit-bins soak linux-guest linux-shell run-linux
+.PHONY: all hv guests unit test test-long run bench deps clean fuzz plot unit-bins soak linux-guest linux-shell run-linux
 all: hv guests
 
 hv: $(BUILD)/tscvisor.efi
@@ -163,6 +163,13 @@ bench: deps
 test: deps
 	$(MAKE) all unit-bins $(BUILD)/host-tsc-khz linux-guest linux-shell
 	scripts/run-tests
+
+# Cases too slow for `make test` (minutes each; docs/testing.md): listed by
+# scripts/run-tests only with TSCVISOR_LONG=1, run one at a time.
+LONG_CASES ?= qemu-svm:linux-migrate
+test-long: deps
+	$(MAKE) all $(BUILD)/host-tsc-khz linux-guest
+	TSCVISOR_LONG=1 scripts/run-tests --jobs 1 $(LONG_CASES)
 
 unit-bins: $(UNIT_BINS)
 

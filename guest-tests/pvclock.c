@@ -68,7 +68,7 @@ static bool within_ppm(u64 a, u64 b, u64 ref, u64 ppm)
 }
 
 /* ns for one second of TSC (khz * 1000 cycles) by the area's scale, against
- * 10^9: the pvclock scale's rounding is 0.23 ppb; allow 1 ppb + 2 ns. */
+ * 10^9: the pvclock scale's truncation is 0.47 ppb; allow 1 ppb + 2 ns. */
 static bool scale_matches(const struct pvclock_area *f, u64 khz, u64 *ns_per_s)
 {
 	u64 cycles = khz * 1000;

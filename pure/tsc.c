@@ -184,10 +184,14 @@ uint64_t ns_to_tsc(uint64_t ns, uint64_t khz)
 }
 
 /* ns per cycle is r = 10^6 / tsc_khz. With 2^(s-1) <= r < 2^s, mul = r *
- * 2^(32-s) lies in [2^31, 2^32): 31 to 32 significant bits. Rounding mul to
- * nearest is off by at most 1/2, i.e. a relative 2^-32 at worst; the final
- * floor loses < 1 ns, and for s < 0 the guest's right shift drops < 2^-s
- * cycles of r < 2^s ns each, < 1 ns. Hence the bound in tsc.h. */
+ * 2^(32-s) lies in [2^31, 2^32): 31 to 32 significant bits. mul is
+ * truncated, as KVM does: off by less than 1, a relative 2^-31 at worst,
+ * and never above the exact value, so a guest that turns the scale back
+ * into kHz (Linux: floor(10^6 * 2^32 / mul), shifted) gets tsc_khz itself
+ * for every rate up to 2 GHz (s >= 0) instead of 1 kHz less when mul would
+ * round up (1500000 kHz showed as 1499.999 MHz). The final floor loses
+ * < 1 ns, and for s < 0 the guest's right shift drops < 2^-s cycles of
+ * r < 2^s ns each, < 1 ns. Hence the bound in tsc.h. */
 int pvclock_scale_for(uint64_t tsc_khz, struct pvclock_scale *out)
 {
 	int s = 0;
@@ -204,16 +208,11 @@ int pvclock_scale_for(uint64_t tsc_khz, struct pvclock_scale *out)
 		while (((u128)NS_PER_MS << (1 - s)) < tsc_khz)
 			s--;                    /* r < 2^(s-1) too: go lower */
 	}
-	/* mul = round(10^6 * 2^(32-s) / tsc_khz); 32 - s is 12..76, and the
-	 * quotient is below 2^32 + 1, so div128_64's precondition holds. */
+	/* mul = floor(10^6 * 2^(32-s) / tsc_khz); 32 - s is 12..76, and the
+	 * quotient is below 2^32 (r < 2^s), so div128_64's precondition holds. */
 	n = (u128)NS_PER_MS << (32 - s);
 	mul = div128_64(n, tsc_khz, &rem);
-	if (rem >= tsc_khz - rem)
-		mul++;
-	if (mul >> 32) {        /* rounded up to 2^32: the same value is 2^31 << 1 */
-		mul = 1u << 31;
-		s++;
-	}
+	(void)rem;
 	out->mul = (uint32_t)mul;
 	out->shift = (int8_t)s;
 	return 0;

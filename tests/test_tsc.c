@@ -431,8 +431,10 @@ static void test_pvclock(void)
 	CHECK_EQ_U64(pvclock_scale_delta(1ull << 63, 0x80000000u, 1), 0);  /* shifted out, as a guest */
 
 	/* Many frequencies, 1 kHz .. 100 GHz; deltas up to the largest the
-	 * shift allows. Bound: |ns - delta * 10^6 / khz| < 2 + exact / 2^32,
-	 * in integers: |ns * khz - delta * 10^6| * 2^32 < 2^33 * khz + delta * 10^6. */
+	 * shift allows. Bound: |ns - delta * 10^6 / khz| < 2 + exact / 2^31,
+	 * in integers: |ns * khz - delta * 10^6| * 2^31 < 2^32 * khz + delta * 10^6.
+	 * mul is truncated: Linux's floor(10^6 * 2^32 / mul) >> shift gives
+	 * khz back for every rate up to 2 GHz. */
 	for (i = 0; i < 3000; i++) {
 		uint64_t khz = i < NRATES ? rates[i] : i < 2 * NRATES ? rates[i - NRATES] * 10 + 1 :
 		      1 + rnd() % (i & 1 ? 10000000 : 100000000);
@@ -453,14 +455,26 @@ static void test_pvclock(void)
 			u128 a = (u128)ns * khz, b = (u128)delta * 1000000u;
 			u128 err = a > b ? a - b : b - a;
 
-			LOOP_CHECK((err << 32) < ((u128)khz << 33) + b,
+			LOOP_CHECK((err << 31) < ((u128)khz << 32) + b,
 				   "pvclock bound khz %lu delta %lu ns %lu",
 				   khz, delta,
 				   ns);
 			LOOP_CHECK(ns == guest32_scale(delta, p.mul, p.shift), "guest-side formula");
 		}
 	}
-	LOOP_DONE("pvclock mul/shift: error < 2 ns + 2^-32 relative, 3000 rates x 200 deltas");
+	LOOP_DONE("pvclock mul/shift: error < 2 ns + 2^-31 relative, 3000 rates x 200 deltas");
+	/* What Linux's kvm-clock makes of the scale (pvclock_tsc_khz): the
+	 * rate itself for every kHz up to 2 GHz (shift >= 0). */
+	for (i = 0; i < 3000; i++) {
+		uint64_t khz = i < 1000 ? 1499000 + i : i < 2000 ? 1000 + rnd() % 2000000 :
+			       1000000 + rnd() % 1000001, back;
+
+		pvclock_scale_for(khz, &p);
+		back = (1000000ull << 32) / p.mul;
+		back = p.shift < 0 ? back << -p.shift : back >> p.shift;
+		LOOP_CHECK(back == khz, "Linux reads %lu kHz back as %lu", khz, back);
+	}
+	LOOP_DONE("pvclock: Linux's rate from the scale is tsc_khz for 3000 rates up to 2 GHz");
 	CHECK(min_shift >= -44 && max_shift <= 20);
 	/* 1 MHz .. 10 GHz: shifts 10 .. -3. */
 	pvclock_scale_for(1000, &p);

@@ -72,6 +72,11 @@ void sched_park(struct vm *vm, unsigned me)
 	__atomic_and_fetch(&vm->parked, ~(1u << me), __ATOMIC_ACQ_REL);
 }
 
+void sched_pause_alive(struct vm *vm)
+{
+	__atomic_add_fetch(&vm->pause_seq, 1, __ATOMIC_ACQ_REL);
+}
+
 int sched_pause_others(struct vm *vm)
 {
 	unsigned me = this_cpu()->index, i;

@@ -36,6 +36,25 @@
  *                              than its previous one and the last of any
  *                              CPU, through the real comparisons, to show
  *                              the checks fail
+ *   clockcheck.span_ms=N       first, a rate measurement, then every CPU
+ *                              reads CLOCK_MONOTONIC and the TSC in a loop
+ *                              for N ms (so that a save/restore can fall in
+ *                              it) and reports the largest step between
+ *                              consecutive reads, then the rate again, which
+ *                              must equal the first
+ *   clockcheck.span_after_ms=A the span ends A ms (default 2000) after the
+ *                              first read that saw a restore, if sooner
+ *   clockcheck.span_max_ms=M   the largest CLOCK_MONOTONIC step in the span
+ *                              must be below M ms (default: not checked)
+ *   clockcheck.span_restore_max_ms=R  the step across the restore must be
+ *                              below R ms on every CPU (default: not checked)
+ *   clockcheck.expect_restore=1  the span must see tscvisor's incarnation
+ *                              (CPUID 0x40000101 EDX) go up: a restore
+ *   clockcheck.expect_log=TEXT the kernel log must have a line with TEXT
+ *                              ('_' stands for a space), and such lines are
+ *                              not counted as complaints: for a complaint a
+ *                              platform is known to cause (e.g. a TSC that
+ *                              is not invariant), shown, not hidden
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -194,6 +213,30 @@ static inline uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* tscvisor's incarnation (CPUID 0x40000101 EDX, docs/abi.md): +1 at every
+ * restore. has_timeleaf() says whether the leaf is there. */
+static inline void cpuid(uint32_t leaf, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(0));
+}
+
+static bool has_timeleaf(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x40000100, r);
+	return r[0] >= 0x40000101 && r[1] == 0x56435354 && r[2] == 0x726f7369;
+}
+
+static uint32_t incarnation(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x40000101, r);
+	return r[3];
 }
 
 /* ---- warp test ----------------------------------------------------------- */
@@ -468,7 +511,7 @@ static uint32_t sample(unsigned port, uint64_t *tsc, uint64_t *mono)
  * The timer is read often enough (every few us) that its 24-bit wrap
  * (4.7 s) is never missed. Each end is one bracketed sample, so the
  * PM reading is exact to a few ticks (279 ns each). */
-static void rate_test(unsigned port, uint64_t ms, uint64_t tol_ppm, uint64_t want_khz)
+static uint64_t rate_test(unsigned port, uint64_t ms, uint64_t tol_ppm, uint64_t want_khz)
 {
 	uint64_t target = PM_HZ * ms / 1000, pm_ticks = 0;
 	uint64_t tsc0, tsc1, mono0, mono1, pm_ns, tsc_khz;
@@ -480,7 +523,7 @@ static void rate_test(unsigned port, uint64_t ms, uint64_t tol_ppm, uint64_t wan
 		if (!pm_next(port, prev, &cur)) {
 			ok(false, "the PM timer at port 0x%x counts (it reads 0x%x throughout)",
 			   port, prev);
-			return;
+			return 0;
 		}
 		pm_ticks += (cur - prev) & PM_MASK;
 		prev = cur;
@@ -505,6 +548,136 @@ static void rate_test(unsigned port, uint64_t ms, uint64_t tol_ppm, uint64_t wan
 		   "TSC rate %" PRIu64 " kHz is the expected %" PRIu64 " kHz: %+.0f ppm", tsc_khz,
 		   want_khz, tsc_ppm);
 	}
+	return tsc_khz;
+}
+
+/* ---- span: one long read loop a save/restore can fall into ------------ */
+
+struct span_cpu {
+	pthread_t th;
+	int cpu;
+	bool pinned, timeleaf;
+	uint64_t ms, after_ms;
+	uint64_t reads;
+	uint64_t max_mono, max_mono_at;   /* largest CLOCK_MONOTONIC step, ns; at (ns since start) */
+	uint64_t max_tsc;                 /* largest TSC step, cycles */
+	uint64_t backs_mono, backs_tsc;
+	uint32_t inc0, inc1;              /* incarnation at start and end */
+	uint64_t restore_mono, restore_tsc, restore_at;   /* the step where it changed */
+	bool restored;
+};
+
+static void *span_thread(void *arg)
+{
+	struct span_cpu *c = arg;
+	uint64_t t0, m, tsc, pm, ptsc, end, step_m = 0, step_t = 0;
+	uint32_t inc;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(c->cpu, &set);
+	c->pinned = sched_setaffinity(0, sizeof(set), &set) == 0 && sched_getcpu() == c->cpu;
+	c->inc0 = inc = c->timeleaf ? incarnation() : 0;
+	ptsc = rdtsc_ordered();
+	pm = t0 = mono_ns();
+	end = t0 + c->ms * 1000000ull;
+	do {
+		uint32_t ni = c->timeleaf ? incarnation() : 0;
+
+		tsc = rdtsc_ordered();
+		m = mono_ns();
+		c->reads++;
+		if (m < pm)
+			c->backs_mono++;
+		if (tsc < ptsc)
+			c->backs_tsc++;
+		if (ni != inc) {
+			/* The save fell after the previous incarnation read,
+			 * before this one: in the previous clock reads' step or
+			 * in this one's (each clock's own order decides), so
+			 * the step across it is the larger of the two. */
+			uint64_t sm = m > pm ? m - pm : 0, st = tsc > ptsc ? tsc - ptsc : 0;
+
+			c->restored = true;
+			c->restore_mono = sm > step_m ? sm : step_m;
+			c->restore_tsc = st > step_t ? st : step_t;
+			c->restore_at = pm - t0;
+			inc = ni;
+			if (m + c->after_ms * 1000000ull < end)
+				end = m + c->after_ms * 1000000ull;
+		}
+		if (m > pm && m - pm > c->max_mono) {
+			c->max_mono = m - pm;
+			c->max_mono_at = pm - t0;
+		}
+		if (tsc > ptsc && tsc - ptsc > c->max_tsc)
+			c->max_tsc = tsc - ptsc;
+		step_m = m > pm ? m - pm : 0;
+		step_t = tsc > ptsc ? tsc - ptsc : 0;
+		pm = m;
+		ptsc = tsc;
+	} while (m < end);
+	c->inc1 = inc;
+	return NULL;
+}
+
+static void span_test(int ncpus, uint64_t ms, uint64_t after_ms, uint64_t max_ms,
+		      uint64_t restore_max_ms, bool expect_restore)
+{
+	static struct span_cpu cpus[MAX_CPUS];
+	uint64_t max_mono = 0, backs = 0, restore_mono = 0;
+	bool timeleaf = has_timeleaf(), restored = false, pinned = true;
+	int i;
+
+	diag("span: every CPU reads CLOCK_MONOTONIC and the TSC for %" PRIu64 " ms%s", ms,
+	     timeleaf ? ", and tscvisor's incarnation" : " (no tscvisor time leaf)");
+	for (i = 0; i < ncpus; i++) {
+		cpus[i] = (struct span_cpu){ .cpu = i, .ms = ms, .after_ms = after_ms,
+					    .timeleaf = timeleaf };
+		if (pthread_create(&cpus[i].th, NULL, span_thread, &cpus[i]))
+			cpus[i].th = 0;
+	}
+	for (i = 0; i < ncpus; i++) {
+		struct span_cpu *c = &cpus[i];
+
+		if (!c->th) {
+			ok(false, "span: a thread for CPU %d", i);
+			continue;
+		}
+		pthread_join(c->th, NULL);
+		pinned = pinned && c->pinned;
+		diag("span: CPU %d: %" PRIu64 " reads, largest step %" PRIu64 " us (CLOCK_MONOTONIC, "
+		     "at %" PRIu64 " ms), %" PRIu64 " cycles (TSC); incarnation %u -> %u", i,
+		     c->reads, c->max_mono / 1000, c->max_mono_at / 1000000, c->max_tsc, c->inc0,
+		     c->inc1);
+		if (c->restored) {
+			diag("span: CPU %d: across the restore (at %" PRIu64 " ms; the larger of the "
+			     "two steps around the incarnation change): CLOCK_MONOTONIC +%" PRIu64
+			     " us, TSC +%" PRIu64 " cycles", i, c->restore_at / 1000000,
+			     c->restore_mono / 1000, c->restore_tsc);
+			say("span-restore-step-us: %" PRIu64, c->restore_mono / 1000);
+			restored = true;
+			if (c->restore_mono > restore_mono)
+				restore_mono = c->restore_mono;
+		}
+		if (c->max_mono > max_mono)
+			max_mono = c->max_mono;
+		backs += c->backs_mono + c->backs_tsc;
+	}
+	ok(pinned, "span: one thread pinned on each of the %d CPUs", ncpus);
+	ok(backs == 0, "span: CLOCK_MONOTONIC and the TSC never step back on one CPU (%" PRIu64 ")",
+	   backs);
+	if (expect_restore)
+		ok(restored, "span: a restore happened in it (the incarnation went up)");
+	if (restore_max_ms && restored)
+		ok(restore_mono < restore_max_ms * 1000000ull,
+		   "span: the CLOCK_MONOTONIC step across the restore, %" PRIu64 " us, is below %"
+		   PRIu64 " ms", restore_mono / 1000, restore_max_ms);
+	say("span-max-step-us: %" PRIu64, max_mono / 1000);
+	if (max_ms)
+		ok(max_mono < max_ms * 1000000ull,
+		   "span: the largest CLOCK_MONOTONIC step, %" PRIu64 " us, is below %" PRIu64 " ms",
+		   max_mono / 1000, max_ms);
 }
 
 /* ---- kernel log -------------------------------------------------------- */
@@ -530,8 +703,8 @@ static const char *const info_patterns[] = {
 static void log_test(void)
 {
 	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	char *buf, *line, *save = NULL;
-	int n, bad = 0;
+	char *buf, *line, *save = NULL, expect[128] = "";
+	int n, bad = 0, expected = 0;
 	unsigned i;
 
 	if (size <= 0)
@@ -544,7 +717,23 @@ static void log_test(void)
 		return;
 	}
 	buf[n] = 0;
+	if (opt("expect_log")) {
+		size_t k, len = strcspn(opt("expect_log"), " \n");
+
+		if (len >= sizeof(expect))
+			len = sizeof(expect) - 1;
+		memcpy(expect, opt("expect_log"), len);
+		expect[len] = 0;
+		for (k = 0; k < len; k++)
+			if (expect[k] == '_')
+				expect[k] = ' ';
+	}
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (expect[0] && strstr(line, expect)) {
+			diag("kernel log (expected): %s", line);
+			expected++;
+			continue;
+		}
 		for (i = 0; i < sizeof(bad_patterns) / sizeof(bad_patterns[0]); i++) {
 			const char *a = strstr(line, bad_patterns[i][0]);
 
@@ -560,6 +749,8 @@ static void log_test(void)
 				break;
 			}
 	}
+	if (expect[0])
+		ok(expected > 0, "kernel log has the expected line \"%s\" (%d)", expect, expected);
 	ok(bad == 0, "kernel log (%d bytes) has no clocksource, lockup or stall complaint (%d)",
 	   n, bad);
 	free(buf);
@@ -593,6 +784,7 @@ int main(void)
 	char cs[64] = "", avail[256] = "";
 	const char *want_cs;
 	unsigned port;
+	uint64_t span;
 	int ncpus;
 
 	mkdir("/proc", 0555);
@@ -615,16 +807,11 @@ int main(void)
 	avail[strcspn(avail, "\n")] = 0;
 	diag("clocksource at start: %s, available: %s", cs, avail);
 
-	/* warps */
 	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpus > MAX_CPUS)
 		ncpus = MAX_CPUS;
-	diag("%d CPU(s) online", ncpus);
-	warp_test(CLK_TSC, ncpus, opt_num("loops", 200000), opt_num("seconds", 2),
-		  opt_num("inject_backstep", 0) != 0);
-	warp_test(CLK_MONO, ncpus, opt_num("loops", 200000), opt_num("seconds", 2), false);
+	diag("%d CPU(s) online, CLOCK_MONOTONIC %" PRIu64 " ms", ncpus, mono_ns() / 1000000);
 
-	/* rates */
 	port = (unsigned)opt_num("pm_port", 0);
 	if (!port)
 		port = fadt_pm_port();
@@ -634,11 +821,40 @@ int main(void)
 		ok(false, "a PM timer port (no FADT in sysfs or the kernel log, no clockcheck.pm_port=)");
 	} else if (ioperm((unsigned long)port, 4, 1)) {
 		ok(false, "ioperm on the PM timer port 0x%x: %s", port, strerror(errno));
+		port = 0;
 	} else {
 		diag("PM timer at port 0x%x", port);
+	}
+
+	span = opt_num("span_ms", 0);
+	if (span) {
+		/* rate, a long loop (a save/restore falls in it), the rate again */
+		uint64_t before = 0, after = 0, tol = opt_num("tol_ppm", 2000);
+
+		if (port)
+			before = rate_test(port, opt_num("rate_ms", 1000), tol, opt_num("tsc_khz", 0));
+		span_test(ncpus, span, opt_num("span_after_ms", 2000), opt_num("span_max_ms", 0),
+			  opt_num("span_restore_max_ms", 0), opt_num("expect_restore", 0) != 0);
+		if (port)
+			after = rate_test(port, opt_num("rate_ms", 1000), tol, opt_num("tsc_khz", 0));
+		if (port) {
+			double ppm = before ? ((double)after - (double)before) * 1e6 / (double)before : 1e9;
+
+			ok(before && ppm < (double)tol && ppm > -(double)tol,
+			   "the TSC rate after the span, %" PRIu64 " kHz, equals the rate before, %" PRIu64
+			   " kHz: %+.0f ppm", after, before, ppm);
+		}
+	}
+
+	/* warps */
+	warp_test(CLK_TSC, ncpus, opt_num("loops", 200000), opt_num("seconds", 2),
+		  opt_num("inject_backstep", 0) != 0);
+	warp_test(CLK_MONO, ncpus, opt_num("loops", 200000), opt_num("seconds", 2), false);
+
+	/* rates */
+	if (port && !span)
 		rate_test(port, opt_num("rate_ms", 1000), opt_num("tol_ppm", 2000),
 			  opt_num("tsc_khz", 0));
-	}
 
 	read_file(CS_DIR "current_clocksource", cs, sizeof(cs));
 	cs[strcspn(cs, "\n")] = 0;

@@ -49,6 +49,10 @@ void sched_run_vm(struct vm *vm, unsigned npcpus);
 #define SCHED_PAUSE_BUSY 1
 int sched_pause_others(struct vm *vm);
 void sched_resume_others(struct vm *vm);
+/* The holder says it is still at work on something long but bounded (a
+ * snapshot streamed out of COM2, at most the guest's RAM): each parked
+ * pCPU's wait bound (PAUSE_HOLD_MS) starts again. */
+void sched_pause_alive(struct vm *vm);
 /* The run loop's side: stop here while another pCPU holds the pause. */
 void sched_park(struct vm *vm, unsigned me);
 

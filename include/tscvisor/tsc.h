@@ -110,10 +110,11 @@ uint64_t ns_to_tsc(uint64_t ns, uint64_t khz);
  *     d = shift >= 0 ? delta << shift : delta >> -shift;   (64-bit, wraps)
  *     ns = (d * tsc_to_system_mul) >> 32                   (64x32 bits)
  * pvclock_scale_for() picks the shift that puts mul in [2^31, 2^32) (the most
- * precision the 32-bit field holds) and rounds mul to nearest. For a TSC at
- * tsc_khz the guest's result then differs from the exact delta * 10^6 /
- * tsc_khz by less than 2 ns + exact / 2^32 (0.23 ppb), as long as the shifted
- * delta fits in 64 bits (delta < 2^(64 - shift)). */
+ * precision the 32-bit field holds) and truncates mul (as KVM: a guest that
+ * derives its TSC rate from the scale, as Linux does, then finds tsc_khz).
+ * For a TSC at tsc_khz the guest's result then differs from the exact
+ * delta * 10^6 / tsc_khz by less than 2 ns + exact / 2^31 (0.47 ppb), as
+ * long as the shifted delta fits in 64 bits (delta < 2^(64 - shift)). */
 struct pvclock_scale {
 	uint32_t mul;           /* tsc_to_system_mul */
 	int8_t shift;           /* tsc_shift */

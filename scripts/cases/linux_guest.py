@@ -14,6 +14,7 @@ and initramfs on 2 vCPUs in emulate mode boot to the checker and pass it
 multiboot kernel are refused before anything runs."""
 
 import os
+import re
 
 from testlib.common import *  # noqa: F401,F403
 
@@ -27,27 +28,90 @@ def bare_linux(append):
             "-append", f"{BASE} {append}"]
 
 
-def cases():
-    linux_cfg = os.path.join(CFG, "linux.cfg")
+QEMU2 = ["--emulator", "qemu", "--cpus", "2", "--timeout", "400"]
+BOCHS2 = ["--emulator", "bochs", "--cpu-model", "corei7_skylake_x", "--ips", str(BOCHS_IPS),
+          "--cpus", "2", "--timeout", "840"]
+
+
+def linux_boot(cfg, must, check=None, must_not=(), emu=QEMU2):
+    """The Linux guest under tscvisor, 2 vCPUs on 2 pCPUs: QEMU SVM, or
+    Bochs VMX (emu=BOCHS2, a few minutes)."""
+    bochs = emu is BOCHS2
+    return dict(argv=[BOOT] + emu + [os.path.join(CFG, cfg)],
+                timeout=900 if bochs else 460, weight=15 if bochs else 8,
+                must=[r"vm linux: vmlinuz Linux kernel 6\.\S+ .*\(boot protocol 2\.\d+\), "
+                      r"entry 0x1000000, initramfs \d+ bytes at 0x[0-9a-f]+, 160 MiB RAM, 2 vCPU",
+                      r"^\[linux\] # 2 CPU\(s\) online",
+                      r"^\[linux\] ok \d+ - TSC never warps across CPUs \(0 warps",
+                      r"^\[linux\] ok \d+ - TSC never steps back on one CPU \(0 steps",
+                      r"^\[linux\] ok \d+ - CLOCK_MONOTONIC never warps across CPUs \(0 warps",
+                      r"^\[linux\] ok \d+ - CLOCK_MONOTONIC runs at the PM timer's rate",
+                      # kvm-clock is found and taken first in every mode
+                      r"^\[linux\] # kernel log: .*Hypervisor detected: KVM",
+                      r"^\[linux\] # kernel log: .*kvm-clock: using sched offset of \d+ cycles",
+                      r"^\[linux\] # kernel log: .*clocksource: Switched to clocksource kvm-clock",
+                      r"^\[linux\] ok \d+ - kernel log \(\d+ bytes\) has no clocksource, lockup or stall complaint \(0\)",
+                      r"^\[linux\] RESULT: PASS",
+                      r"TSCVISOR-RESULT: PASS"] + vm_passed("linux") + list(must),
+                must_not=[r"^\[linux\] not ok", r"Kernel panic", r"tsc: Refined",
+                          # The ACPI platform (docs/platform.md): the
+                          # interpreter starts, PCI has a config access method.
+                          r"ACPI (BIOS )?Error", r"Unable to start the ACPI Interpreter",
+                          r"PCI: Fatal"] + list(must_not),
+                check=check)
+
+
+def emulated(mhz):
+    """What a trapped (emulated) TSC at tsc_khz = mhz * 1000 looks like to
+    Linux: the rate taken from kvm-clock's scale, exactly (no calibration,
+    so no "Refined"), kvm-clock first, then the TSC (CPUID shows it
+    invariant, so kvm-clock rates 299)."""
+    return [rf"^\[linux\] # kernel log: .*tsc: Detected {mhz}\.000 MHz processor",
+            rf"^\[linux\] ok \d+ - TSC rate \d+ kHz is the expected {mhz}000 kHz",
+            r"^\[linux\] # kernel log: .*clocksource: Switched to clocksource tsc$",
+            r"^\[linux\] ok \d+ - clocksource is tsc \(wanted tsc\)"]
+
+
+EMULATED_2GHZ = emulated(2000)
+
+
+def tscvisor_cases():
     return [
         Case("qemu-svm:linux-emulate-2cpu",
-             [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400", linux_cfg],
-             timeout=460, weight=8,
-             must=[r"vm linux: vmlinuz Linux kernel 6\.\S+ .*\(boot protocol 2\.\d+\), "
-                   r"entry 0x1000000, initramfs \d+ bytes at 0x[0-9a-f]+, 160 MiB RAM, 2 vCPU",
-                   r"^\[linux\] # 2 CPU\(s\) online",
-                   r"^\[linux\] ok \d+ - TSC never warps across CPUs \(0 warps",
-                   r"^\[linux\] ok \d+ - CLOCK_MONOTONIC never warps across CPUs \(0 warps",
-                   r"^\[linux\] ok \d+ - CLOCK_MONOTONIC runs at the PM timer's rate",
-                   r"^\[linux\] ok \d+ - clocksource is tsc \(wanted tsc\)",
-                   r"^\[linux\] RESULT: PASS",
-                   r"TSCVISOR-RESULT: PASS"] + vm_passed("linux"),
-             must_not=[r"^\[linux\] not ok", r"Kernel panic",
-                       # The ACPI platform (docs/platform.md): the
-                       # interpreter starts, PCI has a config access method.
-                       r"ACPI (BIOS )?Error", r"Unable to start the ACPI Interpreter",
-                       r"PCI: Fatal"],
-             check=exits_at_least("linux", "RDTSC", 100)),
+             **linux_boot("linux.cfg",
+                          [r"vm linux: tsc: emulate: RDTSC/RDTSCP trapped, guest TSC at tsc_khz 2000000"]
+                          + EMULATED_2GHZ,
+                          check=exits_at_least("linux", "RDTSC", 100))),
+        # The same on Bochs VMX (a 50 MHz host with an invariant TSC): the
+        # 2 GHz guest TSC is emulated from it.
+        Case("bochs-vmx:linux-emulate-2cpu",
+             **linux_boot("linux.cfg",
+                          [r"vm linux: tsc: emulate: RDTSC/RDTSCP trapped, guest TSC at tsc_khz 2000000 \(host 500\d\d\)",
+                           r"vmx: VMCS revision"]
+                          + EMULATED_2GHZ,
+                          check=exits_at_least("linux", "RDTSC", 100), emu=BOCHS2)),
+        Case("qemu-svm:linux-pvrdtscp-2cpu",
+             **linux_boot("linux-pvrdtscp.cfg",
+                          [r"vm linux: tsc: pvrdtscp -> emulated: host TSC not invariant"]
+                          + emulated(1500),
+                          check=exits_at_least("linux", "RDTSC", 100))),
+        Case("qemu-svm:linux-auto-2cpu",
+             **linux_boot("linux-auto.cfg",
+                          [r"vm linux: tsc: auto -> emulate: host TSC not invariant"]
+                          + EMULATED_2GHZ,
+                          check=exits_at_least("linux", "RDTSC", 100))),
+        # Native on QEMU TCG: its TSC is not invariant, so tscvisor shows no
+        # invariant TSC, and a 2-CPU Linux marks the TSC unstable at boot and
+        # keeps kvm-clock; the TSC runs at the host rate (no TSC ratio MSR
+        # under TCG), which kvm-clock's scale and Linux's "Detected" say.
+        Case("qemu-svm:linux-native-2cpu",
+             **linux_boot("linux-native.cfg",
+                          [r"vm linux: tsc: native: host TSC not invariant .*guest TSC runs at the host rate",
+                           r"^\[linux\] # kernel log \(expected\): .*tsc: Marking TSC unstable due to TSCs unsynchronized",
+                           r"^\[linux\] ok \d+ - kernel log has the expected line \"TSCs unsynchronized\" \(1\)",
+                           r"^\[linux\] ok \d+ - clocksource is kvm-clock \(wanted kvm-clock\)"],
+                          check=all_checks(exits_none("linux", "RDTSC", "RDTSCP"), native_rate_detected),
+                          must_not=[r"clocksource: Switched to clocksource tsc"])),
         # `make run-linux`'s guest: a busybox shell on the console, driven by
         # typing (the 16550A's receive interrupt through the IOAPIC, the tty's
         # output interrupt-driven): the shell computes 6 * 7 and reads /proc,
@@ -63,7 +127,60 @@ def cases():
                    r"^\[linux\] TYPED-42 6\.\S+-cloud-amd64$",
                    r"vm linux: ended by power-off \(ACPI S5: SLP_EN with SLP_TYP 7 in PM1a_CNT\)",
                    r"TSCVISOR-RESULT: PASS"] + vm_passed("linux"),
-             must_not=[r"Kernel panic", r"\*\*\* hypervisor exception", r"boot: TIMEOUT"]),
+             must_not=[r"Kernel panic", r"\*\*\* hypervisor exception", r"boot: TIMEOUT",
+                       r"ACPI (BIOS )?Error", r"PCI: Fatal"]),
+    ]
+
+
+def native_rate_detected(out):
+    """Native without scaling: Linux's "tsc: Detected" is the host rate that
+    tscvisor calibrated (kvm-clock's scale is made from it), within 2 kHz
+    (Linux truncates twice when it turns the pvclock multiplier into kHz)."""
+    m = re.search(r"calib: host TSC (\d+) kHz", out)
+    d = re.search(r"tsc: Detected (\d+)\.(\d{3}) MHz", out)
+    if not m or not d:
+        return "no host calibration or no 'tsc: Detected' line"
+    host, seen = int(m.group(1)), int(d.group(1)) * 1000 + int(d.group(2))
+    return None if abs(host - seen) <= 2 else f"Linux detected {seen} kHz, host {host} kHz"
+
+
+def long_cases():
+    """Too slow for `make test` (minutes each): `make test-long` sets
+    TSCVISOR_LONG=1 to list them (docs/testing.md)."""
+    migrate = os.path.join(ROOT, "scripts", "migrate")
+    # The snapshot (~77 MB) is kept here, replaced by the next run, not
+    # left in a new temporary folder each time.
+    work = os.path.join(BUILD, "test-work", "linux-migrate")
+    return [
+        # A running Linux guest saved by the operator (save_after_ms, on_save
+        # = stop) on this machine's TSC rate while the checker's span loop
+        # runs, restored on QEMU icount (a 1 GHz host). Most of the time is
+        # the ~77 MB snapshot going out of COM2 byte by byte.
+        Case("qemu-svm:linux-migrate-host-to-1GHz",
+             ["bash", "-c", f"rm -rf '{work}' && '{migrate}' --keep '{work}' "
+              "--from '--emulator qemu --cpus 2 --timeout 1200' "
+              "--to '--emulator qemu --cpus 2 --icount 3 --timeout 1200' "
+              f"'{os.path.join(CFG, 'linux-migrate.cfg')}' linux"],
+             timeout=2600, weight=30,
+             must=[r"vm linux: that was the operator's save \(save_after_ms = 30000\), taken by vCPU \d",
+                   r"vm linux: saved: \d+ bytes",
+                   r"vm linux: restored: incarnation 1",
+                   r"^\[linux\] ok \d+ - span: a restore happened in it",
+                   r"^\[linux\] ok \d+ - span: CLOCK_MONOTONIC and the TSC never step back",
+                   r"^\[linux\] ok \d+ - span: the CLOCK_MONOTONIC step across the restore, \d+ us, is below 250 ms",
+                   r"^\[linux\] ok \d+ - span: the largest CLOCK_MONOTONIC step, \d+ us, is below 5000 ms",
+                   r"^\[linux\] ok \d+ - the TSC rate after the span, \d+ kHz, equals the rate before",
+                   r"^\[linux\] ok \d+ - TSC rate \d+ kHz is the expected 2000000 kHz",
+                   r"^\[linux\] ok \d+ - TSC never warps across CPUs \(0 warps",
+                   r"^\[linux\] ok \d+ - kernel log \(\d+ bytes\) has no clocksource, lockup or stall complaint \(0\)",
+                   r"^\[linux\] RESULT: PASS", r"^migrate: PASS"],
+             must_not=[r"^\[linux\] not ok", r"Kernel panic"]),
+    ]
+
+
+def cases():
+    extra = long_cases() if os.environ.get("TSCVISOR_LONG") == "1" else []
+    return tscvisor_cases() + extra + [
         Case("bad-config:linux-memory", [BOOT, "--emulator", "qemu",
                                          os.path.join(CFG, "bad-linux-memory.cfg")],
              timeout=180, ok_status=(1,), weight=2,
