@@ -768,6 +768,37 @@ static void patched(const char *what, size_t off, uint64_t val, unsigned size,
 	patched_in(&base, what, off, val, size, code, substr);
 }
 
+/* An optional section's refusal names the section's own offset: `size`
+ * bytes at `off` patched to `val` in a copy of `src`, whose section starts
+ * at `sec`. */
+static void refused_at_section(const struct sink *src, size_t sec, size_t off, uint64_t val,
+			       unsigned size)
+{
+	struct snap_error e;
+	struct sink c;
+
+	copy_sink(&c, src);
+	st(c.buf + off, val, size);
+	reseal(c.buf, c.len);
+	CHECK(snap_check(c.buf, c.len, NULL, &e) == -1 && e.offset == sec);
+	sink_free(&c);
+}
+
+/* A second copy of the `len`-byte section at `sec` of `src` is refused as a
+ * duplicate. */
+static void refused_twice(const struct sink *src, size_t sec, size_t len, const char *what,
+			  const char *substr)
+{
+	struct sink c;
+
+	copy_sink(&c, src);
+	insert_bytes(&c, sec, src->buf + sec, len);
+	add_sections(&c, 1);
+	reseal(c.buf, c.len);
+	expect_refused(what, c.buf, c.len, SNAP_ERR_DUPLICATE, substr);
+	sink_free(&c);
+}
+
 static void test_header_refusals(void)
 {
 	struct sink c;
@@ -2046,7 +2077,6 @@ static void test_ioapic(void)
 	size_t io = find_section(ios.buf, ios.len, SNAP_SEC_IOAPIC, 0);
 	size_t pic = find_section(ios.buf, ios.len, SNAP_SEC_PIC, 0);
 	struct snap_error e;
-	struct sink c;
 
 	/* Present: after the PIC, 16 + 208 bytes, the fields in place. */
 	CHECK(io != 0 && io == pic + 16 + 4);
@@ -2082,18 +2112,8 @@ static void test_ioapic(void)
 	patched_in(&ios, "IOAPIC remote IRR on an edge entry", io + 32, 0x4030, 8, SNAP_ERR_VALUE,
 		   "IOAPIC: entry 0 0x0000000000004030: remote IRR on an edge entry");
 	patched_in(&ios, "IOAPIC version 2", io + 4, 2, 4, SNAP_ERR_VERSION, "section IOAPIC");
-	copy_sink(&c, &ios);
-	st(c.buf + io + 16, 0x1f000000u, 4);
-	reseal(c.buf, c.len);
-	CHECK(snap_check(c.buf, c.len, NULL, &e) == -1 && e.offset == io);
-	sink_free(&c);
-	/* a second one */
-	copy_sink(&c, &ios);
-	insert_bytes(&c, io, ios.buf + io, 16 + SNAP_IOAPIC_LEN);
-	add_sections(&c, 1);
-	reseal(c.buf, c.len);
-	expect_refused("IOAPIC twice", c.buf, c.len, SNAP_ERR_DUPLICATE, "a second IOAPIC");
-	sink_free(&c);
+	refused_at_section(&ios, io, io + 16, 0x1f000000u, 4);
+	refused_twice(&ios, io, 16 + SNAP_IOAPIC_LEN, "IOAPIC twice", "a second IOAPIC");
 	/* the encoder refuses what the decoder would */
 	io_vm->ioapic.rte[2] = 0x4030;
 	CHECK(snap_validate(io_vm, 2 * MIB, &e) == -1 && strstr(e.msg, "remote IRR on an edge entry"));
@@ -2221,7 +2241,7 @@ static void test_pm1(void)
 	struct snap_vm *vm = malloc(sizeof(*vm));
 	size_t pm, pic, io;
 	struct snap_error e;
-	struct sink s, c;
+	struct sink s;
 
 	/* Next to the IOAPIC's, the section comes after it. */
 	memcpy(vm, io_vm, sizeof(*vm));
@@ -2264,18 +2284,8 @@ static void test_pm1(void)
 	patched_in(&s, "PM1 reserved word", pm + 22, 1, 2, SNAP_ERR_VALUE,
 		   "PM1: reserved word 0x0001, must be 0");
 	patched_in(&s, "PM1 version 2", pm + 4, 2, 4, SNAP_ERR_VERSION, "section PM1");
-	copy_sink(&c, &s);
-	st(c.buf + pm + 18, 0x0001, 2);
-	reseal(c.buf, c.len);
-	CHECK(snap_check(c.buf, c.len, NULL, &e) == -1 && e.offset == pm);
-	sink_free(&c);
-	/* a second one */
-	copy_sink(&c, &s);
-	insert_bytes(&c, pm, s.buf + pm, 16 + SNAP_PM1_LEN);
-	add_sections(&c, 1);
-	reseal(c.buf, c.len);
-	expect_refused("PM1 twice", c.buf, c.len, SNAP_ERR_DUPLICATE, "a second PM1");
-	sink_free(&c);
+	refused_at_section(&s, pm, pm + 18, 0x0001, 2);
+	refused_twice(&s, pm, 16 + SNAP_PM1_LEN, "PM1 twice", "a second PM1");
 	/* the encoder refuses what the decoder would; absent is not looked at */
 	vm->pm1.cnt = 0x2000;
 	CHECK(snap_validate(vm, 2 * MIB, &e) == -1 && strstr(e.msg, "PM1: PM1_CNT 0x2000"));
