@@ -307,7 +307,10 @@ void vmtime_resume(struct vm *vm)
 		struct vcpu *v = &vm->vcpus[i];
 
 		v->tsc.offset -= g;
-		if (v->lapic.timer.host_deadline)
+		/* 1 is "already due when armed" (lapic.c): it stays so. Moved,
+		 * it fired at once all the same but counted the host's uptime as
+		 * its lateness (the ~21 s "late" timers after a Linux restore). */
+		if (v->lapic.timer.host_deadline > 1)
 			v->lapic.timer.host_deadline += d;
 		__atomic_store_n(&v->tsc.resync, 1, __ATOMIC_RELEASE);
 	}
