@@ -137,14 +137,7 @@ svm_run:
 	FX_DEADLINE .fx_back
 	mov rax, [rsp + FX_VMCB]
 	mov edx, [rax + VMCB_RAX]       ; the leaf
-%assign i 0
-%rep 4
-	lea rbx, [rsp + FX_CPUID + FX_CPUID_SZ * i]
-	cmp edx, [rbx]
-	je .fx_cpuid_hit
-%assign i i + 1
-%endrep
-	jmp .fx_back
+	FX_CPUID_FIND .fx_cpuid_hit, .fx_back
 .fx_cpuid_hit:
 	mov edx, [rbx + 4]
 	mov [rax + VMCB_RAX], rdx

@@ -158,14 +158,7 @@ vmx_exit:
 .fx_cpuid:
 	FX_DEADLINE .fx_back
 	mov edx, [rsp + FX_RAX]         ; the leaf
-%assign i 0
-%rep 4
-	lea rbx, [rsp + FX_CPUID + FX_CPUID_SZ * i]
-	cmp edx, [rbx]
-	je .fx_cpuid_hit
-%assign i i + 1
-%endrep
-	jmp .fx_back
+	FX_CPUID_FIND .fx_cpuid_hit, .fx_back
 .fx_cpuid_hit:
 	inc qword [rsp + FX_N_CPUID]
 	skip_insn cpuid
