@@ -5,12 +5,14 @@
  * Only this directory talks to UEFI boot services. */
 #include <efi.h>
 #include <efilib.h>
+#include <efipciio.h>
 #include <string.h>
 #include <tscvisor/bootinfo.h>
 #include <tscvisor/config.h>
 #include <tscvisor/format.h>
 #include <tscvisor/hw.h>
 #include <tscvisor/log.h>
+#include <tscvisor/save.h>
 #include <tscvisor/snapshot.h>
 #include "platform.h"
 #include "serial.h"
@@ -440,6 +442,74 @@ static void exit_boot_services(void)
 	}
 }
 
+/* The fast snapshot channel (docs/save-restore.md): a QEMU ivshmem-plain
+ * device (PCI 1af4:1110) whose BAR 2 is a file on the emulator's host, made
+ * by scripts/boot --snapshot-out with a header that says it is meant for
+ * snapshots. Found here, while the firmware's PCI I/O protocol still says
+ * where it put the BAR; its memory decoding is turned on. Without one (real
+ * hardware, Bochs), snapshots go out of COM2. */
+#define IVSHMEM_VENDOR 0x1af4
+#define IVSHMEM_DEVICE 0x1110
+#define IVSHMEM_SHM_BAR 2
+#define SNAP_SHM_MAX_END (1ull << 46)
+
+static void find_snapshot_shm(void)
+{
+	EFI_GUID pci_guid = EFI_PCI_IO_PROTOCOL_GUID;
+	EFI_HANDLE *handles = NULL;
+	UINTN n = 0, i;
+	EFI_STATUS st;
+
+	st = uefi_call_wrapper(BS->LocateHandleBuffer, 5, ByProtocol, &pci_guid, NULL, &n, &handles);
+	if (EFI_ERROR(st))
+		return;
+	for (i = 0; i < n; i++) {
+		EFI_PCI_IO_PROTOCOL *pci;
+		UINT16 id[2];
+		const UINT8 *res = NULL;
+		uint64_t base, len;
+
+		if (EFI_ERROR(uefi_call_wrapper(BS->HandleProtocol, 3, handles[i], &pci_guid,
+						(void **)&pci)))
+			continue;
+		if (EFI_ERROR(uefi_call_wrapper(pci->Pci.Read, 5, pci, EfiPciIoWidthUint16, 0, 2, id)) ||
+		    id[0] != IVSHMEM_VENDOR || id[1] != IVSHMEM_DEVICE)
+			continue;
+		st = uefi_call_wrapper(pci->GetBarAttributes, 4, pci, IVSHMEM_SHM_BAR, NULL,
+				       (void **)&res);
+		/* An ACPI QWORD address space descriptor (tag 0x8a): the range's
+		 * minimum at byte 14, its length at byte 38. */
+		if (EFI_ERROR(st) || !res || res[0] != 0x8a) {
+			log_warn("boot: ivshmem device: no memory BAR %d (%s); snapshots go out of COM2",
+				 IVSHMEM_SHM_BAR, efi_status_text(st));
+			if (res)
+				uefi_call_wrapper(BS->FreePool, 1, (void *)res);
+			continue;
+		}
+		memcpy(&base, res + 14, 8);
+		memcpy(&len, res + 38, 8);
+		uefi_call_wrapper(BS->FreePool, 1, (void *)res);
+		st = uefi_call_wrapper(pci->Attributes, 4, pci, EfiPciIoAttributeOperationEnable,
+				       EFI_PCI_IO_ATTRIBUTE_MEMORY, NULL);
+		if (EFI_ERROR(st) || !base || len < SNAP_SHM_MIN_BYTES) {
+			log_warn("boot: ivshmem device: BAR %d at 0x%lx, %lu bytes, unusable (%s); "
+				 "snapshots go out of COM2", IVSHMEM_SHM_BAR, base, len,
+				 efi_status_text(st));
+			continue;
+		}
+		if (base + len > SNAP_SHM_MAX_END || base + len < base || (base | len) & 0x1fffff) {
+			/* arch/ maps it with 2 MiB pages, below 2^46 */
+			log_warn("boot: ivshmem device: BAR %d at 0x%lx, %lu bytes: not 2 MiB-aligned "
+				 "below 2^46; snapshots go out of COM2", IVSHMEM_SHM_BAR, base, len);
+			continue;
+		}
+		boot_info.snap_shm_base = base;
+		boot_info.snap_shm_size = len;
+		break;
+	}
+	uefi_call_wrapper(BS->FreePool, 1, handles);
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	EFI_GUID fs_guid = SIMPLE_FILE_SYSTEM_PROTOCOL;
@@ -478,6 +548,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	load_kernels(root);
 
 	boot_info.rsdp = find_rsdp();
+	find_snapshot_shm();
 	read_wall_clock();
 	log_info("boot: ACPI RSDP at 0x%lx", boot_info.rsdp);
 	pool = alloc_pages_below(HV_POOL_BYTES, 0xffffffffull);  /* the AP trampoline loads CR3 in 32-bit mode */

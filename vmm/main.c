@@ -5,6 +5,7 @@
 #include <tscvisor/bootinfo.h>
 #include <tscvisor/cpumodel.h>
 #include <tscvisor/log.h>
+#include <tscvisor/save.h>
 #include <tscvisor/mem.h>
 #include <tscvisor/hw.h>
 #include <tscvisor/vmrun.h>
@@ -94,6 +95,7 @@ void vmm_main(struct boot_info *bi)
 		 "highest address 0x%lx", bi->exit_boot_tries, bi->mmap_entries, bi->max_phys);
 
 	hw_init(bi, &hw);
+	save_set_channel(bi->snap_shm_base, bi->snap_shm_size);
 	kvmclock_set_boot_wall(bi->wall_ns, bi->wall_tsc, hw.tsc.tsc_khz);
 	cpumodel_init();
 	if (cfg->test_skew_cycles) {

@@ -64,6 +64,27 @@ static struct snap_vm snap;      /* ~200 KiB: never on the stack */
 
 static uint8_t *snap_buf;
 
+/* The fast channel's window, NULL without one (save_set_channel). */
+static struct snap_shm_hdr *shm;
+static uint64_t shm_size;
+
+void save_set_channel(uint64_t base, uint64_t size)
+{
+	struct snap_shm_hdr *h = (struct snap_shm_hdr *)(uintptr_t)base;
+
+	if (!base)
+		return;
+	if (size < SNAP_SHM_MIN_BYTES || memcmp(h->magic, SNAP_SHM_MAGIC, 8)) {
+		log_warn("save: ivshmem window at 0x%lx (%lu MiB) has no '%s' header; not used, "
+			 "snapshots go out of COM2", base, size >> 20, SNAP_SHM_MAGIC);
+		return;
+	}
+	shm = h;
+	shm_size = size;
+	log_info("save: snapshots go to the ivshmem window at 0x%lx (%lu MiB, up to %lu bytes), "
+		 "COM2 carries their marker line", base, size >> 20, size - SNAP_SHM_DATA);
+}
+
 static void com2_init(void)
 {
 	outb(COM2 + COM_IER, 0x00);                 /* no interrupts */
@@ -78,6 +99,7 @@ struct sink {
 	uint8_t *buf;
 	uint64_t len, cap;
 	bool serial;
+	uint8_t *window;        /* the fast channel's data, or NULL */
 	struct vm *vm;          /* told sched_pause_alive() while streaming */
 };
 
@@ -96,6 +118,12 @@ static void emit(void *ctx, const void *data, size_t n)
 		memcpy(s->buf + s->len, p, n);
 	if (s->vm && s->len / SNAP_ALIVE_BYTES != (s->len + n) / SNAP_ALIVE_BYTES)
 		sched_pause_alive(s->vm);
+	if (s->window) {
+		/* save_vm checked that the whole snapshot fits */
+		memcpy(s->window + s->len, p, n);
+		s->len += n;
+		return;
+	}
 	s->len += n;
 	if (!s->serial)
 		return;
@@ -411,12 +439,21 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t stopped, uint6
 	}
 	sink.serial = true;
 	sink.vm = vm;
+	if (shm && size <= shm_size - SNAP_SHM_DATA) {
+		sink.window = (uint8_t *)shm + SNAP_SHM_DATA;
+		shm->state = SNAP_SHM_WRITING;
+	} else if (shm) {
+		log_warn("vm %s: the snapshot's %lu bytes do not fit the ivshmem window (%lu); "
+			 "it goes out of COM2", vm->name, size, shm_size - SNAP_SHM_DATA);
+	}
 	com2_init();
 	/* Firmware may have written to COM2 before us: a marker line with the
-	 * length frames the snapshot (scripts/migrate looks for it). */
+	 * length frames the snapshot (scripts/migrate looks for it); "shm" at
+	 * its end says the bytes are in the window instead. */
 	{
-		char hdr[80];
-		int n = tv_snprintf(hdr, sizeof(hdr), "\nTSCVISOR-SNAPSHOT %lu %s\n", size, vm->name);
+		char hdr[96];
+		int n = tv_snprintf(hdr, sizeof(hdr), "\nTSCVISOR-SNAPSHOT %lu %s%s\n", size, vm->name,
+				    sink.window ? " shm" : "");
 		struct sink plain = { 0 };
 
 		plain.serial = true;
@@ -426,9 +463,15 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t stopped, uint6
 		log_err("vm %s: encoding the snapshot failed", vm->name);
 		return NULL;
 	}
+	if (sink.window) {
+		tv_snprintf(shm->vm, sizeof(shm->vm), "%s", vm->name);
+		shm->len = size;
+		__atomic_store_n(&shm->state, SNAP_SHM_DONE, __ATOMIC_RELEASE);
+	}
 	log_info("vm %s: saved: %lu bytes (guest TSC %lu, system_time %lu ns, incarnation %u), "
-		 "streamed out of COM2", vm->name, size, snap.vcpu[0].tsc, snap.time.system_time_ns,
-		 snap.time.incarnation);
+		 "%s", vm->name, size, snap.vcpu[0].tsc, snap.time.system_time_ns,
+		 snap.time.incarnation, sink.window ? "written to the ivshmem window" :
+		 "streamed out of COM2");
 	*len = size;
 	/* Streamed only (on_save = stop): a token that says the save was
 	 * taken; the caller restores only when on_save = restore, which

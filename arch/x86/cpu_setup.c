@@ -137,9 +137,35 @@ static void setup_idt(void)
 	load_idt();
 }
 
+/* Identity-map [base, base + size) with 2 MiB pages where the map of the
+ * first `mapped_gib` GiB does not reach (boot/ checked that the range is
+ * 2 MiB-aligned and below 2^46). */
+static void map_window(uint64_t *pml4, uint64_t mapped_gib, uint64_t base, uint64_t size)
+{
+	uint64_t a;
+
+	for (a = base & ~((1ull << 21) - 1); a < base + size; a += 1ull << 21) {
+		unsigned i4 = (a >> 39) & 511, i3 = (a >> 30) & 511, i2 = (a >> 21) & 511;
+		uint64_t *pdpt, *pd;
+
+		if ((a >> 30) < mapped_gib)
+			continue;
+		if (!(pml4[i4] & 1))
+			pml4[i4] = (uint64_t)(uintptr_t)mem_alloc_pages(1) | 0x3;
+		pdpt = (uint64_t *)(uintptr_t)(pml4[i4] & ~0xfffull);
+		if (pdpt[i3] & 0x80)
+			continue;                     /* a 1 GiB page maps it already */
+		if (!(pdpt[i3] & 1))
+			pdpt[i3] = (uint64_t)(uintptr_t)mem_alloc_pages(1) | 0x3;
+		pd = (uint64_t *)(uintptr_t)(pdpt[i3] & ~0xfffull);
+		pd[i2] = a | 0x83;                     /* present, writable, 2 MiB page */
+	}
+}
+
 /* Identity map: 1 GiB pages for the first 512 GiB where the CPU has them,
  * else 2 MiB pages up to the highest address in the memory map (at least
- * 4 GiB so the LAPIC and firmware MMIO are reachable). Caching comes from the
+ * 4 GiB so the LAPIC and firmware MMIO are reachable); and the snapshot
+ * window (an ivshmem BAR, not in the memory map, often far above RAM). Caching comes from the
  * MTRRs the firmware programmed (PAT entry 0 = write-back). */
 static void setup_paging(const struct boot_info *bi)
 {
@@ -176,6 +202,8 @@ static void setup_paging(const struct boot_info *bi)
 			pdpt[i] = (uint64_t)(uintptr_t)pd | 0x3;
 		}
 	}
+	if (bi->snap_shm_size)
+		map_window(pml4, gbpages ? gib : 0, bi->snap_shm_base, bi->snap_shm_size);
 	write_cr3((uint64_t)(uintptr_t)pml4);
 	log_info("cpu: own GDT, IDT, TSS and page tables (identity map of %lu GiB, %s pages)",
 		 gib, gbpages ? "1 GiB" : "2 MiB");

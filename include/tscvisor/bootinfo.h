@@ -42,6 +42,8 @@ struct boot_info {
 	uint64_t wall_tsc;           /* the host TSC when it was read */
 	uint32_t exit_boot_tries;    /* how many ExitBootServices calls it took */
 	void *runtime_services;      /* EFI_RUNTIME_SERVICES *, for ResetSystem */
+	uint64_t snap_shm_base;      /* the fast snapshot channel (ivshmem BAR), 0 if none */
+	uint64_t snap_shm_size;
 };
 
 /* Entered on the hypervisor's own stack, boot services gone. Never returns. */

@@ -21,6 +21,27 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t stopped, uint6
  * this host. Returns 0, or -1 with a message logged. */
 int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *snap, uint64_t len);
 
+/* The fast snapshot channel (docs/save-restore.md): a window of memory the
+ * emulator's host sees as a file (QEMU's ivshmem-plain BAR 2, found by
+ * boot/). scripts/boot writes the header's magic before the boot, so a
+ * window without it is not used. A save writes state WRITING, then the
+ * bytes at SNAP_SHM_DATA, then the VM's name, the length and state DONE;
+ * a later save of the boot replaces an earlier one. A snapshot larger than
+ * the window goes out of COM2 as without one. */
+#define SNAP_SHM_MAGIC      "TSCVSHM1"
+#define SNAP_SHM_DATA       4096u
+#define SNAP_SHM_MIN_BYTES  (1ull << 20)
+#define SNAP_SHM_WRITING    1u
+#define SNAP_SHM_DONE       2u
+struct snap_shm_hdr {
+	char magic[8];
+	uint64_t state;
+	uint64_t len;        /* bytes at SNAP_SHM_DATA */
+	char vm[32];         /* the VM's name, NUL-terminated */
+};
+/* Use the window at physical `base`, `size` bytes (0: none). */
+void save_set_channel(uint64_t base, uint64_t size);
+
 /* A snapshot now, for the guest's HC_SAVE: 0 when the save was taken (also
  * to the restored guest, in RAX), negative otherwise, HC_RETRY while
  * another pCPU holds the VM's pause. */
