@@ -23,8 +23,8 @@ def cases():
     if os.environ.get("TSCVISOR_LONG") == "1":
         # `make test-long` (docs/testing.md): a trapped RDTSC's cost with 1, 2
         # and 4 vCPUs all reading at once on QEMU icount; --check-targets
-        # also fails when 4 vCPUs cost more than twice one. About 20-25
-        # minutes: four vCPUs in turn under icount.
+        # also fails when 4 vCPUs cost more than twice one. About 16-25
+        # minutes (16 measured): four vCPUs in turn under icount.
         scal = [r"^bench: svm rdtsc_trapped_smp%d_hv \d+ insns" % n for n in (1, 2, 4)]
         out.append(Case("bench:scaling",
                         [BENCH, "--backend", "svm", "--iters", "100", "--scaling",
