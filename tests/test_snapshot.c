@@ -1005,12 +1005,11 @@ static void test_content_refusals(void)
 		"RAM section holds 2097152 bytes, identity says 4194304");
 	patched("memory 1 MiB", id + 36, 1, 4, SNAP_ERR_VALUE, "memory 1 MiB");
 	patched("memory 128 GiB", id + 36, 131072, 4, SNAP_ERR_OVERSIZED, "memory 131072 MiB");
-	/* RAM ends below the MMIO hole (0xC0000000), and is a whole number of
+	/* RAM is at most 64 GiB (as the config's), and a whole number of
 	 * 2 MiB pages (an odd size once mapped host memory into the guest). */
-	patched("memory 3074 MiB", id + 36, 3074, 4, SNAP_ERR_OVERSIZED,
-		"memory 3074 MiB, above the maximum of 3072 MiB");
-	patched("memory 4 GiB", id + 36, 4096, 4, SNAP_ERR_OVERSIZED, "memory 4096 MiB");
-	patched("memory 64 GiB", id + 36, 65536, 4, SNAP_ERR_OVERSIZED, "memory 65536 MiB");
+	patched("memory 65538 MiB", id + 36, 65538, 4, SNAP_ERR_OVERSIZED,
+		"memory 65538 MiB, above the maximum of 65536 MiB");
+	patched("memory 2^32-2 MiB", id + 36, 0xfffffffe, 4, SNAP_ERR_OVERSIZED, "memory 4294967294 MiB");
 	patched("memory 17 MiB", id + 36, 17, 4, SNAP_ERR_VALUE,
 		"identity: memory 17 MiB is not a multiple of 2 MiB");
 	patched("memory 3 MiB", id + 36, 3, 4, SNAP_ERR_VALUE, "memory 3 MiB is not a multiple");
