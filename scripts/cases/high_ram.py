@@ -3,7 +3,8 @@ configs/high-ram.cfg): a VM of 3584 MiB sees RAM [1 MiB, 3 GiB) and
 [4 GiB, 4.5 GiB) in its memory map, keeps patterns at the top of low RAM
 and both ends of high RAM, finds the hole and what lies past high RAM not
 RAM, and gets kvmclock areas and the pvclock window in high RAM (and
-refusals in the hole)."""
+refusals in the hole). A VM asking more RAM than the host has is refused
+at boot with a message, before anything runs."""
 
 import os
 
@@ -31,4 +32,11 @@ def cases():
              timeout=200, weight=3,
              must=vm_passed("high") + [r"^\[high\] " + c for c in CHECKS] + [r"vmm: SVM backend enabled"],
              must_not=[r"^\[high\] not ok", r"^\[high\] ok \d+ # SKIP", r"\*\*\* hypervisor exception"]),
+        # 64 GiB (the config's maximum) on a 512 MiB host: refused at boot,
+        # naming the VM and the size; no VM runs, nothing crashes.
+        Case("bad-config:memory-beyond-host", [BOOT, "--emulator", "qemu", os.path.join(CFG, "bad-memory-host.cfg")],
+             timeout=180, ok_status=(1,), weight=2,
+             must=[r"tscvisor\.cfg:6: key 'memory': VM 'huge': cannot reserve 65536 MiB of guest RAM",
+                   r"boot: kernel loading failed; no VM started", r"TSCVISOR-RESULT: FAIL"],
+             must_not=[r"TSCVISOR-RESULT: PASS", r"vm huge: starting", r"\*\*\* hypervisor exception"]),
     ]
