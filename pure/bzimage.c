@@ -21,6 +21,7 @@
 #include <tscvisor/bytes.h>
 #include <tscvisor/bzimage.h>
 #include <tscvisor/format.h>
+#include <tscvisor/guestmem.h>
 
 #define SECTOR          512u
 #define PAGE            ((uint64_t)0x1000)
@@ -95,6 +96,9 @@ int bz_check(const uint8_t *file, uint64_t file_size, uint64_t ram_size, const c
 	struct bz_load_result r;
 	uint64_t setup_size, hdr_end, syssize, align, pref, init_size, cmd_len, cmd_max;
 	uint64_t initrd_top, kernel_end;
+	/* Kernel and initramfs go in low RAM, where guest-physical address and
+	 * offset in the RAM buffer are one (guestmem.h). */
+	uint64_t low_end = ram_size < GMEM_LOW_MAX ? ram_size : GMEM_LOW_MAX;
 	unsigned setup_sects, loadflags;
 
 	memset(&r, 0, sizeof(r));
@@ -163,11 +167,11 @@ int bz_check(const uint8_t *file, uint64_t file_size, uint64_t ram_size, const c
 			    "pref_address 0x%lx is not aligned to %s 0x%lx", pref,
 			    pref % PAGE ? "a page," : "kernel_alignment", pref % PAGE ? PAGE : align);
 	if (pref < BZ_HIGH_RAM_START || pref >= FOUR_GIB || init_size > FOUR_GIB - pref ||
-	    pref + init_size > ram_size)
+	    pref + init_size > low_end)
 		return fail(err, BZ_ERR_KERNEL_FIT,
 			    "kernel needs [0x%lx, 0x%lx) (pref_address + init_size): not inside guest RAM "
-			    "[0x%x, 0x%lx) below 4 GiB", pref, pref + init_size, BZ_HIGH_RAM_START,
-			    ram_size < FOUR_GIB ? ram_size : FOUR_GIB);
+			    "[0x%x, 0x%lx) below the MMIO hole", pref, pref + init_size, BZ_HIGH_RAM_START,
+			    low_end);
 	r.entry = (uint32_t)pref;
 	r.kernel_lo = pref;
 	r.kernel_hi = kernel_end = pref + init_size;
@@ -186,8 +190,8 @@ int bz_check(const uint8_t *file, uint64_t file_size, uint64_t ram_size, const c
 		/* As high as the kernel lets it be (initrd_addr_max is the
 		 * highest byte it may occupy) and RAM allows. */
 		initrd_top = (uint64_t)get_le32(file + BZ_HDR_INITRD_MAX) + 1;
-		if (initrd_top > ram_size)
-			initrd_top = ram_size;
+		if (initrd_top > low_end)
+			initrd_top = low_end;
 		if (initrd_size > initrd_top || ((initrd_top - initrd_size) & ~(PAGE - 1)) < kernel_end)
 			return fail(err, BZ_ERR_INITRD_FIT,
 				    "initramfs of %lu bytes does not fit between the kernel's end 0x%lx and "
@@ -219,6 +223,8 @@ int bz_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 {
 	struct bz_load_result r;
 	uint64_t hdr_end, cmd_len;
+	struct gmem_range ranges[GMEM_MAX_RANGES];
+	unsigned n;
 	uint8_t *zp, *e;
 
 	if (!ram)
@@ -256,8 +262,10 @@ int bz_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 	put_le32(zp + BZ_HDR_RAMDISK_SIZE, (uint32_t)r.initrd_size);
 
 	/* The same map the multiboot loader gives: low RAM, the EBDA/VGA/BIOS
-	 * hole (where the ACPI tables live), RAM from 1 MiB. */
-	zp[BZ_ZP_E820_ENTRIES] = BZ_E820_ENTRIES;
+	 * hole (where the ACPI tables live), RAM from 1 MiB to the MMIO hole,
+	 * and RAM from 4 GiB when there is more (guestmem.h). */
+	n = gmem_ranges(ram_size, ranges);
+	zp[BZ_ZP_E820_ENTRIES] = (uint8_t)(BZ_E820_ENTRIES + (n - 1));
 	e = zp + BZ_ZP_E820_TABLE;
 	put_le64(e + 0, 0);
 	put_le64(e + 8, BZ_LOW_RAM_END);
@@ -268,8 +276,14 @@ int bz_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 	put_le32(e + 16, BZ_E820_RESERVED);
 	e += 20;
 	put_le64(e + 0, BZ_HIGH_RAM_START);
-	put_le64(e + 8, ram_size - BZ_HIGH_RAM_START);
+	put_le64(e + 8, ranges[0].size - BZ_HIGH_RAM_START);
 	put_le32(e + 16, BZ_E820_RAM);
+	if (n > 1) {
+		e += 20;
+		put_le64(e + 0, ranges[1].gpa);
+		put_le64(e + 8, ranges[1].size);
+		put_le32(e + 16, BZ_E820_RAM);
+	}
 
 	if (res)
 		*res = r;

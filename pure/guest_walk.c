@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <tscvisor/guest_walk.h>
+#include <tscvisor/guestmem.h>
 #include <tscvisor/x86.h>
 
 #define PTE_P     (1ull << 0)
@@ -325,17 +326,16 @@ bool guest_walk_path_same(const struct guest_walk_path *p, const uint8_t *mem, u
 	if (!p || p->n > GW_PATH_MAX || (p->n && p->size != 4 && p->size != 8))
 		return false;
 	for (i = 0; i < p->n; i++) {
-		uint64_t v = 0;
+		uint64_t v = 0, off;
 
-		/* Overflow-safe: gpa + size is never computed. */
-		if (mem_size < p->size || p->gpa[i] > mem_size - p->size)
+		if (!gmem_offset(mem_size, p->gpa[i], p->size, &off))
 			return false;
 		if (p->size == 8) {
-			__builtin_memcpy(&v, mem + p->gpa[i], 8);   /* one load, little-endian */
+			__builtin_memcpy(&v, mem + off, 8);   /* one load, little-endian */
 		} else {
 			uint32_t w;
 
-			__builtin_memcpy(&w, mem + p->gpa[i], 4);
+			__builtin_memcpy(&w, mem + off, 4);
 			v = w;
 		}
 		if (v != p->val[i])

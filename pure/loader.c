@@ -13,6 +13,7 @@
 #include <string.h>
 #include <tscvisor/bytes.h>
 #include <tscvisor/format.h>
+#include <tscvisor/guestmem.h>
 #include <tscvisor/loader.h>
 
 /* ELF constants (System V ABI, ELF-64 Object File Format). */
@@ -36,6 +37,14 @@
 
 #define PAGE_SIZE       0x1000u
 #define FOUR_GIB        0x100000000ull
+
+/* Kernel segments and modules go in low RAM (below the MMIO hole), where a
+ * guest-physical address is also the offset in the RAM buffer
+ * (guestmem.h); RAM above 4 GiB is only in the memory map. */
+static uint64_t low_end(uint64_t ram_size)
+{
+	return ram_size < GMEM_LOW_MAX ? ram_size : GMEM_LOW_MAX;
+}
 
 /* Multiboot information structure offsets (Multiboot 0.6.96 section 3.3). */
 #define MBI_FLAGS        0
@@ -376,7 +385,7 @@ static int check_one_seg(const struct image *img, unsigned i, const struct seg *
 			    img->file_size);
 	if (s->memsz == 0)
 		return 0;
-	if (s->paddr > ram_size || s->memsz > ram_size - s->paddr)
+	if (s->paddr > gmem_top(ram_size) || s->memsz > gmem_top(ram_size) - s->paddr)
 		return fail(err, MB_ERR_SEG_RAM,
 			    "segment %u: [0x%lx, +0x%lx) does not fit in guest RAM (0x%lx bytes)",
 			    i, s->paddr, s->memsz,
@@ -385,6 +394,10 @@ static int check_one_seg(const struct image *img, unsigned i, const struct seg *
 		return fail(err, MB_ERR_SEG_4G,
 			    "segment %u: [0x%lx, 0x%lx) is not below 4 GiB (32-bit entry)",
 			    i, s->paddr, (s->paddr + s->memsz));
+	if (s->paddr + s->memsz > low_end(ram_size))
+		return fail(err, MB_ERR_SEG_RAM,
+			    "segment %u: [0x%lx, 0x%lx) reaches into the MMIO hole at 0x%lx",
+			    i, s->paddr, (s->paddr + s->memsz), (uint64_t)GMEM_LOW_MAX);
 	for (r = 0; r < NRESERVED; r++)
 		if (overlaps(s->paddr, s->memsz, reserved[r].lo, reserved[r].hi - reserved[r].lo))
 			return fail(err, MB_ERR_SEG_RESERVED,
@@ -475,7 +488,7 @@ static uint64_t place_module(uint64_t cursor, uint64_t size)
 static int check_modules(const struct mb_module *mods, unsigned nmods, uint64_t ram_size,
 			 struct mb_load_result *res, struct mb_load_error *err)
 {
-	uint64_t limit = ram_size < FOUR_GIB ? ram_size : FOUR_GIB - 1;
+	uint64_t limit = low_end(ram_size);
 	uint64_t cursor = res->kernel_hi;
 	unsigned i;
 
@@ -494,7 +507,7 @@ static int check_modules(const struct mb_module *mods, unsigned nmods, uint64_t 
 				    i, strlen(mods[i].string), MB_MODSTR_MAX - 1);
 		if (mods[i].size > limit)
 			return fail(err, MB_ERR_MOD_FIT,
-				    "module %u: %lu bytes do not fit in guest RAM below 4 GiB",
+				    "module %u: %lu bytes do not fit in guest RAM below the MMIO hole",
 				    i, mods[i].size);
 		start = place_module(cursor, mods[i].size);
 		if (start > limit || mods[i].size > limit - start)
@@ -591,7 +604,8 @@ int mb_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 	struct seg s;
 	uint64_t cursor, name_len, gpa;
 	uint32_t mbi_flags;
-	unsigned i;
+	struct gmem_range ranges[GMEM_MAX_RANGES];
+	unsigned i, nranges;
 
 	if (err) {
 		err->code = MB_OK;
@@ -602,7 +616,8 @@ int mb_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 	if (check_all(file, file_size, ram_size, progname, cmdline, mods, nmods, &img, r, err))
 		return -1;
 
-	/* From here on every range was checked to lie inside [0, ram_size). */
+	/* From here on every range was checked to lie inside low RAM. */
+	nranges = gmem_ranges(ram_size, ranges);
 	for (i = 0; i < img.phnum; i++) {
 		get_seg(&img, i, &s);
 		if (!seg_used(&s))
@@ -656,20 +671,26 @@ int mb_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 	gpa += MMAP_ENTRY_SIZE;
 	wr32(ram, gpa, MMAP_ENTRY_SIZE - 4);
 	wr64(ram, gpa + 4, MB_HOLE_END);
-	wr64(ram, gpa + 12, ram_size - MB_HOLE_END);
+	wr64(ram, gpa + 12, ranges[0].size - MB_HOLE_END);
 	wr32(ram, gpa + 20, 1);
+	if (nranges > 1) {          /* RAM past the MMIO hole, from 4 GiB */
+		gpa += MMAP_ENTRY_SIZE;
+		wr32(ram, gpa, MMAP_ENTRY_SIZE - 4);
+		wr64(ram, gpa + 4, ranges[1].gpa);
+		wr64(ram, gpa + 12, ranges[1].size);
+		wr32(ram, gpa + 20, 1);
+	}
 
 	mbi_flags = MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MODS | MB_INFO_MMAP |
 		    MB_INFO_LOADER_NAME;
 	wr32(ram, MB_MBI_GPA + MBI_FLAGS, mbi_flags);
 	wr32(ram, MB_MBI_GPA + MBI_MEM_LOWER, MB_LOW_RAM_END / 1024);
-	wr32(ram, MB_MBI_GPA + MBI_MEM_UPPER,
-	     (ram_size - MB_HOLE_END) / 1024 > UINT32_MAX ? UINT32_MAX
-	     : (uint32_t)((ram_size - MB_HOLE_END) / 1024));
+	/* mem_upper: the RAM contiguous from 1 MiB, so up to the hole only. */
+	wr32(ram, MB_MBI_GPA + MBI_MEM_UPPER, (uint32_t)((ranges[0].size - MB_HOLE_END) / 1024));
 	wr32(ram, MB_MBI_GPA + MBI_CMDLINE, MB_CMDLINE_GPA);
 	wr32(ram, MB_MBI_GPA + MBI_MODS_COUNT, nmods);
 	wr32(ram, MB_MBI_GPA + MBI_MODS_ADDR, MB_MODLIST_GPA);
-	wr32(ram, MB_MBI_GPA + MBI_MMAP_LENGTH, MB_MMAP_ENTRIES * MMAP_ENTRY_SIZE);
+	wr32(ram, MB_MBI_GPA + MBI_MMAP_LENGTH, (MB_MMAP_ENTRIES - 1 + nranges) * MMAP_ENTRY_SIZE);
 	wr32(ram, MB_MBI_GPA + MBI_MMAP_ADDR, MB_MMAP_GPA);
 	wr32(ram, MB_MBI_GPA + MBI_LOADER_NAME, MB_LOADER_NAME_GPA);
 	return 0;
@@ -677,7 +698,7 @@ int mb_load(const uint8_t *file, uint64_t file_size, uint8_t *ram, uint64_t ram_
 
 /* The fixed sub-areas must fit the info area and not overlap each other. */
 _Static_assert(MB_MBI_GPA + MBI_SIZE <= MB_MMAP_GPA, "mbi overlaps the memory map");
-_Static_assert(MB_MMAP_GPA + MB_MMAP_ENTRIES * MMAP_ENTRY_SIZE <= MB_LOADER_NAME_GPA,
+_Static_assert(MB_MMAP_GPA + MB_MMAP_ENTRIES_MAX * MMAP_ENTRY_SIZE <= MB_LOADER_NAME_GPA,
 	       "memory map overlaps the loader name");
 _Static_assert(MB_LOADER_NAME_GPA + sizeof(MB_LOADER_NAME) <= MB_MODLIST_GPA,
 	       "loader name overlaps the module list");

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <tscvisor/guestmem.h>
 #include <tscvisor/pvclock.h>
 #include <tscvisor/tsc.h>
 
@@ -264,7 +265,7 @@ enum pvclock_gpa_result pvclock_gpa_check(uint64_t gpa, uint64_t size, uint64_t 
 
 	if (gpa & 3)
 		return PVCLOCK_GPA_MISALIGNED;
-	if (size > ram_size || gpa > ram_size - size)
+	if (!gmem_offset(ram_size, gpa, size ? size : 1, NULL))
 		return PVCLOCK_GPA_BEYOND_RAM;
 	if (!size || size > PAGE_SIZE || (gpa & (PAGE_SIZE - 1)) > PAGE_SIZE - size)
 		return PVCLOCK_GPA_CROSSES_PAGE;

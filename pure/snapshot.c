@@ -12,6 +12,7 @@
 #include <tscvisor/bytes.h>
 #include <tscvisor/config.h>
 #include <tscvisor/format.h>
+#include <tscvisor/guestmem.h>
 #include <tscvisor/snapshot.h>
 #include <tscvisor/uart16550.h>
 #include <tscvisor/x86.h>
@@ -232,10 +233,12 @@ static bool canonical(uint64_t a, unsigned bits)
 	return top == 0 || top == (UINT64_MAX >> (bits - 1));
 }
 
-/* A structure of `len` bytes at gpa lies inside RAM and inside one page. */
+/* A structure of `len` bytes at gpa lies inside guest RAM (as guestmem.h
+ * lays it out: not in the hole) and inside one page. */
 static bool gpa_area_ok(uint64_t gpa, uint64_t len, uint64_t ram_size)
 {
-	return gpa <= ram_size - len && (gpa & (SNAP_PAGE_SIZE - 1)) <= SNAP_PAGE_SIZE - len;
+	return gmem_offset(ram_size, gpa, len, NULL) &&
+	       (gpa & (SNAP_PAGE_SIZE - 1)) <= SNAP_PAGE_SIZE - len;
 }
 
 static bool name_char(char c)

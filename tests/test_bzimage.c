@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <tscvisor/bzimage.h>
 #include "harness.h"
 
@@ -455,6 +456,55 @@ static void write_seeds(const char *dir)
 	free(f);
 }
 
+/* RAM of 3.5 GiB: e820 shows RAM [1 MiB, 3 GiB) and [4 GiB, 4.5 GiB);
+ * an initramfs the kernel lets go anywhere below 4 GiB still goes below the
+ * hole, at the top of low RAM. The buffer is mapped lazily: only the pages
+ * the loader writes are touched. */
+static void test_high_ram(void)
+{
+	const uint64_t gib = 1ull << 30, size = 3584ull << 20;
+	struct spec s = good();
+	struct bz_load_result r;
+	struct bz_load_error e;
+	uint8_t initrd[5000] = { 1, 2, 3 }, *f, *zp, *e820;
+	uint8_t *big = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint64_t n;
+
+	CHECK(big != MAP_FAILED);
+	if (big == MAP_FAILED)
+		return;
+	s.initrd_max = 0xffffffff;
+	f = build(&s, &n);
+	CHECK(bz_load(f, n, big, size, "", initrd, sizeof(initrd), &r, &e) == 0);
+	CHECK_EQ_U64(r.initrd_gpa, (3 * gib - sizeof(initrd)) & ~0xfffull);
+	CHECK(memcmp(big + r.initrd_gpa, initrd, sizeof(initrd)) == 0);
+	zp = big + BZ_ZERO_PAGE_GPA;
+	CHECK_EQ_U64(zp[0x1e8], 4);
+	e820 = zp + 0x2d0;
+	CHECK_EQ_U64(get64(e820 + 40), 0x100000);
+	CHECK_EQ_U64(get64(e820 + 48), 3 * gib - 0x100000);
+	CHECK_EQ_U64(get32(e820 + 56), 1);
+	CHECK_EQ_U64(get64(e820 + 60), 4 * gib);
+	CHECK_EQ_U64(get64(e820 + 68), 512ull << 20);
+	CHECK_EQ_U64(get32(e820 + 76), 1);
+	CHECK_EQ_U64(get64(e820 + 80), 0);                   /* no fifth entry */
+	/* A kernel whose pref_address + init_size reaches into the hole is
+	 * refused though the buffer is long enough. */
+	free(f);
+	s = good();
+	s.pref = 3 * gib - 0x200000;
+	s.init_size = 0x400000;
+	f = build(&s, &n);
+	CHECK(bz_check(f, n, size, "", NULL, 0, &r, &e) == -1 && e.code == BZ_ERR_KERNEL_FIT);
+	s.init_size = 0x200000;                              /* ends at 3 GiB exactly */
+	free(f);
+	f = build(&s, &n);
+	CHECK(bz_check(f, n, size, "", NULL, 0, &r, &e) == 0);
+	free(f);
+	munmap(big, size);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--seeds")) {
@@ -467,6 +517,7 @@ int main(int argc, char **argv)
 		return 1;
 	memset(ref, PATTERN, RAM_SIZE);
 	test_accept();
+	test_high_ram();
 	test_variants();
 	test_refusals();
 	test_mutations();

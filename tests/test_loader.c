@@ -8,6 +8,7 @@
 #include <tscvisor/loader.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #define MiB (1024ull * 1024)
 #define PATTERN 0xA5
@@ -277,27 +278,30 @@ static void accept_img(const char *what, const struct timg *t, uint64_t ram_size
 }
 
 /* Check the memory map and the fixed fields of the info structure. */
+/* Guest RAM past 3 GiB continues at 4 GiB (guestmem.h): a fourth entry. */
 static void check_mbi_common(const uint8_t *ram, uint64_t ram_size, uint32_t mbi)
 {
 	uint32_t mmap_addr, mmap_len, off;
-	uint64_t want[3][3] = {
+	uint64_t low = ram_size < 3072 * MiB ? ram_size : 3072 * MiB;
+	uint64_t want[4][3] = {
 		{ 0, 0x9FC00, 1 },
 		{ 0x9FC00, 0x100000 - 0x9FC00, 2 },
-		{ 0x100000, ram_size - 0x100000, 1 },
+		{ 0x100000, low - 0x100000, 1 },
+		{ 4096 * MiB, ram_size - low, 1 },
 	};
-	unsigned n = 0;
+	unsigned n = 0, want_n = ram_size > low ? 4 : 3;
 
 	CHECK_EQ_U64(get32(ram + mbi), 0x24D);       /* bits 0,2,3,6,9 */
 	CHECK_EQ_U64(get32(ram + mbi + 4), 639);
-	CHECK_EQ_U64(get32(ram + mbi + 8), (ram_size - MiB) / 1024);
+	CHECK_EQ_U64(get32(ram + mbi + 8), (low - MiB) / 1024);   /* contiguous from 1 MiB */
 	CHECK_EQ_U64(get32(ram + mbi + 12), 0);      /* boot_device: not given */
 	CHECK_STR((const char *)ram + get32(ram + mbi + 64), "tscvisor");
 	mmap_len = get32(ram + mbi + 44);
 	mmap_addr = get32(ram + mbi + 48);
-	CHECK_EQ_U64(mmap_len, 72);
+	CHECK_EQ_U64(mmap_len, 24 * want_n);
 	CHECK(mmap_addr >= 0x1000 && mmap_addr + mmap_len <= 0x9FC00);
 	/* Walk it as a kernel does: the size field does not count itself. */
-	for (off = 0; off < mmap_len && n < 3; n++) {
+	for (off = 0; off < mmap_len && n < want_n; n++) {
 		const uint8_t *e = ram + mmap_addr + off;
 
 		CHECK_EQ_U64(get32(e), 20);
@@ -306,7 +310,7 @@ static void check_mbi_common(const uint8_t *ram, uint64_t ram_size, uint32_t mbi
 		CHECK_EQ_U64(get32(e + 20), want[n][2]);
 		off += get32(e) + 4;
 	}
-	CHECK_EQ_U64(n, 3);
+	CHECK_EQ_U64(n, want_n);
 	CHECK_EQ_U64(off, mmap_len);
 	/* Nothing we wrote is in page 0. */
 	CHECK(all_pattern(ram, 0x1000));
@@ -363,6 +367,54 @@ static void test_elf32(void)
 	CHECK_EQ_U64(get32(ram + mbi + 20), 0);
 	CHECK(get32(ram + mbi + 24) >= 0x9000 && get32(ram + mbi + 24) < 0xC000);
 	free(ram);
+}
+
+/* RAM of 3.5 GiB: the map shows [1 MiB, 3 GiB) and [4 GiB, 4.5 GiB), and
+ * mem_upper stops at the hole. The buffer is mapped lazily: only the pages
+ * the loader writes are ever touched. */
+static void test_high_ram(void)
+{
+	struct timg t = std_elf32();
+	uint64_t ram_size = 3584 * MiB;
+	uint8_t *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct mb_load_result res;
+	struct mb_load_error err;
+	size_t n = build_elf(&t, file);
+	int rc;
+
+	printf("# RAM above 4 GiB\n");
+	if (ram == MAP_FAILED) {
+		printf("# no address space for %llu bytes\n", (unsigned long long)ram_size);
+		CHECK(0);
+		return;
+	}
+	memset(ram, PATTERN, 0x1000);
+	rc = mb_load(file, n, ram, ram_size, "k", "", NULL, 0, &res, &err);
+	CHECK_EQ_U64(rc, 0);
+	if (!rc)
+		check_mbi_common(ram, ram_size, res.mbi_gpa);
+	/* Exactly 3 GiB: no high range. */
+	munmap(ram, ram_size);
+	ram_size = 3072 * MiB;
+	ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(ram != MAP_FAILED);
+	if (ram == MAP_FAILED)
+		return;
+	memset(ram, PATTERN, 0x1000);
+	rc = mb_load(file, n, ram, ram_size, "k", "", NULL, 0, &res, &err);
+	CHECK_EQ_U64(rc, 0);
+	if (!rc)
+		check_mbi_common(ram, ram_size, res.mbi_gpa);
+	munmap(ram, ram_size);
+	/* A segment at 3 GiB - 4 KiB, reaching into the hole: refused though
+	 * the buffer is long enough. */
+	t = std_elf32();
+	t.seg[2].paddr = 0xC0000000u - 0x1000;
+	n = build_elf(&t, file);
+	rc = mb_check(file, n, 3584 * MiB, "k", NULL, NULL, 0, &res, &err);
+	CHECK(rc != 0 && err.code == MB_ERR_SEG_RAM);
 }
 
 static void test_elf64(void)
@@ -640,14 +692,15 @@ static void test_modules(void)
 	mods[1] = (struct mb_module){ m2, UINT64_MAX - 0x100, "wrap" };
 	expect_refusal_mods("second module wraps", file, n, ram_size, "k", NULL, mods, 2,
 			    MB_ERR_MOD_FIT);
-	/* RAM above 4 GiB: modules still must end below 4 GiB. */
-	mods[0] = (struct mb_module){ m2, 0xFFFFFFFFull - 0x203000, "fits" };
+	/* RAM past 3 GiB (continued at 4 GiB): modules still must end below
+	 * the MMIO hole at 3 GiB, where RAM is contiguous. */
+	mods[0] = (struct mb_module){ m2, 0xC0000000ull - 0x203000, "fits" };
 	rc = mb_check(file, n, 16ull << 30, "k", NULL, mods, 1, &res, &err);
 	CHECK_EQ_U64(rc, 0);
-	CHECK_EQ_U64(res.mods_hi, 0xFFFFFFFFull);
+	CHECK_EQ_U64(res.mods_hi, 0xC0000000ull);
 	mods[0].size++;
-	expect_refusal_mods("module reaching 4 GiB", file, n, 16ull << 30, "k", NULL, mods, 1,
-			    MB_ERR_MOD_FIT);
+	expect_refusal_mods("module reaching into the MMIO hole", file, n, 16ull << 30, "k", NULL,
+			    mods, 1, MB_ERR_MOD_FIT);
 }
 
 static void test_header_refusals(void)
@@ -861,14 +914,19 @@ static void test_segment_refusals(void)
 	t.seg[1].paddr = 0xFFFFF000;
 	n = build_elf(&t, file);
 	expect_refusal("segment crossing 4 GiB", file, n, 16ull << 30, MB_ERR_SEG_4G);
+	/* Ending at 4 GiB: below it, but in the MMIO hole (RAM past 3 GiB is
+	 * at 4 GiB and up); ending at 3 GiB: the top of low RAM, accepted. */
 	t.seg[1].memsz = 0x1000;
+	n = build_elf(&t, file);
+	expect_refusal("segment in the MMIO hole", file, n, 16ull << 30, MB_ERR_SEG_RAM);
+	t.seg[1].paddr = 0xBFFFF000;
 	n = build_elf(&t, file);
 	{
 		struct mb_load_result res;
 		struct mb_load_error err;
 
 		CHECK_EQ_U64(mb_check(file, n, 16ull << 30, "k", NULL, NULL, 0, &res, &err), 0);
-		CHECK_EQ_U64(res.kernel_hi, 0x100000000ull);
+		CHECK_EQ_U64(res.kernel_hi, 0xC0000000ull);
 	}
 	t = std_elf64();
 	t.entry = 0x100400010ull;
@@ -1227,6 +1285,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--seeds") == 0)
 		return write_seeds(argv[2]);
 	test_elf32();
+	test_high_ram();
 	test_elf64();
 	test_aout();
 	test_flags();

@@ -4,6 +4,7 @@
  * the hypervisor's own memory), and a pvclock window never maps a page
  * outside RAM. The tables are walked here as the hardware would. */
 #include "harness.h"
+#include <tscvisor/guestmem.h>
 #include <tscvisor/nested.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -69,21 +70,27 @@ static bool walk(const uint64_t *root, const struct nested_bits *b, uint64_t gpa
 	return true;
 }
 
-/* Every 4 KiB page of [0, ram + 4 MiB): mapped to ram_pa + gpa below ram,
- * unmapped from ram on. */
+/* Every 4 KiB page of [0, top of RAM + 4 MiB): a page of RAM (below 3 GiB,
+ * or past 4 GiB for what RAM holds past 3 GiB: guestmem.h) mapped to
+ * ram_pa + its offset in the buffer; the hole and everything past RAM
+ * unmapped. */
 static void check_exact(const struct nested_bits *b, uint64_t ram, const char *what)
 {
-	uint64_t *root = test_alloc(), ram_pa = 0x40000000ull, gpa, hpa = 0;
+	uint64_t *root = test_alloc(), ram_pa = 0x40000000ull, gpa, hpa = 0, off;
 	unsigned bad_in = 0, bad_out = 0;
 	bool rw = false;
 
 	CHECK(nested_map_ram(root, ram_pa, ram, b, test_alloc) == 0);
-	for (gpa = 0; gpa < ram + 4 * MIB; gpa += 4096) {
+	for (gpa = 0; gpa < gmem_top(ram) + 4 * MIB; gpa += 4096) {
 		bool m = walk(root, b, gpa, &hpa, &rw);
+		/* Computed here, not with gmem_offset(): the test's own layout. */
+		bool in = gpa < (ram < 3072 * MIB ? ram : 3072 * MIB) ||
+			  (gpa >= 4096 * MIB && gpa - 4096 * MIB < ram - 3072 * MIB && ram > 3072 * MIB);
 
-		if (gpa < ram && (!m || hpa != ram_pa + gpa || !rw))
+		off = gpa < 4096 * MIB ? gpa : gpa - 1024 * MIB;
+		if (in && (!m || hpa != ram_pa + off || !rw))
 			bad_in++;
-		if (gpa >= ram && m)
+		if (!in && m)
 			bad_out++;
 	}
 	printf("# %s: %llu MiB + %llu KiB: %u pages of RAM wrong, %u past RAM mapped\n", what,
@@ -130,6 +137,41 @@ static void test_window(void)
 	free_all();
 }
 
+/* RAM of 3.5 GiB + 4 KiB: windows in high RAM (at the buffer's offset, not
+ * at the GPA's), never in the hole or past the end. */
+static void test_window_high(void)
+{
+	uint64_t *root = test_alloc(), *win[4], ram = 3584 * MIB + 4096, ram_pa = 0x40000000ull;
+	uint64_t host = 0x7777000ull, hpa = 0, end = 4608 * MIB + 4096, gpa;
+	unsigned bad = 0;
+	bool rw = false;
+
+	CHECK(nested_map_ram(root, ram_pa, ram, &ept, test_alloc) == 0);
+	for (unsigned i = 0; i < 4; i++)
+		win[i] = test_alloc();
+	CHECK(nested_window_tables(win, root, 3072 * MIB, ram_pa, ram, host, &ept) == -1);
+	CHECK(nested_window_tables(win, root, 0xfee00000ull, ram_pa, ram, host, &ept) == -1);
+	CHECK(nested_window_tables(win, root, 4096 * MIB - 4096, ram_pa, ram, host, &ept) == -1);
+	CHECK(nested_window_tables(win, root, end, ram_pa, ram, host, &ept) == -1);
+	/* The buffer's end as a GPA is in the hole. */
+	CHECK(nested_window_tables(win, root, ram - 4096, ram_pa, ram, host, &ept) == -1);
+	CHECK(nested_window_tables(win, root, 3072 * MIB - 4096, ram_pa, ram, host, &ept) == 0);
+	CHECK(walk(win[0], &ept, 3072 * MIB - 4096, &hpa, &rw) && hpa == host && !rw);
+	CHECK(walk(win[0], &ept, 3072 * MIB - 8192, &hpa, &rw) && hpa == ram_pa + 3072 * MIB - 8192 && rw);
+	CHECK(!walk(win[0], &ept, 3072 * MIB, &hpa, &rw));
+	/* The last page of high RAM, alone in its 2 MiB page. */
+	CHECK(nested_window_tables(win, root, end - 4096, ram_pa, ram, host, &ept) == 0);
+	CHECK(walk(win[0], &ept, end - 4096 + 16, &hpa, &rw) && hpa == host + 16 && !rw);
+	for (gpa = 4608 * MIB; gpa < 4608 * MIB + 2 * MIB; gpa += 4096)
+		if (gpa != end - 4096 && walk(win[0], &ept, gpa, &hpa, &rw))
+			bad++;
+	CHECK(bad == 0);
+	CHECK(nested_window_tables(win, root, 4096 * MIB + 8192, ram_pa, ram, host, &ept) == 0);
+	CHECK(walk(win[0], &ept, 4096 * MIB + 8192, &hpa, &rw) && hpa == host && !rw);
+	CHECK(walk(win[0], &ept, 4096 * MIB + 4096, &hpa, &rw) && hpa == ram_pa + 3072 * MIB + 4096 && rw);
+	free_all();
+}
+
 static void test_refused(void)
 {
 	uint64_t *root = test_alloc();
@@ -154,7 +196,13 @@ int main(void)
 	check_exact(&ept, 17 * MIB, "EPT");
 	check_exact(&ept, 1025 * MIB, "EPT");         /* crosses a PDPT entry */
 	check_exact(&npt, 3072 * MIB - 4096, "NPT");
+	check_exact(&npt, 3072 * MIB, "NPT");          /* all below the hole */
+	check_exact(&npt, 3074 * MIB, "NPT");          /* 2 MiB at 4 GiB */
+	check_exact(&ept, 3584 * MIB, "EPT");
+	check_exact(&npt, 3584 * MIB + 4096, "NPT");   /* an odd tail in high RAM */
+	check_exact(&npt, 5120 * MIB, "NPT");          /* high RAM crosses a PDPT entry */
 	test_window();
+	test_window_high();
 	test_refused();
 	return th_done();
 }

@@ -1005,12 +1005,11 @@ static void test_content_refusals(void)
 		"RAM section holds 2097152 bytes, identity says 4194304");
 	patched("memory 1 MiB", id + 36, 1, 4, SNAP_ERR_VALUE, "memory 1 MiB");
 	patched("memory 128 GiB", id + 36, 131072, 4, SNAP_ERR_OVERSIZED, "memory 131072 MiB");
-	/* RAM ends below the MMIO hole (0xC0000000), and is a whole number of
+	/* RAM is at most 64 GiB (as the config's), and a whole number of
 	 * 2 MiB pages (an odd size once mapped host memory into the guest). */
-	patched("memory 3074 MiB", id + 36, 3074, 4, SNAP_ERR_OVERSIZED,
-		"memory 3074 MiB, above the maximum of 3072 MiB");
-	patched("memory 4 GiB", id + 36, 4096, 4, SNAP_ERR_OVERSIZED, "memory 4096 MiB");
-	patched("memory 64 GiB", id + 36, 65536, 4, SNAP_ERR_OVERSIZED, "memory 65536 MiB");
+	patched("memory 65538 MiB", id + 36, 65538, 4, SNAP_ERR_OVERSIZED,
+		"memory 65538 MiB, above the maximum of 65536 MiB");
+	patched("memory 2^32-2 MiB", id + 36, 0xfffffffe, 4, SNAP_ERR_OVERSIZED, "memory 4294967294 MiB");
 	patched("memory 17 MiB", id + 36, 17, 4, SNAP_ERR_VALUE,
 		"identity: memory 17 MiB is not a multiple of 2 MiB");
 	patched("memory 3 MiB", id + 36, 3, 4, SNAP_ERR_VALUE, "memory 3 MiB is not a multiple");
@@ -2288,6 +2287,49 @@ static void test_pm1(void)
 	free(vm);
 }
 
+/* A VM of 3584 MiB: its RAM past 3 GiB is at 4 GiB (guestmem.h). kvmclock
+ * areas there are accepted; in the hole, straddling it or past high RAM
+ * they are refused, though the RAM buffer is longer than those GPAs. */
+static void test_high_ram_gpas(void)
+{
+	const uint64_t gib = 1ull << 30, size = 3584 * MIB, hi_end = 4 * gib + 512 * MIB;
+	struct snap_vm *vm = malloc(sizeof(*vm));
+	static const struct { uint64_t gpa; bool ok; } wall[] = {
+		{ 4 * gib, true }, { hi_end - 16, true }, { 3 * gib - 16, true },
+		{ 3 * gib, false }, { 4 * gib - 16, false }, { 3 * gib - 8, false },
+		{ hi_end, false }, { hi_end - 8, false }, { 3 * gib + 0x100, false },
+	};
+	static const struct { uint64_t gpa; bool ok; } sys[] = {
+		{ 4 * gib + 0x40, true }, { hi_end - 32, true }, { 3 * gib - 32, true },
+		{ 3 * gib - 16, false }, { 4 * gib - 32, false }, { hi_end - 16, false },
+		{ size - 32, false },                       /* the buffer's end, as a GPA: the hole */
+	};
+	unsigned bad = 0;
+
+	memcpy(vm, base_vm, sizeof(*vm));
+	vm->id.memory_mib = 3584;
+	CHECK(snap_validate(vm, size, NULL) == 0);
+	for (unsigned i = 0; i < sizeof(wall) / sizeof(wall[0]); i++) {
+		vm->time.wall_clock_msr = wall[i].gpa;
+		if ((snap_validate(vm, size, NULL) == 0) != wall[i].ok) {
+			bad++;
+			printf("# wall clock at 0x%llx: want %s\n", (unsigned long long)wall[i].gpa,
+			       wall[i].ok ? "accepted" : "refused");
+		}
+	}
+	vm->time.wall_clock_msr = 0x2000;
+	for (unsigned i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
+		vm->vcpu[0].pvclock_msr = sys[i].gpa | 1;
+		if ((snap_validate(vm, size, NULL) == 0) != sys[i].ok) {
+			bad++;
+			printf("# system time at 0x%llx: want %s\n", (unsigned long long)sys[i].gpa,
+			       sys[i].ok ? "accepted" : "refused");
+		}
+	}
+	CHECK(bad == 0);
+	free(vm);
+}
+
 int main(void)
 {
 	canaries_init();
@@ -2304,6 +2346,7 @@ int main(void)
 	test_section_refusals();
 	test_content_refusals();
 	test_vcpu_refusals();
+	test_high_ram_gpas();
 	test_platform_roundtrip();
 	make_plat();
 	test_platform_refusals();

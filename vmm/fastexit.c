@@ -9,6 +9,7 @@
 #include <tscvisor/exit.h>
 #include <tscvisor/fastexit.h>
 #include <tscvisor/guest.h>
+#include <tscvisor/guestmem.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/x86.h>
 #include <tscvisor/x86_decode.h>
@@ -136,7 +137,7 @@ void fastexit_learn(struct vcpu *v, const struct decode_cache *dc, int kind)
 	struct fastexit *fx = &v->fx;
 	const struct vm *vm = v->vm;
 	struct vcpu_sregs s;
-	uint64_t gpage = dc->gpa & ~0xfffull;
+	uint64_t gpage = dc->gpa & ~0xfffull, goff;
 	unsigned j;
 
 	/* Only what the stub would answer: a CPUID of another leaf or another
@@ -154,14 +155,14 @@ void fastexit_learn(struct vcpu *v, const struct decode_cache *dc, int kind)
 		return;
 	}
 	fastexit_forget(fx);
-	if (gpage + 4096 > vm->ram_size || gpage + 4096 < gpage)
+	if (!gmem_offset(vm->ram_size, gpage, 4096, &goff))
 		return;
 	vm->ops->get_sregs(v, &s);
 	if (s.seg[SEG_CS].base || s.cr3 != dc->cr3 ||
 	    ((s.cr0 & X86_CR0_PG) && !(s.efer & X86_EFER_LMA)))
 		return;
 	fx->page = dc->rip & ~0xfffull;
-	fx->host_page = (uint64_t)(uintptr_t)(vm->ram + gpage);
+	fx->host_page = (uint64_t)(uintptr_t)(vm->ram + goff);
 }
 
 /* The same value as vmtime_read_guest_tsc() in emulate mode. */

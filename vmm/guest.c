@@ -7,6 +7,7 @@
 #include <tscvisor/fastexit.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/guest_walk.h>
+#include <tscvisor/guestmem.h>
 #include <tscvisor/log.h>
 #include <tscvisor/vm.h>
 #include <tscvisor/x86.h>
@@ -25,10 +26,11 @@ static int translate_rip(struct vcpu *v, uint64_t *gpa, struct guest_walk_path *
 static int read_guest_ram(void *ctx, uint64_t gpa, void *buf, unsigned len)
 {
 	const struct vm *vm = ctx;
+	uint64_t off;
 
-	if (gpa >= vm->ram_size || len > vm->ram_size - gpa)
+	if (!gmem_offset(vm->ram_size, gpa, len, &off))
 		return -1;
-	memcpy(buf, vm->ram + gpa, len);
+	memcpy(buf, vm->ram + off, len);
 	return 0;
 }
 
@@ -41,15 +43,16 @@ static struct guest_mmu mmu_of(struct vcpu *v, const struct vcpu_sregs *s)
 	};
 }
 
-/* The cached instruction's bytes are still in guest RAM: the first 8 bytes
- * compared as one word (masked to the length) where RAM reaches that far. */
+/* The cached instruction's bytes are still in guest RAM (dc->off: where in
+ * the host buffer): the first 8 bytes compared as one word (masked to the
+ * length) where the buffer reaches that far. */
 static bool same_bytes(const struct vm *vm, const struct decode_cache *dc)
 {
 	uint64_t a, b, mask;
 
-	if (dc->len > 8 || dc->gpa + 8 > vm->ram_size)
-		return !memcmp(vm->ram + dc->gpa, dc->bytes, dc->len);
-	__builtin_memcpy(&a, vm->ram + dc->gpa, 8);   /* one load, not a call */
+	if (dc->len > 8 || dc->off + 8 > vm->ram_size)
+		return !memcmp(vm->ram + dc->off, dc->bytes, dc->len);
+	__builtin_memcpy(&a, vm->ram + dc->off, 8);   /* one load, not a call */
 	__builtin_memcpy(&b, dc->bytes, 8);
 	mask = dc->len == 8 ? ~0ull : (1ull << (8 * dc->len)) - 1;
 	return !((a ^ b) & mask);
@@ -88,9 +91,11 @@ static void set_path(const struct vm *vm, struct decode_cache *dc)
 	if (dc->path.n && dc->path.size != 8)
 		return;
 	for (i = 0; i < dc->path.n; i++) {
-		if (dc->path.gpa[i] > vm->ram_size - 8)
+		uint64_t off;
+
+		if (!gmem_offset(vm->ram_size, dc->path.gpa[i], 8, &off))
 			return;
-		dc->pte[i] = (const uint64_t *)(const void *)(vm->ram + dc->path.gpa[i]);
+		dc->pte[i] = (const uint64_t *)(const void *)(vm->ram + off);
 	}
 	dc->npte = dc->path.n;
 }
@@ -117,7 +122,6 @@ const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 	for (i = 0; i < 4; i++) {
 		dc = &v->dcache[i];
 		if (dc->len && dc->rip == rip && dc->cr3 == cr3 &&
-		    dc->gpa + dc->len <= v->vm->ram_size &&
 		    same_path(v->vm, dc) &&
 		    same_bytes(v->vm, dc)) {
 			fastexit_learn(v, dc, ((struct x86_insn *)dc->insn)->kind);   /* exit fast path */
@@ -133,8 +137,8 @@ const struct x86_insn *guest_insn_at_rip(struct vcpu *v)
 		return NULL;
 	if (translate_rip(v, &dc->gpa, &dc->path) == 0 &&
 	    (dc->gpa & (X86_PAGE_SIZE - 1)) + insn->len <= X86_PAGE_SIZE &&
-	    dc->gpa + insn->len <= v->vm->ram_size) {
-		memcpy(dc->bytes, v->vm->ram + dc->gpa, insn->len);
+	    gmem_offset(v->vm->ram_size, dc->gpa, insn->len, &dc->off)) {
+		memcpy(dc->bytes, v->vm->ram + dc->off, insn->len);
 		set_path(v->vm, dc);
 		dc->rip = v->regs.rip;
 		dc->cr3 = cr3;

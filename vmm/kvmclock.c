@@ -3,6 +3,7 @@
  * is synchronised and no vCPU's TSC was written apart; otherwise each vCPU
  * gets its own pair and the bit is clear. */
 #include <tscvisor/format.h>
+#include <tscvisor/guestmem.h>
 #include <tscvisor/kvmclock.h>
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
@@ -47,6 +48,16 @@ static uint64_t vm_guest_tsc(struct vcpu *v)
 	return vmtime_read_guest_tsc(v) - v->tsc.adjust;
 }
 
+/* The host address of a pvclock structure of len bytes at guest-physical
+ * gpa: always RAM (the MSR write and the snapshot were checked), but never
+ * trusted to be: NULL outside it. */
+static void *area_at(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t off;
+
+	return gmem_offset(vm->ram_size, gpa, len, &off) ? vm->ram + off : NULL;
+}
+
 void kvmclock_update(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
@@ -54,22 +65,19 @@ void kvmclock_update(struct vcpu *v)
 	/* GUEST_STOPPED once after a restore (the guest clears it, as KVM's). */
 	uint8_t flags = v->pv.stopped_pending ? PVCLOCK_GUEST_STOPPED : 0;
 
-	bool area = v->pv.system_time & PVCLOCK_SYSTEM_TIME_ENABLE;
+	struct pvclock_vcpu_time_info *area = NULL;
 	bool window = vm->time.window_gpa && v->pv.window_page;
 
+	if (v->pv.system_time & PVCLOCK_SYSTEM_TIME_ENABLE)
+		area = area_at(vm, v->pv.system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE, sizeof(*area));
 	if (!area && !window)
 		return;
 	/* GUEST_STOPPED stays until the guest clears it in its area (Linux
 	 * does, after telling its watchdogs), whatever updates come between.
 	 * The window, read-only, follows the area (or, with none, shows it
 	 * until the first update after the restore's). */
-	if (area) {
-		const struct pvclock_vcpu_time_info *cur =
-			(const void *)(vm->ram + (v->pv.system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE));
-
-		if (__atomic_load_n(&cur->flags, __ATOMIC_RELAXED) & PVCLOCK_GUEST_STOPPED)
-			flags |= PVCLOCK_GUEST_STOPPED;
-	}
+	if (area && (__atomic_load_n(&area->flags, __ATOMIC_RELAXED) & PVCLOCK_GUEST_STOPPED))
+		flags |= PVCLOCK_GUEST_STOPPED;
 	if (kvmclock_stable(vm) && !v->tsc.adjust) {
 		pvclock_fields_master(&vm->time.master, flags | PVCLOCK_TSC_STABLE_BIT, &f);
 	} else {
@@ -85,7 +93,7 @@ void kvmclock_update(struct vcpu *v)
 	 * and the version protocol (odd while writing) holds only then. */
 	spin_lock(&vm->time_lock);
 	if (area)
-		pvclock_publish(vm->ram + (v->pv.system_time & ~PVCLOCK_SYSTEM_TIME_ENABLE), &f);
+		pvclock_publish(area, &f);
 	if (window)
 		pvclock_publish(v->pv.window_page, &f);
 	spin_unlock(&vm->time_lock);
@@ -113,7 +121,7 @@ int kvmclock_set_window(struct vm *vm, uint64_t gpa)
 	uint64_t old = vm->time.window_gpa;
 	unsigned i, j;
 
-	if (gpa & (X86_PAGE_SIZE - 1) || (gpa && gpa >= vm->ram_size))
+	if (gpa & (X86_PAGE_SIZE - 1) || (gpa && !gmem_offset(vm->ram_size, gpa, X86_PAGE_SIZE, NULL)))
 		return -1;
 	/* The LAPIC page is MMIO even where RAM reaches past it. */
 	if (gpa && gpa == APIC_BASE_DEFAULT)
@@ -171,12 +179,14 @@ int kvmclock_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 	}
 	if (req.wall) {
 		struct pvclock_wall_clock wc;
+		void *wall = area_at(vm, req.gpa, sizeof(wc));
 		uint64_t ns = pvclock_clock_ns(&vm->time.master, vm_guest_tsc(v));
 
 		pvclock_wall_fields(wall_now_ns(), ns, &wc);
 		spin_lock(&vm->time_lock);
 		vm->time.pv_wall = val;
-		pvclock_publish_wall(vm->ram + req.gpa, &wc);
+		if (wall)
+			pvclock_publish_wall(wall, &wc);
 		spin_unlock(&vm->time_lock);
 		return 0;
 	}

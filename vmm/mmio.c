@@ -12,6 +12,7 @@
  * with the instruction bytes in a rate-limited log line: the hypervisor
  * never guesses an instruction's effect. */
 #include <tscvisor/guest.h>
+#include <tscvisor/guestmem.h>
 #include <tscvisor/io.h>
 #include <tscvisor/log.h>
 #include <tscvisor/vm.h>
@@ -227,7 +228,7 @@ bool guest_mmio(struct vcpu *v, struct vm_exit *e)
 	unsigned size;
 	struct x86_insn in;
 
-	if (gpa < vm->ram_size)
+	if (gmem_is_ram(vm->ram_size, gpa))
 		return false;   /* RAM is always mapped: this is not an MMIO access */
 	/* The guest's page tables point outside RAM: the instruction's own
 	 * operand was never reached, so there is nothing to emulate (giving it

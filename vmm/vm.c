@@ -146,21 +146,21 @@ static void linux_entry_state(struct vm *vm, const struct bz_load_result *r)
 
 _Static_assert((uint64_t)CFG_MAX_MEMORY_MIB << 20 == VM_RAM_MAX &&
 	       (uint64_t)SNAP_MAX_MEMORY_MIB << 20 == VM_RAM_MAX,
-	       "the config's and the snapshot's memory cap is the MMIO hole's start");
+	       "the config's and the snapshot's memory cap is the hypervisor's");
 _Static_assert((uint64_t)CFG_MEMORY_ALIGN_MIB << 20 == VM_RAM_ALIGN &&
 	       (uint64_t)SNAP_MEMORY_ALIGN_MIB << 20 == VM_RAM_ALIGN,
 	       "the config's and the snapshot's memory granule is the nested leaf size");
 
 /* The last line of defence before the backend maps guest RAM: the parsers
  * refuse these sizes, but a size that is not whole 2 MiB pages would once
- * have mapped host memory into the guest, and RAM reaching the MMIO hole
- * would hide the LAPIC. Returns why the RAM is refused, or NULL. */
+ * have mapped host memory into the guest. Returns why the RAM is refused,
+ * or NULL. */
 static const char *ram_refused(uint64_t base, uint64_t size)
 {
 	if (size == 0 || size % VM_RAM_ALIGN)
 		return "its size is not a whole number of 2 MiB pages";
 	if (size > VM_RAM_MAX)
-		return "it reaches into the MMIO hole at 0xC0000000";
+		return "it is above the 64 GiB maximum";
 	if (!base || base % VM_RAM_ALIGN)
 		return "its host memory is not 2 MiB aligned";
 	return NULL;

@@ -3,6 +3,7 @@
  * permission maps, per vCPU a VMCB, run, translate the exit. */
 #include <string.h>
 #include <tscvisor/fastexit.h>
+#include <tscvisor/guestmem.h>
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
 #include <tscvisor/vm.h>
@@ -282,7 +283,7 @@ static int svm_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 		sv->flush_tlb = true;
 		return 0;
 	}
-	if (gpa >= v->vm->ram_size || (gpa & 0xfff) || (host_pa & 0xfff))
+	if (!gmem_offset(v->vm->ram_size, gpa, 4096, NULL) || (gpa & 0xfff) || (host_pa & 0xfff))
 		return -1;
 	for (i = 0; i < 4; i++)
 		if (!sv->win[i] && !(sv->win[i] = mem_try_alloc_pages(1, 0)))

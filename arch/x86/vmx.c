@@ -10,6 +10,7 @@
 #include <string.h>
 #include <tscvisor/guest.h>
 #include <tscvisor/fastexit.h>
+#include <tscvisor/guestmem.h>
 #include <tscvisor/log.h>
 #include <tscvisor/mem.h>
 #include <tscvisor/vm.h>
@@ -461,13 +462,13 @@ static void write_efer(uint64_t efer)
  * emulates must load them as the CPU would. */
 static void load_pdptes(struct vcpu *v)
 {
-	uint64_t cr3 = vmread(VMCS_GUEST_CR3) & 0xffffffe0ull, pdpte[4] = { 0, 0, 0, 0 };
+	uint64_t cr3 = vmread(VMCS_GUEST_CR3) & 0xffffffe0ull, pdpte[4] = { 0, 0, 0, 0 }, off;
 	unsigned i;
 
 	if (!(guest_cr0() & X86_CR0_PG) || !(guest_cr4() & X86_CR4_PAE) || (vmread(VMCS_GUEST_EFER) & X86_EFER_LMA))
 		return;
-	if (cr3 + sizeof(pdpte) <= v->vm->ram_size)
-		memcpy(pdpte, v->vm->ram + cr3, sizeof(pdpte));
+	if (gmem_offset(v->vm->ram_size, cr3, sizeof(pdpte), &off))
+		memcpy(pdpte, v->vm->ram + off, sizeof(pdpte));
 	for (i = 0; i < 4; i++)
 		vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pdpte[i]);
 }
@@ -748,7 +749,7 @@ static int vmx_set_window(struct vcpu *v, uint64_t gpa, uint64_t host_pa)
 		s->eptp_dirty = true;
 		return 0;
 	}
-	if (gpa >= v->vm->ram_size || (gpa & 0xfff) || (host_pa & 0xfff))
+	if (!gmem_offset(v->vm->ram_size, gpa, 4096, NULL) || (gpa & 0xfff) || (host_pa & 0xfff))
 		return -1;
 	for (i = 0; i < 4; i++)
 		if (!s->win[i] && !(s->win[i] = mem_try_alloc_pages(1, 0)))

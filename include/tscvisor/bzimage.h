@@ -60,7 +60,7 @@
 #define BZ_ZP_SIZE            0x1000u
 #define BZ_E820_RAM           1u
 #define BZ_E820_RESERVED      2u
-#define BZ_E820_ENTRIES       3u
+#define BZ_E820_ENTRIES       3u           /* 4 with RAM above 4 GiB */
 
 /* Guest-physical layout owned by this loader, all below the 640 KiB line
  * (docs/linux-guest.md). The kernel goes at its pref_address (at least

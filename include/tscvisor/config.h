@@ -20,12 +20,14 @@
 #define CFG_MSG_MAX      192
 #define CFG_LINE_MAX     1024   /* longest line / override, without its line end */
 
-/* Guest RAM is [0, memory): nested page tables map it in 2 MiB pages, so
- * its size is a multiple of 2 MiB; it ends at or below 0xC0000000, where the
- * MMIO hole begins (LAPIC 0xFEE00000 and the rest; RAM above 4 GiB is not
- * offered yet: docs/platform.md). */
+/* Guest RAM: nested page tables map it in 2 MiB pages, so its size is a
+ * multiple of 2 MiB. The first 3 GiB are guest-physical [0, 3 GiB), below
+ * the MMIO hole (LAPIC 0xFEE00000 and the rest); the rest continues at
+ * 4 GiB (guestmem.h, docs/platform.md). 64 GiB at most: a bound on what
+ * one VM may ask of the host (whose RAM the VM's is, whole, from the
+ * start), not of the layout. */
 #define CFG_MIN_MEMORY_MIB 2u
-#define CFG_MAX_MEMORY_MIB 3072u
+#define CFG_MAX_MEMORY_MIB 65536u
 #define CFG_MEMORY_ALIGN_MIB 2u
 #define CFG_MAX_VCPUS      64u
 #define CFG_MIN_TSC_KHZ    1000u       /* 1 MHz  */

@@ -103,7 +103,8 @@ int guest_fetch(const struct guest_mmu *mmu, uint64_t la, void *buf, unsigned le
  * legal order; a true fault is always delivered. Protection-key, SMAP and
  * SMEP faults are never not-present faults, so they never qualify. */
 /* Whether every entry of a walk's path still holds what the walk read, in
- * guest memory mem[0, mem_size) (an entry outside it: false). Cheap: one
+ * guest RAM: the buffer mem of mem_size bytes, laid out in guest-physical
+ * space as guestmem.h says (an entry outside RAM: false). Cheap: one
  * load per level, no walk; for caches keyed on a translation. */
 bool guest_walk_path_same(const struct guest_walk_path *p, const uint8_t *mem, uint64_t mem_size);
 

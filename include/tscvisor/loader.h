@@ -2,7 +2,8 @@
  * guest memory layout in docs/loader.md).
  *
  * Given a kernel file's bytes and a guest RAM buffer (guest-physical address
- * 0 is ram[0]), mb_load() places the kernel's segments, the optional modules
+ * 0 is ram[0]; past 3 GiB the buffer continues at 4 GiB, guestmem.h, and
+ * everything the loader places goes below 3 GiB), mb_load() places the kernel's segments, the optional modules
  * and the multiboot information structure in guest RAM and says where to
  * enter. mb_check() runs every check of mb_load() without a RAM buffer, so
  * the hypervisor can refuse a kernel before any VM runs. Both validate
@@ -63,7 +64,8 @@
 #define MB_MAX_MODULES       16u
 #define MB_CMDLINE_MAX       4096u        /* bytes including the NUL */
 #define MB_MODSTR_MAX        256u         /* bytes including the NUL */
-#define MB_MMAP_ENTRIES      3u
+#define MB_MMAP_ENTRIES      3u           /* low RAM, platform hole, RAM from 1 MiB */
+#define MB_MMAP_ENTRIES_MAX  4u           /* and RAM from 4 GiB (guest RAM above 3 GiB) */
 #define MB_LOADER_NAME       "tscvisor"
 
 enum mb_load_err {
@@ -84,7 +86,7 @@ enum mb_load_err {
 	MB_ERR_NO_LOAD,         /* nothing to load (no non-empty PT_LOAD) */
 	MB_ERR_SEG_SIZES,       /* p_filesz > p_memsz */
 	MB_ERR_SEG_FILE,        /* segment's file bytes out of the file */
-	MB_ERR_SEG_RAM,         /* segment not inside guest RAM (or wraps) */
+	MB_ERR_SEG_RAM,         /* segment not inside guest RAM below the hole (or wraps) */
 	MB_ERR_SEG_4G,          /* segment not below 4 GiB */
 	MB_ERR_SEG_RESERVED,    /* segment overlaps the info area or the platform hole */
 	MB_ERR_SEG_OVERLAP,     /* two segments overlap */
@@ -93,7 +95,7 @@ enum mb_load_err {
 	MB_ERR_CMDLINE,         /* "PROGNAME ARGS" longer than MB_CMDLINE_MAX - 1 */
 	MB_ERR_TOO_MANY_MODS,   /* more than MB_MAX_MODULES modules */
 	MB_ERR_MOD_STRING,      /* module string longer than MB_MODSTR_MAX - 1 */
-	MB_ERR_MOD_FIT,         /* modules do not fit in RAM below 4 GiB */
+	MB_ERR_MOD_FIT,         /* modules do not fit in RAM below the MMIO hole */
 	MB_ERR_COUNT
 };
 

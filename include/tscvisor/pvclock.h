@@ -215,19 +215,20 @@ uint32_t pvclock_publish_wall(void *area, const struct pvclock_wall_clock *wc);
 enum pvclock_gpa_result {
 	PVCLOCK_GPA_OK = 0,
 	PVCLOCK_GPA_MISALIGNED,         /* not 4-byte aligned */
-	PVCLOCK_GPA_BEYOND_RAM,         /* not all of it below ram_size */
+	PVCLOCK_GPA_BEYOND_RAM,         /* not all of it in one range of guest RAM */
 	PVCLOCK_GPA_CROSSES_PAGE,       /* does not fit in its 4 KiB page */
 	PVCLOCK_GPA_MMIO,               /* overlaps a range the caller names */
 	PVCLOCK_GPA_NOT_KVMCLOCK,       /* pvclock_msr_decode(): not one of the four MSRs */
 };
 
-/* A guest-physical range that is not RAM although below ram_size. */
+/* A guest-physical range that is not RAM although inside a RAM range. */
 struct pvclock_gpa_range {
 	uint64_t base, size;
 };
 
 /* Can the hypervisor write `size` bytes at gpa: 4-byte aligned, inside RAM
- * [0, ram_size), within one 4 KiB page, touching none of the n ranges in
+ * (ram_size bytes laid out as guestmem.h says: never the hole at 3-4 GiB),
+ * within one 4 KiB page, touching none of the n ranges in
  * mmio (may be NULL when n is 0)? Checks in the enum's order; the first
  * that fails is returned. A size of 0 or above 4096 never fits a page. */
 enum pvclock_gpa_result pvclock_gpa_check(uint64_t gpa, uint64_t size, uint64_t ram_size,

@@ -38,7 +38,7 @@
 #define SNAP_NAME_MAX       32              /* bytes including the NUL */
 #define SNAP_MAX_VCPUS      64u
 #define SNAP_MIN_MEMORY_MIB 2u
-#define SNAP_MAX_MEMORY_MIB 3072u      /* RAM ends below the MMIO hole at 0xC0000000 */
+#define SNAP_MAX_MEMORY_MIB 65536u     /* as the config's memory (64 GiB) */
 #define SNAP_MEMORY_ALIGN_MIB 2u      /* nested paging maps RAM in 2 MiB pages */
 #define SNAP_MIN_TSC_KHZ    1000u           /* 1 MHz */
 #define SNAP_MAX_TSC_KHZ    10000000u       /* 10 GHz */
@@ -110,7 +110,7 @@ enum snap_vendor {
 struct snap_identity {
 	char name[SNAP_NAME_MAX];   /* 1..31 of [A-Za-z0-9_-], NUL-padded */
 	uint32_t vcpus;             /* 1..64 */
-	uint32_t memory_mib;        /* 2..3072, even: guest RAM is memory_mib << 20 bytes */
+	uint32_t memory_mib;        /* 2..65536, even: guest RAM is memory_mib << 20 bytes */
 	enum tsc_mode tsc_mode;     /* as configured (auto is re-decided on restore) */
 	uint32_t tsc_khz;           /* the VM's guest TSC rate, 1 MHz..10 GHz */
 	uint32_t vendor;            /* enum snap_vendor */

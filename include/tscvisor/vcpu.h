@@ -138,6 +138,7 @@ enum vcpu_state {
  * guest memory are unchanged (vmm/guest.c). */
 struct decode_cache {
 	uint64_t rip, cr3, gpa;
+	uint64_t off;          /* gpa's offset in the VM's RAM buffer (gmem_offset) */
 	struct guest_walk_path path;
 	/* 8-byte entries (PAE, long mode): where path.gpa[i] lies in host
 	 * memory, in guest RAM (checked when recorded; RAM never moves). */

@@ -49,12 +49,15 @@ struct vm_time {
 	uint64_t resume_host;       /* restored, not yet run: the host TSC its clocks resume at */
 };
 
-/* Guest RAM is guest-physical [0, ram_size): a whole number of 2 MiB pages
- * (the nested tables' leaves), 2 MiB aligned in host memory, and below the
- * MMIO hole at VM_RAM_MAX (LAPIC, IOAPIC, HPET: docs/platform.md). The
- * config and snapshot parsers refuse other sizes; vm_create() checks again. */
+/* Guest RAM is one host buffer of ram_size bytes, a whole number of 2 MiB
+ * pages (the nested tables' leaves), 2 MiB aligned in host memory, at most
+ * VM_RAM_MAX. Its first 3 GiB are guest-physical [0, 3 GiB), the rest
+ * [4 GiB, ...): the MMIO hole between (LAPIC, IOAPIC, HPET) is never RAM
+ * (include/tscvisor/guestmem.h, docs/platform.md); every GPA goes through
+ * gmem_offset() before it touches ram. The config and snapshot parsers
+ * refuse other sizes; vm_create() checks again. */
 #define VM_RAM_ALIGN (2ull << 20)
-#define VM_RAM_MAX   0xc0000000ull
+#define VM_RAM_MAX   (64ull << 30)
 
 struct vm {
 	unsigned index;

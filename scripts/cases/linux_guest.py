@@ -10,8 +10,9 @@ and fail; the third pretends one TSC read stepped back and must fail.
 
 Under tscvisor (QEMU SVM, guest-tests/configs/linux.cfg): the same kernel
 and initramfs on 2 vCPUs in emulate mode boot to the checker and pass it
-(about 60 s); a kernel too large for its VM and a ramdisk given to a
-multiboot kernel are refused before anything runs."""
+(about 60 s); in 3584 MiB (1 vCPU) the kernel's e820 shows RAM at
+[4 GiB, 4.5 GiB) usable; a kernel too large for its VM and a ramdisk given
+to a multiboot kernel are refused before anything runs."""
 
 import os
 import re
@@ -183,6 +184,19 @@ def migrate_case():
 
 def cases():
     return tscvisor_cases() + migrate_case() + [
+        # RAM past 3 GiB (docs/platform.md): 3584 MiB, the last 512 MiB at
+        # 4 GiB; the kernel's e820 must show them as usable. 1 vCPU, ~30 s.
+        Case("qemu-svm:linux-high-ram",
+             [BOOT, "--emulator", "qemu", "--memory", "8192", "--timeout", "200",
+              os.path.join(CFG, "linux-high-ram.cfg")],
+             timeout=260, weight=4,
+             must=[r"vm linux: vmlinuz Linux kernel 6\.\S+ .*, 3584 MiB RAM, 1 vCPU",
+                   r"^\[linux\] # kernel log \(expected\): .*BIOS-e820: \[mem 0x0000000100000000-"
+                   r"0x000000011fffffff\] usable",
+                   r"^\[linux\] ok \d+ - kernel log has the expected line \"BIOS-e820: "
+                   r"\[mem 0x0000000100000000-0x000000011fffffff\] usable\"",
+                   r"^\[linux\] RESULT: PASS", r"TSCVISOR-RESULT: PASS"] + vm_passed("linux"),
+             must_not=[r"^\[linux\] not ok", r"Kernel panic", r"\*\*\* hypervisor exception"]),
         Case("bad-config:linux-memory", [BOOT, "--emulator", "qemu",
                                          os.path.join(CFG, "bad-linux-memory.cfg")],
              timeout=180, ok_status=(1,), weight=2,
