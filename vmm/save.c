@@ -58,7 +58,11 @@ static struct snap_vm snap;      /* ~200 KiB: never on the stack */
  * snapshot larger than the budget (about that much non-zero guest RAM), or
  * a first save when the pool cannot give the buffer and still keep
  * SNAP_POOL_KEEP for the VMs after this one, fails: the guest's call
- * returns -1, a log line says why, the VM goes on. docs/snapshot-format.md. */
+ * returns -1, a log line says why, the VM goes on. docs/snapshot-format.md.
+ * A VM with the key save_buffer has its own buffer instead, of that size,
+ * reserved by the loader beside its RAM before anything runs (so its saves
+ * take nothing from the pool either), under the same rule with that size
+ * as its budget. */
 #define SNAP_BUDGET_BYTES (16ull << 20)
 #define SNAP_POOL_KEEP    (4ull << 20)
 
@@ -420,6 +424,17 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t stopped, uint6
 		 * 16 MiB of non-zero RAM). */
 		sink.cap = 0;
 		sink.buf = NULL;
+	} else if (vm->save_buf) {
+		/* Its own buffer, reserved at boot (key save_buffer): the same
+		 * rule with its size as the budget. */
+		if (size > vm->save_buf_size) {
+			log_err("vm %s: cannot save: the snapshot needs %lu bytes, more than the snapshot "
+				"budget of %lu bytes (non-zero guest RAM; its save_buffer); the save "
+				"returns -1, the VM goes on", vm->name, size, vm->save_buf_size);
+			return NULL;
+		}
+		sink.cap = vm->save_buf_size;
+		sink.buf = vm->save_buf;
 	} else if (size > SNAP_BUDGET_BYTES) {
 		log_err("vm %s: cannot save: the snapshot needs %lu bytes, more than the snapshot "
 			"budget of %lu bytes (non-zero guest RAM); the save returns -1, the VM goes on",

@@ -62,6 +62,8 @@ struct vm {
 	const char *name;
 	uint8_t *ram;               /* host pointer (identity-mapped: == host-physical) */
 	uint64_t ram_size;
+	uint8_t *save_buf;          /* its own snapshot buffer (save_buffer), NULL: the shared one */
+	uint64_t save_buf_size;
 	const struct vendor_ops *ops;
 	void *arch;                 /* nested page tables root etc. */
 	unsigned nvcpus;
