@@ -289,6 +289,28 @@ static void load_config(EFI_FILE_HANDLE root)
 	log_info("boot: config %s: %u VM(s)", config_path, cfg->nvms);
 }
 
+/* A VM's own snapshot buffer (key save_buffer, docs/config.md), reserved
+ * beside its RAM; its saves encode into it instead of the boot's shared
+ * 16 MiB budget (vmm/save.c). Nothing reserved without the key. */
+static bool reserve_save_buffer(const struct vm_config *vm, struct boot_vm *bv)
+{
+	if (!vm->save_buffer_mib)
+		return true;
+	bv->save_buf_size = (uint64_t)vm->save_buffer_mib << 20;
+	bv->save_buf_base = (uint64_t)(UINTN)alloc_pages(bv->save_buf_size, 4096);
+	if (!bv->save_buf_base) {
+		log_err("%s:%u: key 'save_buffer': VM '%s': cannot reserve %u MiB for its snapshot "
+			"buffer (beside its %u MiB of RAM); lower save_buffer or give the machine "
+			"more memory", config_path, vm->save_buffer_line ? vm->save_buffer_line :
+			vm->line, vm->name, vm->save_buffer_mib, vm->memory_mib);
+		bv->save_buf_size = 0;
+		return false;
+	}
+	log_info("boot: VM '%s': %u MiB snapshot buffer reserved at 0x%lx (save_buffer)", vm->name,
+		 vm->save_buffer_mib, bv->save_buf_base);
+	return true;
+}
+
 /* A VM restored from a snapshot: the file is read and checked (every check
  * of the decoder, no RAM written) before anything runs; the VM's identity
  * (vCPUs, memory, tsc_mode, tsc_khz) comes from it. */
@@ -334,7 +356,7 @@ static bool load_snapshot(EFI_FILE_HANDLE root, struct vm_config *vm, struct boo
 		 "tsc_khz %u, saved on %s, incarnation %u", vm->name, path, size,
 		 id.id.name, id.id.vcpus, id.id.memory_mib, tsc_mode_name(id.id.tsc_mode),
 		 id.id.tsc_khz, snap_vendor_name(id.id.vendor), id.time.incarnation);
-	return true;
+	return reserve_save_buffer(vm, bv);
 }
 
 static void load_kernels(EFI_FILE_HANDLE root)
@@ -395,6 +417,8 @@ static void load_kernels(EFI_FILE_HANDLE root)
 		log_info("boot: VM '%s': kernel %s (%lu bytes), %u MiB RAM reserved at 0x%lx",
 			 vm->name, path, size, vm->memory_mib,
 			 bv->ram_base);
+		if (!reserve_save_buffer(vm, bv))
+			failed = true;
 	}
 	if (failed) {
 		log_err("boot: kernel loading failed; no VM started");

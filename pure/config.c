@@ -26,6 +26,7 @@ size_t strlen(const char *s);
 _Static_assert(CFG_MAX_VCPUS == 64, "update keys[K_VCPUS].expect");
 _Static_assert(CFG_MIN_TSC_KHZ == 1000 && CFG_MAX_TSC_KHZ == 10000000,
 	       "update the tsc_khz range message");
+_Static_assert(CFG_MAX_SAVE_BUFFER_MIB == 4096, "update keys[K_SAVE_BUFFER].expect");
 _Static_assert(CFG_KEY_MAX > 15 && CFG_NAME_MAX <= CFG_LINE_MAX, "limits");
 #define SNIP_CHARS 20          /* longest value quoted whole in a message */
 #define SNIP_MAX   (SNIP_CHARS + 3)
@@ -46,6 +47,7 @@ enum key_id {
 	K_MIGRATE_MS,
 	K_ON_SAVE,
 	K_SAVE_AFTER_MS,
+	K_SAVE_BUFFER,
 	K_RESTORE,
 	K_TEST_TSC_SKEW,
 	K_TEST_SPURIOUS_PF,
@@ -77,6 +79,8 @@ static const struct key_info keys[K_COUNT] = {
 	[K_ON_SAVE]      = { "on_save", false, "one of restore, continue, stop" },
 	[K_SAVE_AFTER_MS] = { "save_after_ms", false,
 			      "a whole number of ms 0..86400000 (0 = no operator save)" },
+	[K_SAVE_BUFFER]  = { "save_buffer", false,
+			     "a whole number of MiB 0..4096 (0 = the boot's shared 16 MiB snapshot budget)" },
 	[K_RESTORE]      = { "restore", false, "a snapshot file's path (instead of a kernel)" },
 	[K_MIGRATE_MS]   = { "migrate_ms", false,
 			     "a whole number of ms 0..60000 (0 = vCPUs stay on their pCPU)" },
@@ -453,6 +457,11 @@ static int apply(struct hv_config *cfg, struct vm_config *vm, int k, const char 
 		if (r == NUM_OK)
 			vm->save_after_ms = u;
 		break;
+	case K_SAVE_BUFFER:
+		r = parse_count(v, n, 0, CFG_MAX_SAVE_BUFFER_MIB, &u);
+		if (r == NUM_OK)
+			vm->save_buffer_mib = u;
+		break;
 	case K_MIGRATE_MS:
 		r = parse_count(v, n, 0, 60000, &u);
 		if (r == NUM_OK)
@@ -527,6 +536,9 @@ static int apply(struct hv_config *cfg, struct vm_config *vm, int k, const char 
 		else if (k == K_VCPUS)
 			tv_snprintf(msg, CFG_MSG_MAX, "%s is out of range; allowed 1..%u",
 				    snip(q, v, n), CFG_MAX_VCPUS);
+		else if (k != K_TSC_KHZ)
+			tv_snprintf(msg, CFG_MSG_MAX, "%s is out of range; expected %s",
+				    snip(q, v, n), expect);
 		else
 			tv_snprintf(msg, CFG_MSG_MAX,
 				    "%s is out of range; allowed %u..%u kHz (1 MHz..10 GHz), or 0 for the host's",
@@ -723,7 +735,7 @@ static int key_line(struct parse_state *st, const char *p, size_t n, unsigned li
 	k = find_key(a.key, a.keylen);
 	if (k < 0 && st->vm)
 		return fail(err, line, a.key, a.keylen,
-			    "unknown key; VM keys are kernel, cmdline, ramdisk, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore, test_spurious_pf");
+			    "unknown key; VM keys are kernel, cmdline, ramdisk, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, save_buffer, restore, test_spurious_pf");
 	if (k < 0)
 		return fail(err, line, a.key, a.keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew (VM keys go in a [NAME] section)");
@@ -745,6 +757,8 @@ static int key_line(struct parse_state *st, const char *p, size_t n, unsigned li
 		st->vm->kernel_line = line;
 	if (k == K_RAMDISK)
 		st->vm->ramdisk_line = line;
+	if (k == K_SAVE_BUFFER)
+		st->vm->save_buffer_line = line;
 	return 0;
 }
 
@@ -884,7 +898,7 @@ int config_override(struct hv_config *cfg, const char *assignment, struct cfg_er
 	k = find_key(key, keylen);
 	if (k < 0 && vm)
 		return fail(err, 0, key, keylen,
-			    "unknown key; VM keys are kernel, cmdline, ramdisk, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, restore, test_spurious_pf");
+			    "unknown key; VM keys are kernel, cmdline, ramdisk, memory, vcpus, tsc_mode, tsc_khz, tick_policy, migrate_ms, on_save, save_after_ms, save_buffer, restore, test_spurious_pf");
 	if (k < 0)
 		return fail(err, 0, key, keylen,
 			    "unknown key; global keys are log_level, tsc_reliable, dry_run, selftest, test_tsc_skew; VM keys take a VM name: VM.key=value");
@@ -902,6 +916,8 @@ int config_override(struct hv_config *cfg, const char *assignment, struct cfg_er
 		vm->kernel_line = 0;
 	if (k == K_RAMDISK)
 		vm->ramdisk_line = 0;
+	if (k == K_SAVE_BUFFER)
+		vm->save_buffer_line = 0;
 	memset(err, 0, sizeof(*err));
 	return 0;
 }
@@ -928,6 +944,12 @@ int config_validate(const struct hv_config *cfg, struct cfg_error *err)
 			return fail(err, vm->line, "ramdisk", 7,
 				    "VM '%.*s' has a snapshot to restore and a ramdisk; a restored VM's "
 				    "RAM holds its initramfs already: remove 'ramdisk'",
+				    CFG_NAME_MAX - 1, vm->name);
+		if (vm->save_buffer_mib && vm->on_save == ON_SAVE_STOP)
+			return fail(err, vm->save_buffer_line ? vm->save_buffer_line : vm->line,
+				    "save_buffer", 11,
+				    "VM '%.*s' has on_save = stop, whose snapshot goes out as it is "
+				    "encoded, without a buffer: remove 'save_buffer'",
 				    CFG_NAME_MAX - 1, vm->name);
 		if (!vm->kernel[0] && !vm->restore[0])
 			return fail(err, vm->line, "kernel", 6,

@@ -874,6 +874,63 @@ static void test_ramdisk(void)
 	CHECK(strstr(err.msg, "VM 'b' has a snapshot to restore and a ramdisk") != NULL);
 }
 
+/* save_buffer: a VM's own snapshot buffer in MiB (docs/config.md). */
+static void test_save_buffer(void)
+{
+	struct hv_config cfg;
+	struct cfg_error err;
+
+	poison(&cfg);
+	if (!CHECK(parse("[lx]\nkernel = k\nmemory = 160\n\nsave_buffer = 96\n", &cfg, &err) == 0))
+		printf("#   line %u key '%s': %s\n", err.line, err.key, err.msg);
+	CHECK_EQ_U64(cfg.vms[0].save_buffer_mib, 96);
+	CHECK_EQ_U64(cfg.vms[0].save_buffer_line, 5);
+	CHECK(config_validate(&cfg, &err) == 0);
+
+	/* absent: 0 (the shared budget), line 0; 0 and the maximum accepted */
+	CHECK(parse("[v]\nkernel=k\n", &cfg, &err) == 0);
+	CHECK_EQ_U64(cfg.vms[0].save_buffer_mib, 0);
+	CHECK_EQ_U64(cfg.vms[0].save_buffer_line, 0);
+	CHECK(parse("[v]\nkernel=k\nsave_buffer = 0\n", &cfg, &err) == 0);
+	CHECK_EQ_U64(cfg.vms[0].save_buffer_mib, 0);
+	CHECK(parse("[v]\nkernel=k\nsave_buffer = 4096\n", &cfg, &err) == 0);
+	CHECK_EQ_U64(cfg.vms[0].save_buffer_mib, CFG_MAX_SAVE_BUFFER_MIB);
+
+	/* an override sets it and names no line */
+	CHECK(parse("[v]\nkernel=k\nsave_buffer=8\n", &cfg, &err) == 0);
+	CHECK(config_override(&cfg, "v.save_buffer=24", &err) == 0);
+	CHECK_EQ_U64(cfg.vms[0].save_buffer_mib, 24);
+	CHECK_EQ_U64(cfg.vms[0].save_buffer_line, 0);
+	CHECK(config_override(&cfg, "v.save_buffer=4097", &err) == -1);
+	CHECK_STR(err.key, "save_buffer");
+	CHECK_EQ_U64(cfg.vms[0].save_buffer_mib, 24);
+
+	REJECT("[a]\nkernel = k\nsave_buffer = 4097\n", 3, "save_buffer",
+	       "\"4097\" is out of range; expected a whole number of MiB 0..4096 "
+	       "(0 = the boot's shared 16 MiB snapshot budget)");
+	REJECT("[a]\nkernel = k\nsave_buffer = -1\n", 3, "save_buffer", "is not a whole number of MiB");
+	REJECT("[a]\nkernel = k\nsave_buffer = 96M\n", 3, "save_buffer", "is not a whole number of MiB");
+	REJECT("[a]\nkernel = k\nsave_buffer = 1\nsave_buffer = 2\n", 4, "save_buffer",
+	       "already set on line 3");
+	REJECT("save_buffer = 8\n[a]\nkernel = k\n", 1, "save_buffer", "VM key before any section");
+
+	/* on_save = stop streams without a buffer: the key is refused there,
+	 * on its own line, or on the VM's header when an override set it */
+	CHECK(parse("[a]\nkernel = k\n[b]\nkernel = k\non_save = stop\nsave_buffer = 8\n", &cfg,
+		    &err) == 0);
+	CHECK(config_validate(&cfg, &err) == -1);
+	CHECK_EQ_U64(err.line, 6);
+	CHECK_STR(err.key, "save_buffer");
+	CHECK(strstr(err.msg, "VM 'b' has on_save = stop") != NULL);
+	CHECK(parse("[b]\nkernel = k\non_save = stop\n", &cfg, &err) == 0);
+	CHECK(config_validate(&cfg, &err) == 0);
+	CHECK(config_override(&cfg, "b.save_buffer=8", &err) == 0);
+	CHECK(config_validate(&cfg, &err) == -1);
+	CHECK_EQ_U64(err.line, 1);
+	CHECK(config_override(&cfg, "b.on_save=continue", &err) == 0);
+	CHECK(config_validate(&cfg, &err) == 0);
+}
+
 int main(void)
 {
 	test_hv_switches();
@@ -886,6 +943,7 @@ int main(void)
 	test_overrides();
 	test_validate();
 	test_ramdisk();
+	test_save_buffer();
 	test_names();
 	test_fuzz();
 	return th_done();

@@ -58,7 +58,11 @@ static struct snap_vm snap;      /* ~200 KiB: never on the stack */
  * snapshot larger than the budget (about that much non-zero guest RAM), or
  * a first save when the pool cannot give the buffer and still keep
  * SNAP_POOL_KEEP for the VMs after this one, fails: the guest's call
- * returns -1, a log line says why, the VM goes on. docs/snapshot-format.md. */
+ * returns -1, a log line says why, the VM goes on. docs/snapshot-format.md.
+ * A VM with the key save_buffer has its own buffer instead, of that size,
+ * reserved by the loader beside its RAM before anything runs (so its saves
+ * take nothing from the pool either), under the same rule with that size
+ * as its budget. */
 #define SNAP_BUDGET_BYTES (16ull << 20)
 #define SNAP_POOL_KEEP    (4ull << 20)
 
@@ -420,6 +424,17 @@ const uint8_t *save_vm(struct vm *vm, struct vcpu *self, uint64_t stopped, uint6
 		 * 16 MiB of non-zero RAM). */
 		sink.cap = 0;
 		sink.buf = NULL;
+	} else if (vm->save_buf) {
+		/* Its own buffer, reserved at boot (key save_buffer): the same
+		 * rule with its size as the budget. */
+		if (size > vm->save_buf_size) {
+			log_err("vm %s: cannot save: the snapshot needs %lu bytes, more than the snapshot "
+				"budget of %lu bytes (non-zero guest RAM; its save_buffer); the save "
+				"returns -1, the VM goes on", vm->name, size, vm->save_buf_size);
+			return NULL;
+		}
+		sink.cap = vm->save_buf_size;
+		sink.buf = vm->save_buf;
 	} else if (size > SNAP_BUDGET_BYTES) {
 		log_err("vm %s: cannot save: the snapshot needs %lu bytes, more than the snapshot "
 			"budget of %lu bytes (non-zero guest RAM); the save returns -1, the VM goes on",
@@ -509,6 +524,48 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 
 /* ---- taking a snapshot (HC_SAVE, the operator's save_after_ms) ---- */
 
+/* The instant the VM's last guest instruction ran, once the pause holds
+ * (now): the latest exit of any vCPU (none has entered since: its own exit
+ * or the pause keeps it out; each value a vCPU read was taken before its
+ * exit), and no earlier than the pause's start if a vCPU was halted or
+ * waiting for a SIPI (its time ran on, a timer could have woken it, until
+ * the pause was asked for). What lies between that and now is
+ * the exit's handling and the other pCPUs parking: no guest instruction
+ * ran in it, so it is not the guest's time (docs/save-restore.md). Never
+ * after now; a vCPU that has not left the guest since the VM (re)started
+ * (exit_host 0) adds nothing. */
+static uint64_t vm_stopped_at(struct vm *vm, uint64_t now)
+{
+	uint64_t t = 0;
+	unsigned i;
+
+	for (i = 0; i < vm->nvcpus; i++) {
+		const struct vcpu *x = &vm->vcpus[i];
+		uint64_t at = x->exit_host;
+
+		if (x->state != VCPU_RUNNABLE && vm->pause_taken_at > at)
+			at = vm->pause_taken_at;
+		if (at > t)
+			t = at;
+	}
+	return t && t < now ? t : now;
+}
+
+/* The restored VM's clocks go on from now; each vCPU's next entry notes
+ * how long after this it came (the end-of-VM line). */
+static void save_resumed(struct vm *vm)
+{
+	unsigned i;
+
+	vmtime_resume(vm);
+	vm->resumed_host = vm_host_tsc();
+	for (i = 0; i < vm->nvcpus; i++) {
+		vm->vcpus[i].resume_pending = true;
+		vm->vcpus[i].exit_host = 0;     /* the old VM's */
+		vm->vcpus[i].after_resume_n = 0;
+	}
+}
+
 /* A snapshot now: every other pCPU parked, the snapshot taken as if the
  * guest's call (HC_SAVE, from_guest) had returned 0, then the VM's on_save.
  * v is the vCPU whose exit takes it, NULL when pCPU 0 takes the operator's
@@ -518,20 +575,25 @@ int restore_vm(struct vm *vm, struct vcpu *self, const uint8_t *buf, uint64_t le
 static int64_t save_now(struct vm *vm, struct vcpu *v, bool from_guest)
 {
 	const uint8_t *buf;
-	uint64_t len = 0, stopped;
+	uint64_t len = 0, stopped, held;
 	int64_t rc = 0;
+	unsigned i;
 	int p = sched_pause_others(vm);
 
 	if (p == SCHED_PAUSE_BUSY)
 		return HC_RETRY;
 	if (p)
 		return -1;
-	/* The save instant: the guest has stopped (this vCPU at the exit
-	 * being handled, every other one parked). Everything after it (the
-	 * snapshot's memset, encoding and COM2 stream, every log line, the
-	 * VM's end or its restore) is outside the guest's time: the clocks
-	 * are captured here and resume from this value. */
-	stopped = vm_host_tsc();
+	/* The save instant: the VM's last instruction (vm_stopped_at).
+	 * Everything after it (the pause's wait for the other pCPUs to park,
+	 * the snapshot's memset, encoding and COM2 stream, every log line,
+	 * the VM's end or its restore) is outside the guest's time: the
+	 * clocks are captured at it and resume from there. */
+	held = vm_host_tsc();
+	stopped = vm_stopped_at(vm, held);
+	vm->save_unseen = held - stopped;
+	for (i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i].save_lead = vm->vcpus[i].exit_host ? stopped - vm->vcpus[i].exit_host : 0;
 	if (from_guest)
 		v->regs.rax = 0;
 	buf = save_vm(vm, v, stopped, &len);
@@ -560,7 +622,7 @@ static int64_t save_now(struct vm *vm, struct vcpu *v, bool from_guest)
 			if (restore_vm(vm, v, buf, len))
 				vm_end(vm, VM_END_UNHANDLED, 0, "restore from its own snapshot failed");
 			else
-				vmtime_resume(vm);
+				save_resumed(vm);
 			break;
 		}
 	}

@@ -178,8 +178,20 @@ static void run_slice(struct vm *vm, struct vcpu *v, bool share, uint64_t others
 		if (e.reason != EXIT_NONE)
 			v->stats[e.reason].cycles += rdtsc() - t_exit;
 		sched_fpu_take(cpu, v);
+		if (v->resume_pending) {
+			v->resume_lag = vm_host_tsc() - vm->resumed_host;
+			v->resume_pending = false;
+		}
 		vm->ops->vcpu_run(v, &e);
 		t_exit = rdtsc();
+		v->exit_host = vm_host_tsc();
+		if (vm->resumed_host && v->after_resume_n < 6) {
+			unsigned k = v->after_resume_n++;
+
+			v->after_resume[k].reason = (uint8_t)e.reason;
+			v->after_resume[k].at = (uint32_t)(v->exit_host - vm->resumed_host);
+			v->after_resume[k].irqs = (uint32_t)v->irqs_injected;
+		}
 		cpu->current = NULL;
 		if (e.reason == EXIT_INTR)
 			__asm__ volatile("sti; nop; cli" ::: "memory");   /* take it on the host */
@@ -358,6 +370,27 @@ void sched_run_vm(struct vm *vm, unsigned npcpus)
 	while (__atomic_load_n(&cpus_done, __ATOMIC_ACQUIRE) < pcpus_used - 1)
 		cpu_relax();
 	active_vm = NULL;
+	/* The hypervisor's part of the step across the last in-boot restore
+	 * (docs/save-restore.md "The step across a restore"). */
+	if (vm->resumed_host)
+		log_info("vm %s: the last save's instant was the VM's last instruction, %lu host "
+			 "cycles before the pause held", vm->name, vm->save_unseen);
+	for (i = 0; vm->resumed_host && i < vm->nvcpus; i++) {
+		struct vcpu *x = &vm->vcpus[i];
+		char ex[256];
+		int n = 0;
+		unsigned k;
+
+		ex[0] = 0;
+		for (k = 0; k < x->after_resume_n && n < (int)sizeof(ex) - 48; k++)
+			n += tv_snprintf(ex + n, sizeof(ex) - (size_t)n, "%s%s at +%u (irqs %u)",
+					 k ? ", " : "", exit_reason_name((enum exit_reason)x->after_resume[k].reason),
+					 x->after_resume[k].at, x->after_resume[k].irqs);
+		log_info("vm %s: vCPU %u across the last save: its last exit %lu host cycles before the "
+			 "save instant, its next entry %lu after the clocks resumed; then %s (%lu irqs "
+			 "injected in all)", vm->name, i, x->save_lead, x->resume_lag, ex,
+			 x->irqs_injected);
+	}
 	/* Whatever the guest did, the pool must not shrink across VMs beyond
 	 * what creating them takes (the hostile-sched cases compare this). */
 	log_info("vm %s: %lu pause(s); hypervisor pool: %lu bytes free", vm->name, vm->pauses,

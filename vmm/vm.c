@@ -187,6 +187,8 @@ bool vm_create(struct vm *vm, unsigned index, const struct boot_info *bi,
 	vm->name = vc->name;
 	vm->ram = (uint8_t *)(uintptr_t)bi->vms[index].ram_base;
 	vm->ram_size = bi->vms[index].ram_size;
+	vm->save_buf = (uint8_t *)(uintptr_t)bi->vms[index].save_buf_base;
+	vm->save_buf_size = vm->save_buf ? bi->vms[index].save_buf_size : 0;
 	vm->ops = pf->ops;
 	why = ram_refused(bi->vms[index].ram_base, vm->ram_size);
 	if (why) {

@@ -48,6 +48,8 @@
  *                              must be below M ms (default: not checked)
  *   clockcheck.span_restore_max_ms=R  the step across the restore must be
  *                              below R ms on every CPU (default: not checked)
+ *   clockcheck.span_restore_max_us=U  the same, at most U us (for an
+ *                              emulator whose time is its instruction count)
  *   clockcheck.expect_restore=1  the span must see tscvisor's incarnation
  *                              (CPUID 0x40000101 EDX) go up: a restore
  *   clockcheck.expect_log=TEXT the kernel log must have a line with TEXT
@@ -622,7 +624,7 @@ static void *span_thread(void *arg)
 }
 
 static void span_test(int ncpus, uint64_t ms, uint64_t after_ms, uint64_t max_ms,
-		      uint64_t restore_max_ms, bool expect_restore)
+		      uint64_t restore_max_ms, uint64_t restore_max_us, bool expect_restore)
 {
 	static struct span_cpu cpus[MAX_CPUS];
 	uint64_t max_mono = 0, backs = 0, restore_mono = 0;
@@ -653,8 +655,8 @@ static void span_test(int ncpus, uint64_t ms, uint64_t after_ms, uint64_t max_ms
 		if (c->restored) {
 			diag("span: CPU %d: across the restore (at %" PRIu64 " ms; the larger of the "
 			     "two steps around the incarnation change): CLOCK_MONOTONIC +%" PRIu64
-			     " us, TSC +%" PRIu64 " cycles", i, c->restore_at / 1000000,
-			     c->restore_mono / 1000, c->restore_tsc);
+			     " ns, TSC +%" PRIu64 " cycles", i, c->restore_at / 1000000,
+			     c->restore_mono, c->restore_tsc);
 			say("span-restore-step-us: %" PRIu64, c->restore_mono / 1000);
 			restored = true;
 			if (c->restore_mono > restore_mono)
@@ -673,6 +675,10 @@ static void span_test(int ncpus, uint64_t ms, uint64_t after_ms, uint64_t max_ms
 		ok(restore_mono < restore_max_ms * 1000000ull,
 		   "span: the CLOCK_MONOTONIC step across the restore, %" PRIu64 " us, is below %"
 		   PRIu64 " ms", restore_mono / 1000, restore_max_ms);
+	if (restore_max_us && restored)
+		ok(restore_mono <= restore_max_us * 1000ull,
+		   "span: the CLOCK_MONOTONIC step across the restore, %" PRIu64 " ns, is at most %"
+		   PRIu64 " us", restore_mono, restore_max_us);
 	say("span-max-step-us: %" PRIu64, max_mono / 1000);
 	if (max_ms)
 		ok(max_mono < max_ms * 1000000ull,
@@ -834,7 +840,8 @@ int main(void)
 		if (port)
 			before = rate_test(port, opt_num("rate_ms", 1000), tol, opt_num("tsc_khz", 0));
 		span_test(ncpus, span, opt_num("span_after_ms", 2000), opt_num("span_max_ms", 0),
-			  opt_num("span_restore_max_ms", 0), opt_num("expect_restore", 0) != 0);
+			  opt_num("span_restore_max_ms", 0), opt_num("span_restore_max_us", 0),
+			  opt_num("expect_restore", 0) != 0);
 		if (port)
 			after = rate_test(port, opt_num("rate_ms", 1000), tol, opt_num("tsc_khz", 0));
 		if (port) {

@@ -21,6 +21,8 @@ struct boot_vm {
 	bool snap_pm_32bit;          /*   and width */
 	uint64_t ram_base;           /* host-physical base of guest RAM (2 MiB aligned) */
 	uint64_t ram_size;           /* bytes */
+	uint64_t save_buf_base;      /* the VM's own snapshot buffer (key save_buffer), 0: none */
+	uint64_t save_buf_size;      /* bytes */
 };
 
 struct boot_info {

@@ -30,6 +30,9 @@
 #define CFG_MAX_MEMORY_MIB 65536u
 #define CFG_MEMORY_ALIGN_MIB 2u
 #define CFG_MAX_VCPUS      64u
+/* A VM's own snapshot buffer (key save_buffer), reserved at boot beside its
+ * RAM: large enough for any snapshot of the largest VM. */
+#define CFG_MAX_SAVE_BUFFER_MIB 4096u
 #define CFG_MIN_TSC_KHZ    1000u       /* 1 MHz  */
 #define CFG_MAX_TSC_KHZ    10000000u   /* 10 GHz */
 
@@ -76,11 +79,14 @@ struct vm_config {
 	uint32_t migrate_ms;           /* test option: move every vCPU to the next pCPU this often */
 	enum on_save on_save;          /* default restore */
 	uint32_t save_after_ms;        /* operator's save this long after the VM starts; 0: none */
+	uint32_t save_buffer_mib;      /* its own snapshot buffer, reserved at boot; 0: the boot's
+	                                * shared 16 MiB budget (vmm/save.c) */
 	uint32_t test_spurious_pf;     /* test option: page faults each vCPU is made to see as the
 	                                * emulator's (vmm/quirks.c); 0: none */
 	unsigned line;                 /* line of the [NAME] header */
 	unsigned kernel_line;          /* line of the kernel key (0 if absent or set by an override) */
 	unsigned ramdisk_line;         /* line of the ramdisk key (0 likewise) */
+	unsigned save_buffer_line;     /* line of the save_buffer key (0 likewise) */
 };
 
 /* Hypervisor self-tests an operator or the test suite can ask for. */
@@ -126,7 +132,9 @@ int config_override(struct hv_config *cfg, const char *assignment,
 		    struct cfg_error *err);
 
 /* Check what only makes sense for the whole file: at least one VM, every VM
- * has a kernel. Returns 0 or -1 with *err set (line of the VM's header). */
+ * has a kernel (or a snapshot to restore), no save_buffer on a VM with
+ * on_save = stop. Returns 0 or -1 with *err set (the line of the VM's header,
+ * or of its save_buffer key). */
 int config_validate(const struct hv_config *cfg, struct cfg_error *err);
 
 /* "auto", "native", "emulate", "pvrdtscp". */

@@ -170,6 +170,19 @@ struct vcpu {
 	uint64_t hypercalls;
 	uint64_t next_move;          /* host TSC of the next forced move (test option) */
 	uint64_t moves;              /* pCPU changes */
+	/* The hypervisor's share of the guest time across the last save
+	 * (docs/save-restore.md "The step across a restore"): the host TSC of
+	 * its latest exit handled by the run loop, how long before the save
+	 * instant that was, and how long after the clocks resumed its next
+	 * entry came (resume_pending: not yet). */
+	uint64_t exit_host;
+	uint64_t save_lead, resume_lag;
+	bool resume_pending;
+	/* Its first exits the run loop handled after the clocks resumed:
+	 * reason, host cycles since, interrupts injected so far (the
+	 * end-of-VM line; what the guest did in its step across the restore). */
+	struct { uint8_t reason; uint32_t at; uint32_t irqs; } after_resume[6];
+	unsigned after_resume_n;
 	uint64_t ipis_sent;
 	uint32_t inits_seen, sipis_seen, sipis_taken; /* for the end-of-VM line */
 	struct gprs regs;

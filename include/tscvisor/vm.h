@@ -65,6 +65,8 @@ struct vm {
 	const char *name;
 	uint8_t *ram;               /* host pointer (identity-mapped: == host-physical) */
 	uint64_t ram_size;
+	uint8_t *save_buf;          /* its own snapshot buffer (save_buffer), NULL: the shared one */
+	uint64_t save_buf_size;
 	const struct vendor_ops *ops;
 	void *arch;                 /* nested page tables root etc. */
 	unsigned nvcpus;
@@ -74,6 +76,9 @@ struct vm {
 	 * a bit per pCPU parked for it; +1 at every pause taken. */
 	volatile uint32_t pause_req, parked, pause_seq;
 	uint64_t pauses;            /* pauses taken (the end-of-VM line) */
+	uint64_t resumed_host;      /* host TSC when the last restore's clocks resumed, 0: none */
+	uint64_t save_unseen;       /* host cycles from the VM's last instruction to the last
+	                             * save's pause holding: not on its clocks (vmm/save.c) */
 	uint64_t pause_taken_at;    /* host TSC the current pause was taken */
 	uint64_t pause_free_at;     /* host TSC before which no new pause is taken */
 	/* TSC writes (IA32_TSC, TSC_ADJUST) and pvclock area writes: one at a

@@ -34,12 +34,16 @@ BOCHS2 = ["--emulator", "bochs", "--cpu-model", "corei7_skylake_x", "--ips", str
           "--cpus", "2", "--timeout", "840"]
 
 
-def linux_boot(cfg, must, check=None, must_not=(), emu=QEMU2):
+def linux_boot(cfg, must, check=None, must_not=(), emu=QEMU2, timeout=None):
     """The Linux guest under tscvisor, 2 vCPUs on 2 pCPUs: QEMU SVM, or
-    Bochs VMX (emu=BOCHS2, a few minutes)."""
+    Bochs VMX (emu=BOCHS2, a few minutes). timeout (s) replaces the
+    emulator's and the case's defaults."""
     bochs = emu is BOCHS2
+    if timeout:
+        emu = [a if b != "--timeout" else str(timeout) for a, b in zip(emu, ["", *emu])]
     return dict(argv=[BOOT] + emu + [os.path.join(CFG, cfg)],
-                timeout=900 if bochs else 460, weight=15 if bochs else 8,
+                timeout=(timeout + 60 if timeout else 900 if bochs else 460),
+                weight=15 if bochs else 8,
                 must=[r"vm linux: vmlinuz Linux kernel 6\.\S+ .*\(boot protocol 2\.\d+\), "
                       r"entry 0x1000000, initramfs \d+ bytes at 0x[0-9a-f]+, 160 MiB RAM, 2 vCPU",
                       r"^\[linux\] # 2 CPU\(s\) online",
@@ -133,6 +137,39 @@ def tscvisor_cases():
     ]
 
 
+def inboot_case():
+    """A running Linux guest saved by the operator during the checker's span
+    and restored in the same boot (on_save = restore) from its own 112 MiB
+    snapshot buffer (save_buffer): the CLOCK_MONOTONIC step across the
+    restore at most 100 us on Bochs, whose time is its instruction count
+    (docs/linux-guest.md). 10-14 minutes on Bochs: in `make test-long`."""
+    must = [r"boot: VM 'linux': 112 MiB snapshot buffer reserved at 0x[0-9a-f]+ \(save_buffer\)",
+            r"vm linux: that was the operator's save \(save_after_ms = 36002\), taken by vCPU \d",
+            r"vm linux: saved: \d{8} bytes .*streamed out of COM2",
+            r"vm linux: restored: incarnation 1, guest TSC resumes at \d+",
+            r"^\[linux\] ok \d+ - span: a restore happened in it",
+            r"^\[linux\] ok \d+ - span: CLOCK_MONOTONIC and the TSC never step back",
+            r"^\[linux\] ok \d+ - span: the largest CLOCK_MONOTONIC step, \d+ us, is below 5000 ms",
+            r"^\[linux\] ok \d+ - the TSC rate after the span, \d+ kHz, equals the rate before"]
+    return [
+        # The same on QEMU (its real time: the step is reported, bounded
+        # by 250 ms only, docs/linux-guest.md).
+        Case("qemu-svm:linux-save-restore-inboot",
+             **linux_boot("linux-inboot-qemu.cfg",
+                          [m.replace("36002", "15000") for m in must]
+                          + [r"^\[linux\] ok \d+ - span: the CLOCK_MONOTONIC step across the restore, "
+                             r"\d+ us, is below 250 ms"] + EMULATED_2GHZ)),
+    ] + ([
+        # make test-long only (docs/testing.md): 10-14 minutes on Bochs.
+        Case("bochs-vmx:linux-save-restore-inboot",
+             **linux_boot("linux-inboot.cfg",
+                          must + [r"^\[linux\] ok \d+ - span: the CLOCK_MONOTONIC step across the restore, "
+                                  r"\d+ ns, is at most 100 us",
+                                  r"vmx: VMCS revision"] + EMULATED_2GHZ,
+                          emu=BOCHS2, timeout=1500)),
+    ] if os.environ.get("TSCVISOR_LONG") == "1" else [])
+
+
 def native_rate_detected(out):
     """Native without scaling: Linux's "tsc: Detected" is the host rate that
     tscvisor calibrated (kvm-clock's scale is made from it), within 2 kHz
@@ -183,7 +220,7 @@ def migrate_case():
 
 
 def cases():
-    return tscvisor_cases() + migrate_case() + [
+    return tscvisor_cases() + inboot_case() + migrate_case() + [
         # RAM past 3 GiB (docs/platform.md): 3584 MiB, the last 512 MiB at
         # 4 GiB; the kernel's e820 must show them as usable. 1 vCPU, ~30 s.
         Case("qemu-svm:linux-high-ram",

@@ -1,6 +1,7 @@
 """Save/restore cases: in one boot (save, destroy, restore, continue)."""
 
 import os
+import re
 
 from testlib.common import *  # noqa: F401,F403
 
@@ -20,6 +21,37 @@ def cases():
                        r"vm save-operator: that was the operator's save \(save_after_ms = 1500\), taken by vCPU \d",
                        r"^\[save-operator\] ok \d+ - the operator's save came after \d+ ms"],
                     must_not=[r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"vm save-continue: restored"]))
+
+    # A VM's own snapshot buffer (key save_buffer): a snapshot over the
+    # shared 16 MiB budget is taken and restored from it, one over its own
+    # size fails as one over the shared budget does, and the hypervisor
+    # pool does not pay for it (reserved at boot, beside the VM's RAM).
+    out.append(Case("qemu-svm:save-buffer",
+                    [BOOT, "--emulator", "qemu", "--timeout", "300",
+                     os.path.join(CFG, "save-buffer.cfg")],
+                    timeout=360, weight=3,
+                    must=vm_passed("own-big", "own-small", "shared-big")
+                    + [r"boot: VM 'own-big': 24 MiB snapshot buffer reserved at 0x[0-9a-f]+ \(save_buffer\)",
+                       r"boot: VM 'own-small': 8 MiB snapshot buffer reserved",
+                       r"^\[own-big\] ok \d+ - every save was taken \(0\): 2 of 2",
+                       r"vm own-big: saved: 2\d{7} bytes",
+                       r"vm own-big: restored: incarnation 2",
+                       r"^\[own-small\] ok \d+ - every save over the budget failed \(-1\): 2 of 2",
+                       r"vm own-small: cannot save: the snapshot needs 2\d{7} bytes, more than the "
+                       r"snapshot budget of 8388608 bytes \(non-zero guest RAM; its save_buffer\)",
+                       r"^\[shared-big\] ok \d+ - every save over the budget failed \(-1\): 2 of 2",
+                       r"vm shared-big: cannot save: the snapshot needs 2\d{7} bytes, more than the "
+                       r"snapshot budget of 16777216 bytes \(non-zero guest RAM\); the save returns -1",
+                       r"vmm: 3 VM\(s\): 3 passed, 0 skipped, 0 failed"],
+                    must_not=[r"^\[[\w-]+\] not ok", r"\*\*\* VM", r"boot: VM 'shared-big': .*snapshot buffer"],
+                    check=pool_kept("own-big", 20 << 20)))
+    out.append(Case("bad-config:save-buffer",
+                    [BOOT, "--emulator", "qemu", os.path.join(CFG, "bad-save-buffer.cfg")],
+                    timeout=180, ok_status=(1,), weight=2,
+                    must=[r"tscvisor\.cfg:8: key 'save_buffer': VM 'big': cannot reserve 4000 MiB for its "
+                          r"snapshot buffer \(beside its 64 MiB of RAM\)",
+                          r"no VM started", r"TSCVISOR-RESULT: FAIL"],
+                    must_not=[r"TSCVISOR-RESULT: PASS", r"vm big: starting"]))
 
     migrate = os.path.join(ROOT, "scripts", "migrate")
     icount = "--emulator qemu --icount 3"   # a 1 GHz host (virtual time)
@@ -78,3 +110,16 @@ def cases():
                           r"^PASS not-a-snapshot: .*SNAP_ERR_MAGIC", r"^5 passed, 0 failed"],
                     must_not=[r"^FAIL "]))
     return out
+
+
+def pool_kept(vm, at_least):
+    """After VM vm's saves the hypervisor pool still has at_least bytes
+    free: they used the VM's own buffer, not the pool's."""
+    def check(out):
+        m = re.search(rf"vm {re.escape(vm)}: \d+ pause\(s\); hypervisor pool: (\d+) bytes free", out)
+        if not m:
+            return f"VM {vm}: no pool line"
+        if int(m.group(1)) < at_least:
+            return f"VM {vm}: the pool has {m.group(1)} bytes free after its saves, fewer than {at_least}"
+        return None
+    return check
