@@ -31,19 +31,6 @@
 static u64 pt[512] __attribute__((aligned(4096)));
 static u64 high_end;
 
-static inline void invlpg(u64 va)
-{
-	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
-}
-
-static inline u64 read_cr3(void)
-{
-	u64 v;
-
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
-
 /* Our own page table for [WIN_VA, WIN_VA + 2 MiB), in place of the
  * library's 2 MiB page there. */
 static void map_install(void)

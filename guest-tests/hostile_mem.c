@@ -50,19 +50,6 @@ static u8 code_a[4096] __attribute__((aligned(4096)));
 static u8 code_b[4096] __attribute__((aligned(4096)));
 static u64 ram_end;
 
-static inline void invlpg(u64 va)
-{
-	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
-}
-
-static inline u64 read_cr3(void)
-{
-	u64 v;
-
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
-
 /* The library's identity map: the PD entry of a VA below 4 GiB. */
 static u64 *pde_of(u64 va)
 {

@@ -141,6 +141,19 @@ static inline u64 read_cr2(void)
 	return v;
 }
 
+static inline u64 read_cr3(void)
+{
+	u64 v;
+
+	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
+	return v;
+}
+
+static inline void invlpg(u64 va)
+{
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
 /* ---- 64x64->128 arithmetic ---- */
 static inline u128 mul64x64(u64 a, u64 b) { return (u128)a * b; }
 
