@@ -17,7 +17,6 @@
 #define ICR_ASSERT     (1u << 14)
 #define ICR_LEVEL      (1u << 15)
 #define ICR_ALL_BUT_SELF (3u << 18)
-#define ICR_SELF       (1u << 18)
 
 void apic_init_cpu(void);
 uint32_t apic_id(void);

@@ -13,7 +13,6 @@
 #include <tscvisor/snapshot.h>
 #include "percpu.h"
 #include "svm.h"
-#include "apic.h"
 #include "vendor.h"
 #include "insn.h"
 
@@ -43,20 +42,6 @@ struct svm_pcpu {
 };
 
 static struct cpu_info svm_cpu;
-
-/* QEMU TCG (7.2): VMRUN delivers an EVENTINJ external interrupt from inside
- * the VMRUN helper and leaves the CPU's pending-exception number set to
- * its vector. If the emulator's loop then stops for an instruction-count
- * budget or an exit request before any exception or #VMEXIT replaces that
- * number, it delivers the vector a second time, as an exception, whatever
- * the guest's IF. A Linux guest got its timer interrupt twice, the second
- * inside the first's entry code before SWAPGS, and died (docs/platform.md,
- * "Interrupts delivered twice"). Under that emulator a VMRUN that injects
- * an external interrupt is preceded by a self-IPI, pending while GIF is 0:
- * right after the delivery it makes an INTR #VMEXIT, which replaces the
- * stale number before any guest instruction runs. One more exit per
- * injected interrupt, only where the signature is QEMU's TCG. */
-static bool svm_tcg_intr_quirk;
 static struct vcpu *svm_last_run[MAX_CPUS];   /* by pCPU index */
 
 #define PA(p) ((uint64_t)(uintptr_t)(p))
@@ -74,10 +59,6 @@ static int svm_cpu_enable(void)
 	if (!ci.svm || ci.svm_disabled || !ci.svm_npt)
 		return -1;
 	svm_cpu = ci;
-	if (!strcmp(ci.hv_signature, "TCGTCGTCGTCG") && !__atomic_exchange_n(&svm_tcg_intr_quirk, true,
-										__ATOMIC_ACQ_REL))
-		log_info("svm: under QEMU's TCG: every injected external interrupt is followed by an "
-			 "INTR exit (a self-IPI), so that the emulator cannot deliver it twice");
 	p = mem_alloc_pages(1);
 	p->hsave_pa = PA(mem_alloc_pages(1));
 	p->host_vmcb_pa = PA(mem_alloc_pages(1));
@@ -447,11 +428,6 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vmcb->ctl.intercept_cr &= ~SVM_INTERCEPT_CR_WRITES;
 	}
 	__asm__ volatile("clgi" ::: "memory");
-	if (svm_tcg_intr_quirk &&
-	    (vmcb->ctl.event_inj & (SVM_EVT_VALID | (7u << SVM_EVT_TYPE_SHIFT))) ==
-	    (SVM_EVT_VALID | SVM_EVT_TYPE_INTR)) {
-		apic_send_ipi(0, ICR_SELF | ICR_FIXED | ICR_ASSERT | VEC_KICK);
-	}
 	svm_run(&v->regs, PA(vmcb), p->host_vmcb_pa, &v->fx);
 	__asm__ volatile("stgi" ::: "memory");
 	fastexit_fold(v);
