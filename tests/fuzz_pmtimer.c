@@ -56,9 +56,23 @@ static void check_msr(uint32_t msr, uint64_t value, uint64_t ram,
 	if (!req.enable || req.gpa != (req.wall ? value : value & ~1ull))
 		abort();
 	/* Independent check of the area. */
-	if ((req.gpa & 3) || req.gpa >= ram || sz > ram - req.gpa ||
-	    (req.gpa & 0xfff) + sz > 0x1000)
-		fits = false;
+	/* RAM past 3 GiB sits at 4 GiB (docs/platform.md): the area must lie
+	 * wholly in [0, min(ram, 3 GiB)) or in [4 GiB, 4 GiB + ram - 3 GiB). */
+	{
+		const uint64_t low = 3ull << 30, high = 4ull << 30;
+		const unsigned __int128 top = (unsigned __int128)1 << 64;   /* the range stops there */
+		uint64_t low_end = ram < low ? ram : low;
+		unsigned __int128 high_end = ram > low ? (unsigned __int128)high + (ram - low) : high;
+		bool in_low, in_high;
+
+		if (high_end > top)
+			high_end = top;
+		in_low = req.gpa < low_end && sz <= low_end - req.gpa;
+		in_high = req.gpa >= high && (unsigned __int128)req.gpa + sz <= high_end;
+
+		if ((req.gpa & 3) || !(in_low || in_high) || (req.gpa & 0xfff) + sz > 0x1000)
+			fits = false;
+	}
 	for (unsigned i = 0; fits && i < n; i++)
 		if (mmio[i].size && req.gpa < (unsigned __int128)mmio[i].base + mmio[i].size &&
 		    mmio[i].base < req.gpa + sz)
