@@ -35,22 +35,13 @@ static u64 high_end;
  * library's 2 MiB page there. */
 static void map_install(void)
 {
-	u64 *pml4 = (u64 *)(uintptr_t)(read_cr3() & ADDR_MASK);
-	u64 *pdpt = (u64 *)(uintptr_t)(pml4[0] & ADDR_MASK);
-	u64 *pd = (u64 *)(uintptr_t)(pdpt[(WIN_VA >> 30) & 3] & ADDR_MASK);
-
-	memset(pt, 0, sizeof(pt));
-	pd[(WIN_VA >> 21) & 511] = (u64)(uintptr_t)pt | PTE_P | PTE_RW;
-	for (unsigned i = 0; i < 512; i++)
-		invlpg(WIN_VA + i * PG);
+	pt_window_install(pt, WIN_VA);
 }
 
 /* Page i of the window onto guest-physical pa; its virtual address. */
 static u64 map_page(unsigned i, u64 pa)
 {
-	pt[i] = (pa & ADDR_MASK) | PTE_P | PTE_RW;
-	invlpg(WIN_VA + i * PG);
-	return WIN_VA + i * PG;
+	return pt_window_map(pt, WIN_VA, i, pa);
 }
 
 static u64 word_of(u64 gpa, unsigned i)

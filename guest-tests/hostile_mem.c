@@ -50,32 +50,15 @@ static u8 code_a[4096] __attribute__((aligned(4096)));
 static u8 code_b[4096] __attribute__((aligned(4096)));
 static u64 ram_end;
 
-/* The library's identity map: the PD entry of a VA below 4 GiB. */
-static u64 *pde_of(u64 va)
-{
-	u64 *pml4 = (u64 *)(uintptr_t)(read_cr3() & ADDR_MASK);
-	u64 *pdpt = (u64 *)(uintptr_t)(pml4[0] & ADDR_MASK);
-	u64 *pd = (u64 *)(uintptr_t)(pdpt[(va >> 30) & 3] & ADDR_MASK);
-
-	return &pd[(va >> 21) & 511];
-}
-
 /* Our own page table for [WIN_VA, WIN_VA + 2 MiB); page i onto pa. */
 static void map_install(void)
 {
-	u64 *pde = pde_of(WIN_VA);
-
-	memset(pt, 0, sizeof(pt));
-	*pde = (u64)(uintptr_t)pt | PTE_P | PTE_RW;
-	for (unsigned i = 0; i < 512; i++)
-		invlpg(WIN_VA + i * PG);
+	pt_window_install(pt, WIN_VA);
 }
 
 static u64 map_page(unsigned i, u64 pa)
 {
-	pt[i] = (pa & ADDR_MASK) | PTE_P | PTE_RW;
-	invlpg(WIN_VA + i * PG);
-	return WIN_VA + i * PG;
+	return pt_window_map(pt, WIN_VA, i, pa);
 }
 
 /* A 4-byte load that may fault: the vector, or -1 with *val set. */

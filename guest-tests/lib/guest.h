@@ -154,6 +154,14 @@ static inline void invlpg(u64 va)
 	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
 
+/* lib/paging.c: the page-directory entry of a VA below 4 GiB in the
+ * library's identity map; a window of 512 4 KiB pages at va (2 MiB-aligned)
+ * through the caller's page table pt, in place of the 2 MiB page there;
+ * page i of it onto pa (returns its VA). */
+u64 *pde_of(u64 va);
+void pt_window_install(u64 *pt, u64 va);
+u64 pt_window_map(u64 *pt, u64 va, unsigned i, u64 pa);
+
 /* ---- 64x64->128 arithmetic ---- */
 static inline u128 mul64x64(u64 a, u64 b) { return (u128)a * b; }
 
