@@ -369,45 +369,42 @@ static void test_elf32(void)
 	free(ram);
 }
 
+/* The standard kernel loaded into a lazily mapped buffer of ram_size
+ * (only the pages the loader writes are ever touched), its map checked. */
+static void load_lazy(uint64_t ram_size, const uint8_t *img, size_t n)
+{
+	uint8_t *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct mb_load_result res;
+	struct mb_load_error err;
+	int rc;
+
+	CHECK(ram != MAP_FAILED);
+	if (ram == MAP_FAILED) {
+		printf("# no address space for %llu bytes\n", (unsigned long long)ram_size);
+		return;
+	}
+	memset(ram, PATTERN, 0x1000);
+	rc = mb_load(img, n, ram, ram_size, "k", "", NULL, 0, &res, &err);
+	CHECK_EQ_U64(rc, 0);
+	if (!rc)
+		check_mbi_common(ram, ram_size, res.mbi_gpa);
+	munmap(ram, ram_size);
+}
+
 /* RAM of 3.5 GiB: the map shows [1 MiB, 3 GiB) and [4 GiB, 4.5 GiB), and
- * mem_upper stops at the hole. The buffer is mapped lazily: only the pages
- * the loader writes are ever touched. */
+ * mem_upper stops at the hole; exactly 3 GiB: no high range. */
 static void test_high_ram(void)
 {
 	struct timg t = std_elf32();
-	uint64_t ram_size = 3584 * MiB;
-	uint8_t *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	struct mb_load_result res;
 	struct mb_load_error err;
 	size_t n = build_elf(&t, file);
 	int rc;
 
 	printf("# RAM above 4 GiB\n");
-	if (ram == MAP_FAILED) {
-		printf("# no address space for %llu bytes\n", (unsigned long long)ram_size);
-		CHECK(0);
-		return;
-	}
-	memset(ram, PATTERN, 0x1000);
-	rc = mb_load(file, n, ram, ram_size, "k", "", NULL, 0, &res, &err);
-	CHECK_EQ_U64(rc, 0);
-	if (!rc)
-		check_mbi_common(ram, ram_size, res.mbi_gpa);
-	/* Exactly 3 GiB: no high range. */
-	munmap(ram, ram_size);
-	ram_size = 3072 * MiB;
-	ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	CHECK(ram != MAP_FAILED);
-	if (ram == MAP_FAILED)
-		return;
-	memset(ram, PATTERN, 0x1000);
-	rc = mb_load(file, n, ram, ram_size, "k", "", NULL, 0, &res, &err);
-	CHECK_EQ_U64(rc, 0);
-	if (!rc)
-		check_mbi_common(ram, ram_size, res.mbi_gpa);
-	munmap(ram, ram_size);
+	load_lazy(3584 * MiB, file, n);
+	load_lazy(3072 * MiB, file, n);
 	/* A segment at 3 GiB - 4 KiB, reaching into the hole: refused though
 	 * the buffer is long enough. */
 	t = std_elf32();
