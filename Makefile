@@ -166,7 +166,7 @@ test: deps
 
 # Cases too slow for `make test` (minutes each; docs/testing.md): listed by
 # scripts/run-tests only with TSCVISOR_LONG=1, run one at a time.
-LONG_CASES ?= qemu-svm:linux-migrate bochs-vmx:linux-save-restore-inboot bench:scaling
+LONG_CASES ?= bochs-vmx:linux-save-restore-inboot bench:scaling
 test-long: deps
 	$(MAKE) all $(BUILD)/host-tsc-khz linux-guest
 	TSCVISOR_LONG=1 scripts/run-tests --jobs 1 $(LONG_CASES)

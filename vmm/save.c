@@ -256,6 +256,9 @@ static void restore_vcpu(struct vcpu *v, const struct snap_vcpu *s)
 		   s->halted ? VCPU_HALTED : VCPU_RUNNABLE;
 	memset(v->dcache, 0, sizeof(v->dcache));
 	v->pending_init = v->pending_sipi = 0;
+	/* An interrupt-window request from before an in-boot restore goes with
+	 * the state it was made for (the core asks again if it needs one). */
+	v->vm->ops->request_irq_window(v, false);
 	v->irq_window_requested = false;
 }
 

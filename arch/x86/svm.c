@@ -33,6 +33,8 @@ struct svm_vcpu {
 	uint64_t tsc_ratio;  /* TSC ratio MSR value when scaling, 0 = none */
 	uint64_t *win[4];    /* pvclock window: this vCPU's PML4, PDPT, PD, PT */
 	bool xcr0_bypass_seen; /* logged once: XCR0 changed without an XSETBV exit */
+	bool irq_window;     /* the generic code asked for an interrupt-window exit */
+	bool virq_inject;    /* this run carries an injected interrupt in V_IRQ (svm_virq) */
 };
 
 /* Per physical CPU (struct pcpu.vendor). */
@@ -42,6 +44,27 @@ struct svm_pcpu {
 };
 
 static struct cpu_info svm_cpu;
+
+/* QEMU TCG (7.2): VMRUN delivers an EVENTINJ external interrupt from inside
+ * its helper and leaves the emulated CPU's pending-exception number set to
+ * the vector. When the emulator's loop next stops for an instruction-count
+ * budget or an exit request (a kick from another CPU) before an exception
+ * or #VMEXIT replaces that number, it delivers the vector again, as an
+ * exception, whatever the guest's IF. A restored Linux guest got its timer
+ * interrupt a second time inside the first one's entry code and died
+ * (docs/platform.md, "Interrupts delivered twice"). Under that emulator an
+ * external interrupt is injected as a virtual interrupt instead (V_IRQ with
+ * its vector, TPR ignored, APM 15.21.4), which the emulator delivers through
+ * its ordinary interrupt path, where the number is cleared: the guest takes
+ * it as soon as its IF allows, as it would take EVENTINJ's at entry. One
+ * VMRUN carries it; at the #VMEXIT a V_IRQ still set means not taken, and
+ * the interrupt goes back to EVENTINJ, where the core finds a pending
+ * injection as always. The interrupt-window request, which also uses V_IRQ
+ * (with the VINTR intercept), is set aside for that run: a run that carries
+ * an interrupt makes an exit by other means before the next can go in (the
+ * EOI the guest writes is one). Only where CPUID leaf 0x40000000 says
+ * TCGTCGTCGTCG: on hardware and on Bochs, EVENTINJ as the APM describes. */
+static bool svm_virq;
 static struct vcpu *svm_last_run[MAX_CPUS];   /* by pCPU index */
 
 #define PA(p) ((uint64_t)(uintptr_t)(p))
@@ -59,6 +82,9 @@ static int svm_cpu_enable(void)
 	if (!ci.svm || ci.svm_disabled || !ci.svm_npt)
 		return -1;
 	svm_cpu = ci;
+	if (!strcmp(ci.hv_signature, "TCGTCGTCGTCG") && !__atomic_exchange_n(&svm_virq, true, __ATOMIC_ACQ_REL))
+		log_info("svm: under QEMU's TCG: external interrupts are injected as virtual interrupts "
+			 "(V_IRQ), not through EVENTINJ (docs/platform.md)");
 	p = mem_alloc_pages(1);
 	p->hsave_pa = PA(mem_alloc_pages(1));
 	p->host_vmcb_pa = PA(mem_alloc_pages(1));
@@ -237,8 +263,10 @@ static void svm_inject_irq(struct vcpu *v, uint8_t vector)
  * intercepted (VINTR): the exit says the window is open (APM 15.21.4). */
 static void svm_request_irq_window(struct vcpu *v, bool on)
 {
-	struct vmcb_control *c = &((struct svm_vcpu *)v->arch)->vmcb->ctl;
+	struct svm_vcpu *s = v->arch;
+	struct vmcb_control *c = &s->vmcb->ctl;
 
+	s->irq_window = on;
 	if (on) {
 		c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT);
 		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
@@ -377,6 +405,57 @@ static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_ex
 	}
 }
 
+#define VIRQ_BITS (SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT) | \
+		   (0xffull << SVM_VINTR_VECTOR_SHIFT))
+
+/* svm_virq: an external interrupt in EVENTINJ moves to V_IRQ for this run. */
+static void virq_enter(struct svm_vcpu *s)
+{
+	struct vmcb_control *c = &s->vmcb->ctl;
+
+	if ((c->event_inj & (SVM_EVT_VALID | (7u << SVM_EVT_TYPE_SHIFT))) != (SVM_EVT_VALID | SVM_EVT_TYPE_INTR))
+		return;
+	c->vintr = (c->vintr & ~VIRQ_BITS) | SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR |
+		   (0xfull << SVM_VINTR_PRIO_SHIFT) | ((uint64_t)(c->event_inj & 0xff) << SVM_VINTR_VECTOR_SHIFT);
+	c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+	c->event_inj = 0;
+	s->virq_inject = true;
+}
+
+/* After the run: not taken (V_IRQ still set) goes back to EVENTINJ, unless
+ * the exit already holds an event to inject again (a delivery the exit
+ * interrupted); the window request comes back as it was. */
+static void virq_leave(struct svm_vcpu *s)
+{
+	struct vmcb_control *c = &s->vmcb->ctl;
+	uint64_t vintr = c->vintr;
+	uint32_t vec = (uint32_t)((vintr >> SVM_VINTR_VECTOR_SHIFT) & 0xff);
+
+	s->virq_inject = false;
+	c->vintr = vintr & ~VIRQ_BITS;
+	/* A delivery the exit interrupted (a nested page fault on the guest's
+	 * stack) comes back in EXITINTINFO, which QEMU types as an exception
+	 * for an interrupt it took from V_IRQ: it is the interrupt again. */
+	if ((c->event_inj & (SVM_EVT_VALID | (7u << SVM_EVT_TYPE_SHIFT) | 0xffu)) ==
+	    (SVM_EVT_VALID | SVM_EVT_TYPE_EXC | vec) && vec >= 32)
+		c->event_inj = vec | SVM_EVT_TYPE_INTR | SVM_EVT_VALID;
+	if ((vintr & SVM_VINTR_V_IRQ) && !(c->event_inj & SVM_EVT_VALID)) {
+		c->event_inj = vec | SVM_EVT_TYPE_INTR | SVM_EVT_VALID;
+		/* Entered with IF set and no shadow, the guest takes the
+		 * interrupt before any instruction, as with EVENTINJ: an HLT
+		 * exit with it still pending must not put the vCPU to sleep
+		 * (it would sleep on an interrupt already taken from its
+		 * LAPIC). The HLT has not run; the exit becomes an open
+		 * window, and the next entry delivers the interrupt first. */
+		if (c->exit_code == SVM_EXIT_HLT)
+			c->exit_code = SVM_EXIT_VINTR;
+	}
+	if (s->irq_window) {
+		c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT);
+		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+	}
+}
+
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct svm_vcpu *s = v->arch;
@@ -427,6 +506,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vmcb->ctl.intercept_misc3 &= ~SVM_INTERCEPT3_INVPCID;
 		vmcb->ctl.intercept_cr &= ~SVM_INTERCEPT_CR_WRITES;
 	}
+	if (svm_virq)
+		virq_enter(s);
 	__asm__ volatile("clgi" ::: "memory");
 	svm_run(&v->regs, PA(vmcb), p->host_vmcb_pa, &v->fx);
 	__asm__ volatile("stgi" ::: "memory");
@@ -445,6 +526,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	vmcb->ctl.event_inj = 0;
 	if (vmcb->ctl.exit_int_info & (1u << 31))
 		vmcb->ctl.event_inj = vmcb->ctl.exit_int_info;
+	if (s->virq_inject)
+		virq_leave(s);
 	translate_exit(v, vmcb, e);
 }
 

@@ -162,6 +162,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT o
 #define SVM_VINTR_PRIO_SHIFT   16
 #define SVM_VINTR_IGN_TPR      (1ull << 20)
 #define SVM_VINTR_MASKING      (1ull << 24)
+#define SVM_VINTR_VECTOR_SHIFT 32            /* V_INTR_VECTOR, 39:32 */
 
 /* EVENTINJ / EXITINTINFO (APM 15.20): vector 7:0, type 10:8, error code
  * valid 11, valid 31, error code 63:32. */

@@ -81,11 +81,14 @@ svm_run:
 	mov rsp, rcx
 	mov rax, rsi
 	GPRS_LOAD_FROM_RDI
-	vmload		; [rax]
 	; With V_INTR_MASKING the host's IF at VMRUN (HIF) decides whether a
 	; physical interrupt makes the guest exit (APM 15.21.1). GIF is 0 here,
-	; so setting IF lets no interrupt into the hypervisor before VMRUN.
+	; so setting IF lets no interrupt into the hypervisor before VMRUN. STI
+	; comes before VMLOAD, so that its one-instruction interrupt shadow
+	; ends there: QEMU's TCG carries a shadow over VMRUN into the guest's
+	; first instruction (a V_IRQ then waits one instruction, arch/x86/svm.c).
 	sti
+	vmload		; [rax]
 .enter:
 	vmrun		; [rax]
 	mov rax, [rsp + FX_VMCB]

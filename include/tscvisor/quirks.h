@@ -11,9 +11,12 @@
  *       guest's page tables do not explain (retried, logged, counted)
  *   quirk_dr7_disarm                          QEMU TCG: guest breakpoints
  *       survive #VMEXIT (dropped on every vCPU switch)
- * Only diagnosed, in the SVM backend (arch/x86/svm.c), not here: QEMU TCG
- * writing the host state into a VMCB's guest state (the register dump
- * names it). */
+ * In the SVM backend (arch/x86/svm.c), not here, because they are how it
+ * talks to the CPU: under QEMU TCG external interrupts are injected through
+ * V_IRQ instead of EVENTINJ (QEMU 7.2 can deliver an EVENTINJ interrupt
+ * twice), and the register dump names QEMU writing the host state into a
+ * VMCB's guest state (not worked around: the test suite runs the cases
+ * where it comes with one QEMU thread). docs/platform.md has both. */
 #ifndef TSCVISOR_QUIRKS_H
 #define TSCVISOR_QUIRKS_H
 

@@ -47,7 +47,7 @@ def cases():
                          [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400", cfg2],
                          ["exer-emulate-2", "exer-native-2", "exer-save-2"], 460, 20))
     out.append(exer_case("qemu-svm:exerciser-4vcpu",
-                         [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400", cfg4],
+                         [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400"] + TCG_SINGLE + [cfg4],
                          ["exer-emulate-4", "exer-native-4"], 460, 20))
     out.append(exer_case("bochs-vmx:exerciser",
                          [BOOT, "--emulator", "bochs", "--cpu-model", "corei7_skylake_x", "--cpus", "2",

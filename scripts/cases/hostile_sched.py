@@ -62,8 +62,8 @@ def cases():
                                       ["sched-saves-continue", "sched-saves-big", "sched-saves-restore"])))
     pause = ["sched-race-2", "sched-race-4", "sched-time", "sched-endpause", "sched-after"]
     out.append(Case("qemu-svm:hostile-sched-pause",
-                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400",
-                     os.path.join(CFG, "hostile-sched-pause.cfg")],
+                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400"] + TCG_SINGLE
+                    + [os.path.join(CFG, "hostile-sched-pause.cfg")],
                     timeout=460, weight=8,
                     must=vm_passed(*pause)
                     + [r"^\[sched-race-2\] ok \d+ - every CPU finished 300 window/save/refresh calls",
@@ -80,8 +80,8 @@ def cases():
     # boot therefore ends with status 1. Before the fix they ran until the
     # boot's timeout.
     out.append(Case("qemu-svm:hostile-sched-hlt",
-                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "120",
-                     os.path.join(CFG, "hostile-sched-hlt.cfg")],
+                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "120"] + TCG_SINGLE
+                    + [os.path.join(CFG, "hostile-sched-hlt.cfg")],
                     timeout=180, weight=3, ok_status=(1,),
                     must=vm_passed("sched-hltwake", "sched-after")
                     + [HALTED.format("sched-hlt-all", 4), HALTED.format("sched-hlt-spin", 2),

@@ -42,7 +42,7 @@ def cases():
     qemu_extra = [r"\[clean\] ok \d+ - CPU 0: YMM0-15 upper halves are 0"]
     for cpus, sliced in (("1", "dirty: 2 vCPU\\(s\\) on 1 pCPU"), ("2", "slice: 3 vCPU\\(s\\) on 2 pCPU")):
         out.append(Case(f"qemu-svm:hostile-state-{cpus}cpu",
-                        [BOOT, "--emulator", "qemu", "--cpus", cpus, "--timeout", "300", qemu_cfg],
+                        [BOOT, "--emulator", "qemu", "--cpus", cpus, "--timeout", "300"] + TCG_SINGLE + [qemu_cfg],
                         timeout=360, weight=4,
                         must=state_must(qemu_extra + [rf"vm {sliced}"]),
                         must_not=STATE_MUST_NOT))

@@ -40,7 +40,8 @@ def cases():
                "deadline-native", "deadline-emulate", "hlt-wake"]
     for cpus in (2, 4):
         out.append(Case(f"qemu-svm:smp-guests-{cpus}cpu",
-                        [BOOT, "--emulator", "qemu", "--cpus", str(cpus), "--timeout", "900", smp],
+                        [BOOT, "--emulator", "qemu", "--cpus", str(cpus), "--timeout", "900"]
+                        + (TCG_SINGLE if cpus < 4 else []) + [smp],
                         timeout=960, weight=40,
                         must=vms_pass(*smp_vms) + [r"TSCVISOR-RESULT: PASS",
                                                    rf"vm warp-emulate: 4 vCPU\(s\) on {cpus} pCPU"]
@@ -53,8 +54,8 @@ def cases():
                                          exits_none("warp-native", "RDTSC", "RDTSCP"))))
     # Each vCPU's SSE registers its own, time-sliced and moved.
     out.append(Case("qemu-svm:fpu-state",
-                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "300",
-                     os.path.join(CFG, "fpu.cfg")],
+                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "300"] + TCG_SINGLE
+                    + [os.path.join(CFG, "fpu.cfg")],
                     timeout=360, weight=4, must=FPU_MUST, must_not=FPU_MUST_NOT))
     out.append(Case("qemu-svm:smp-warp-4x10^6-emulate",
                     [BOOT, "--emulator", "qemu", "--cpus", "4", "--timeout", "1500",
@@ -66,8 +67,8 @@ def cases():
                     must_not=[r"^\[[\w-]+\] not ok"],
                     check=exits_at_least("warp-emulate-1m", "RDTSC", 4_000_000)))
     out.append(Case("qemu-svm:smp-moves",
-                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "900",
-                     os.path.join(CFG, "smp-moves.cfg")],
+                    [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "900"] + TCG_SINGLE
+                    + [os.path.join(CFG, "smp-moves.cfg")],
                     timeout=960, weight=30,
                     must=vms_pass("moves-warp-emulate", "moves-warp-native", "moves-monotonic-emulate",
                                   "moves-ipi")
