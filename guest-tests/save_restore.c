@@ -121,7 +121,8 @@ void test_main(const struct mb_info *mbi)
 	u64 inject = cmdline_u64("inject_jump", 0, NULL);
 	unsigned nsamples = (unsigned)cmdline_u64("samples", 0, NULL);
 	u64 wait_save = cmdline_u64("wait_save", 0, NULL);
-	u64 waited = 0, backs = 0;
+	u64 waited = 0, backs = 0, gap = ~0ull;
+	unsigned intervals = 0;
 	const struct pmtimer *pm;
 	u64 hz_before, hz_after, tsc0, tsc1, ns0 = 0, ns1 = 0, jump_cycles;
 	u32 inc0, inc1, mode, aux = 0;
@@ -165,6 +166,8 @@ void test_main(const struct mb_info *mbi)
 		 * (and a few exits of the samples around it). */
 		u64 start = rdtsc(), limit = hz_before / 1000 * wait_save, t, n = 0;
 		u32 ia, ib;
+		unsigned straddled = 0;
+		bool clean = false;     /* tsc0 is a sample's, not the start */
 
 		rc = 0;
 		tsc0 = start;
@@ -180,13 +183,21 @@ void test_main(const struct mb_info *mbi)
 				inc1 = ia;
 				tsc1 = t - inject;
 				ns1 = n;
+				intervals = straddled + 1;
 				break;
 			}
 			if (ia == ib) {
 				if ((s64)(t - tsc0) < 0)
 					backs++;
+				/* the guest's own time from one sample to the next */
+				if (clean && t - tsc0 < gap)
+					gap = t - tsc0;
+				clean = true;
 				tsc0 = t;
 				ns0 = n;
+				straddled = 0;
+			} else {
+				straddled++;    /* the save fell inside this sample */
 			}
 			if (t - start > limit) {
 				rc = -1;
@@ -215,6 +226,14 @@ void test_main(const struct mb_info *mbi)
 	diag("step across the save/restore: %lld ns of guest time (%lld TSC cycles at %llu Hz; "
 	     "pvclock %lld ns)", (long long)step_ns, (long long)(s64)(tsc1 - tsc0),
 	     (unsigned long long)hz_before, (long long)(s64)(ns1 - ns0));
+	/* Waiting for the operator's save, the step spans the samples around
+	 * it: the guest's own work of `intervals` sample intervals (the
+	 * shortest seen before, `gap`), whatever the save cost. What is
+	 * beyond them is the save's and the restore's. */
+	if (intervals && gap != ~0ull)
+		diag("step beyond the guest's own sampling: %lld ns (%u sample interval(s) of %lld ns "
+		     "taken off)", (long long)(step_ns - (s64)intervals * cycles_to_ns((s64)gap, hz_before)),
+		     intervals, (long long)cycles_to_ns((s64)gap, hz_before));
 
 	if (wait_save)
 		ok(rc == 0 && backs == 0, "the operator's save came after %llu ms (allowed %llu), "

@@ -133,8 +133,14 @@ def cases():
                     must_not=no_trouble + [r"vm save-continue: restored"],
                     # the restored VMs' clocks step at most 100 us (23-46 us
                     # measured; save-continue is not restored: its clock runs
-                    # through the save)
-                    check=all_checks(*[step_at_most(n, 100) for n in saves[:4] + ["save-operator"]])))
+                    # through the save). save-operator waits for the save in
+                    # a loop of samples (~38 us each on Bochs), and its step
+                    # spans one or two of them, wherever the save falls:
+                    # 51-104 us measured, by build. Its own sampling taken
+                    # off, the save's share is held to 100 us, the whole to 250.
+                    check=all_checks(*[step_at_most(n, 100) for n in saves[:4]],
+                                     step_at_most("save-operator", 250),
+                                     step_beyond_sampling_at_most("save-operator", 100))))
 
     # Migration between two VMX hosts of different TSC rates: Bochs at 50 and
     # 100 MHz (ips); emulate mode keeps tsc_khz.

@@ -119,6 +119,23 @@ def step_at_most(vm, max_us):
     return check
 
 
+def step_beyond_sampling_at_most(vm, max_us):
+    """A check for a guest that waits for the operator's save
+    (save_restore's wait_save): its step across the save/restore less the
+    sample intervals of its own it spans ("# step beyond the guest's own
+    sampling: N ns") is at most max_us microseconds, and not negative."""
+    def check(out):
+        m = re.search(rf"^\[{re.escape(vm)}\] # step beyond the guest's own sampling: (-?\d+) ns", out, re.M)
+        if not m:
+            return f"VM {vm}: no '# step beyond the guest's own sampling' line"
+        ns = int(m.group(1))
+        if ns < 0 or ns > max_us * 1000:
+            return (f"VM {vm}: beyond its own sampling, the guest's clock stepped {ns} ns across the "
+                    f"save/restore, allowed 0..{max_us} us")
+        return None
+    return check
+
+
 def vm_passed(*names):
     return [rf"vm {re.escape(n)}: ended by exit port \(exit port 0xf4\), status 1: PASS" for n in names]
 
