@@ -104,36 +104,32 @@ def guest_rate_near(vm, khz, ppm):
     return check
 
 
-def step_at_most(vm, max_us):
-    """A check: the guest's own measure of its clock's step across a save and
-    restore (save_restore's "# step across the save/restore: N ns" line) is
-    at most max_us microseconds, and not negative."""
+def _guest_ns_at_most(vm, label, max_us, what):
+    """A check: the guest's "# LABEL: N ns" line is there and N lies in
+    0..max_us microseconds; `what` names the measure in the message."""
     def check(out):
-        m = re.search(rf"^\[{re.escape(vm)}\] # step across the save/restore: (-?\d+) ns", out, re.M)
+        m = re.search(rf"^\[{re.escape(vm)}\] # {re.escape(label)}: (-?\d+) ns", out, re.M)
         if not m:
-            return f"VM {vm}: no '# step across the save/restore' line"
+            return f"VM {vm}: no '# {label}' line"
         ns = int(m.group(1))
         if ns < 0 or ns > max_us * 1000:
-            return f"VM {vm}: the guest's clock stepped {ns} ns across the save/restore, allowed 0..{max_us} us"
+            return f"VM {vm}: {what} {ns} ns across the save/restore, allowed 0..{max_us} us"
         return None
     return check
+
+
+def step_at_most(vm, max_us):
+    """The guest's own measure of its clock's step across a save and restore
+    (save_restore's "# step across the save/restore: N ns")."""
+    return _guest_ns_at_most(vm, "step across the save/restore", max_us, "the guest's clock stepped")
 
 
 def step_beyond_sampling_at_most(vm, max_us):
-    """A check for a guest that waits for the operator's save
-    (save_restore's wait_save): its step across the save/restore less the
-    sample intervals of its own it spans ("# step beyond the guest's own
-    sampling: N ns") is at most max_us microseconds, and not negative."""
-    def check(out):
-        m = re.search(rf"^\[{re.escape(vm)}\] # step beyond the guest's own sampling: (-?\d+) ns", out, re.M)
-        if not m:
-            return f"VM {vm}: no '# step beyond the guest's own sampling' line"
-        ns = int(m.group(1))
-        if ns < 0 or ns > max_us * 1000:
-            return (f"VM {vm}: beyond its own sampling, the guest's clock stepped {ns} ns across the "
-                    f"save/restore, allowed 0..{max_us} us")
-        return None
-    return check
+    """For a guest that waits for the operator's save (save_restore's
+    wait_save): its step less the sample intervals of its own that it spans
+    ("# step beyond the guest's own sampling: N ns")."""
+    return _guest_ns_at_most(vm, "step beyond the guest's own sampling", max_us,
+                             "beyond its own sampling, the guest's clock stepped")
 
 
 def vm_passed(*names):
