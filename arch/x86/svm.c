@@ -67,6 +67,9 @@ static struct cpu_info svm_cpu;
 static bool svm_virq;
 static struct vcpu *svm_last_run[MAX_CPUS];   /* by pCPU index */
 
+/* A virtual interrupt pending at priority 15, the TPR ignored (vintr). */
+#define VIRQ_PENDING (SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT))
+
 #define PA(p) ((uint64_t)(uintptr_t)(p))
 
 static int svm_cpu_enable(void)
@@ -268,10 +271,10 @@ static void svm_request_irq_window(struct vcpu *v, bool on)
 
 	s->irq_window = on;
 	if (on) {
-		c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT);
+		c->vintr |= VIRQ_PENDING;
 		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
 	} else {
-		c->vintr &= ~(SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT));
+		c->vintr &= ~VIRQ_PENDING;
 		c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
 	}
 }
@@ -405,8 +408,7 @@ static void translate_exit(struct vcpu *v, const struct vmcb *vmcb, struct vm_ex
 	}
 }
 
-#define VIRQ_BITS (SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT) | \
-		   (0xffull << SVM_VINTR_VECTOR_SHIFT))
+#define VIRQ_BITS (VIRQ_PENDING | (0xffull << SVM_VINTR_VECTOR_SHIFT))
 
 /* svm_virq: an external interrupt in EVENTINJ moves to V_IRQ for this run. */
 static void virq_enter(struct svm_vcpu *s)
@@ -415,8 +417,8 @@ static void virq_enter(struct svm_vcpu *s)
 
 	if ((c->event_inj & (SVM_EVT_VALID | (7u << SVM_EVT_TYPE_SHIFT))) != (SVM_EVT_VALID | SVM_EVT_TYPE_INTR))
 		return;
-	c->vintr = (c->vintr & ~VIRQ_BITS) | SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR |
-		   (0xfull << SVM_VINTR_PRIO_SHIFT) | ((uint64_t)(c->event_inj & 0xff) << SVM_VINTR_VECTOR_SHIFT);
+	c->vintr = (c->vintr & ~VIRQ_BITS) | VIRQ_PENDING |
+		   ((uint64_t)(c->event_inj & 0xff) << SVM_VINTR_VECTOR_SHIFT);
 	c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
 	c->event_inj = 0;
 	s->virq_inject = true;
@@ -451,7 +453,7 @@ static void virq_leave(struct svm_vcpu *s)
 			c->exit_code = SVM_EXIT_VINTR;
 	}
 	if (s->irq_window) {
-		c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT);
+		c->vintr |= VIRQ_PENDING;
 		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
 	}
 }
