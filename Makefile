@@ -103,7 +103,8 @@ unit: $(UNIT_BINS)
 # libFuzzer targets of the pure parsers (not part of `make test`; docs/testing.md).
 # Each target runs for FUZZ_SECONDS, or for FUZZ_RUNS executions when that is
 # set, one after another on one core; the corpus is kept in build/fuzz/.
-# `make fuzz FUZZ_TARGETS=fuzz_acpi` runs only the named ones.
+# `make fuzz FUZZ_TARGETS=fuzz_acpi` runs only the named ones. Inputs that once
+# failed are kept in tests/fuzz-regress/<target>/ and run first, every time.
 FUZZ_SECONDS ?= 30
 FUZZ_RUNS  ?=
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz_*.c))
@@ -117,9 +118,10 @@ $(BUILD)/fuzz/%: tests/%.c $(PURE_SRCS)
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 	@for t in $(FUZZ_TARGETS); do f=$(BUILD)/fuzz/$$t; mkdir -p $$f.corpus; \
+	  reg=tests/fuzz-regress/$$t; [ -d $$reg ] || reg=; \
 	  echo "fuzz: $$t $(FUZZ_LIMIT)"; start=$$(date +%s); \
 	  if ! $$f $(FUZZ_LIMIT) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/$$t- \
-	      $$f.corpus > $$f.log 2>&1; then tail -n 40 $$f.log; echo "fuzz: $$t FAILED"; exit 1; fi; \
+	      $$f.corpus $$reg > $$f.log 2>&1; then tail -n 40 $$f.log; echo "fuzz: $$t FAILED"; exit 1; fi; \
 	  end=$$(date +%s); \
 	  echo "fuzz: $$t: $$(grep -E '^stat::number_of_executed_units' $$f.log | awk '{print $$2}') runs" \
 	    "in $$((end - start)) s, $$(grep -E '^#[0-9]+.*(cov|DONE)' $$f.log | tail -n 1 | \

@@ -75,8 +75,9 @@ static void check_msr(uint32_t msr, uint64_t value, uint64_t ram,
 	}
 	for (unsigned i = 0; fits && i < n; i++)
 		if (mmio[i].size && req.gpa < (unsigned __int128)mmio[i].base + mmio[i].size &&
-		    mmio[i].base < req.gpa + sz)
-			fits = false;   /* (128-bit: a range may reach past 2^64) */
+		    mmio[i].base < (unsigned __int128)req.gpa + sz)
+			fits = false;   /* (128-bit: a range may reach past 2^64, and
+					 * an area may end at 2^64 exactly) */
 	if (fits != (r == PVCLOCK_GPA_OK))
 		abort();
 }
