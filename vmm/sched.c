@@ -25,10 +25,15 @@
 static struct vm *volatile active_vm;
 static volatile unsigned active_gen, cpus_done;
 
-/* INIT and SIPI requests, applied by the vCPU's own pCPU. */
+/* INIT and SIPI requests, applied by the vCPU's own pCPU. The SIPI is
+ * taken first: a sender posts INIT before SIPI, so a SIPI seen here has its
+ * INIT seen with it (release/acquire), and the INIT is applied before it.
+ * Taken the other way round, an INIT posted between the two loads left its
+ * SIPI to a vCPU still running, which drops a SIPI as hardware does, and
+ * then the INIT: the AP waited for a SIPI that had come and gone. */
 static void __attribute__((noinline)) apply_init_sipi_slow(struct vcpu *v)
 {
-	uint32_t sipi;
+	uint32_t sipi = __atomic_exchange_n(&v->pending_sipi, 0, __ATOMIC_ACQ_REL);
 
 	if (__atomic_exchange_n(&v->pending_init, 0, __ATOMIC_ACQ_REL)) {
 		v->inits_seen++;
@@ -36,7 +41,6 @@ static void __attribute__((noinline)) apply_init_sipi_slow(struct vcpu *v)
 		lapic_reset(v);
 		v->apic_base &= ~APIC_BASE_X2APIC;
 	}
-	sipi = __atomic_exchange_n(&v->pending_sipi, 0, __ATOMIC_ACQ_REL);
 	if (sipi)
 		v->sipis_seen++;
 	if (sipi && v->state == VCPU_WAIT_SIPI) {

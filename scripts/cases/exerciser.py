@@ -44,7 +44,7 @@ def cases():
     cfg4 = os.path.join(CFG, "exerciser-4.cfg")
     cfgv = os.path.join(CFG, "exerciser-vmx.cfg")
     out.append(exer_case("qemu-svm:exerciser-2cpu",
-                         [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400", cfg2],
+                         [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400"] + TCG_SINGLE + [cfg2],
                          ["exer-emulate-2", "exer-native-2", "exer-save-2"], 460, 20))
     out.append(exer_case("qemu-svm:exerciser-4vcpu",
                          [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400"] + TCG_SINGLE + [cfg4],
