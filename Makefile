@@ -112,9 +112,18 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/%.c=$(BUILD)/fuzz/%)
 FUZZ_TARGETS ?= $(FUZZ_SRCS:tests/%.c=%)
 FUZZ_LIMIT := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 
-$(BUILD)/fuzz/%: tests/%.c $(PURE_SRCS)
+# The pure sources are compiled once for all targets (instrumented for
+# coverage, not linked with libFuzzer's main), each target links them.
+FUZZ_OBJS  := $(PURE_SRCS:pure/%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_CC    := clang $(WARN) -g -O1 -I include
+
+$(BUILD)/fuzz/obj/%.o: pure/%.c $(wildcard include/tscvisor/*.h)
 	@mkdir -p $(dir $@)
-	clang $(WARN) -g -O1 -I include -fsanitize=fuzzer,address,undefined $< $(PURE_SRCS) -o $@
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/%.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) -o $@
 
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 	@for t in $(FUZZ_TARGETS); do f=$(BUILD)/fuzz/$$t; mkdir -p $$f.corpus; \
