@@ -43,11 +43,12 @@ def cases():
     cfg2 = os.path.join(CFG, "exerciser-2.cfg")
     cfg4 = os.path.join(CFG, "exerciser-4.cfg")
     cfgv = os.path.join(CFG, "exerciser-vmx.cfg")
-    out.append(exer_case("qemu-svm:exerciser-2cpu",
-                         [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400"] + TCG_SINGLE + [cfg2],
+    # Both QEMU cases on one QEMU thread (TCG_SINGLE): exit-heavy, they met
+    # QEMU's host-state fault in most runs with a thread per CPU.
+    qemu = [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400"] + TCG_SINGLE
+    out.append(exer_case("qemu-svm:exerciser-2cpu", qemu + [cfg2],
                          ["exer-emulate-2", "exer-native-2", "exer-save-2"], 460, 20))
-    out.append(exer_case("qemu-svm:exerciser-4vcpu",
-                         [BOOT, "--emulator", "qemu", "--cpus", "2", "--timeout", "400"] + TCG_SINGLE + [cfg4],
+    out.append(exer_case("qemu-svm:exerciser-4vcpu", qemu + [cfg4],
                          ["exer-emulate-4", "exer-native-4"], 460, 20))
     out.append(exer_case("bochs-vmx:exerciser",
                          [BOOT, "--emulator", "bochs", "--cpu-model", "corei7_skylake_x", "--cpus", "2",
